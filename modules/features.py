@@ -1,0 +1,74 @@
+"""The feature contract shared by Transform, the Trainer and the Evaluator.
+
+Every name that crosses a component boundary is defined here: the raw CSV columns,
+what Transform makes of each, and the keys the Keras model's inputs carry. A transformed
+feature is named after its raw column with the suffix `_xf` (`fare` -> `fare_xf`), so
+raw and transformed features can live side by side in one dict: the Evaluator slices on
+raw columns while the model reads transformed ones.
+"""
+
+# Raw float columns that Transform z-scores (missing values filled with 0 first).
+DENSE_FLOAT_FEATURES = ("trip_miles", "fare", "trip_seconds")
+
+# Raw coordinate columns that Transform cuts into quantile buckets.
+BUCKET_FEATURES = (
+    "pickup_latitude",
+    "pickup_longitude",
+    "dropoff_latitude",
+    "dropoff_longitude",
+)
+BUCKET_COUNT = 10
+
+# Raw string columns that get a vocabulary (most frequent first) and OOV buckets.
+VOCAB_FEATURES = ("payment_type", "company")
+
+# Raw integer columns used as categories: each value becomes an id through a
+# vocabulary of the values seen in training, with OOV buckets for the rest.
+CATEGORICAL_INT_FEATURES = (
+    "trip_start_hour",
+    "trip_start_day",
+    "trip_start_month",
+    "pickup_census_tract",
+    "dropoff_census_tract",
+    "pickup_community_area",
+    "dropoff_community_area",
+)
+
+# Vocabularies keep at most this many values; the rest fall into OOV buckets.
+VOCAB_SIZE = 1000
+OOV_BUCKETS = 10
+
+# The raw columns the label is computed from, and the transformed label key.
+FARE_KEY = "fare"
+TIPS_KEY = "tips"
+LABEL_KEY = "big_tipper_xf"
+# A trip is a positive example when the tip is above this fraction of the fare.
+TIP_FRACTION_THRESHOLD = 0.2
+
+# Slices the Evaluator reports besides the overall figure (raw column names).
+SLICE_FEATURES = ("trip_start_hour", "payment_type")
+
+# Raw columns a serving request does not carry: the label is derived from them.
+LABEL_SOURCE_KEYS = (TIPS_KEY,)
+
+
+def transformed_name(key: str) -> str:
+    """Returns the transformed feature key made from raw column `key`."""
+    return f"{key}_xf"
+
+
+def vocabulary_name(key: str) -> str:
+    """Returns the name under which Transform stores raw column `key`'s vocabulary."""
+    return f"{key}_vocab"
+
+
+# Transformed keys of the features the model embeds: their id ranges come from
+# Transform (vocabulary size plus OOV buckets, or bucket count).
+CATEGORICAL_KEYS = tuple(
+    transformed_name(key)
+    for key in BUCKET_FEATURES + VOCAB_FEATURES + CATEGORICAL_INT_FEATURES
+)
+# Transformed keys of the z-scored floats the model reads as they are.
+DENSE_KEYS = tuple(transformed_name(key) for key in DENSE_FLOAT_FEATURES)
+# The transformed keys the Keras model takes, one `tf.keras.Input` each.
+MODEL_INPUT_KEYS = DENSE_KEYS + CATEGORICAL_KEYS

@@ -1,0 +1,66 @@
+"""Transform's `preprocessing_fn`: everything the model sees is computed here.
+
+Dense floats are z-scored, coordinates bucketized, categories turned into ids through
+vocabularies with out-of-vocabulary buckets, and the label derived from tips and fare.
+Missing values are filled first, so every output is a dense `[batch]` tensor.
+"""
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from modules import features
+
+
+def _fill_in_missing(tensor, default):
+    """Returns a dense `[batch]` tensor from an optional (sparse) raw column."""
+    if not isinstance(tensor, tf.sparse.SparseTensor):
+        return tf.reshape(tensor, [-1])
+    dense = tf.sparse.to_dense(
+        tf.sparse.SparseTensor(
+            tensor.indices, tensor.values, [tensor.dense_shape[0], 1]
+        ),
+        default_value=default,
+    )
+    return tf.squeeze(dense, axis=1)
+
+
+def _as_float(tensor):
+    """Returns `tensor` as float32 with missing values filled with 0."""
+    return tf.cast(_fill_in_missing(tensor, tf.zeros([], tensor.dtype)), tf.float32)
+
+
+def preprocessing_fn(inputs):
+    """Maps raw taxi columns to the model's features and label.
+
+    Args:
+      inputs: raw feature name to `Tensor` or `SparseTensor`, as parsed by Transform.
+
+    Returns:
+      Transformed feature name (see `modules.features`) to a dense `[batch]` tensor.
+    """
+    outputs = {}
+    name = features.transformed_name
+    for key in features.DENSE_FLOAT_FEATURES:
+        outputs[name(key)] = tft.scale_to_z_score(_as_float(inputs[key]))
+
+    for key in features.BUCKET_FEATURES:
+        outputs[name(key)] = tft.bucketize(_as_float(inputs[key]), features.BUCKET_COUNT)
+
+    for key in features.VOCAB_FEATURES + features.CATEGORICAL_INT_FEATURES:
+        raw = inputs[key]
+        # A missing category is a category of its own: "" or -1.
+        missing = tf.constant("" if raw.dtype == tf.string else -1, raw.dtype)
+        outputs[name(key)] = tft.compute_and_apply_vocabulary(
+            _fill_in_missing(raw, missing),
+            top_k=features.VOCAB_SIZE,
+            num_oov_buckets=features.OOV_BUCKETS,
+            vocab_filename=features.vocabulary_name(key),
+        )
+
+    fare = _as_float(inputs[features.FARE_KEY])
+    tips = _as_float(inputs[features.TIPS_KEY])
+    outputs[features.LABEL_KEY] = tf.cast(
+        tf.logical_and(fare > 0, tips > fare * features.TIP_FRACTION_THRESHOLD),
+        tf.int64,
+    )
+    return outputs

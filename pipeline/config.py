@@ -1,0 +1,76 @@
+"""The pipeline's settings: one frozen object that every runner builds explicitly."""
+
+import dataclasses
+import os
+from typing import Mapping, Tuple
+
+# The project's root folder: the modules TFX loads are found relative to it.
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODULES_DIR = os.path.join(PROJECT_ROOT, "modules")
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """Every value `create_pipeline` needs; runners differ only in what they pass.
+
+    Attributes:
+      pipeline_name: name in ML Metadata (and on a Kubeflow graph).
+      pipeline_root: folder (or bucket) under which every artifact is written.
+      data_root: folder of CSV files with the taxi columns.
+      serving_model_dir: where blessed models are pushed, one version folder each.
+      preprocessing_module: file holding `preprocessing_fn`.
+      trainer_module: file holding `trainer_fn`.
+      train_steps: training steps of `train_batch_size` examples.
+      eval_steps: evaluation steps during training; 0 reads the whole eval split.
+      min_auc: the lowest overall eval AUC that may be blessed.
+      max_auc_drop: how far below the latest blessed model's AUC a candidate may fall.
+      hparams: overrides of `modules.trainer.DEFAULT_HPARAMS`.
+      beam_pipeline_args: arguments for the Beam-based components.
+      enable_cache: take a component's outputs from a previous identical run.
+    """
+
+    pipeline_name: str
+    pipeline_root: str
+    data_root: str
+    serving_model_dir: str
+    preprocessing_module: str = os.path.join(MODULES_DIR, "preprocessing.py")
+    trainer_module: str = os.path.join(MODULES_DIR, "trainer.py")
+    train_steps: int = 3000
+    eval_steps: int = 0
+    min_auc: float = 0.9
+    max_auc_drop: float = 0.01
+    hparams: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    beam_pipeline_args: Tuple[str, ...] = ()
+    enable_cache: bool = True
+
+    def __post_init__(self):
+        if self.train_steps <= 0:
+            raise ValueError(f"train_steps must be positive, got {self.train_steps}.")
+        if self.eval_steps < 0:
+            raise ValueError(f"eval_steps must be 0 or more, got {self.eval_steps}.")
+        if not 0.0 <= self.min_auc <= 1.0:
+            raise ValueError(f"min_auc must be within [0, 1], got {self.min_auc}.")
+        if self.max_auc_drop < 0:
+            raise ValueError(f"max_auc_drop must be 0 or more, got {self.max_auc_drop}.")
+
+
+def local_config(
+    build_dir: str,
+    data_root: str,
+    pipeline_name: str = "chicago-taxi",
+    **overrides,
+) -> PipelineConfig:
+    """Returns the settings of a local run whose outputs all live under `build_dir`."""
+    return PipelineConfig(
+        pipeline_name=pipeline_name,
+        pipeline_root=os.path.join(build_dir, "pipeline_root"),
+        data_root=os.path.abspath(data_root),
+        serving_model_dir=os.path.join(build_dir, "serving_model"),
+        **overrides,
+    )
+
+
+def metadata_path(build_dir: str) -> str:
+    """Returns the SQLite ML Metadata file of a local run under `build_dir`."""
+    return os.path.join(build_dir, "metadata.sqlite")
+

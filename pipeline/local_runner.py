@@ -1,0 +1,91 @@
+"""Runs the pipeline on this machine with TFX's BeamDagRunner and SQLite ML Metadata.
+
+Usage: python -m pipeline.local_runner [--data DIR] [--build-dir DIR] [--train-steps N]
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from tfx import v1 as tfx
+from tfx.orchestration.beam import beam_dag_runner
+
+from pipeline import config as config_lib
+
+from pipeline.pipeline import create_pipeline
+
+
+class _ProgressNodeDoFn(beam_dag_runner.PipelineNodeAsDoFn):
+    """Runs one pipeline node, printing when it starts and how long it took."""
+
+    def process(self, element, *signals):
+        node_id = self._pipeline_node.node_info.id
+        print(f"[pipeline] {node_id}: running", flush=True)
+        start = time.monotonic()
+        try:
+            super().process(element, *signals)
+        except BaseException:
+            print(f"[pipeline] {node_id}: FAILED after {time.monotonic() - start:.1f}s",
+                  flush=True)
+            raise
+        print(f"[pipeline] {node_id}: done in {time.monotonic() - start:.1f}s", flush=True)
+
+
+class ProgressBeamDagRunner(beam_dag_runner.BeamDagRunner):
+    """TFX's BeamDagRunner, reporting each component's progress on stdout."""
+
+    _PIPELINE_NODE_DO_FN_CLS = _ProgressNodeDoFn
+
+
+def run(config: config_lib.PipelineConfig, metadata_path: str, summary_path: str) -> dict:
+    """Runs the pipeline, then writes and returns the run's summary.
+
+    Args:
+      config: the pipeline's settings.
+      metadata_path: the SQLite ML Metadata file (created if missing).
+      summary_path: where the summary is written as JSON.
+    """
+    os.makedirs(os.path.dirname(os.path.abspath(metadata_path)), exist_ok=True)
+    connection_config = tfx.orchestration.metadata.sqlite_metadata_connection_config(
+        metadata_path
+    )
+    start = time.time()
+    ProgressBeamDagRunner().run(create_pipeline(config, connection_config))
+    summary = run_summary.summarize_latest_run(
+        connection_config, config.pipeline_name, started_after=start
+    )
+    os.makedirs(os.path.dirname(os.path.abspath(summary_path)), exist_ok=True)
+    with open(summary_path, "w") as summary_file:
+        json.dump(summary, summary_file, indent=2)
+    return summary
+
+
+def main(argv=None) -> int:
+    """Parses the command line, runs the pipeline and prints the summary."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=os.path.join(config_lib.PROJECT_ROOT, "data", "taxi"),
+                        help="folder of CSV files with the taxi columns")
+    parser.add_argument("--build-dir", default=os.path.join(config_lib.PROJECT_ROOT, "build"),
+                        help="folder for the pipeline root, metadata and pushed models")
+    parser.add_argument("--train-steps", type=int, default=config_lib.PipelineConfig.train_steps)
+    parser.add_argument("--min-auc", type=float, default=config_lib.PipelineConfig.min_auc)
+    args = parser.parse_args(argv)
+
+    if not os.path.isdir(args.data):
+        print(f"error: data folder {args.data!r} does not exist", file=sys.stderr)
+        return 2
+    build_dir = os.path.abspath(args.build_dir)
+    config = config_lib.local_config(
+        build_dir, args.data, train_steps=args.train_steps, min_auc=args.min_auc
+    )
+    summary_path = os.path.join(build_dir, "run_summary.json")
+    summary = run(config, config_lib.metadata_path(build_dir), summary_path)
+    print(run_summary.format_summary(summary))
+    print(f"[pipeline] summary written to {summary_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

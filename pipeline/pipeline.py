@@ -1,0 +1,113 @@
+"""The pipeline definition: one `create_pipeline`, shared by every runner."""
+
+from typing import Optional
+
+from tfx import v1 as tfx
+from tfx.components.trainer import executor as estimator_trainer_executor
+from tfx.dsl.components.base import executor_spec
+from ml_metadata.proto import metadata_store_pb2
+
+from components import evaluation
+from components import example_gen
+from components import pusher
+from pipeline.config import PipelineConfig
+
+# Node ids: they name the components in ML Metadata and on a Kubeflow graph.
+EXAMPLE_GEN = "CsvExampleGen"
+STATISTICS_GEN = "StatisticsGen"
+SCHEMA_GEN = "SchemaGen"
+EXAMPLE_VALIDATOR = "ExampleValidator"
+TRANSFORM = "Transform"
+TRAINER = "Trainer"
+BASELINE_RESOLVER = "LatestBlessedModelResolver"
+EVALUATOR = "Evaluator"
+PUSHER = "Pusher"
+
+
+def create_pipeline(
+    config: PipelineConfig,
+    metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
+) -> tfx.dsl.Pipeline:
+    """Returns the TFX pipeline from raw CSV to a pushed, blessed model.
+
+    Args:
+      config: every setting of the pipeline.
+      metadata_connection_config: the ML Metadata store of a local run; orchestrators
+        that bring their own store (Kubeflow) leave it out.
+    """
+    example_gen_component = tfx.components.CsvExampleGen(
+        input_base=config.data_root, output_config=example_gen.split_config()
+    ).with_id(EXAMPLE_GEN)
+
+    statistics_gen = tfx.components.StatisticsGen(
+        examples=example_gen_component.outputs["examples"]
+    ).with_id(STATISTICS_GEN)
+
+    # Optional columns stay variable-length, so serving accepts examples without them.
+    schema_gen = tfx.components.SchemaGen(
+        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=False
+    ).with_id(SCHEMA_GEN)
+
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"],
+        schema=schema_gen.outputs["schema"],
+    ).with_id(EXAMPLE_VALIDATOR)
+
+    transform = tfx.components.Transform(
+        examples=example_gen_component.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        module_file=config.preprocessing_module,
+        # Statistics of the transformed data cost two TFDV passes per run.
+        disable_statistics=True,
+    ).with_id(TRANSFORM)
+
+    trainer = tfx.components.Trainer(
+        module_file=config.trainer_module,
+        custom_executor_spec=executor_spec.ExecutorClassSpec(
+            estimator_trainer_executor.Executor
+        ),
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(num_steps=config.train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=config.eval_steps),
+        custom_config={"hparams": dict(config.hparams)},
+    ).with_id(TRAINER)
+
+    baseline_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id(BASELINE_RESOLVER)
+
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen_component.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=baseline_resolver.outputs["model"],
+        eval_config=evaluation.eval_config(config.min_auc, config.max_auc_drop),
+    ).with_id(EVALUATOR)
+
+    pusher_component = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=pusher.push_destination(config.serving_model_dir),
+    ).with_id(PUSHER)
+
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.pipeline_name,
+        pipeline_root=config.pipeline_root,
+        components=[
+            example_gen_component,
+            statistics_gen,
+            schema_gen,
+            example_validator,
+            transform,
+            trainer,
+            baseline_resolver,
+            evaluator,
+            pusher_component,
+        ],
+        enable_cache=config.enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=list(config.beam_pipeline_args),
+    )

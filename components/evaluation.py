@@ -48,7 +48,17 @@ def eval_config(min_auc: float, max_auc_drop: float) -> tfma.EvalConfig:
             tfma.MetricsSpec(
                 metrics=[
                     tfma.MetricConfig(class_name="ExampleCount"),
-                    tfma.MetricConfig(class_name="AUC", threshold=auc_threshold),
+                    # Thresholds judge the overall slice only: a small slice's AUC
+                    # is too noisy to hold a release back.
+                    tfma.MetricConfig(
+                        class_name="AUC",
+                        per_slice_thresholds=[
+                            tfma.PerSliceMetricThreshold(
+                                slicing_specs=[tfma.SlicingSpec()],
+                                threshold=auc_threshold,
+                            )
+                        ],
+                    ),
                     tfma.MetricConfig(class_name="BinaryAccuracy"),
                     tfma.MetricConfig(class_name="Calibration"),
                     tfma.MetricConfig(class_name="CalibrationPlot"),

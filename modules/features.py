@@ -22,17 +22,19 @@ BUCKET_COUNT = 10
 # Raw string columns that get a vocabulary (most frequent first) and OOV buckets.
 VOCAB_FEATURES = ("payment_type", "company")
 
-# Raw integer columns used as categories: each value becomes an id through a
-# vocabulary of the values seen in training, with OOV buckets for the rest.
-CATEGORICAL_INT_FEATURES = (
-    "trip_start_hour",
-    "trip_start_day",
-    "trip_start_month",
-    "pickup_census_tract",
-    "dropoff_census_tract",
-    "pickup_community_area",
-    "dropoff_community_area",
-)
+# Raw integer columns whose values are already small ids: value -> id as it is, for
+# values in [0, size); anything else (missing, out of range) gets the one OOV id, size.
+IDENTITY_FEATURES = {
+    "trip_start_hour": 24,
+    "trip_start_day": 8,
+    "trip_start_month": 13,
+    "pickup_community_area": 78,
+    "dropoff_community_area": 78,
+}
+
+# Raw integer columns used as categories with too wide a range to be ids (census tracts
+# are 11-digit codes): a vocabulary of the values seen in training, with OOV buckets.
+CATEGORICAL_INT_FEATURES = ("pickup_census_tract", "dropoff_census_tract")
 
 # Vocabularies keep at most this many values; the rest fall into OOV buckets.
 VOCAB_SIZE = 1000
@@ -66,7 +68,12 @@ def vocabulary_name(key: str) -> str:
 # Transform (vocabulary size plus OOV buckets, or bucket count).
 CATEGORICAL_KEYS = tuple(
     transformed_name(key)
-    for key in BUCKET_FEATURES + VOCAB_FEATURES + CATEGORICAL_INT_FEATURES
+    for key in (
+        BUCKET_FEATURES
+        + VOCAB_FEATURES
+        + CATEGORICAL_INT_FEATURES
+        + tuple(IDENTITY_FEATURES)
+    )
 )
 # Transformed keys of the z-scored floats the model reads as they are.
 DENSE_KEYS = tuple(transformed_name(key) for key in DENSE_FLOAT_FEATURES)

@@ -7,6 +7,7 @@ Missing values are filled first, so every output is a dense `[batch]` tensor.
 
 import tensorflow as tf
 import tensorflow_transform as tft
+from tensorflow_transform import schema_inference
 
 from modules import features
 
@@ -27,6 +28,20 @@ def _fill_in_missing(tensor, default):
 def _as_float(tensor):
     """Returns `tensor` as float32 with missing values filled with 0."""
     return tf.cast(_fill_in_missing(tensor, tf.zeros([], tensor.dtype)), tf.float32)
+
+
+def _identity_ids(tensor, size):
+    """Returns the raw integer values as ids in [0, size], size meaning out of range.
+
+    The range is recorded in the transformed schema, so the model reads the number of
+    ids from Transform's output as it does for vocabularies.
+    """
+    values = tf.cast(_fill_in_missing(tensor, tf.constant(-1, tensor.dtype)), tf.int64)
+    ids = tf.where((values >= 0) & (values < size), values, tf.constant(size, tf.int64))
+    schema_inference.set_tensor_schema_override(
+        ids, tf.constant(0, tf.int64), tf.constant(size, tf.int64)
+    )
+    return ids
 
 
 def preprocessing_fn(inputs):
@@ -56,6 +71,9 @@ def preprocessing_fn(inputs):
             num_oov_buckets=features.OOV_BUCKETS,
             vocab_filename=features.vocabulary_name(key),
         )
+
+    for key, size in features.IDENTITY_FEATURES.items():
+        outputs[name(key)] = _identity_ids(inputs[key], size)
 
     fare = _as_float(inputs[features.FARE_KEY])
     tips = _as_float(inputs[features.TIPS_KEY])

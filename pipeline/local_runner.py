@@ -4,16 +4,18 @@ Usage: python -m pipeline.local_runner [--data DIR] [--build-dir DIR] [--train-s
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
+import traceback
 
 from tfx import v1 as tfx
 from tfx.orchestration.beam import beam_dag_runner
 
 from pipeline import config as config_lib
-
+from pipeline import run_summary
 from pipeline.pipeline import create_pipeline
 
 
@@ -51,15 +53,28 @@ def run(config: config_lib.PipelineConfig, metadata_path: str, summary_path: str
     connection_config = tfx.orchestration.metadata.sqlite_metadata_connection_config(
         metadata_path
     )
-    start = time.time()
     ProgressBeamDagRunner().run(create_pipeline(config, connection_config))
-    summary = run_summary.summarize_latest_run(
-        connection_config, config.pipeline_name, started_after=start
-    )
+    summary = run_summary.summarize_latest_run(connection_config, config.pipeline_name)
     os.makedirs(os.path.dirname(os.path.abspath(summary_path)), exist_ok=True)
     with open(summary_path, "w") as summary_file:
         json.dump(summary, summary_file, indent=2)
     return summary
+
+
+@contextlib.contextmanager
+def stderr_to_file(log_path: str):
+    """Sends everything written to stderr (TF, Beam and absl logs) to `log_path`."""
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    with open(log_path, "ab") as log_file:
+        os.dup2(log_file.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
 
 
 def main(argv=None) -> int:
@@ -81,8 +96,19 @@ def main(argv=None) -> int:
         build_dir, args.data, train_steps=args.train_steps, min_auc=args.min_auc
     )
     summary_path = os.path.join(build_dir, "run_summary.json")
-    summary = run(config, config_lib.metadata_path(build_dir), summary_path)
+    log_path = os.path.join(build_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
+    print(f"[pipeline] running on {config.data_root}; detailed log: {log_path}", flush=True)
+    start = time.monotonic()
+    try:
+        with stderr_to_file(log_path):
+            summary = run(config, config_lib.metadata_path(build_dir), summary_path)
+    except Exception:  # The log has the details; the terminal gets the cause.
+        traceback.print_exc(limit=-3)
+        print(f"[pipeline] FAILED after {time.monotonic() - start:.0f}s; full log: {log_path}",
+              file=sys.stderr)
+        return 1
     print(run_summary.format_summary(summary))
+    print(f"[pipeline] finished in {time.monotonic() - start:.0f}s")
     print(f"[pipeline] summary written to {summary_path}")
     return 0
 

@@ -1,0 +1,184 @@
+"""What a pipeline run did, read back from ML Metadata and the Evaluator's output.
+
+The summary says which components ran and which came from the cache, how long each
+took, the candidate's (and the baseline's) eval metrics, whether the model was blessed
+and why, and where it was pushed.
+"""
+
+import collections
+from typing import Dict, List, Optional
+
+import tensorflow_model_analysis as tfma
+from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from components import evaluation
+
+# Overall-slice metrics reported in the summary (TFMA's metric names).
+SUMMARY_METRICS = ("auc", "binary_accuracy", "calibration", "example_count")
+
+_STATE_NAMES = {
+    metadata_store_pb2.Execution.COMPLETE: "executed",
+    metadata_store_pb2.Execution.CACHED: "cached",
+    metadata_store_pb2.Execution.FAILED: "failed",
+    metadata_store_pb2.Execution.RUNNING: "running",
+    metadata_store_pb2.Execution.CANCELED: "canceled",
+    metadata_store_pb2.Execution.NEW: "new",
+}
+
+
+def _node_id(store, execution_id: int) -> str:
+    for context in store.get_contexts_by_execution(execution_id):
+        if context.type == "node":
+            return context.name.split(".", 1)[-1]
+    return "?"
+
+
+def _latest_run_executions(store, pipeline_name: str):
+    """Returns (run id, executions of the newest run of `pipeline_name`)."""
+    pipeline_context = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    if pipeline_context is None:
+        raise ValueError(f"No run of pipeline {pipeline_name!r} in ML Metadata.")
+    runs = collections.defaultdict(list)
+    run_started = {}
+    for execution in store.get_executions_by_context(pipeline_context.id):
+        for context in store.get_contexts_by_execution(execution.id):
+            if context.type == "pipeline_run":
+                runs[context.name].append(execution)
+                run_started[context.name] = context.create_time_since_epoch
+    if not runs:
+        raise ValueError(f"Pipeline {pipeline_name!r} has no recorded run.")
+    run_id = max(run_started, key=run_started.get)
+    return run_id, sorted(runs[run_id], key=lambda e: e.create_time_since_epoch)
+
+
+def _output_artifacts(store, execution_id: int) -> List[metadata_store_pb2.Artifact]:
+    events = store.get_events_by_execution_ids([execution_id])
+    ids = [e.artifact_id for e in events if e.type == metadata_store_pb2.Event.OUTPUT]
+    return store.get_artifacts_by_id(ids) if ids else []
+
+
+def _custom(artifact, key: str):
+    value = artifact.custom_properties.get(key)
+    if value is None:
+        return None
+    return getattr(value, value.WhichOneof("value"))
+
+
+def overall_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
+    """Returns {model name: {metric: value}} for the overall slice of an evaluation."""
+    metrics = collections.defaultdict(dict)
+    for slice_metrics in tfma.load_metrics(evaluation_uri):
+        if slice_metrics.slice_key.single_slice_keys:
+            continue
+        for key_and_value in slice_metrics.metric_keys_and_values:
+            key = key_and_value.key
+            if key.is_diff or key.name not in SUMMARY_METRICS:
+                continue
+            model = key.model_name or evaluation.CANDIDATE
+            metrics[model][key.name] = key_and_value.value.double_value.value
+    return dict(metrics)
+
+
+def blessing_reasons(evaluation_uri: str) -> List[str]:
+    """Returns one readable line per failed threshold (empty when all passed)."""
+    result = tfma.load_validation_result(evaluation_uri)
+    reasons = []
+    for per_slice in result.metric_validations_per_slice:
+        for failure in per_slice.failures:
+            name = failure.metric_key.name
+            value = failure.metric_value.double_value.value
+            threshold = failure.metric_threshold
+            if failure.metric_key.is_diff:
+                bound = threshold.change_threshold.absolute.value
+                reasons.append(
+                    f"{name} changed by {value:+.4f} against the baseline, "
+                    f"more than the allowed {bound:+.4f}"
+                )
+            else:
+                bound = threshold.value_threshold.lower_bound.value
+                reasons.append(f"{name} {value:.4f} is below the threshold {bound:.4f}")
+    return reasons
+
+
+def summarize_latest_run(
+    connection_config: metadata_store_pb2.ConnectionConfig, pipeline_name: str
+) -> dict:
+    """Returns the summary of the newest run of `pipeline_name` as a JSON-able dict."""
+    store = metadata_store.MetadataStore(connection_config)
+    run_id, executions = _latest_run_executions(store, pipeline_name)
+    summary = {
+        "pipeline_name": pipeline_name,
+        "run_id": run_id,
+        "components": [],
+        "metrics": {},
+        "blessed": None,
+        "blessing_reasons": [],
+        "pushed": False,
+        "pushed_model": None,
+    }
+    for execution in executions:
+        node_id = _node_id(store, execution.id)
+        summary["components"].append(
+            {
+                "id": node_id,
+                "state": _STATE_NAMES.get(execution.last_known_state, "unknown"),
+                "seconds": round(
+                    (execution.last_update_time_since_epoch
+                     - execution.create_time_since_epoch) / 1000.0,
+                    1,
+                ),
+            }
+        )
+        for artifact in _output_artifacts(store, execution.id):
+            if artifact.type == "ModelEvaluation":
+                summary["metrics"] = overall_metrics(artifact.uri)
+                summary["blessing_reasons"] = blessing_reasons(artifact.uri)
+            elif artifact.type == "ModelBlessing":
+                summary["blessed"] = bool(_custom(artifact, "blessed"))
+            elif artifact.type == "PushedModel" and _custom(artifact, "pushed"):
+                summary["pushed"] = True
+                summary["pushed_model"] = _custom(artifact, "pushed_destination")
+    return summary
+
+
+def _format_metrics(metrics: Optional[Dict[str, float]]) -> str:
+    if not metrics:
+        return "none"
+    return ", ".join(
+        f"{name} {metrics[name]:.4f}" if name != "example_count"
+        else f"{int(metrics[name])} examples"
+        for name in SUMMARY_METRICS
+        if name in metrics
+    )
+
+
+def format_summary(summary: dict) -> str:
+    """Returns the summary as the few lines printed at the end of a run."""
+    by_state = collections.defaultdict(list)
+    for component in summary["components"]:
+        by_state[component["state"]].append(component["id"])
+    lines = [f"Run {summary['run_id']} of {summary['pipeline_name']}:"]
+    for state in ("executed", "cached", "failed"):
+        if by_state[state]:
+            lines.append(f"  {state}: {', '.join(by_state[state])}")
+    timings = ", ".join(
+        f"{c['id']} {c['seconds']:.1f}s"
+        for c in summary["components"]
+        if c["state"] == "executed"
+    )
+    if timings:
+        lines.append(f"  time: {timings}")
+    metrics = summary["metrics"]
+    lines.append(f"  candidate: {_format_metrics(metrics.get(evaluation.CANDIDATE))}")
+    if evaluation.BASELINE in metrics:
+        lines.append(f"  baseline:  {_format_metrics(metrics[evaluation.BASELINE])}")
+    if summary["blessed"]:
+        lines.append("  blessed: yes, every threshold passed")
+    elif summary["blessed"] is False:
+        lines.append("  blessed: NO: " + "; ".join(summary["blessing_reasons"]))
+    if summary["pushed"]:
+        lines.append(f"  pushed to: {summary['pushed_model']}")
+    else:
+        lines.append("  pushed: no; the serving folder keeps its previous model")
+    return "\n".join(lines)

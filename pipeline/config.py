@@ -7,6 +7,8 @@ from typing import Mapping, Tuple
 # The project's root folder: the modules TFX loads are found relative to it.
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULES_DIR = os.path.join(PROJECT_ROOT, "modules")
+# The curated schema of the raw taxi columns: what the model is built for.
+SCHEMA_FILE = os.path.join(PROJECT_ROOT, "data", "schema", "schema.pbtxt")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,6 +20,7 @@ class PipelineConfig:
       pipeline_root: folder (or bucket) under which every artifact is written.
       data_root: folder of CSV files with the taxi columns.
       serving_model_dir: where blessed models are pushed, one version folder each.
+      schema_file: the curated raw-data schema new data is validated against.
       preprocessing_module: file holding `preprocessing_fn`.
       trainer_module: file holding `trainer_fn`.
       train_steps: training steps of `train_batch_size` examples.
@@ -33,9 +36,10 @@ class PipelineConfig:
     pipeline_root: str
     data_root: str
     serving_model_dir: str
+    schema_file: str = SCHEMA_FILE
     preprocessing_module: str = os.path.join(MODULES_DIR, "preprocessing.py")
     trainer_module: str = os.path.join(MODULES_DIR, "trainer.py")
-    train_steps: int = 3000
+    train_steps: int = 300
     eval_steps: int = 0
     min_auc: float = 0.9
     max_auc_drop: float = 0.01

@@ -16,6 +16,7 @@ from pipeline.config import PipelineConfig
 EXAMPLE_GEN = "CsvExampleGen"
 STATISTICS_GEN = "StatisticsGen"
 SCHEMA_GEN = "SchemaGen"
+SCHEMA_IMPORTER = "CuratedSchema"
 EXAMPLE_VALIDATOR = "ExampleValidator"
 TRANSFORM = "Transform"
 TRAINER = "Trainer"
@@ -43,19 +44,25 @@ def create_pipeline(
         examples=example_gen_component.outputs["examples"]
     ).with_id(STATISTICS_GEN)
 
-    # Optional columns stay variable-length, so serving accepts examples without them.
+    # The schema inferred from this data: what to compare with when curating.
     schema_gen = tfx.components.SchemaGen(
         statistics=statistics_gen.outputs["statistics"], infer_feature_shape=False
     ).with_id(SCHEMA_GEN)
 
+    # The curated schema the model is built for: new data is validated against it,
+    # not against itself.
+    curated_schema = tfx.components.ImportSchemaGen(
+        schema_file=config.schema_file
+    ).with_id(SCHEMA_IMPORTER)
+    schema = curated_schema.outputs["schema"]
+
     example_validator = tfx.components.ExampleValidator(
-        statistics=statistics_gen.outputs["statistics"],
-        schema=schema_gen.outputs["schema"],
+        statistics=statistics_gen.outputs["statistics"], schema=schema
     ).with_id(EXAMPLE_VALIDATOR)
 
     transform = tfx.components.Transform(
         examples=example_gen_component.outputs["examples"],
-        schema=schema_gen.outputs["schema"],
+        schema=schema,
         module_file=config.preprocessing_module,
         # Statistics of the transformed data cost two TFDV passes per run.
         disable_statistics=True,
@@ -71,7 +78,7 @@ def create_pipeline(
         ),
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
-        schema=schema_gen.outputs["schema"],
+        schema=schema,
         train_args=tfx.proto.TrainArgs(num_steps=config.train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=config.eval_steps),
         custom_config={"hparams": dict(config.hparams)},
@@ -103,6 +110,7 @@ def create_pipeline(
             example_gen_component,
             statistics_gen,
             schema_gen,
+            curated_schema,
             example_validator,
             transform,
             trainer,

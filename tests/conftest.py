@@ -1,14 +1,83 @@
-"""Shared fixtures: the committed small sample and its parsed schema."""
+"""Shared fixtures: the committed sample, the curated schema, and a real Transform run."""
 
 import os
+import types
 
+import apache_beam as beam
 import pytest
+import tensorflow as tf
+import tensorflow_transform as tft
+import tensorflow_transform.beam as tft_beam
+from tfx_bsl.public import tfxio
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SAMPLE_DIR = os.path.join(PROJECT_ROOT, "data", "sample")
+from modules import preprocessing
+from pipeline import config as config_lib
+from pipeline import serving
+
+PROJECT_ROOT = config_lib.PROJECT_ROOT
+SAMPLE_CSV = os.path.join(PROJECT_ROOT, "data", "sample", "data.csv")
 
 
 @pytest.fixture(scope="session")
 def sample_dir():
-    """The folder of the small committed CSV sample."""
-    return SAMPLE_DIR
+    """The folder of the small committed CSV sample (2,000 taxi rows)."""
+    return os.path.dirname(SAMPLE_CSV)
+
+
+@pytest.fixture(scope="session")
+def sample_csv():
+    """The small committed CSV sample file."""
+    return SAMPLE_CSV
+
+
+@pytest.fixture(scope="session")
+def schema():
+    """The curated raw-data schema committed under data/schema."""
+    return serving.load_schema(config_lib.SCHEMA_FILE)
+
+
+@pytest.fixture(scope="session")
+def transformed_sample(tmp_path_factory, schema):
+    """Runs `preprocessing_fn` through tf.Transform on the sample, as Transform does.
+
+    Returns a namespace with `transform_output` (the TransformFn folder) and
+    `train_files` / `eval_files` (gzipped TFRecords of transformed examples; the
+    first two thirds of the rows train, the rest evaluate).
+    """
+    root = tmp_path_factory.mktemp("transform")
+    raw_examples = serving.examples_from_csv(SAMPLE_CSV, schema, serving=False)
+    split = len(raw_examples) * 2 // 3
+    source = tfxio.TFExampleBeamRecord(physical_format="inmem", schema=schema)
+    with tft_beam.Context(temp_dir=str(root / "tmp"), force_tf_compat_v1=True):
+        with beam.Pipeline() as pipeline:
+            def raw(name, records):
+                return (
+                    pipeline | f"Create{name}" >> beam.Create(records)
+                    | f"Decode{name}" >> source.BeamSource()
+                )
+
+            adapter = source.TensorAdapterConfig()
+            transform_fn = (raw("Train", raw_examples[:split]), adapter) | (
+                tft_beam.AnalyzeDataset(preprocessing.preprocessing_fn)
+            )
+            _ = transform_fn | tft_beam.WriteTransformFn(str(root / "transform_fn"))
+            for name, records in (("train", raw_examples[:split]),
+                                  ("eval", raw_examples[split:])):
+                data, metadata = ((raw(name, records), adapter), transform_fn) | (
+                    f"Transform{name}" >> tft_beam.TransformDataset()
+                )
+                coder = tft.coders.ExampleProtoCoder(metadata.schema)
+                _ = (
+                    data
+                    | f"Encode{name}" >> beam.Map(coder.encode)
+                    | f"Write{name}" >> beam.io.WriteToTFRecord(
+                        str(root / name / "data"), file_name_suffix=".gz",
+                        compression_type=beam.io.filesystem.CompressionTypes.GZIP,
+                    )
+                )
+    return types.SimpleNamespace(
+        transform_output=str(root / "transform_fn"),
+        train_files=tf.io.gfile.glob(str(root / "train" / "*")),
+        eval_files=tf.io.gfile.glob(str(root / "eval" / "*")),
+        raw_eval_rows=split,
+    )

@@ -1,0 +1,62 @@
+"""`trainer_fn`: the Keras model as an Estimator, trained, exported and served."""
+
+import glob
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_estimator as tf_estimator
+from tfx.components.trainer import fn_args_utils
+
+from modules import trainer
+from pipeline import serving
+
+TRAIN_STEPS = 30
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, transformed_sample, schema):
+    """Runs trainer_fn's specs through train_and_evaluate, as TFX's executor does."""
+    model_dir = str(tmp_path_factory.mktemp("model_run") / "serving_model_dir")
+    fn_args = fn_args_utils.FnArgs(
+        train_files=transformed_sample.train_files,
+        eval_files=transformed_sample.eval_files,
+        transform_output=transformed_sample.transform_output,
+        serving_model_dir=model_dir,
+        train_steps=TRAIN_STEPS,
+        eval_steps=0,
+        custom_config={"hparams": {"train_batch_size": 32}},
+    )
+    spec = trainer.trainer_fn(fn_args, schema)
+    metrics, _ = tf_estimator.estimator.train_and_evaluate(
+        spec["estimator"], spec["train_spec"], spec["eval_spec"]
+    )
+    return spec, model_dir, metrics
+
+
+def test_returns_a_keras_estimator_and_specs(trained):
+    spec, _, _ = trained
+    assert isinstance(spec["estimator"], tf_estimator.estimator.Estimator)
+    assert spec["train_spec"].max_steps == TRAIN_STEPS
+    assert [e.name for e in spec["eval_spec"].exporters] == [trainer.EXPORTER_NAME]
+    assert callable(spec["eval_input_receiver_fn"])
+
+
+def test_trains_the_requested_steps_and_evaluates(trained):
+    _, model_dir, metrics = trained
+    assert metrics["global_step"] == TRAIN_STEPS
+    assert {"auc", "accuracy", "loss"} <= set(metrics)
+    assert tf.train.latest_checkpoint(model_dir).endswith(f"-{TRAIN_STEPS}")
+    assert glob.glob(os.path.join(model_dir, "events.out.tfevents.*"))
+
+
+def test_exported_signature_scores_raw_csv_rows(trained, schema, sample_csv):
+    _, model_dir, _ = trained
+    exports = glob.glob(os.path.join(model_dir, "export", trainer.EXPORTER_NAME, "*"))
+    assert len(exports) == 1, "a FinalExporter leaves exactly one export"
+    examples = serving.examples_from_csv(sample_csv, schema)[:20]
+    probabilities = serving.predict(exports[0], examples)
+    assert probabilities.shape == (20,)
+    assert np.all((probabilities >= 0) & (probabilities <= 1))
+    assert np.ptp(probabilities) > 0, "different rows should score differently"

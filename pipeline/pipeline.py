@@ -10,6 +10,7 @@ from ml_metadata.proto import metadata_store_pb2
 from components import evaluation
 from components import example_gen
 from components import pusher
+from components import versioned_pusher
 from pipeline.config import PipelineConfig
 
 # Node ids: they name the components in ML Metadata and on a Kubeflow graph.
@@ -101,6 +102,7 @@ def create_pipeline(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
         push_destination=pusher.push_destination(config.serving_model_dir),
+        custom_executor_spec=executor_spec.ExecutorClassSpec(versioned_pusher.Executor),
     ).with_id(PUSHER)
 
     return tfx.dsl.Pipeline(

@@ -1,0 +1,115 @@
+"""Each component's configuration, and the pipeline's wiring, asserted as data."""
+
+import dataclasses
+
+import pytest
+import tensorflow_model_analysis as tfma
+from tfx.components.trainer import executor as estimator_trainer_executor
+
+from components import evaluation
+from components import example_gen
+from components import pusher
+from modules import features
+from pipeline import config as config_lib
+from pipeline import pipeline as pipeline_lib
+
+
+@pytest.fixture
+def config(tmp_path, sample_dir):
+    return config_lib.local_config(str(tmp_path), sample_dir, train_steps=123)
+
+
+def test_split_is_a_two_to_one_hash_split():
+    splits = example_gen.split_config().split_config.splits
+    assert [(s.name, s.hash_buckets) for s in splits] == [("train", 2), ("eval", 1)]
+
+
+def test_push_destination_is_the_serving_folder(tmp_path):
+    destination = pusher.push_destination(str(tmp_path / "serving"))
+    assert destination.filesystem.base_directory == str(tmp_path / "serving")
+
+
+def test_eval_config_compares_candidate_with_baseline_eval_savedmodels():
+    config = evaluation.eval_config(min_auc=0.9, max_auc_drop=0.01)
+    specs = {spec.name: spec for spec in config.model_specs}
+    assert set(specs) == {evaluation.CANDIDATE, evaluation.BASELINE}
+    assert all(spec.signature_name == "eval" for spec in specs.values())
+    assert specs[evaluation.BASELINE].is_baseline
+    assert not specs[evaluation.CANDIDATE].is_baseline
+
+
+def test_eval_config_slices_overall_by_hour_and_by_payment_type():
+    config = evaluation.eval_config(min_auc=0.9, max_auc_drop=0.01)
+    assert [list(spec.feature_keys) for spec in config.slicing_specs] == [
+        [], ["trip_start_hour"], ["payment_type"]
+    ]
+    metric_names = [m.class_name for m in config.metrics_specs[0].metrics]
+    assert {"ExampleCount", "AUC", "BinaryAccuracy", "Calibration"} <= set(metric_names)
+
+
+def test_auc_thresholds_judge_the_overall_slice_only():
+    config = evaluation.eval_config(min_auc=0.87, max_auc_drop=0.02)
+    (auc,) = [m for m in config.metrics_specs[0].metrics if m.class_name == "AUC"]
+    assert not auc.HasField("threshold")
+    (per_slice,) = auc.per_slice_thresholds
+    assert list(per_slice.slicing_specs) == [tfma.SlicingSpec()]
+    threshold = per_slice.threshold
+    assert threshold.value_threshold.lower_bound.value == pytest.approx(0.87)
+    assert threshold.change_threshold.absolute.value == pytest.approx(-0.02)
+    assert threshold.change_threshold.direction == tfma.MetricDirection.HIGHER_IS_BETTER
+
+
+def test_pipeline_wires_every_component(config):
+    pipeline = pipeline_lib.create_pipeline(config)
+    upstream = {c.id: {u.id for u in c.upstream_nodes} for c in pipeline.components}
+    assert upstream == {
+        "CsvExampleGen": set(),
+        "StatisticsGen": {"CsvExampleGen"},
+        "SchemaGen": {"StatisticsGen"},
+        "CuratedSchema": set(),
+        "ExampleValidator": {"StatisticsGen", "CuratedSchema"},
+        "Transform": {"CsvExampleGen", "CuratedSchema"},
+        "Trainer": {"Transform", "CuratedSchema"},
+        "LatestBlessedModelResolver": set(),
+        "Evaluator": {"CsvExampleGen", "Trainer", "LatestBlessedModelResolver"},
+        "Pusher": {"Trainer", "Evaluator"},
+    }
+
+
+def test_trainer_runs_the_estimator_executor_with_configured_steps(config):
+    pipeline = pipeline_lib.create_pipeline(config)
+    trainer = next(c for c in pipeline.components if c.id == "Trainer")
+    assert trainer.executor_spec.executor_class is estimator_trainer_executor.Executor
+    assert '"num_steps": 123' in trainer.exec_properties["train_args"]
+    assert trainer.exec_properties["module_file"] == config.trainer_module
+
+
+def test_evaluator_takes_its_baseline_from_the_latest_blessed_model(config):
+    pipeline = pipeline_lib.create_pipeline(config)
+    evaluator = next(c for c in pipeline.components if c.id == "Evaluator")
+    assert evaluator.inputs["baseline_model"].producer_component_id == (
+        "LatestBlessedModelResolver"
+    )
+    pusher_component = next(c for c in pipeline.components if c.id == "Pusher")
+    assert pusher_component.inputs["model_blessing"].producer_component_id == "Evaluator"
+
+
+def test_the_label_is_never_a_model_input():
+    assert features.LABEL_KEY not in features.MODEL_INPUT_KEYS
+    assert len(set(features.MODEL_INPUT_KEYS)) == len(features.MODEL_INPUT_KEYS)
+    for key in features.SLICE_FEATURES:
+        assert not key.endswith("_xf"), "slices are on raw columns"
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"train_steps": 0}, "train_steps"),
+        ({"eval_steps": -1}, "eval_steps"),
+        ({"min_auc": 1.5}, "min_auc"),
+        ({"max_auc_drop": -0.1}, "max_auc_drop"),
+    ],
+)
+def test_config_rejects_impossible_values(config, override, message):
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(config, **override)

@@ -10,6 +10,8 @@ TRAIN_STEPS ?=
 export PYTHONPATH := $(CURDIR)
 # TensorFlow's C++ start-up chatter says nothing about this pipeline.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+# Google client libraries warn at import time about Python versions they will drop.
+export PYTHONWARNINGS ?= ignore::FutureWarning
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run test clean

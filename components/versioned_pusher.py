@@ -8,6 +8,7 @@ whose files are identical to the newest version already there.
 """
 
 import hashlib
+import json
 import os
 import time
 
@@ -22,6 +23,10 @@ from tfx.utils import proto_utils
 
 # Folders in the serving directory whose names start with this are unfinished pushes.
 INCOMPLETE_PREFIX = ".incomplete-"
+# The `custom_config` key that pushes a model the Evaluator did not bless.
+FORCE_PUSH = "force_push"
+# The PushedModel custom property that records a forced push.
+FORCED_KEY = "forced"
 
 
 def model_digest(model_dir: str) -> str:
@@ -72,16 +77,29 @@ def publish(model_dir: str, serving_dir: str) -> str:
 
 
 class Executor(tfx_pusher_executor.Executor):
-    """TFX's Pusher, publishing through `publish` to a filesystem destination."""
+    """TFX's Pusher, publishing through `publish` to a filesystem destination.
+
+    With `custom_config={"force_push": True}` it pushes a model that was not blessed,
+    logging a warning and marking the PushedModel artifact `forced`.
+    """
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:
         self._log_startup(input_dict, output_dict, exec_properties)
         model_push = artifact_utils.get_single_instance(
             output_dict[standard_component_specs.PUSHED_MODEL_KEY]
         )
+        custom_config = json.loads(
+            exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY) or "{}"
+        )
         if not self.CheckBlessing(input_dict):
-            self._MarkNotPushed(model_push)
-            return
+            if not custom_config.get(FORCE_PUSH):
+                self._MarkNotPushed(model_push)
+                return
+            logging.warning(
+                "FORCED PUSH: the model was not blessed; it is pushed because the "
+                "operator set %s.", FORCE_PUSH
+            )
+            model_push.set_int_custom_property(FORCED_KEY, 1)
         destination = pusher_pb2.PushDestination()
         proto_utils.json_to_proto(
             exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination

@@ -53,6 +53,18 @@ SLICE_FEATURES = ("trip_start_hour", "payment_type")
 # Raw columns a serving request does not carry: the label is derived from them.
 LABEL_SOURCE_KEYS = (TIPS_KEY,)
 
+# Every raw column the pipeline reads: a CSV file must have each in its header.
+REQUIRED_COLUMNS = (
+    DENSE_FLOAT_FEATURES
+    + BUCKET_FEATURES
+    + VOCAB_FEATURES
+    + CATEGORICAL_INT_FEATURES
+    + tuple(IDENTITY_FEATURES)
+    + LABEL_SOURCE_KEYS
+)
+# Raw columns whose non-empty cells must be numbers.
+NUMERIC_COLUMNS = tuple(c for c in REQUIRED_COLUMNS if c not in VOCAB_FEATURES)
+
 
 def transformed_name(key: str) -> str:
     """Returns the transformed feature key made from raw column `key`."""

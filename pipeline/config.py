@@ -4,6 +4,8 @@ import dataclasses
 import os
 from typing import Mapping, Tuple
 
+from components.data_gate.report import DEFAULT_BLOCKING_KINDS
+
 # The project's root folder: the modules TFX loads are found relative to it.
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULES_DIR = os.path.join(PROJECT_ROOT, "modules")
@@ -28,6 +30,9 @@ class PipelineConfig:
       min_auc: the lowest overall eval AUC that may be blessed.
       max_auc_drop: how far below the latest blessed model's AUC a candidate may fall.
       hparams: overrides of `modules.trainer.DEFAULT_HPARAMS`.
+      blocking_anomalies: TFDV anomaly kinds that stop a run before Transform.
+      force_push: push the candidate even if the Evaluator did not bless it (an
+        operator's override, logged; never the default).
       beam_pipeline_args: arguments for the Beam-based components.
       enable_cache: take a component's outputs from a previous identical run.
     """
@@ -44,6 +49,8 @@ class PipelineConfig:
     min_auc: float = 0.9
     max_auc_drop: float = 0.01
     hparams: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    blocking_anomalies: Tuple[str, ...] = DEFAULT_BLOCKING_KINDS
+    force_push: bool = False
     beam_pipeline_args: Tuple[str, ...] = ()
     enable_cache: bool = True
 

@@ -14,6 +14,8 @@ import traceback
 from tfx import v1 as tfx
 from tfx.orchestration.beam import beam_dag_runner
 
+from components.csv_check import CsvFormatError
+from components.data_gate.executor import DataValidationError
 from pipeline import config as config_lib
 from pipeline import run_summary
 from pipeline.pipeline import create_pipeline
@@ -102,6 +104,12 @@ def main(argv=None) -> int:
     try:
         with stderr_to_file(log_path):
             summary = run(config, config_lib.metadata_path(build_dir), summary_path)
+    except (CsvFormatError, DataValidationError) as error:
+        # Bad input: the message says what is wrong and where; no traceback needed.
+        print(f"[pipeline] STOPPED: {error}", file=sys.stderr)
+        print(f"[pipeline] nothing was trained or pushed; full log: {log_path}",
+              file=sys.stderr)
+        return 1
     except Exception:  # The log has the details; the terminal gets the cause.
         traceback.print_exc(limit=-3)
         print(f"[pipeline] FAILED after {time.monotonic() - start:.0f}s; full log: {log_path}",

@@ -3,14 +3,17 @@
 from typing import Optional
 
 from tfx import v1 as tfx
+from tfx.components.example_gen.component import FileBasedExampleGen
 from tfx.components.trainer import executor as estimator_trainer_executor
 from tfx.dsl.components.base import executor_spec
 from ml_metadata.proto import metadata_store_pb2
 
+from components import checked_csv_example_gen
 from components import evaluation
 from components import example_gen
 from components import pusher
 from components import versioned_pusher
+from components.data_gate.component import DataGate
 from pipeline.config import PipelineConfig
 
 # Node ids: they name the components in ML Metadata and on a Kubeflow graph.
@@ -19,6 +22,7 @@ STATISTICS_GEN = "StatisticsGen"
 SCHEMA_GEN = "SchemaGen"
 SCHEMA_IMPORTER = "CuratedSchema"
 EXAMPLE_VALIDATOR = "ExampleValidator"
+DATA_GATE = "DataGate"
 TRANSFORM = "Transform"
 TRAINER = "Trainer"
 BASELINE_RESOLVER = "LatestBlessedModelResolver"
@@ -37,8 +41,13 @@ def create_pipeline(
       metadata_connection_config: the ML Metadata store of a local run; orchestrators
         that bring their own store (Kubeflow) leave it out.
     """
-    example_gen_component = tfx.components.CsvExampleGen(
-        input_base=config.data_root, output_config=example_gen.split_config()
+    # CsvExampleGen's executor, behind CSV checks that name file, line and column.
+    example_gen_component = FileBasedExampleGen(
+        input_base=config.data_root,
+        output_config=example_gen.split_config(),
+        custom_executor_spec=executor_spec.BeamExecutorSpec(
+            checked_csv_example_gen.Executor
+        ),
     ).with_id(EXAMPLE_GEN)
 
     statistics_gen = tfx.components.StatisticsGen(
@@ -61,6 +70,14 @@ def create_pipeline(
         statistics=statistics_gen.outputs["statistics"], schema=schema
     ).with_id(EXAMPLE_VALIDATOR)
 
+    # Transform, and so everything after it, waits for the gate, which fails the run
+    # on anomalies of the kinds that matter.
+    data_gate = DataGate(
+        anomalies=example_validator.outputs["anomalies"],
+        blocking_kinds=config.blocking_anomalies,
+        data_root=config.data_root,
+    ).with_id(DATA_GATE)
+
     transform = tfx.components.Transform(
         examples=example_gen_component.outputs["examples"],
         schema=schema,
@@ -71,6 +88,7 @@ def create_pipeline(
         # `preprocessing_fn` as a tf.function (measured on the sample: 18 s vs 21 s).
         force_tf_compat_v1=True,
     ).with_id(TRANSFORM)
+    transform.add_upstream_node(data_gate)
 
     trainer = tfx.components.Trainer(
         module_file=config.trainer_module,
@@ -103,6 +121,7 @@ def create_pipeline(
         model_blessing=evaluator.outputs["blessing"],
         push_destination=pusher.push_destination(config.serving_model_dir),
         custom_executor_spec=executor_spec.ExecutorClassSpec(versioned_pusher.Executor),
+        custom_config={versioned_pusher.FORCE_PUSH: config.force_push},
     ).with_id(PUSHER)
 
     return tfx.dsl.Pipeline(
@@ -114,6 +133,7 @@ def create_pipeline(
             schema_gen,
             curated_schema,
             example_validator,
+            data_gate,
             transform,
             trainer,
             baseline_resolver,

@@ -6,6 +6,8 @@ and why, and where it was pushed.
 """
 
 import collections
+import json
+import os
 from typing import Dict, List, Optional
 
 import tensorflow_model_analysis as tfma
@@ -116,6 +118,8 @@ def summarize_latest_run(
         "blessing_reasons": [],
         "pushed": False,
         "pushed_model": None,
+        "forced_push": False,
+        "data_anomalies": [],
     }
     for execution in executions:
         node_id = _node_id(store, execution.id)
@@ -139,6 +143,10 @@ def summarize_latest_run(
             elif artifact.type == "PushedModel" and _custom(artifact, "pushed"):
                 summary["pushed"] = True
                 summary["pushed_model"] = _custom(artifact, "pushed_destination")
+                summary["forced_push"] = bool(_custom(artifact, "forced"))
+            elif artifact.type == "DataValidationReport":
+                with open(os.path.join(artifact.uri, "report.json")) as report_file:
+                    summary["data_anomalies"] = json.load(report_file)
     return summary
 
 
@@ -159,6 +167,9 @@ def format_summary(summary: dict) -> str:
     for component in summary["components"]:
         by_state[component["state"]].append(component["id"])
     lines = [f"Run {summary['run_id']} of {summary['pipeline_name']}:"]
+    for finding in summary["data_anomalies"]:
+        lines.append(f"  data note: column {finding['column']!r}: {finding['kind']}: "
+                     f"{finding['description']}")
     for state in ("executed", "cached", "failed"):
         if by_state[state]:
             lines.append(f"  {state}: {', '.join(by_state[state])}")
@@ -178,7 +189,8 @@ def format_summary(summary: dict) -> str:
     elif summary["blessed"] is False:
         lines.append("  blessed: NO: " + "; ".join(summary["blessing_reasons"]))
     if summary["pushed"]:
-        lines.append(f"  pushed to: {summary['pushed_model']}")
+        forced = " (FORCED: not blessed)" if summary["forced_push"] else ""
+        lines.append(f"  pushed to: {summary['pushed_model']}{forced}")
     else:
         lines.append("  pushed: no; the serving folder keeps its previous model")
     return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""DataGate: stops a run before Transform when validation finds anomalies that matter."""

@@ -1,0 +1,55 @@
+"""DataGate's executor: writes the validation report, then stops the run if it must."""
+
+import json
+import os
+
+from absl import logging
+from tensorflow_metadata.proto.v0 import anomalies_pb2
+from tfx.dsl.components.base import base_executor
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils
+from tfx.types import standard_artifact_utils
+
+from components.data_gate import report
+
+# The file ExampleValidator writes in each split's folder.
+ANOMALIES_FILE = "SchemaDiff.pb"
+
+
+class DataValidationError(RuntimeError):
+    """New data has anomalies of a kind that stops a run; the message is the report."""
+
+
+def load_anomalies(anomalies_artifact) -> dict:
+    """Returns {split name: Anomalies proto} from an ExampleAnomalies artifact."""
+    result = {}
+    for split in standard_artifact_utils.decode_split_names(anomalies_artifact.split_names):
+        path = os.path.join(anomalies_artifact.uri, f"Split-{split}", ANOMALIES_FILE)
+        with fileio.open(path, "rb") as anomalies_file:
+            result[split] = anomalies_pb2.Anomalies.FromString(anomalies_file.read())
+    return result
+
+
+class Executor(base_executor.BaseExecutor):
+    """Writes `report.txt` and `report.json`; raises DataValidationError on a block."""
+
+    def Do(self, input_dict, output_dict, exec_properties) -> None:
+        anomalies = load_anomalies(artifact_utils.get_single_instance(input_dict["anomalies"]))
+        found = report.findings(anomalies, json.loads(exec_properties["blocking_kinds"]))
+        text = report.format_report(exec_properties["data_root"], found)
+        output = artifact_utils.get_single_instance(output_dict["report"])
+        fileio.makedirs(output.uri)
+        with fileio.open(os.path.join(output.uri, "report.txt"), "w") as report_file:
+            report_file.write(text + "\n")
+        with fileio.open(os.path.join(output.uri, "report.json"), "w") as report_file:
+            json.dump(found, report_file, indent=2)
+        blocking = [f for f in found if f["blocking"]]
+        output.set_int_custom_property("anomalies", len(found))
+        output.set_int_custom_property("blocking_anomalies", len(blocking))
+        logging.info("%s", text)
+        if blocking:
+            raise DataValidationError(
+                f"{text}\nThe report is in {output.uri}. If the data is right and the "
+                "schema is out of date, edit data/schema/schema.pbtxt; to let a kind "
+                "of anomaly through, change PipelineConfig.blocking_anomalies."
+            )

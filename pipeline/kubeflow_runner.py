@@ -1,0 +1,176 @@
+"""Compiles the pipeline for Kubeflow Pipelines (v1, Argo) and KFP v2 / Vertex AI.
+
+Nothing here talks to a cluster: both outputs are files to upload.
+
+Module files are not packaged. TFX would otherwise copy each `module_file` into a
+wheel under the pipeline root at compile time, which needs write access to that
+bucket from the compiling machine; instead the image carries the project at
+`KubeflowSettings.image_root`, the compiled spec names the module files by their
+paths there, and the image's PYTHONPATH makes `modules` and `components` importable.
+
+Usage: python -m pipeline.kubeflow_runner [--output-dir DIR] [--image I] [--tag T]
+  [--pipeline-root URI] [--data-root URI] [--serving-dir URI]
+"""
+
+import argparse
+import contextlib
+import dataclasses
+import os
+import sys
+from typing import Iterator
+
+from tfx.orchestration.kubeflow import kubeflow_dag_runner
+from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
+from kfp.pipeline_spec import pipeline_spec_pb2
+
+from pipeline import config as config_lib
+from pipeline import kubeflow_settings
+from pipeline.pipeline import create_pipeline
+
+V1_FILENAME = "pipeline.yaml"
+V2_FILENAME = "pipeline.json"
+_NO_PACKAGING_ENV = "UNSUPPORTED_DO_NOT_PACKAGE_USER_MODULES"
+_ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
+
+
+@contextlib.contextmanager
+def _user_modules_not_packaged() -> Iterator[None]:
+    """Keeps TFX from packaging module files while components are built."""
+    saved = os.environ.get(_NO_PACKAGING_ENV)
+    os.environ[_NO_PACKAGING_ENV] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ[_NO_PACKAGING_ENV]
+        else:
+            os.environ[_NO_PACKAGING_ENV] = saved
+
+
+def build_pipeline(config: config_lib.PipelineConfig, settings: kubeflow_settings.KubeflowSettings):
+    """Returns `create_pipeline(config)` with module files left as image paths.
+
+    Raises:
+      ValueError: when `settings.resources` names a component the pipeline lacks.
+    """
+    with _user_modules_not_packaged():
+        tfx_pipeline = create_pipeline(config)
+    ids = {component.id for component in tfx_pipeline.components}
+    unknown = set(settings.resources) - ids
+    if unknown:
+        raise ValueError(
+            f"resources name components the pipeline does not have: {sorted(unknown)}; "
+            f"its components are {sorted(ids)}."
+        )
+    return tfx_pipeline
+
+
+def _v1_resources_op(resources):
+    """Returns a KFP v1 operator function sizing each step by its component id."""
+
+    def apply(container_op):
+        wanted = resources.get(container_op.name)
+        if wanted is None:
+            return
+        if wanted.cpu:
+            container_op.container.set_cpu_request(f"{wanted.cpu:g}")
+        if wanted.memory_gb:
+            container_op.container.set_memory_request(f"{wanted.memory_gb:g}G")
+        if wanted.accelerator_count:
+            container_op.container.set_gpu_limit(str(wanted.accelerator_count))
+            container_op.add_node_selector_constraint(
+                "cloud.google.com/gke-accelerator",
+                wanted.accelerator_type.lower().replace("_", "-"),
+            )
+
+    return apply
+
+
+def compile_v1(config: config_lib.PipelineConfig, settings: kubeflow_settings.KubeflowSettings,
+               output_dir: str) -> str:
+    """Compiles the KFP v1 Argo workflow; returns the written file's path."""
+    runner_config = kubeflow_dag_runner.KubeflowDagRunnerConfig(
+        kubeflow_metadata_config=kubeflow_dag_runner.get_default_kubeflow_metadata_config(),
+        tfx_image=settings.image_uri,
+        pipeline_operator_funcs=(
+            kubeflow_dag_runner.get_default_pipeline_operator_funcs()
+            + [_v1_resources_op(settings.resources)]
+        ),
+    )
+    os.makedirs(output_dir, exist_ok=True)
+    kubeflow_dag_runner.KubeflowDagRunner(
+        config=runner_config, output_dir=output_dir, output_filename=V1_FILENAME
+    ).run(build_pipeline(config, settings))
+    return os.path.join(output_dir, V1_FILENAME)
+
+
+def _v2_resource_spec(wanted: kubeflow_settings.Resources) -> _ResourceSpec:
+    spec = _ResourceSpec()
+    if wanted.cpu:
+        spec.cpu_limit = wanted.cpu
+    if wanted.memory_gb:
+        spec.memory_limit = wanted.memory_gb
+    if wanted.accelerator_count:
+        spec.accelerator.type = wanted.accelerator_type
+        spec.accelerator.count = wanted.accelerator_count
+    return spec
+
+
+def compile_v2(config: config_lib.PipelineConfig, settings: kubeflow_settings.KubeflowSettings,
+               output_dir: str) -> str:
+    """Compiles the KFP v2 / Vertex AI PipelineJob JSON; returns the written file's path."""
+    tfx_pipeline = build_pipeline(config, settings)
+    for component in tfx_pipeline.components:
+        if component.id in settings.resources:
+            component.with_platform_config(_v2_resource_spec(settings.resources[component.id]))
+    runner_config = kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
+        default_image=settings.image_uri
+    )
+    kubeflow_v2_dag_runner.KubeflowV2DagRunner(
+        config=runner_config, output_dir=output_dir, output_filename=V2_FILENAME
+    ).run(tfx_pipeline)
+    return os.path.join(output_dir, V2_FILENAME)
+
+
+def compile_all(settings: kubeflow_settings.KubeflowSettings, output_dir: str,
+                **overrides) -> tuple:
+    """Compiles both targets from one `PipelineConfig`; returns (v1 path, v2 path).
+
+    Args:
+      settings: the deployment.
+      output_dir: folder receiving `pipeline.yaml` and `pipeline.json`.
+      **overrides: `PipelineConfig` fields to change (train_steps, min_auc, ...).
+    """
+    config = kubeflow_settings.pipeline_config(settings, **overrides)
+    return compile_v1(config, settings, output_dir), compile_v2(config, settings, output_dir)
+
+
+def main(argv=None) -> int:
+    """Parses the command line and writes both compiled pipelines."""
+    defaults = kubeflow_settings.KubeflowSettings()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output-dir", default=os.path.join(config_lib.PROJECT_ROOT, "build", "kfp"))
+    parser.add_argument("--image", default=defaults.image)
+    parser.add_argument("--tag", default=defaults.image_tag)
+    parser.add_argument("--pipeline-root", default=defaults.pipeline_root)
+    parser.add_argument("--data-root", default=defaults.data_root)
+    parser.add_argument("--serving-dir", default=defaults.serving_model_dir)
+    parser.add_argument("--train-steps", type=int, default=config_lib.PipelineConfig.train_steps)
+    args = parser.parse_args(argv)
+    try:
+        settings = dataclasses.replace(
+            defaults, image=args.image, image_tag=args.tag, pipeline_root=args.pipeline_root,
+            data_root=args.data_root, serving_model_dir=args.serving_dir,
+        )
+        paths = compile_all(settings, args.output_dir, train_steps=args.train_steps)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for path in paths:
+        print(f"[kfp] wrote {path}")
+    print(f"[kfp] image {settings.image_uri}; pipeline root {settings.pipeline_root}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

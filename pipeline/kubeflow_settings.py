@@ -1,0 +1,141 @@
+"""Settings of a Kubeflow deployment: the image, where data lives, and pod sizes.
+
+The pipeline itself is configured by `PipelineConfig`; this module holds only the
+facts of the platform it runs on, and derives from them the `PipelineConfig` whose
+module and schema files are paths inside the pipeline image.
+"""
+
+import dataclasses
+import posixpath
+import re
+from typing import Mapping, Optional, Tuple
+
+from pipeline import config as config_lib
+from pipeline import pipeline as pipeline_lib
+
+# Where the Dockerfile copies the project inside the image.
+IMAGE_ROOT = "/pipeline"
+# KFP v2 and Vertex AI accept only these pipeline names.
+PIPELINE_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Resources:
+    """What one component's pod asks for; None or 0 leaves a value to the platform.
+
+    Attributes:
+      cpu: vCPUs (KFP v1: request; Vertex: limit, which sizes the machine).
+      memory_gb: memory in GB (KFP v1: request; Vertex: limit).
+      accelerator_type: Vertex accelerator name such as "NVIDIA_TESLA_T4"; on KFP v1
+        it becomes the GKE node selector `nvidia-tesla-t4`.
+      accelerator_count: how many accelerators (KFP v1: a `nvidia.com/gpu` limit).
+    """
+
+    cpu: Optional[float] = None
+    memory_gb: Optional[float] = None
+    accelerator_type: str = ""
+    accelerator_count: int = 0
+
+    def __post_init__(self):
+        if self.cpu is not None and self.cpu <= 0:
+            raise ValueError(f"cpu must be positive, got {self.cpu}.")
+        if self.memory_gb is not None and self.memory_gb <= 0:
+            raise ValueError(f"memory_gb must be positive, got {self.memory_gb}.")
+        if bool(self.accelerator_type) != (self.accelerator_count > 0):
+            raise ValueError(
+                "accelerator_type and a positive accelerator_count go together; got "
+                f"{self.accelerator_type!r} x {self.accelerator_count}."
+            )
+
+
+# Transform and the Evaluator run Beam's DirectRunner over the data inside their pod;
+# the Trainer holds the model and the Estimator's input pipeline.
+DEFAULT_RESOURCES = {
+    pipeline_lib.TRANSFORM: Resources(cpu=4, memory_gb=16),
+    pipeline_lib.TRAINER: Resources(cpu=4, memory_gb=16),
+    pipeline_lib.EVALUATOR: Resources(cpu=4, memory_gb=16),
+}
+
+# DirectRunner inside each pod, one worker per vCPU of the pod.
+DEFAULT_BEAM_ARGS = ("--direct_running_mode=multi_processing", "--direct_num_workers=0")
+
+
+@dataclasses.dataclass(frozen=True)
+class KubeflowSettings:
+    """Everything a Kubeflow deployment adds to the pipeline; defaults are placeholders.
+
+    Attributes:
+      image: the pipeline image's repository, built from this project's Dockerfile.
+      image_tag: its tag; pin a release, never `latest`, so a run is reproducible.
+      image_root: where the project lives inside the image (the Dockerfile's WORKDIR).
+      pipeline_name: the name on Kubeflow and Vertex; `[a-z0-9][a-z0-9-]{0,127}`.
+      pipeline_root: object storage every pod can read and write (gs://, s3://, or
+        MinIO's minio:// on a Kubeflow install).
+      data_root: folder of CSV files with the taxi columns, readable by the pods.
+      serving_model_dir: where blessed models are pushed, one version folder each.
+      beam_pipeline_args: arguments of the Beam-based components; the image itself is
+        added as `--sdk_container_image`, which also keeps TFX from packaging itself
+        at every start.
+      resources: component id -> the pod size it asks for.
+    """
+
+    image: str = "gcr.io/my-project/taxi-estimator-pipeline"
+    image_tag: str = "0.1.0"
+    image_root: str = IMAGE_ROOT
+    pipeline_name: str = "chicago-taxi"
+    pipeline_root: str = "gs://my-bucket/tfx/chicago-taxi"
+    data_root: str = "gs://my-bucket/data/taxi"
+    serving_model_dir: str = "gs://my-bucket/serving/chicago-taxi"
+    beam_pipeline_args: Tuple[str, ...] = DEFAULT_BEAM_ARGS
+    resources: Mapping[str, Resources] = dataclasses.field(
+        default_factory=lambda: dict(DEFAULT_RESOURCES)
+    )
+
+    def __post_init__(self):
+        if not PIPELINE_NAME_PATTERN.fullmatch(self.pipeline_name):
+            raise ValueError(
+                f"pipeline_name {self.pipeline_name!r} is not accepted by KFP v2 and "
+                "Vertex AI: use lower-case letters, digits and '-', starting with a "
+                "letter or digit, at most 128 characters."
+            )
+        if not posixpath.isabs(self.image_root):
+            raise ValueError(f"image_root must be an absolute path, got {self.image_root!r}.")
+        if not self.image or not self.image_tag:
+            raise ValueError("image and image_tag must both be set.")
+
+    @property
+    def image_uri(self) -> str:
+        """The full image reference every step runs in."""
+        return f"{self.image}:{self.image_tag}"
+
+    def image_path(self, *parts: str) -> str:
+        """Returns the path of a project file inside the image."""
+        return posixpath.join(self.image_root, *parts)
+
+
+def project_path(config_path: str) -> str:
+    """Returns a `PipelineConfig` default path relative to the project's root."""
+    return config_path[len(config_lib.PROJECT_ROOT):].lstrip("/")
+
+
+def pipeline_config(settings: KubeflowSettings, **overrides) -> config_lib.PipelineConfig:
+    """Returns the pipeline's settings for Kubeflow: image paths, deployment storage.
+
+    Args:
+      settings: the deployment.
+      **overrides: any other `PipelineConfig` field (train_steps, min_auc, ...).
+    """
+    defaults = config_lib.PipelineConfig
+    values = dict(
+        pipeline_name=settings.pipeline_name,
+        pipeline_root=settings.pipeline_root,
+        data_root=settings.data_root,
+        serving_model_dir=settings.serving_model_dir,
+        schema_file=settings.image_path(project_path(defaults.schema_file)),
+        preprocessing_module=settings.image_path(project_path(defaults.preprocessing_module)),
+        trainer_module=settings.image_path(project_path(defaults.trainer_module)),
+        beam_pipeline_args=tuple(settings.beam_pipeline_args)
+        + (f"--sdk_container_image={settings.image_uri}",),
+    )
+    values.update(overrides)
+    return config_lib.PipelineConfig(**values)

@@ -1,0 +1,150 @@
+"""Runs the benchmark suite and writes build/bench/results.json and results.md.
+
+Sections: `pipeline` (whole pipeline, cold and warm), `training` (Estimator against
+native Keras examples/s), `serving` (latency and throughput of the pushed model) and
+`scale` (the pipeline at multiples of the data). Training and serving use the first
+cold run's build folder, or `--model-build`. Results of sections not run this time are
+kept from the previous results.json (each section records its own machine and time).
+
+    python -m bench --repeats 3 --scales 1,10,100
+    python -m bench --repeats 1 --scales 1 --data data/sample   # a quick check
+"""
+
+import argparse
+import datetime
+import json
+import os
+import sys
+
+from bench import machine
+from bench import pipeline_runs
+from bench import report
+from bench import serving_latency
+from bench import targets
+from bench import training_throughput
+from pipeline import serving
+
+SECTIONS = ("pipeline", "training", "serving", "scale")
+
+
+def _floats(text: str):
+    return [float(part) for part in text.split(",") if part.strip()]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Parses the bench's command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed repetitions per figure (the median is reported)")
+    parser.add_argument("--scales", default="1,10,100", type=_floats,
+                        help="scale factors of the data for the scale section")
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help=f"comma-separated subset of {', '.join(SECTIONS)}")
+    parser.add_argument("--data", default="data/taxi",
+                        help="folder holding the one CSV file to benchmark on")
+    parser.add_argument("--out", default="build/bench", help="where runs and results go")
+    parser.add_argument("--model-build", default=None,
+                        help="a pipeline build folder for the training and serving "
+                             "sections (default: this bench's first cold run)")
+    parser.add_argument("--train-steps", default="200,1200",
+                        help="the two step counts whose difference gives steady state")
+    parser.add_argument("--serving-calls", type=int, default=1000,
+                        help="single-example calls per serving round")
+    parser.add_argument("--scale-timeout", type=float, default=None,
+                        help="seconds after which a scale run is killed and recorded")
+    parser.add_argument("--beam-profile", nargs="?", const=True, default=None,
+                        help="passed to the local runner as --beam-profile [VALUE]")
+    parser.add_argument("--fresh", action="store_true",
+                        help="forget the previous results.json instead of merging")
+    args = parser.parse_args(argv)
+    args.sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = sorted(set(args.sections) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    if not os.path.isdir(args.data):
+        parser.error(f"--data {args.data!r} is not a folder")
+    return args
+
+
+def source_csv(data_dir: str) -> str:
+    """Returns the one CSV file in `data_dir`."""
+    names = sorted(name for name in os.listdir(data_dir) if name.endswith(".csv"))
+    if len(names) != 1:
+        raise SystemExit(f"error: {data_dir} must hold exactly one .csv file, found {names}")
+    return os.path.join(data_dir, names[0])
+
+
+def runner_args(beam_profile) -> list:
+    """Returns the extra local-runner arguments; fails if --beam-profile is unsupported."""
+    if beam_profile is None:
+        return []
+    arity = pipeline_runs.option_arity(pipeline_runs.runner_help(), "--beam-profile")
+    if arity is None:
+        raise SystemExit("error: pipeline.local_runner has no --beam-profile option")
+    if arity == 1:
+        if beam_profile is True:
+            raise SystemExit("error: the runner's --beam-profile takes a value")
+        return ["--beam-profile", beam_profile]
+    return ["--beam-profile"]
+
+
+def _load_previous(path: str) -> dict:
+    if os.path.exists(path):
+        with open(path) as previous:
+            return json.load(previous).get("sections", {})
+    return {}
+
+
+def main(argv=None) -> int:
+    """Runs the chosen sections, writing the results after each one."""
+    args = parse_args(argv)
+    out_dir = os.path.abspath(args.out)
+    extra = runner_args(args.beam_profile)
+    supports_profile = pipeline_runs.option_arity(
+        pipeline_runs.runner_help(), "--beam-profile") is not None
+    sections = {} if args.fresh else _load_previous(os.path.join(out_dir, "results.json"))
+    model_build = os.path.abspath(args.model_build or os.path.join(out_dir, "runs", "cold-1"))
+    results = {
+        "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "options": {"repeats": args.repeats, "scales": args.scales, "data": args.data,
+                    "sections": args.sections, "runner_args": extra,
+                    "runner_supports_beam_profile": supports_profile},
+        "sections": sections,
+    }
+
+    def record(name: str, measured: dict) -> None:
+        sections[name] = {"machine": machine.machine_info(), **measured}
+        results["generated_at"] = datetime.datetime.now().isoformat(timespec="seconds")
+        results["targets"] = targets.evaluate(sections)
+        report.write(results, out_dir)
+        print(f"[bench] {name} done; results in {out_dir}/results.md", flush=True)
+
+    for name in SECTIONS:  # Fixed order: the long scale runs come last.
+        if name not in args.sections:
+            continue
+        snapshot = machine.machine_info()  # The load average before the section ran.
+        if name == "pipeline":
+            print("[bench] pipeline: cold and warm runs", flush=True)
+            measured = pipeline_runs.cold_and_warm(args.data, out_dir, args.repeats, extra)
+        elif name == "training":
+            measured = training_throughput.compare(
+                model_build, args.repeats, out_dir,
+                [int(s) for s in args.train_steps.split(",")])
+        elif name == "serving":
+            measured = serving_latency.run(
+                serving.latest_version_dir(os.path.join(model_build, "serving_model")),
+                os.path.abspath(source_csv(args.data)), args.repeats, out_dir,
+                single_calls=args.serving_calls)
+        else:
+            measured = pipeline_runs.scale_runs(
+                source_csv(args.data), args.scales, out_dir, extra, args.scale_timeout)
+        record(name, {"machine_before": snapshot, **measured})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Writing the results: `results.json` (everything) and `results.md` (the tables)."""
+
+import json
+import os
+from typing import List, Optional, Sequence
+
+from bench import machine as machine_lib
+
+
+def fmt(value: Optional[float], digits: int = 1) -> str:
+    """Returns `value` with `digits` decimals and thousands separators; '–' for None."""
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
+    """Returns the lines of a markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _met(flag: Optional[bool]) -> str:
+    return {True: "met", False: "**missed**", None: "not measured"}[flag]
+
+
+def _machine_line(section: dict) -> str:
+    before = (section.get("machine_before") or {}).get("load_average_1m")
+    load = f" (1-minute load average {before} when the section started)" if before else ""
+    return f"Measured on: {machine_lib.describe(section['machine'])}{load}."
+
+
+def _pipeline(section: dict) -> List[str]:
+    cold, warm = section["cold"], section["warm"]
+    warm_by_id = {c["id"]: c for c in warm["components"]}
+    rows = []
+    for component in cold["components"]:
+        other = warm_by_id.get(component["id"], {})
+        rows.append([
+            component["id"],
+            fmt(component["seconds"]["median"]), fmt(component["peak_rss_mb"]["median"], 0),
+            fmt((other.get("seconds") or {}).get("median")),
+            fmt((other.get("peak_rss_mb") or {}).get("median"), 0),
+            ", ".join(other.get("states", [])) or "–",
+        ])
+    rows.append([
+        "**whole run** (process wall, start-up included)",
+        fmt(cold["wall_seconds"]["median"]), fmt(cold["peak_rss_mb"]["median"], 0),
+        fmt(warm["wall_seconds"]["median"]), fmt(warm["peak_rss_mb"]["median"], 0), "",
+    ])
+    rows.append([
+        "largest single process, kernel peak RSS", "", fmt(cold["kernel_peak_rss_mb"]["median"], 0),
+        "", fmt(warm["kernel_peak_rss_mb"]["median"], 0), "",
+    ])
+    return [
+        f"## Whole pipeline on `{section['data']}` ({section['rows']:,} rows)", "",
+        _machine_line(section),
+        f"Median of {cold['runs']} cold runs (each from an empty build folder) and "
+        f"{warm['runs']} warm runs (same build folder, after one unmeasured second run "
+        "in which the Evaluator compares against the first run's blessed model). "
+        "Seconds per component are ML Metadata's; peak RSS is the process tree's "
+        "(summed over processes) sampled every 0.2 s while that component ran.", "",
+        *table(["component", "cold s", "cold peak MB", "warm s", "warm peak MB",
+                "warm state"], rows), "",
+        f"Eval AUC (cold, median): {fmt(cold['auc']['median'], 4)}; "
+        f"cold wall times: {', '.join(fmt(v) for v in cold['wall_seconds']['values'])} s.", "",
+    ]
+
+
+def _training(section: dict) -> List[str]:
+    rows = []
+    for mode, figures in section["modes"].items():
+        rows.append([
+            {"estimator": "Estimator (`model_to_estimator` + `train_and_evaluate`)",
+             "keras": "Keras `model.fit`"}[mode],
+            fmt(figures["steady_examples_per_second"]["median"], 0),
+            fmt(figures["overall_examples_per_second"]["median"], 0),
+            fmt(figures["startup_seconds"]["median"]),
+            str(figures["steady_examples_per_second"]["runs"]),
+        ])
+    steps = section["step_counts"]
+    return [
+        "## Training throughput", "",
+        _machine_line(section),
+        f"Same model, same Transform output, batch {section['batch_size']}; each run "
+        f"builds a fresh model and trains {steps[0]} or {steps[-1]} steps. Reported: "
+        f"steady state = ({steps[-1]} - {steps[0]}) steps x batch / (t{steps[-1]} - "
+        f"t{steps[0]}), which leaves out start-up (graph building or tracing, the "
+        "Estimator's start checkpoint, final evaluation and export). "
+        f"'Overall' is the {steps[-1]}-step run with its start-up.", "",
+        *table(["path", "steady examples/s", "overall examples/s", "start-up s", "runs"],
+               rows), "",
+        f"Estimator / Keras (steady state, ratio of medians): "
+        f"**{fmt(section['ratio_estimator_to_keras'], 2)}**", "",
+    ]
+
+
+def _scale(section: dict) -> List[str]:
+    rows = []
+    for run in section["runs"]:
+        status = "ok" if run["returncode"] == 0 else (
+            "timed out" if run.get("timed_out") else f"failed (exit {run['returncode']})")
+        rows.append([f"{run['scale']:g}x", f"{run['rows']:,}", fmt(run["wall_seconds"]),
+                     fmt(run["peak_rss_mb"], 0), fmt(run["kernel_peak_rss_mb"], 0),
+                     fmt(run["seconds_per_1k_rows"], 3), fmt(run["auc"], 4), status])
+    ratios = [f"time({r['to']:g}x) / time({r['from']:g}x) = **{r['time_ratio']:.2f}** "
+              f"for {r['rows_ratio']:g} x the rows" for r in section["time_ratios"]]
+    return [
+        f"## Scale (`{section['source']}` resampled with noise by `data/make_scaled.py`)", "",
+        _machine_line(section),
+        "One cold run per scale (one repetition, not a median). Training steps stay "
+        "at the pipeline's default, so the Trainer does not grow with the data.", "",
+        *table(["scale", "rows", "wall s", "peak RSS MB (tree)", "largest process MB",
+                "s per 1k rows", "AUC", "status"], rows), "",
+        *[f"- {line}" for line in ratios], "",
+    ]
+
+
+def _serving(section: dict) -> List[str]:
+    median = section["median"]
+    batches = median["batch_examples_per_second"]
+    rows = [[fmt(median["p50_ms"], 2), fmt(median["p99_ms"], 2),
+             *[fmt(batches[size], 0) for size in batches], fmt(section["load_seconds"], 1)]]
+    return [
+        "## Serving the pushed model", "",
+        _machine_line(section),
+        f"`{section['model_dir']}`, loaded once with `tf.saved_model.load`; "
+        f"`serving_default` called with serialized raw tf.Examples from `{section['csv']}` "
+        f"after a warm-up. Median of {len(section['rounds'])} rounds, each "
+        f"{section['single_calls_per_round']} single-example calls and "
+        f"{section['batch_calls_per_round']} calls per batch size.", "",
+        *table(["p50 ms (1 example)", "p99 ms (1 example)",
+                *[f"batch {size}: examples/s" for size in batches], "load s"], rows), "",
+    ]
+
+
+_SECTIONS = (("pipeline", _pipeline), ("training", _training),
+             ("serving", _serving), ("scale", _scale))
+
+
+def render_markdown(results: dict) -> str:
+    """Returns results.md: the targets, then one table per measured section."""
+    lines = ["# Benchmark results", "",
+             f"Generated {results['generated_at']} by `{results['command']}`.", "",
+             "## Targets", "",
+             *table(["section", "target", "measured", "status"],
+                    [[t["section"], t["target"], t["measured"], _met(t["met"])]
+                     for t in results["targets"]]), ""]
+    for name, render in _SECTIONS:
+        section = results["sections"].get(name)
+        if section:
+            lines += render(section)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write(results: dict, out_dir: str) -> None:
+    """Writes results.json and results.md into `out_dir`."""
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "results.json"), "w") as json_file:
+        json.dump(results, json_file, indent=2)
+    with open(os.path.join(out_dir, "results.md"), "w") as md_file:
+        md_file.write(render_markdown(results))

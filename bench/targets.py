@@ -1,0 +1,65 @@
+"""The project's performance targets, and whether a set of results meets them."""
+
+from typing import List, Optional
+
+COLD_SECONDS = 70.0
+MIN_AUC = 0.93
+MIN_ESTIMATOR_RATIO = 0.9
+SCALE_FACTOR = 100  # About 1.5 million rows of the taxi data.
+SCALE_SECONDS = 20 * 60.0
+SCALE_PEAK_MB = 6 * 1024.0
+MAX_SCALE_TIME_RATIO = 12.0  # time(100x) / time(10x)
+SERVING_P50_MS = 5.0
+
+
+def _target(section: str, target: str, value: Optional[float], met, shown: str) -> dict:
+    return {"section": section, "target": target,
+            "measured": shown if value is not None else "not measured",
+            "met": None if value is None else bool(met(value))}
+
+
+def _scale_run(results: dict, scale: float) -> Optional[dict]:
+    for run in (results.get("scale") or {}).get("runs", []):
+        if run["scale"] == scale:
+            return run
+    return None
+
+
+def evaluate(sections: dict) -> List[dict]:
+    """Returns one row per target: section, target, measured (text), met (None: not run)."""
+    rows = []
+    cold = (sections.get("pipeline") or {}).get("cold") or {}
+    wall = (cold.get("wall_seconds") or {}).get("median")
+    rows.append(_target("pipeline", f"cold run under {COLD_SECONDS:g} s", wall,
+                        lambda v: v < COLD_SECONDS, f"{wall or 0:.1f} s (median)"))
+    auc = (cold.get("auc") or {}).get("median")
+    rows.append(_target("pipeline", f"eval AUC >= {MIN_AUC:g}", auc,
+                        lambda v: v >= MIN_AUC, f"{auc or 0:.4f}"))
+
+    ratio = (sections.get("training") or {}).get("ratio_estimator_to_keras")
+    rows.append(_target("training", f"Estimator >= {MIN_ESTIMATOR_RATIO:g} x Keras examples/s",
+                        ratio, lambda v: v >= MIN_ESTIMATOR_RATIO, f"{ratio or 0:.2f} x"))
+
+    big = _scale_run(sections, SCALE_FACTOR)
+    ok = big is not None and big["returncode"] == 0
+    rows_text = f" ({big['rows']:,} rows)" if big else ""
+    if big is not None and not ok:
+        rows.append({"section": "scale", "target": f"{SCALE_FACTOR}x run completes",
+                     "measured": f"failed (exit {big['returncode']}){rows_text}", "met": False})
+    seconds = big["wall_seconds"] if ok else None
+    rows.append(_target("scale", f"{SCALE_FACTOR}x under {SCALE_SECONDS / 60:g} min", seconds,
+                        lambda v: v < SCALE_SECONDS, f"{(seconds or 0) / 60:.1f} min{rows_text}"))
+    peak = big["peak_rss_mb"] if ok else None
+    rows.append(_target("scale", f"{SCALE_FACTOR}x peak memory under {SCALE_PEAK_MB / 1024:g} GB",
+                        peak, lambda v: v < SCALE_PEAK_MB, f"{(peak or 0) / 1024:.2f} GB"))
+    ten = _scale_run(sections, 10)
+    time_ratio = (big["wall_seconds"] / ten["wall_seconds"]
+                  if ok and ten and ten["returncode"] == 0 else None)
+    rows.append(_target("scale", f"time(100x) / time(10x) <= {MAX_SCALE_TIME_RATIO:g}",
+                        time_ratio, lambda v: v <= MAX_SCALE_TIME_RATIO,
+                        f"{time_ratio or 0:.2f}"))
+
+    p50 = ((sections.get("serving") or {}).get("median") or {}).get("p50_ms")
+    rows.append(_target("serving", f"p50 under {SERVING_P50_MS:g} ms", p50,
+                        lambda v: v < SERVING_P50_MS, f"{p50 or 0:.2f} ms"))
+    return rows

@@ -1,0 +1,219 @@
+"""The benchmark suite's pure parts: scaled data, statistics, timelines, the report."""
+
+import csv
+import random
+
+import pytest
+
+from bench import pipeline_runs
+from bench import report
+from bench import stats
+from bench import targets
+from bench import timeline
+from data import make_scaled
+
+HEADER = ["trip_start_timestamp", "fare", "tips", "trip_miles", "trip_seconds",
+          "pickup_latitude", "pickup_longitude", "payment_type", "trip_start_hour"]
+ROWS = [
+    ["1400000001", "10.00", "2.50", "3.10", "600", "41.880", "-87.630", "Cash", "5"],
+    ["1400000002", "25.50", "0.00", "8.00", "1500", "", "", "Credit Card", "17"],
+    ["1400000003", "4.25", "1.00", "0.00", "0", "41.950", "-87.700", "Cash", "23"],
+    ["1400000004", "0", "0", "", "", "41.700", "-87.550", "Unknown", "0"],
+]
+
+
+@pytest.fixture
+def source_csv(tmp_path):
+    path = tmp_path / "source" / "data.csv"
+    path.parent.mkdir()
+    with open(path, "w", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(HEADER)
+        writer.writerows(ROWS)
+    return str(path)
+
+
+def _read(path):
+    with open(path, newline="") as csv_file:
+        reader = csv.DictReader(csv_file)
+        return reader.fieldnames, list(reader)
+
+
+@pytest.mark.parametrize("factor, expected", [(1, 4), (3, 12), (2.5, 10), (0.5, 2)])
+def test_scaled_row_count(source_csv, tmp_path, factor, expected):
+    out = tmp_path / "out" / "data.csv"
+    assert make_scaled.write_scaled(source_csv, str(out), factor) == expected
+    assert len(_read(out)[1]) == expected
+
+
+def test_scaled_keeps_header_and_leaves_only_the_csv(source_csv, tmp_path):
+    out = tmp_path / "out" / "data.csv"
+    make_scaled.write_scaled(source_csv, str(out), 2)
+    assert _read(out)[0] == HEADER
+    assert [p.name for p in out.parent.iterdir()] == ["data.csv"]
+
+
+def test_scaled_is_deterministic_per_seed(source_csv, tmp_path):
+    paths = {}
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        paths[name] = tmp_path / name / "data.csv"
+        make_scaled.write_scaled(source_csv, str(paths[name]), 3, seed=seed)
+    assert paths["a"].read_bytes() == paths["b"].read_bytes()
+    assert paths["a"].read_bytes() != paths["c"].read_bytes()
+
+
+def test_every_copy_holds_each_source_row_once(source_csv, tmp_path):
+    out = tmp_path / "out" / "data.csv"
+    make_scaled.write_scaled(source_csv, str(out), 3)
+    stamps = [row["trip_start_timestamp"] for row in _read(out)[1]]
+    for copy in range(3):
+        assert sorted(stamps[copy * 4:(copy + 1) * 4]) == sorted(r[0] for r in ROWS)
+
+
+def test_noise_stays_within_bounds(source_csv, tmp_path):
+    out = tmp_path / "out" / "data.csv"
+    make_scaled.write_scaled(source_csv, str(out), 50, relative_noise=0.05,
+                             coordinate_noise=0.002)
+    source = {row[0]: dict(zip(HEADER, row)) for row in ROWS}
+    for row in _read(out)[1]:
+        original = source[row["trip_start_timestamp"]]
+        for column in ("payment_type", "trip_start_hour"):
+            assert row[column] == original[column]
+        for column in ("fare", "tips", "trip_miles", "trip_seconds",
+                       "pickup_latitude", "pickup_longitude"):
+            if not original[column]:
+                assert row[column] == ""
+                continue
+            value, base = float(row[column]), float(original[column])
+            if column.endswith(("latitude", "longitude")):
+                assert abs(value - base) <= 0.002 + 1e-6
+            else:  # Relative noise; rounding adds at most half a unit of the last digit.
+                assert abs(value - base) <= 0.05 * abs(base) + 0.5 + 1e-9
+                assert value >= 0
+        # fare and tips share one factor: the tip's share of the fare is kept.
+        if float(original["fare"]) > 0:
+            share = float(original["tips"]) / float(original["fare"])
+            assert float(row["tips"]) / float(row["fare"]) == pytest.approx(share, abs=0.002)
+
+
+def test_noisy_row_rounds_integer_columns():
+    row = make_scaled.noisy_row(dict(zip(HEADER, ROWS[0])), random.Random(0))
+    assert row["trip_seconds"].isdigit()
+
+
+def test_median_and_percentile():
+    assert stats.median([3, 1, 2]) == 2
+    assert stats.median([4, 1, 2, 3]) == 2.5
+    assert stats.median([]) is None
+    values = list(range(1, 101))
+    assert stats.percentile(values, 50) == pytest.approx(50.5)
+    assert stats.percentile(values, 99) == pytest.approx(99.01)
+    assert stats.percentile([5.0], 99) == 5.0
+    with pytest.raises(ValueError):
+        stats.percentile(values, 101)
+
+
+def test_spread_ignores_missing_values():
+    assert stats.spread([2.0, None, 4.0, 3.0]) == {
+        "median": 3.0, "min": 2.0, "max": 4.0, "runs": 3, "values": [2.0, 4.0, 3.0]}
+
+
+MB = 2**20
+LINES = [
+    (1.0, "[pipeline] running on /data; detailed log: x.log\n"),
+    (2.0, "[pipeline] CsvExampleGen: running\n"),
+    (4.0, "[pipeline] CsvExampleGen: done in 2.0s\n"),
+    (4.0, "[pipeline] Transform: running\n"),
+    (8.0, "[pipeline] Transform: done in 4.0s\n"),
+    (8.05, "[pipeline] Pusher: running\n"),
+    (8.1, "[pipeline] Pusher: done in 0.0s\n"),
+    (8.2, "[pipeline] Trainer: running\n"),
+]
+# One sample every 0.5 s, from 0.0 s to 9.5 s.
+SAMPLES = [(i / 2, rss * MB) for i, rss in enumerate(
+    [100, 150, 300, 320, 310, 200, 500, 900, 800, 700,
+     650, 600, 400, 450, 460, 470, 480, 470, 999, 100])]
+
+
+def test_component_intervals_from_progress_lines():
+    intervals = timeline.component_intervals(LINES)
+    assert intervals["CsvExampleGen"] == (2.0, 4.0)
+    assert intervals["Transform"] == (4.0, 8.0)
+    assert intervals["Trainer"] == (8.2, None)
+    assert "running on /data" not in " ".join(intervals)
+
+
+def test_component_peaks_from_a_synthetic_timeline():
+    peaks = timeline.component_peaks(LINES, SAMPLES, run_end=9.2)
+    assert peaks["CsvExampleGen"] == 900 * MB  # Samples at 2.0 .. 4.0 s.
+    # The 800 MB sample at 4.0 s belongs to both nodes that meet there.
+    assert peaks["Transform"] == 800 * MB
+    # Shorter than the sampling interval: the sample nearest its middle (8.0 s).
+    assert peaks["Pusher"] == 480 * MB
+    # No end line: it runs until run_end, so the 999 MB sample at 9.0 s is its.
+    assert peaks["Trainer"] == 999 * MB
+    assert timeline.overall_peak(SAMPLES) == 999 * MB
+    assert timeline.overall_peak([]) is None
+
+
+def test_merge_states_adds_peak_megabytes():
+    merged = timeline.merge_states(
+        [{"id": "Transform", "state": "executed", "seconds": 4.0},
+         {"id": "SchemaGen", "state": "cached", "seconds": 0.0}],
+        {"Transform": 512 * MB})
+    assert merged[0]["peak_rss_mb"] == 512.0
+    assert merged[1]["peak_rss_mb"] is None
+
+
+def test_option_arity_reads_runner_help():
+    help_text = "  --build-dir BUILD_DIR\n  --beam-profile PROFILE  a profile\n  --fast\n"
+    assert pipeline_runs.option_arity(help_text, "--beam-profile") == 1
+    assert pipeline_runs.option_arity(help_text, "--fast") == 0
+    assert pipeline_runs.option_arity(help_text, "--beam") is None
+
+
+def test_time_ratios_between_scales():
+    runs = [{"scale": 10, "rows": 1000, "wall_seconds": 50.0, "returncode": 0},
+            {"scale": 1, "rows": 100, "wall_seconds": 40.0, "returncode": 0},
+            {"scale": 100, "rows": 10000, "wall_seconds": 400.0, "returncode": 0}]
+    assert pipeline_runs.time_ratios(runs) == [
+        {"from": 1, "to": 10, "rows_ratio": 10.0, "time_ratio": 1.25},
+        {"from": 10, "to": 100, "rows_ratio": 10.0, "time_ratio": 8.0}]
+
+
+def _spread(value):
+    return stats.spread([value])
+
+
+def test_targets_and_markdown_report():
+    machine = {"cores_logical": 2, "memory_gb": 24, "cpu_model": "Test CPU",
+               "load_average_1m": 0.1, "measured_at": "2026-01-01T00:00:00"}
+    component = {"id": "Transform", "states": ["executed"], "seconds": _spread(40.0),
+                 "peak_rss_mb": _spread(900.0)}
+    run_figures = {"runs": 1, "wall_seconds": _spread(65.0), "peak_rss_mb": _spread(1000.0),
+                   "kernel_peak_rss_mb": _spread(800.0), "auc": _spread(0.94),
+                   "components": [component]}
+    sections = {
+        "pipeline": {"machine": machine, "data": "data/taxi", "rows": 15002,
+                     "cold": run_figures, "warm": {**run_figures, "wall_seconds": _spread(9.0)}},
+        "serving": {"machine": machine, "model_dir": "m", "csv": "c.csv", "rounds": [{}],
+                    "single_calls_per_round": 10, "batch_calls_per_round": 2,
+                    "load_seconds": 1.0,
+                    "median": {"p50_ms": 6.0, "p99_ms": 9.0,
+                               "batch_examples_per_second": {"100": 1e4, "1000": 2e4}}},
+    }
+    rows = {row["target"]: row for row in targets.evaluate(sections)}
+    assert rows["cold run under 70 s"]["met"] is True
+    assert rows["eval AUC >= 0.93"]["met"] is True
+    assert rows["p50 under 5 ms"]["met"] is False
+    assert rows["Estimator >= 0.9 x Keras examples/s"]["met"] is None
+
+    markdown = report.render_markdown({
+        "generated_at": "now", "command": "python -m bench", "sections": sections,
+        "targets": list(rows.values())})
+    assert "| pipeline | cold run under 70 s | 65.0 s (median) | met |" in markdown
+    assert "| serving | p50 under 5 ms | 6.00 ms | **missed** |" in markdown
+    assert "not measured" in markdown
+    assert "2 cores, 24 GB, Test CPU" in markdown
+    assert "| Transform | 40.0 | 900 | 40.0 | 900 | executed |" in markdown
+    assert "## Training throughput" not in markdown

@@ -37,3 +37,10 @@ test: venv ## Run the whole test suite.
 
 clean: ## Remove build/ (pipeline root, metadata, pushed models).
 	rm -rf $(BUILD)
+
+# Benchmarks: REPEATS timed runs per figure (median reported); SCALES as multiples of DATA.
+REPEATS ?= 3
+SCALES ?= 1,10,100
+.PHONY: bench
+bench: venv ## Benchmark pipeline, training, serving, scale (REPEATS=3 SCALES=1,10,100); results in build/bench/.
+	$(BIN)/python -m bench --repeats $(REPEATS) --scales $(SCALES) --data $(DATA) --out $(BUILD)/bench $(BENCH_ARGS)

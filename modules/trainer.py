@@ -7,7 +7,12 @@ the serving signature takes raw serialized `tf.Example`s and applies the Transfo
 graph itself, so a client sends CSV columns, not model features.
 """
 
+import json
+import os
+from typing import Optional
+
 import tensorflow as tf
+from absl import logging as absl_logging
 import tensorflow_estimator as tf_estimator
 import tensorflow_model_analysis as tfma
 import tensorflow_transform as tft
@@ -23,9 +28,15 @@ DEFAULT_HPARAMS = {
     "hidden_units": [64, 32],
     "dropout": 0.1,
     "learning_rate": 0.003,
-    "save_checkpoints_steps": 1000,
+    # Frequent checkpoints are cheap for this model and bound the work a crash loses.
+    "save_checkpoints_steps": 100,
+    # Evaluate during training at most this often; the last step is always evaluated.
+    "eval_throttle_secs": 600,
 }
 EXPORTER_NAME = "chicago-taxi"
+# Written in the model run folder: what this attempt trains on, and what it resumed.
+TRAINING_INPUTS_FILE = "training_inputs.json"
+RESUMED_FILE = "resumed_from.json"
 
 
 def input_fn(file_pattern, tf_transform_output, batch_size, num_epochs=None):
@@ -87,6 +98,68 @@ def eval_input_receiver_fn(tf_transform_output, schema):
     )
 
 
+def _training_inputs(fn_args, hparams) -> dict:
+    """What makes two training attempts the same training: data, steps, settings."""
+    return {
+        "train_files": sorted(fn_args.train_files),
+        "eval_files": sorted(fn_args.eval_files),
+        "transform_output": fn_args.transform_output,
+        "train_steps": fn_args.train_steps,
+        "hparams": hparams,
+    }
+
+
+def resume_interrupted_training(fn_args, hparams) -> Optional[str]:
+    """Continues an earlier attempt of this same training that was interrupted.
+
+    TFX gives every Trainer execution a fresh `model_run` folder, so a run killed
+    mid-training would otherwise start again from step 0. Each attempt records what
+    it trains on; this looks for a sibling folder of an attempt with the same record,
+    a checkpoint, and no export (it never finished), and copies its checkpoints into
+    this attempt's model folder, where the Estimator restores them: the global step
+    continues from the last checkpoint.
+
+    Returns:
+      The folder resumed from, or None.
+    """
+    inputs = _training_inputs(fn_args, hparams)
+    tf.io.gfile.makedirs(fn_args.model_run_dir)
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, TRAINING_INPUTS_FILE), "w") as f:
+        json.dump(inputs, f)
+    if tf.train.latest_checkpoint(fn_args.serving_model_dir):
+        return None  # This attempt has checkpoints of its own.
+    runs_dir = os.path.dirname(fn_args.model_run_dir.rstrip("/"))
+    attempts = []
+    for name in tf.io.gfile.listdir(runs_dir):
+        run_dir = os.path.join(runs_dir, name.rstrip("/"))
+        model_dir = os.path.join(run_dir, os.path.basename(fn_args.serving_model_dir))
+        record = os.path.join(run_dir, TRAINING_INPUTS_FILE)
+        if (run_dir.rstrip("/") == fn_args.model_run_dir.rstrip("/")
+                or not tf.io.gfile.exists(record)
+                or tf.io.gfile.exists(os.path.join(model_dir, "export"))):
+            continue
+        with tf.io.gfile.GFile(record) as f:
+            if json.load(f) != inputs:
+                continue
+        checkpoint = tf.train.latest_checkpoint(model_dir)
+        if checkpoint:
+            step = int(checkpoint.rsplit("-", 1)[1])
+            attempts.append((step, model_dir))
+    if not attempts:
+        return None
+    step, source = max(attempts)
+    tf.io.gfile.makedirs(fn_args.serving_model_dir)
+    # The checkpoints only: TensorBoard events stay with the attempt that wrote them.
+    for name in ["checkpoint"] + [os.path.basename(p) for p in tf.io.gfile.glob(
+            os.path.join(source, "model.ckpt-*"))]:
+        tf.io.gfile.copy(os.path.join(source, name),
+                         os.path.join(fn_args.serving_model_dir, name), overwrite=True)
+    absl_logging.warning("Resuming interrupted training from step %d of %s.", step, source)
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, RESUMED_FILE), "w") as f:
+        json.dump({"source": source, "step": step}, f)
+    return source
+
+
 def trainer_fn(fn_args, schema):
     """Builds the Estimator from the Keras model, and its train and eval specs.
 
@@ -101,6 +174,8 @@ def trainer_fn(fn_args, schema):
     """
     hparams = {**DEFAULT_HPARAMS, **((fn_args.custom_config or {}).get("hparams") or {})}
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    if fn_args.model_run_dir:
+        resume_interrupted_training(fn_args, hparams)
 
     keras_model = model_lib.build_keras_model(
         model_lib.categorical_sizes(tf_transform_output),
@@ -137,7 +212,7 @@ def trainer_fn(fn_args, schema):
         exporters=[exporter],
         name="chicago-taxi-eval",
         start_delay_secs=0,
-        throttle_secs=0,
+        throttle_secs=hparams["eval_throttle_secs"],
     )
     return {
         "estimator": estimator,

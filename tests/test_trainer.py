@@ -1,6 +1,7 @@
 """`trainer_fn`: the Keras model as an Estimator, trained, exported and served."""
 
 import glob
+import json
 import os
 
 import numpy as np
@@ -60,3 +61,70 @@ def test_exported_signature_scores_raw_csv_rows(trained, schema, sample_csv):
     assert probabilities.shape == (20,)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
     assert np.ptp(probabilities) > 0, "different rows should score differently"
+
+
+def _event_steps(model_dir):
+    """The global steps at which training wrote summaries into `model_dir`."""
+    steps = set()
+    for path in glob.glob(os.path.join(model_dir, "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            if event.summary.value:
+                steps.add(event.step)
+    return steps
+
+
+def test_an_interrupted_attempt_is_resumed_from_its_last_checkpoint(
+        tmp_path, transformed_sample, schema):
+    runs = tmp_path / "model_run"
+
+    def fn_args(attempt, steps):
+        run_dir = str(runs / attempt)
+        return fn_args_utils.FnArgs(
+            train_files=transformed_sample.train_files,
+            eval_files=transformed_sample.eval_files,
+            transform_output=transformed_sample.transform_output,
+            model_run_dir=run_dir,
+            serving_model_dir=os.path.join(run_dir, "serving_model_dir"),
+            train_steps=steps,
+            eval_steps=0,
+            custom_config={"hparams": {"train_batch_size": 32,
+                                       "save_checkpoints_steps": 20}},
+        )
+
+    # The first attempt dies after 40 of its 60 steps: checkpoints, no export.
+    first = trainer.trainer_fn(fn_args("1", 60), schema)
+    first["estimator"].train(first["train_spec"].input_fn, max_steps=40)
+
+    second_args = fn_args("2", 60)
+    second = trainer.trainer_fn(second_args, schema)
+    with open(os.path.join(second_args.model_run_dir, trainer.RESUMED_FILE)) as f:
+        assert json.load(f)["step"] == 40
+    metrics, _ = tf_estimator.estimator.train_and_evaluate(
+        second["estimator"], second["train_spec"], second["eval_spec"]
+    )
+    assert metrics["global_step"] == 60
+    # The second attempt trained steps 41-60 only: its summaries start after 40.
+    steps = _event_steps(second_args.serving_model_dir)
+    assert steps and min(steps) > 40
+
+
+def test_a_different_training_does_not_resume_from_an_attempt(
+        tmp_path, transformed_sample, schema):
+    def fn_args(attempt, steps):
+        run_dir = str(tmp_path / attempt)
+        return fn_args_utils.FnArgs(
+            train_files=transformed_sample.train_files,
+            eval_files=transformed_sample.eval_files,
+            transform_output=transformed_sample.transform_output,
+            model_run_dir=run_dir,
+            serving_model_dir=os.path.join(run_dir, "serving_model_dir"),
+            train_steps=steps, eval_steps=0,
+            custom_config={"hparams": {"save_checkpoints_steps": 10}},
+        )
+
+    first = trainer.trainer_fn(fn_args("1", 50), schema)
+    first["estimator"].train(first["train_spec"].input_fn, max_steps=20)
+    other = fn_args("2", 70)  # Another number of steps: another training.
+    trainer.trainer_fn(other, schema)
+    assert not os.path.exists(os.path.join(other.model_run_dir, trainer.RESUMED_FILE))
+    assert tf.train.latest_checkpoint(other.serving_model_dir) is None

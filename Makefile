@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= data/taxi
 BUILD ?= build
 TRAIN_STEPS ?=
+FORCE_PUSH ?=
 
 # The project's packages (pipeline, components, modules) import from the root.
 export PYTHONPATH := $(CURDIR)
@@ -30,7 +31,7 @@ $(VENV)/.installed: requirements-lock.txt requirements-dev.txt
 venv: $(VENV)/.installed ## Create the virtual environment from the lock file, if missing.
 
 run: venv ## Run the whole pipeline on DATA (default data/taxi); outputs go to build/.
-	$(BIN)/python -m pipeline.local_runner --data $(DATA) --build-dir $(BUILD) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS))
+	$(BIN)/python -m pipeline.local_runner --data $(DATA) --build-dir $(BUILD) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(FORCE_PUSH),--force-push)
 
 test: venv ## Run the whole test suite.
 	$(BIN)/python -m pytest

@@ -5,6 +5,7 @@ Usage: python -m pipeline.local_runner [--data DIR] [--build-dir DIR] [--train-s
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import sys
@@ -43,6 +44,36 @@ class ProgressBeamDagRunner(beam_dag_runner.BeamDagRunner):
     _PIPELINE_NODE_DO_FN_CLS = _ProgressNodeDoFn
 
 
+class ConcurrentRunError(RuntimeError):
+    """Another run holds the metadata store this run was asked to use."""
+
+
+@contextlib.contextmanager
+def exclusive_store(metadata_path: str):
+    """Holds an exclusive lock on the metadata store for the duration of a run.
+
+    SQLite ML Metadata is not made for two pipeline runs writing at once; a second
+    run refuses instead of interleaving with the first. The lock is the kernel's
+    (`flock`), so a killed run never leaves it behind.
+    """
+    lock_path = metadata_path + ".lock"
+    with open(lock_path, "a+") as lock_file:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock_file.seek(0)
+            holder = lock_file.read().strip() or "unknown"
+            raise ConcurrentRunError(
+                f"Another pipeline run (pid {holder}) is using {metadata_path}; "
+                "wait for it to finish, or run with another build folder."
+            ) from None
+        lock_file.seek(0)
+        lock_file.truncate()
+        lock_file.write(str(os.getpid()))
+        lock_file.flush()
+        yield
+
+
 def run(config: config_lib.PipelineConfig, metadata_path: str, summary_path: str) -> dict:
     """Runs the pipeline, then writes and returns the run's summary.
 
@@ -50,13 +81,17 @@ def run(config: config_lib.PipelineConfig, metadata_path: str, summary_path: str
       config: the pipeline's settings.
       metadata_path: the SQLite ML Metadata file (created if missing).
       summary_path: where the summary is written as JSON.
+
+    Raises:
+      ConcurrentRunError: another run is using the same metadata store.
     """
     os.makedirs(os.path.dirname(os.path.abspath(metadata_path)), exist_ok=True)
     connection_config = tfx.orchestration.metadata.sqlite_metadata_connection_config(
         metadata_path
     )
-    ProgressBeamDagRunner().run(create_pipeline(config, connection_config))
-    summary = run_summary.summarize_latest_run(connection_config, config.pipeline_name)
+    with exclusive_store(metadata_path):
+        ProgressBeamDagRunner().run(create_pipeline(config, connection_config))
+        summary = run_summary.summarize_latest_run(connection_config, config.pipeline_name)
     os.makedirs(os.path.dirname(os.path.abspath(summary_path)), exist_ok=True)
     with open(summary_path, "w") as summary_file:
         json.dump(summary, summary_file, indent=2)
@@ -88,6 +123,8 @@ def main(argv=None) -> int:
                         help="folder for the pipeline root, metadata and pushed models")
     parser.add_argument("--train-steps", type=int, default=config_lib.PipelineConfig.train_steps)
     parser.add_argument("--min-auc", type=float, default=config_lib.PipelineConfig.min_auc)
+    parser.add_argument("--force-push", action="store_true",
+                        help="operator override: push the model even if it is not blessed")
     args = parser.parse_args(argv)
 
     if not os.path.isdir(args.data):
@@ -95,8 +132,12 @@ def main(argv=None) -> int:
         return 2
     build_dir = os.path.abspath(args.build_dir)
     config = config_lib.local_config(
-        build_dir, args.data, train_steps=args.train_steps, min_auc=args.min_auc
+        build_dir, args.data, train_steps=args.train_steps, min_auc=args.min_auc,
+        force_push=args.force_push,
     )
+    if config.force_push:
+        print("[pipeline] WARNING: --force-push: the model is pushed even if the "
+              "Evaluator does not bless it", flush=True)
     summary_path = os.path.join(build_dir, "run_summary.json")
     log_path = os.path.join(build_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
     print(f"[pipeline] running on {config.data_root}; detailed log: {log_path}", flush=True)
@@ -104,6 +145,9 @@ def main(argv=None) -> int:
     try:
         with stderr_to_file(log_path):
             summary = run(config, config_lib.metadata_path(build_dir), summary_path)
+    except ConcurrentRunError as error:
+        print(f"[pipeline] REFUSED: {error}", file=sys.stderr)
+        return 3
     except (CsvFormatError, DataValidationError) as error:
         # Bad input: the message says what is wrong and where; no traceback needed.
         print(f"[pipeline] STOPPED: {error}", file=sys.stderr)

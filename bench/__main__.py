@@ -22,7 +22,6 @@ from bench import report
 from bench import serving_latency
 from bench import targets
 from bench import training_throughput
-from pipeline import serving
 
 SECTIONS = ("pipeline", "training", "serving", "scale")
 
@@ -78,11 +77,11 @@ def source_csv(data_dir: str) -> str:
     return os.path.join(data_dir, names[0])
 
 
-def runner_args(beam_profile) -> list:
+def runner_args(beam_profile, runner_help: str) -> list:
     """Returns the extra local-runner arguments; fails if --beam-profile is unsupported."""
     if beam_profile is None:
         return []
-    arity = pipeline_runs.option_arity(pipeline_runs.runner_help(), "--beam-profile")
+    arity = pipeline_runs.option_arity(runner_help, "--beam-profile")
     if arity is None:
         raise SystemExit("error: pipeline.local_runner has no --beam-profile option")
     if arity == 1:
@@ -103,9 +102,9 @@ def main(argv=None) -> int:
     """Runs the chosen sections, writing the results after each one."""
     args = parse_args(argv)
     out_dir = os.path.abspath(args.out)
-    extra = runner_args(args.beam_profile)
-    supports_profile = pipeline_runs.option_arity(
-        pipeline_runs.runner_help(), "--beam-profile") is not None
+    runner_help = pipeline_runs.runner_help()
+    extra = runner_args(args.beam_profile, runner_help)
+    supports_profile = pipeline_runs.option_arity(runner_help, "--beam-profile") is not None
     sections = {} if args.fresh else _load_previous(os.path.join(out_dir, "results.json"))
     model_build = os.path.abspath(args.model_build or os.path.join(out_dir, "runs", "cold-1"))
     results = {
@@ -136,7 +135,7 @@ def main(argv=None) -> int:
                 [int(s) for s in args.train_steps.split(",")])
         elif name == "serving":
             measured = serving_latency.run(
-                serving.latest_version_dir(os.path.join(model_build, "serving_model")),
+                os.path.join(model_build, "serving_model"),
                 os.path.abspath(source_csv(args.data)), args.repeats, out_dir,
                 single_calls=args.serving_calls)
         else:

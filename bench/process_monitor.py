@@ -73,6 +73,7 @@ def run_monitored(cmd: Sequence[str], log_prefix: str, interval: float = 0.2,
             for text in process.stdout:
                 lines.append((time.monotonic(), text))
                 out_log.write(text)
+                out_log.flush()  # So the log can be followed while the child runs.
 
         reader = threading.Thread(target=read_stdout, daemon=True)
         reader.start()
@@ -92,6 +93,7 @@ def run_monitored(cmd: Sequence[str], log_prefix: str, interval: float = 0.2,
         wall = now - start
         process.returncode = os.waitstatus_to_exitcode(status)
         reader.join(timeout=10)
+        process.stdout.close()
     return {
         "returncode": process.returncode,
         "wall_seconds": wall,

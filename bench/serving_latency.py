@@ -7,8 +7,8 @@ includes turning the request into a tensor and reading the result back, as a ser
 would. Calls are warmed up first; each round then times single-example calls (p50,
 p99) and batches (examples per second).
 
-Run as a child process:
-    python -m bench.serving_latency --model-dir build/serving_model/<version> \
+Run as a child process (the newest pushed version of a serving folder, or one version):
+    python -m bench.serving_latency --serving-dir build/serving_model \
         --csv data/taxi/data.csv --rounds 3
 """
 
@@ -80,13 +80,16 @@ def measure(model_dir: str, csv_path: str, rounds: int, single_calls: int = 1000
             "batch_calls_per_round": batch_calls, "rounds": results}
 
 
-def run(model_dir: str, csv_path: str, repeats: int, out_dir: str,
+def run(serving_dir: str, csv_path: str, repeats: int, out_dir: str,
         single_calls: int = 1000, batch_calls: int = 20) -> dict:
-    """Measures serving in a child process; returns medians over `repeats` rounds."""
-    print(f"[bench] serving {model_dir}", flush=True)
+    """Measures the newest model pushed to `serving_dir` in a child process.
+
+    Returns every round, and medians over the `repeats` rounds.
+    """
+    print(f"[bench] serving the newest model in {serving_dir}", flush=True)
     result = process_monitor.run_json(
         "bench.serving_latency",
-        ["--model-dir", model_dir, "--csv", csv_path, "--rounds", str(repeats),
+        ["--serving-dir", serving_dir, "--csv", csv_path, "--rounds", str(repeats),
          "--single-calls", str(single_calls), "--batch-calls", str(batch_calls)],
         os.path.join(out_dir, "logs", "serving"))
     rounds = result["rounds"]
@@ -104,13 +107,18 @@ def run(model_dir: str, csv_path: str, repeats: int, out_dir: str,
 def main(argv=None) -> int:
     """Measures the model and prints every round as one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-dir", required=True, help="a pushed SavedModel version")
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument("--serving-dir", help="a Pusher destination: its newest version is used")
+    model.add_argument("--model-dir", help="one pushed SavedModel version")
     parser.add_argument("--csv", required=True, help="CSV rows to send (header included)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--single-calls", type=int, default=1000)
     parser.add_argument("--batch-calls", type=int, default=20)
     parser.add_argument("--batch-sizes", default=",".join(map(str, DEFAULT_BATCH_SIZES)))
     args = parser.parse_args(argv)
+    if args.serving_dir:
+        from pipeline import serving  # Imports TensorFlow: only in the child.
+        args.model_dir = serving.latest_version_dir(args.serving_dir)
     result = measure(args.model_dir, args.csv, args.rounds, args.single_calls,
                      [int(s) for s in args.batch_sizes.split(",")], args.batch_calls)
     print(json.dumps(result), flush=True)

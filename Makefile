@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 DATA ?= data/taxi
 BUILD ?= build
 TRAIN_STEPS ?=
+# Beam profile of the Beam-based components: local or local-multiprocess.
+BEAM_PROFILE ?= local
 FORCE_PUSH ?=
 
 # The project's packages (pipeline, components, modules) import from the root.
@@ -31,7 +33,7 @@ $(VENV)/.installed: requirements-lock.txt requirements-dev.txt
 venv: $(VENV)/.installed ## Create the virtual environment from the lock file, if missing.
 
 run: venv ## Run the whole pipeline on DATA (default data/taxi); outputs go to build/.
-	$(BIN)/python -m pipeline.local_runner --data $(DATA) --build-dir $(BUILD) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(FORCE_PUSH),--force-push)
+	$(BIN)/python -m pipeline.local_runner --data $(DATA) --build-dir $(BUILD) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(FORCE_PUSH),--force-push) --beam-profile $(BEAM_PROFILE)
 
 test: venv ## Run the whole test suite.
 	$(BIN)/python -m pytest

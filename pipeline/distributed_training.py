@@ -18,7 +18,7 @@ Usage:
   TF_CONFIG='{"cluster": {...}, "task": {"type": "worker", "index": 0}}' \\
   python -m pipeline.distributed_training --transform-output DIR \\
       --train-files GLOB --eval-files GLOB --model-run-dir DIR --model-dir DIR \\
-      --train-steps N [--step-report FILE]
+      --train-steps N [--step-report FILE] [--chief-waits-for-workers SECS]
 """
 
 import argparse
@@ -72,10 +72,45 @@ class StepReportHook(tf_estimator.estimator.SessionRunHook):
         os.replace(partial, self._path)  # Readers never see a half-written report.
 
 
+class WaitForWorkersHook(tf_estimator.estimator.SessionRunHook):
+    """On the chief: holds its first step until another replica has trained a step.
+
+    Asynchronous training has no start barrier, so a short run can end on the chief
+    before a worker, still starting up, joins. This waits (at most `timeout_secs`)
+    until the shared global step moves, which only another replica can do meanwhile.
+    """
+
+    def __init__(self, timeout_secs: float, poll_secs: float = 0.2):
+        self._timeout_secs = timeout_secs
+        self._poll_secs = poll_secs
+        self._done = False
+
+    def begin(self):
+        self._global_step = tf.compat.v1.train.get_global_step()
+
+    def after_create_session(self, session, coord):
+        self._start_step = session.run(self._global_step)
+
+    def before_run(self, run_context):
+        if self._done:
+            return None
+        self._done = True
+        deadline = time.monotonic() + self._timeout_secs
+        while run_context.session.run(self._global_step) <= self._start_step:
+            if time.monotonic() > deadline:
+                tf.compat.v1.logging.warning(
+                    "No other replica trained within %.0fs; the chief trains alone.",
+                    self._timeout_secs)
+                return None
+            time.sleep(self._poll_secs)
+        tf.compat.v1.logging.info("Another replica has started training; so does the chief.")
+        return None
+
+
 def build_fn_args(args) -> fn_args_utils.FnArgs:
     """Returns the `FnArgs` TFX's Estimator executor hands `trainer_fn`.
 
-    As in that executor, the Estimator works in `<model_run_dir>/serving_model_dir`.
+    As in that executor, the Estimator works in `<model_run_dir>/Format-Serving`.
     """
     return fn_args_utils.FnArgs(
         train_files=sorted(tf.io.gfile.glob(args.train_files)),
@@ -152,6 +187,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--schema-file", default=config_lib.SCHEMA_FILE)
     parser.add_argument("--step-report", default=None,
                         help="write this replica's training step count here as JSON")
+    parser.add_argument("--chief-waits-for-workers", type=float, default=0.0,
+                        help="seconds the chief may wait, before its first step, for "
+                             "another replica to train (0: no wait)")
     parser.add_argument("--export-timeout", type=float, default=300.0,
                         help="seconds the chief waits for the evaluator's export")
     return parser.parse_args(argv)
@@ -160,6 +198,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     """Runs this replica's part of `train_and_evaluate` (a parameter server never returns)."""
     args = parse_args(argv)
+    tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.INFO)
     fn_args = build_fn_args(args)
     if not fn_args.train_files or not fn_args.eval_files:
         print(f"error: no files match {args.train_files!r} or {args.eval_files!r}",
@@ -167,11 +206,14 @@ def main(argv=None) -> int:
         return 2
     spec = trainer.trainer_fn(fn_args, serving.load_schema(args.schema_file))
     estimator = spec["estimator"]
-    train_spec = spec["train_spec"]
+    hooks = []
     if args.step_report:
-        hook = StepReportHook(args.step_report, estimator.config.task_type,
-                              estimator.config.task_id)
-        train_spec = train_spec._replace(hooks=tuple(train_spec.hooks) + (hook,))
+        hooks.append(StepReportHook(args.step_report, estimator.config.task_type,
+                                    estimator.config.task_id))
+    if args.chief_waits_for_workers > 0 and estimator.config.task_type == "chief":
+        hooks.append(WaitForWorkersHook(args.chief_waits_for_workers))
+    train_spec = spec["train_spec"]
+    train_spec = train_spec._replace(hooks=tuple(train_spec.hooks) + tuple(hooks))
     tf_estimator.estimator.train_and_evaluate(estimator, train_spec, spec["eval_spec"])
     if estimator.config.is_chief:
         publish_models(estimator, spec, fn_args, args.model_dir, args.export_timeout)

@@ -17,6 +17,7 @@ from tfx.orchestration.beam import beam_dag_runner
 
 from components.csv_check import CsvFormatError
 from components.data_gate.executor import DataValidationError
+from pipeline import beam_profiles
 from pipeline import config as config_lib
 from pipeline import run_summary
 from pipeline.pipeline import create_pipeline
@@ -125,6 +126,8 @@ def main(argv=None) -> int:
     parser.add_argument("--min-auc", type=float, default=config_lib.PipelineConfig.min_auc)
     parser.add_argument("--force-push", action="store_true",
                         help="operator override: push the model even if it is not blessed")
+    parser.add_argument("--beam-profile", default="local", choices=beam_profiles.LOCAL_PROFILES,
+                        help="how the Beam-based components run (pipeline/beam_profiles.py)")
     args = parser.parse_args(argv)
 
     if not os.path.isdir(args.data):
@@ -134,6 +137,7 @@ def main(argv=None) -> int:
     config = config_lib.local_config(
         build_dir, args.data, train_steps=args.train_steps, min_auc=args.min_auc,
         force_push=args.force_push,
+        beam_pipeline_args=tuple(beam_profiles.beam_pipeline_args(args.beam_profile)),
     )
     if config.force_push:
         print("[pipeline] WARNING: --force-push: the model is pushed even if the "

@@ -69,7 +69,8 @@ def _v1_resources_op(resources):
     """Returns a KFP v1 operator function sizing each step by its component id."""
 
     def apply(container_op):
-        wanted = resources.get(container_op.name)
+        # `name` is the sanitized Kubernetes name; `human_name` is the component id.
+        wanted = resources.get(container_op.human_name)
         if wanted is None:
             return
         if wanted.cpu:

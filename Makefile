@@ -47,3 +47,15 @@ SCALES ?= 1,10,100
 .PHONY: bench
 bench: venv ## Benchmark pipeline, training, serving, scale (REPEATS=3 SCALES=1,10,100); results in build/bench/.
 	$(BIN)/python -m bench --repeats $(REPEATS) --scales $(SCALES) --data $(DATA) --out $(BUILD)/bench $(BENCH_ARGS)
+
+# Kubeflow deployment: the image the steps run in and the storage they share.
+IMAGE ?= gcr.io/my-project/taxi-estimator-pipeline
+TAG ?= 0.1.0
+PIPELINE_ROOT ?= gs://my-bucket/tfx/chicago-taxi
+DATA_ROOT ?= gs://my-bucket/data/taxi
+SERVING_DIR ?= gs://my-bucket/serving/chicago-taxi
+.PHONY: kfp
+kfp: venv ## Compile for Kubeflow into $(BUILD)/kfp: pipeline.yaml (KFP v1) and pipeline.json (KFP v2, Vertex).
+	$(BIN)/python -m pipeline.kubeflow_runner --output-dir $(BUILD)/kfp --image $(IMAGE) --tag $(TAG) \
+		--pipeline-root $(PIPELINE_ROOT) --data-root $(DATA_ROOT) --serving-dir $(SERVING_DIR) \
+		$(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS))

@@ -80,6 +80,12 @@ def _training(section: dict) -> List[str]:
             str(figures["steady_examples_per_second"]["runs"]),
         ])
     steps = section["step_counts"]
+    runs = {mode: len(records) for mode, records in section["run_records"].items()}
+    missing = [mode for mode, figures in section["modes"].items()
+               if figures["steady_examples_per_second"]["runs"] < runs[mode]]
+    note = ([f"Steady state not measurable in some {' and '.join(missing)} runs: the "
+             "longer run was not slower than the shorter one by more than the noise; "
+             "use larger --train-steps.", ""] if missing else [])
     return [
         "## Training throughput", "",
         _machine_line(section),
@@ -91,6 +97,7 @@ def _training(section: dict) -> List[str]:
         f"'Overall' is the {steps[-1]}-step run with its start-up.", "",
         *table(["path", "steady examples/s", "overall examples/s", "start-up s", "runs"],
                rows), "",
+        *note,
         f"Estimator / Keras (steady state, ratio of medians): "
         f"**{fmt(section['ratio_estimator_to_keras'], 2)}**", "",
     ]

@@ -1,6 +1,8 @@
 """The pipeline's settings: one frozen object that every runner builds explicitly."""
 
 import dataclasses
+import glob
+import hashlib
 import os
 from typing import Mapping, Tuple
 
@@ -11,6 +13,20 @@ PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULES_DIR = os.path.join(PROJECT_ROOT, "modules")
 # The curated schema of the raw taxi columns: what the model is built for.
 SCHEMA_FILE = os.path.join(PROJECT_ROOT, "data", "schema", "schema.pbtxt")
+
+
+def modules_fingerprint(modules_dir: str = MODULES_DIR) -> str:
+    """Returns a digest of the user code in `modules_dir` (every .py file).
+
+    TFX loads the modules from source, not from a packaged wheel, so its cache
+    cannot see them change; this digest, passed to Transform and Trainer, can.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(glob.glob(os.path.join(modules_dir, "*.py"))):
+        digest.update(os.path.basename(path).encode())
+        with open(path, "rb") as module_file:
+            digest.update(module_file.read())
+    return digest.hexdigest()[:16]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +49,8 @@ class PipelineConfig:
       blocking_anomalies: TFDV anomaly kinds that stop a run before Transform.
       force_push: push the candidate even if the Evaluator did not bless it (an
         operator's override, logged; never the default).
+      modules_version: digest of the user modules, part of Transform's and the
+        Trainer's cache keys.
       beam_pipeline_args: arguments for the Beam-based components.
       enable_cache: take a component's outputs from a previous identical run.
     """
@@ -51,6 +69,7 @@ class PipelineConfig:
     hparams: Mapping[str, object] = dataclasses.field(default_factory=dict)
     blocking_anomalies: Tuple[str, ...] = DEFAULT_BLOCKING_KINDS
     force_push: bool = False
+    modules_version: str = dataclasses.field(default_factory=modules_fingerprint)
     beam_pipeline_args: Tuple[str, ...] = ()
     enable_cache: bool = True
 

@@ -81,3 +81,31 @@ def transformed_sample(tmp_path_factory, schema):
         eval_files=tf.io.gfile.glob(str(root / "eval" / "*")),
         raw_eval_rows=split,
     )
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory, sample_dir):
+    """The real pipeline run on the sample into a fresh build folder, twice.
+
+    `first` is the summary of a run from nothing, `second` of the same run again.
+    Later tests run the pipeline again in the same folder (with other data or
+    settings); each compares what it needs before and after its own run.
+    """
+    from pipeline import local_runner
+
+    build_dir = str(tmp_path_factory.mktemp("build"))
+    config = config_lib.local_config(build_dir, sample_dir, train_steps=200, min_auc=0.8)
+    metadata = config_lib.metadata_path(build_dir)
+    summary_path = os.path.join(build_dir, "run_summary.json")
+    first = local_runner.run(config, metadata, summary_path)
+    serving_after_first = sorted(os.listdir(config.serving_model_dir))
+    second = local_runner.run(config, metadata, summary_path)
+    with open(summary_path) as summary_file:
+        second_summary_file = summary_file.read()
+    return types.SimpleNamespace(
+        build_dir=build_dir, config=config, metadata=metadata,
+        summary_path=summary_path, first=first, second=second,
+        serving_after_first=serving_after_first,
+        serving_after_second=sorted(os.listdir(config.serving_model_dir)),
+        second_summary_file=second_summary_file,
+    )

@@ -1,6 +1,7 @@
 """Each component's configuration, and the pipeline's wiring, asserted as data."""
 
 import dataclasses
+import json
 
 import pytest
 import tensorflow_model_analysis as tfma
@@ -68,12 +69,38 @@ def test_pipeline_wires_every_component(config):
         "SchemaGen": {"StatisticsGen"},
         "CuratedSchema": set(),
         "ExampleValidator": {"StatisticsGen", "CuratedSchema"},
-        "Transform": {"CsvExampleGen", "CuratedSchema"},
+        "DataGate": {"ExampleValidator"},
+        "Transform": {"CsvExampleGen", "CuratedSchema", "DataGate"},
         "Trainer": {"Transform", "CuratedSchema"},
         "LatestBlessedModelResolver": set(),
         "Evaluator": {"CsvExampleGen", "Trainer", "LatestBlessedModelResolver"},
         "Pusher": {"Trainer", "Evaluator"},
     }
+
+
+def test_data_gate_blocks_the_default_anomaly_kinds(config):
+    pipeline = pipeline_lib.create_pipeline(config)
+    gate = next(c for c in pipeline.components if c.id == "DataGate")
+    kinds = json.loads(gate.exec_properties["blocking_kinds"])
+    assert {"SCHEMA_MISSING_COLUMN", "FLOAT_TYPE_BIG_FLOAT",
+            "FEATURE_TYPE_NOT_PRESENT"} <= set(kinds)
+    assert "ENUM_TYPE_UNEXPECTED_STRING_VALUES" not in kinds
+
+
+def test_data_gate_rejects_unknown_anomaly_kinds(config):
+    bad = dataclasses.replace(config, blocking_anomalies=("FARE_TOO_HIGH",))
+    with pytest.raises(ValueError, match="FARE_TOO_HIGH"):
+        pipeline_lib.create_pipeline(bad)
+
+
+def test_force_push_is_off_unless_asked(config):
+    pusher_of = lambda cfg: next(  # noqa: E731
+        c for c in pipeline_lib.create_pipeline(cfg).components if c.id == "Pusher")
+    assert json.loads(pusher_of(config).exec_properties["custom_config"]) == {
+        "force_push": False}
+    forced = dataclasses.replace(config, force_push=True)
+    assert json.loads(pusher_of(forced).exec_properties["custom_config"]) == {
+        "force_push": True}
 
 
 def test_trainer_runs_the_estimator_executor_with_configured_steps(config):
@@ -113,3 +140,24 @@ def test_the_label_is_never_a_model_input():
 def test_config_rejects_impossible_values(config, override, message):
     with pytest.raises(ValueError, match=message):
         dataclasses.replace(config, **override)
+
+
+def test_module_code_changes_change_the_cache_key(tmp_path, config):
+    (tmp_path / "trainer.py").write_text("STEPS = 1\n")
+    before = config_lib.modules_fingerprint(str(tmp_path))
+    (tmp_path / "trainer.py").write_text("STEPS = 2\n")
+    assert config_lib.modules_fingerprint(str(tmp_path)) != before
+    pipeline = pipeline_lib.create_pipeline(config)
+    for component_id in ("Transform", "Trainer"):
+        component = next(c for c in pipeline.components if c.id == component_id)
+        custom_config = json.loads(component.exec_properties["custom_config"])
+        assert custom_config["modules_version"] == config.modules_version
+
+
+def test_user_modules_are_loaded_from_source_not_packaged(config):
+    pipeline = pipeline_lib.create_pipeline(config)
+    for component_id in ("Transform", "Trainer"):
+        component = next(c for c in pipeline.components if c.id == component_id)
+        assert component.exec_properties["module_file"] == getattr(
+            config, "preprocessing_module" if component_id == "Transform" else "trainer_module")
+        assert not component._pip_dependencies  # No wheel is built at compile time.

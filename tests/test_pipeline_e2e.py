@@ -7,26 +7,18 @@ import shutil
 import numpy as np
 import pytest
 
-from pipeline import config as config_lib
-from pipeline import local_runner
 from pipeline import serving
 
 ALL_COMPONENTS = {
     "CsvExampleGen", "StatisticsGen", "SchemaGen", "CuratedSchema", "ExampleValidator",
-    "Transform", "Trainer", "Evaluator", "Pusher",
+    "DataGate", "Transform", "Trainer", "Evaluator", "Pusher",
 }
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, sample_dir):
-    """Runs the pipeline twice on the sample with the same settings."""
-    build_dir = str(tmp_path_factory.mktemp("build"))
-    config = config_lib.local_config(build_dir, sample_dir, train_steps=200, min_auc=0.8)
-    metadata = config_lib.metadata_path(build_dir)
-    summary_path = os.path.join(build_dir, "run_summary.json")
-    first = local_runner.run(config, metadata, summary_path)
-    second = local_runner.run(config, metadata, summary_path)
-    return config, first, second, summary_path
+def runs(pipeline_run):
+    """The first run on the sample, and a second one with the same settings."""
+    return pipeline_run.config, pipeline_run.first, pipeline_run.second, pipeline_run
 
 
 def _states(summary):
@@ -61,7 +53,7 @@ def test_pushed_model_alone_scores_raw_csv_rows(runs, tmp_path, schema, sample_c
 
 
 def test_second_run_takes_all_but_the_evaluation_from_the_cache(runs):
-    _, first, second, summary_path = runs
+    _, first, second, pipeline_run = runs
     states = _states(second)
     assert second["run_id"] != first["run_id"]
     assert {states[c] for c in ALL_COMPONENTS - {"Evaluator", "Pusher"}} == {"cached"}
@@ -70,13 +62,12 @@ def test_second_run_takes_all_but_the_evaluation_from_the_cache(runs):
     assert states["Evaluator"] == "executed"
     metrics = second["metrics"]
     assert metrics["baseline"]["auc"] == pytest.approx(metrics["candidate"]["auc"])
-    with open(summary_path) as summary_file:
-        assert json.load(summary_file) == second
+    assert json.loads(pipeline_run.second_summary_file) == second
 
 
 def test_the_same_model_is_never_pushed_twice(runs):
     config, first, second, _ = runs
     assert second["blessed"] and second["pushed_model"] == first["pushed_model"]
-    assert os.listdir(config.serving_model_dir) == [
-        os.path.basename(first["pushed_model"])
-    ]
+    pipeline_run = runs[3]
+    assert pipeline_run.serving_after_first == [os.path.basename(first["pushed_model"])]
+    assert pipeline_run.serving_after_second == pipeline_run.serving_after_first

@@ -14,6 +14,8 @@ from components.data_gate import report
 
 # The file ExampleValidator writes in each split's folder.
 ANOMALIES_FILE = "SchemaDiff.pb"
+# Beside the gate's outputs, the folder of reports that stopped a run.
+REJECTED_DIR = "rejected"
 
 
 class DataValidationError(RuntimeError):
@@ -30,6 +32,15 @@ def load_anomalies(anomalies_artifact) -> dict:
     return result
 
 
+def write_report(folder: str, text: str, found: list) -> None:
+    """Writes the report as `report.txt` (readable) and `report.json` (findings)."""
+    fileio.makedirs(folder)
+    with fileio.open(os.path.join(folder, "report.txt"), "w") as report_file:
+        report_file.write(text + "\n")
+    with fileio.open(os.path.join(folder, "report.json"), "w") as report_file:
+        json.dump(found, report_file, indent=2)
+
+
 class Executor(base_executor.BaseExecutor):
     """Writes `report.txt` and `report.json`; raises DataValidationError on a block."""
 
@@ -38,18 +49,21 @@ class Executor(base_executor.BaseExecutor):
         found = report.findings(anomalies, json.loads(exec_properties["blocking_kinds"]))
         text = report.format_report(exec_properties["data_root"], found)
         output = artifact_utils.get_single_instance(output_dict["report"])
-        fileio.makedirs(output.uri)
-        with fileio.open(os.path.join(output.uri, "report.txt"), "w") as report_file:
-            report_file.write(text + "\n")
-        with fileio.open(os.path.join(output.uri, "report.json"), "w") as report_file:
-            json.dump(found, report_file, indent=2)
+        write_report(output.uri, text, found)
         blocking = [f for f in found if f["blocking"]]
         output.set_int_custom_property("anomalies", len(found))
         output.set_int_custom_property("blocking_anomalies", len(blocking))
         logging.info("%s", text)
         if blocking:
+            # TFX removes a failed execution's outputs, so a stopping report is kept
+            # beside them: <pipeline root>/DataGate/rejected/<execution>/report.txt.
+            kept = os.path.join(
+                os.path.dirname(os.path.dirname(output.uri)), REJECTED_DIR,
+                os.path.basename(output.uri),
+            )
+            write_report(kept, text, found)
             raise DataValidationError(
-                f"{text}\nThe report is in {output.uri}. If the data is right and the "
+                f"{text}\nThe report is in {kept}. If the data is right and the "
                 "schema is out of date, edit data/schema/schema.pbtxt; to let a kind "
                 "of anomaly through, change PipelineConfig.blocking_anomalies."
             )

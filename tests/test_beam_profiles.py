@@ -1,8 +1,6 @@
 """Beam profiles: the arguments each produces, its errors, and the local ones run for real."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 import tensorflow as tf
@@ -17,7 +15,6 @@ from tfx.proto import example_gen_pb2
 
 from components import example_gen
 from pipeline import beam_profiles
-from pipeline import config as config_lib
 
 LOCK = beam_profiles.REQUIREMENTS_FILE
 DATAFLOW = dict(project="my-project", region="europe-west4", temp_location="gs://bucket/tmp")
@@ -141,11 +138,12 @@ def test_multiprocess_profile_gives_the_in_process_examples(sample_dir, tmp_path
     assert multi == in_process
 
 
-def test_local_runner_offers_the_local_profiles():
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline.local_runner", "--beam-profile", "dataflow"],
-        cwd=config_lib.PROJECT_ROOT, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "PYTHONPATH": config_lib.PROJECT_ROOT})
-    assert result.returncode == 2
-    assert "invalid choice: 'dataflow'" in result.stderr
-    assert "'local', 'local-multiprocess'" in result.stderr
+def test_local_runner_offers_the_local_profiles(capsys):
+    from pipeline import local_runner
+
+    with pytest.raises(SystemExit) as exit_info:
+        local_runner.main(["--beam-profile", "dataflow"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "invalid choice: 'dataflow'" in error
+    assert "'local', 'local-multiprocess'" in error

@@ -21,6 +21,7 @@ from typing import Iterator
 
 from tfx.orchestration.kubeflow import kubeflow_dag_runner
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
+from tfx.utils import import_utils
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from pipeline import config as config_lib
@@ -117,10 +118,42 @@ def _v2_resource_spec(wanted: kubeflow_settings.Resources) -> _ResourceSpec:
     return spec
 
 
+def check_v2_artifact_types(tfx_pipeline) -> None:
+    """Checks that KFP v2 can name, and a step re-import, each custom artifact type.
+
+    KFP v2 records a custom type's TYPE_NAME as its schema title, which must read
+    `<module>.<Class>`, and the step's container imports the class back by that path.
+
+    Raises:
+      ValueError: naming each type whose TYPE_NAME is not its own import path.
+    """
+    problems = set()
+    for component in tfx_pipeline.components:
+        for channel in list(component.outputs.values()) + list(component.inputs.values()):
+            artifact_class = channel.type
+            if artifact_class.__module__.startswith("tfx."):
+                continue
+            try:
+                imported = import_utils.import_class_by_path(artifact_class.TYPE_NAME)
+            except (ImportError, AttributeError, ValueError):
+                imported = None
+            if imported is not artifact_class:
+                problems.add(f"{artifact_class.__module__}.{artifact_class.__name__} "
+                             f"(TYPE_NAME {artifact_class.TYPE_NAME!r})")
+    if problems:
+        raise ValueError(
+            "KFP v2 needs each custom artifact type's TYPE_NAME to be '<module>.<Class>', "
+            "importable in the image by that path (for instance "
+            "'components.DataValidationReport', exported by components/__init__.py); "
+            f"not so for: {', '.join(sorted(problems))}."
+        )
+
+
 def compile_v2(config: config_lib.PipelineConfig, settings: kubeflow_settings.KubeflowSettings,
                output_dir: str) -> str:
     """Compiles the KFP v2 / Vertex AI PipelineJob JSON; returns the written file's path."""
     tfx_pipeline = build_pipeline(config, settings)
+    check_v2_artifact_types(tfx_pipeline)
     for component in tfx_pipeline.components:
         if component.id in settings.resources:
             component.with_platform_config(_v2_resource_spec(settings.resources[component.id]))

@@ -11,7 +11,9 @@ import pytest
 import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
+from tfx import v1 as tfx
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
+from tfx.types import artifact
 
 import v2_spec_launcher
 from pipeline import config as config_lib
@@ -280,6 +282,18 @@ def test_resources_for_an_unknown_component_are_refused():
     settings = kubeflow_settings.KubeflowSettings(resources={"Trainr": Resources(cpu=1)})
     with pytest.raises(ValueError, match="Trainr"):
         kubeflow_runner.build_pipeline(kubeflow_settings.pipeline_config(settings), settings)
+
+
+class _Report(artifact.Artifact):
+    TYPE_NAME = "Report"  # Not '<module>.<Class>': KFP v2 cannot name or re-import it.
+
+
+def test_a_custom_artifact_type_v2_cannot_import_back_is_refused_by_name():
+    importer = tfx.dsl.Importer(source_uri="gs://b/report", artifact_type=_Report).with_id("Import")
+    tfx_pipeline = tfx.dsl.Pipeline(pipeline_name="p", pipeline_root="gs://b/root",
+                                    components=[importer])
+    with pytest.raises(ValueError, match=r"test_kubeflow\._Report \(TYPE_NAME 'Report'\)"):
+        kubeflow_runner.check_v2_artifact_types(tfx_pipeline)
 
 
 def test_an_accelerator_needs_a_type_and_a_count():

@@ -58,6 +58,7 @@ def run_pipeline(data_dir: str, build_dir: str, label: str, log_dir: str,
            "--build-dir", os.path.abspath(build_dir), *extra_args]
     log_prefix = os.path.join(log_dir, label)
     run = process_monitor.run_monitored(cmd, log_prefix, timeout=timeout)
+    os.makedirs(log_dir, exist_ok=True)  # Again: a `make clean` meanwhile removes it.
     with open(f"{log_prefix}.timeline.json", "w") as timeline_file:
         json.dump({"start": run["start"], "lines": run["lines"],
                    "samples": run["samples"]}, timeline_file)

@@ -170,6 +170,8 @@ def test_option_arity_reads_runner_help():
     assert pipeline_runs.option_arity(help_text, "--beam-profile") == 1
     assert pipeline_runs.option_arity(help_text, "--fast") == 0
     assert pipeline_runs.option_arity(help_text, "--beam") is None
+    choices = "  --beam-profile {local,multi_process}\n"
+    assert pipeline_runs.option_arity(choices, "--beam-profile") == 1
 
 
 def test_time_ratios_between_scales():

@@ -31,7 +31,7 @@ def runner_help() -> str:
 
 def option_arity(help_text: str, option: str) -> Optional[int]:
     """Returns 1 if `option` takes a value in `help_text`, 0 if a flag, None if absent."""
-    match = re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])( [A-Z_]+| \{[^}]*\}|=)?", help_text)
+    match = re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])( [A-Z_]+| \{{[^}}]*\}}|=)?", help_text)
     if not match:
         return None
     return 1 if match.group(1) else 0

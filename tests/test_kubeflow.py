@@ -41,22 +41,28 @@ SETTINGS = kubeflow_settings.KubeflowSettings(
 )
 
 
-@pytest.fixture(scope="module")
-def compiled(tmp_path_factory):
-    """Both targets compiled with SETTINGS, their texts and the pipeline's graph."""
+def _compile(tmp_path_factory, compile_fn, parse):
     out_dir = tmp_path_factory.mktemp("kfp")
-    v1_path, v2_path = kubeflow_runner.compile_all(SETTINGS, str(out_dir))
     config = kubeflow_settings.pipeline_config(SETTINGS)
+    with open(compile_fn(config, SETTINGS, str(out_dir))) as compiled_file:
+        text = compiled_file.read()
     graph = {
         component.id: {upstream.id for upstream in component.upstream_nodes}
         for component in kubeflow_runner.build_pipeline(config, SETTINGS).components
     }
-    with open(v1_path) as v1_file, open(v2_path) as v2_file:
-        v1_text, v2_text = v1_file.read(), v2_file.read()
-    return {
-        "dir": str(out_dir), "graph": graph, "v1_text": v1_text, "v2_text": v2_text,
-        "v1": yaml.safe_load(v1_text), "v2": json.loads(v2_text),
-    }
+    return {"dir": str(out_dir), "text": text, "spec": parse(text), "graph": graph}
+
+
+@pytest.fixture(scope="module")
+def v1(tmp_path_factory):
+    """The KFP v1 workflow compiled with SETTINGS, its text, and the pipeline's graph."""
+    return _compile(tmp_path_factory, kubeflow_runner.compile_v1, yaml.safe_load)
+
+
+@pytest.fixture(scope="module")
+def v2(tmp_path_factory):
+    """The KFP v2 PipelineJob compiled with SETTINGS, its text, and the pipeline's graph."""
+    return _compile(tmp_path_factory, kubeflow_runner.compile_v2, json.loads)
 
 
 def _v2_node_id(task_name, node_ids):
@@ -94,19 +100,19 @@ def _v1_dag(workflow):
 
 # --- the v2 PipelineSpec ---------------------------------------------------------------
 
-def test_v2_parses_into_the_kfp_pipeline_spec_protos(compiled):
+def test_v2_parses_into_the_kfp_pipeline_spec_protos(v2):
     job = pipeline_spec_pb2.PipelineJob()
-    json_format.ParseDict(compiled["v2"], job)  # Unknown fields would raise.
+    json_format.ParseDict(v2["spec"], job)  # Unknown fields would raise.
     spec = pipeline_spec_pb2.PipelineSpec()
-    json_format.ParseDict(compiled["v2"]["pipelineSpec"], spec)
+    json_format.ParseDict(v2["spec"]["pipelineSpec"], spec)
     assert spec.pipeline_info.name == SETTINGS.pipeline_name
     assert job.runtime_config.gcs_output_directory == SETTINGS.pipeline_root
-    assert set(spec.root.dag.tasks) == set(compiled["v2"]["pipelineSpec"]["root"]["dag"]["tasks"])
+    assert set(spec.root.dag.tasks) == set(v2["spec"]["pipelineSpec"]["root"]["dag"]["tasks"])
 
 
-def test_v2_has_a_step_per_component_in_the_image_with_its_resources(compiled):
-    executors = _v2_executors(compiled["v2"])
-    node_ids = set(compiled["graph"])
+def test_v2_has_a_step_per_component_in_the_image_with_its_resources(v2):
+    executors = _v2_executors(v2["spec"])
+    node_ids = set(v2["graph"])
     assert {_v2_node_id(t, node_ids) for t in executors} == node_ids
     containers = {t: e["container"] for t, e in executors.items() if "container" in e}
     # Only the Resolver runs inside the metadata service rather than a container.
@@ -129,20 +135,20 @@ def test_v2_has_a_step_per_component_in_the_image_with_its_resources(compiled):
             assert "accelerator" not in container["resources"]
 
 
-def test_v2_dependencies_equal_the_pipeline_graph(compiled):
-    node_ids = set(compiled["graph"])
-    deps = v2_spec_launcher.task_dependencies(compiled["v2"]["pipelineSpec"])
+def test_v2_dependencies_equal_the_pipeline_graph(v2):
+    node_ids = set(v2["graph"])
+    deps = v2_spec_launcher.task_dependencies(v2["spec"]["pipelineSpec"])
     collapsed = {}
     for task, upstream in deps.items():
         node = _v2_node_id(task, node_ids)
         collapsed.setdefault(node, set()).update(
             _v2_node_id(u, node_ids) for u in upstream)
         collapsed[node].discard(node)  # The Resolver's own two tasks.
-    assert collapsed == compiled["graph"]
+    assert collapsed == v2["graph"]
 
 
-def test_v2_beam_args_include_the_image_as_sdk_container(compiled):
-    for task, container in ((t, e["container"]) for t, e in _v2_executors(compiled["v2"]).items()
+def test_v2_beam_args_include_the_image_as_sdk_container(v2):
+    for task, container in ((t, e["container"]) for t, e in _v2_executors(v2["spec"]).items()
                             if "container" in e):
         args = container["args"]
         for beam_arg in SETTINGS.beam_pipeline_args:
@@ -152,9 +158,9 @@ def test_v2_beam_args_include_the_image_as_sdk_container(compiled):
 
 # --- the v1 Argo workflow ----------------------------------------------------------------
 
-def test_v1_has_a_step_per_component_in_the_image_with_its_resources(compiled):
-    steps = _v1_steps(compiled["v1"])
-    assert set(steps) == set(compiled["graph"])
+def test_v1_has_a_step_per_component_in_the_image_with_its_resources(v1):
+    steps = _v1_steps(v1["spec"])
+    assert set(steps) == set(v1["graph"])
     for node_id, template in steps.items():
         container = template["container"]
         assert container["image"] == SETTINGS.image_uri, node_id
@@ -172,16 +178,16 @@ def test_v1_has_a_step_per_component_in_the_image_with_its_resources(compiled):
                 "cloud.google.com/gke-accelerator": "nvidia-tesla-t4"}
 
 
-def test_v1_dependencies_equal_the_pipeline_graph(compiled):
-    steps = _v1_steps(compiled["v1"])
+def test_v1_dependencies_equal_the_pipeline_graph(v1):
+    steps = _v1_steps(v1["spec"])
     node_of = {template["name"]: node_id for node_id, template in steps.items()}
     dag = {node_of[t["template"]]: {node_of[d] for d in t.get("dependencies", [])}
-           for t in _v1_dag(compiled["v1"])}
-    assert dag == compiled["graph"]
+           for t in _v1_dag(v1["spec"])}
+    assert dag == v1["graph"]
 
 
-def test_v1_pipeline_root_is_the_configured_storage(compiled):
-    assert compiled["v1"]["spec"]["arguments"]["parameters"] == [
+def test_v1_pipeline_root_is_the_configured_storage(v1):
+    assert v1["spec"]["spec"]["arguments"]["parameters"] == [
         {"name": "pipeline-root", "value": SETTINGS.pipeline_root}]
 
 
@@ -228,28 +234,40 @@ def test_dockerfile_builds_the_lock_on_cpython_311_with_the_project_at_the_image
         assert os.path.exists(os.path.join(PROJECT_ROOT, source)), source
 
 
-def test_module_and_schema_files_are_image_paths_present_in_the_image(compiled):
-    referenced = [value["stringValue"] for key, value in _v2_parameters(compiled["v2"])
+IMAGE_FILES = sorted([
+    SETTINGS.image_path("modules", "preprocessing.py"),
+    SETTINGS.image_path("modules", "trainer.py"),
+    SETTINGS.image_path("data", "schema", "schema.pbtxt"),
+])
+
+
+def test_module_and_schema_files_are_image_paths_present_in_the_image(v2):
+    referenced = [value["stringValue"] for key, value in _v2_parameters(v2["spec"])
                   if key in ("module_file", "schema_file")]
-    assert sorted(referenced) == sorted([
-        SETTINGS.image_path("modules", "preprocessing.py"),
-        SETTINGS.image_path("modules", "trainer.py"),
-        SETTINGS.image_path("data", "schema", "schema.pbtxt"),
-    ])
+    assert sorted(referenced) == IMAGE_FILES
     for image_path in referenced:
         project_file = _project_file_for(image_path)
         assert project_file and os.path.isfile(project_file), image_path
-        # The v1 workflow carries the same references in each step's TFX IR.
-        assert image_path in compiled["v1_text"]
     # Module files are used in place, not packaged into wheels under the root.
-    assert "_wheels" not in compiled["v1_text"] + compiled["v2_text"]
-    assert "module_path" not in compiled["v2_text"]
+    assert "_wheels" not in v2["text"]
+    assert "module_path" not in v2["text"]
 
 
-def test_custom_executors_are_importable_from_the_image_layout(compiled):
+def test_v1_steps_refer_to_the_same_image_files(v1):
+    ir_texts = []
+    for template in _v1_steps(v1["spec"]).values():
+        args = template["container"]["args"]
+        ir_texts.append(args[args.index("--tfx_ir") + 1])
+    for image_path in IMAGE_FILES:
+        assert sum(image_path in ir for ir in ir_texts) == 1, image_path
+    assert "_wheels" not in v1["text"]
+    assert "module_path" not in v1["text"]
+
+
+def test_custom_executors_are_importable_from_the_image_layout(v2):
     _, pythonpath, _ = _dockerfile_layout()
     class_paths = set()
-    for executor in _v2_executors(compiled["v2"]).values():
+    for executor in _v2_executors(v2["spec"]).values():
         args = executor.get("container", {}).get("args", [])
         if "--executor_class_path" in args:
             class_paths.add(args[args.index("--executor_class_path") + 1])
@@ -263,10 +281,11 @@ def test_custom_executors_are_importable_from_the_image_layout(compiled):
         assert any(c and os.path.isfile(c) for c in candidates), class_path
 
 
-def test_no_path_of_the_compiling_machine_appears(compiled):
-    for text in (compiled["v1_text"], compiled["v2_text"]):
-        for local in ("/work/", PROJECT_ROOT, compiled["dir"], "/tmp/"):
-            assert local not in text
+@pytest.mark.parametrize("target", ["v1", "v2"])
+def test_no_path_of_the_compiling_machine_appears(target, request):
+    compiled = request.getfixturevalue(target)
+    for local in ("/work/", PROJECT_ROOT, compiled["dir"], "/tmp/"):
+        assert local not in compiled["text"]
     assert kubeflow_runner._NO_PACKAGING_ENV not in os.environ
 
 

@@ -69,8 +69,9 @@ class KubeflowSettings:
       image_tag: its tag; pin a release, never `latest`, so a run is reproducible.
       image_root: where the project lives inside the image (the Dockerfile's WORKDIR).
       pipeline_name: the name on Kubeflow and Vertex; `[a-z0-9][a-z0-9-]{0,127}`.
-      pipeline_root: object storage every pod can read and write (gs://, s3://, or
-        MinIO's minio:// on a Kubeflow install).
+      pipeline_root: storage every pod can read and write: gs:// as the image is, or
+        a volume mounted at the same path in every pod (s3:// needs tensorflow-io,
+        which the lock does not have).
       data_root: folder of CSV files with the taxi columns, readable by the pods.
       serving_model_dir: where blessed models are pushed, one version folder each.
       beam_pipeline_args: arguments of the Beam-based components; the image itself is

@@ -29,9 +29,9 @@ Resources = kubeflow_settings.Resources
 SETTINGS = kubeflow_settings.KubeflowSettings(
     image="registry.example.com/ml/taxi-estimator-pipeline",
     image_tag="1.4.2",
-    pipeline_root="s3://ml-artifacts/tfx/chicago-taxi",
-    data_root="s3://ml-data/taxi",
-    serving_model_dir="s3://ml-models/chicago-taxi",
+    pipeline_root="gs://ml-artifacts/tfx/chicago-taxi",
+    data_root="gs://ml-data/taxi",
+    serving_model_dir="gs://ml-models/chicago-taxi",
     resources={
         pipeline_lib.TRANSFORM: Resources(cpu=2, memory_gb=6),
         pipeline_lib.TRAINER: Resources(cpu=8, memory_gb=30,

@@ -9,7 +9,7 @@ bucket from the compiling machine; instead the image carries the project at
 paths there, and the image's PYTHONPATH makes `modules` and `components` importable.
 
 Usage: python -m pipeline.kubeflow_runner [--output-dir DIR] [--image I] [--tag T]
-  [--pipeline-root URI] [--data-root URI] [--serving-dir URI]
+  [--pipeline-root URI] [--data-root URI] [--serving-dir URI] [--train-steps N]
 """
 
 import argparse

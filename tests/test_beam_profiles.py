@@ -1,5 +1,6 @@
 """Beam profiles: the arguments each produces, its errors, and the local ones run for real."""
 
+import logging
 import os
 
 import pytest
@@ -127,12 +128,16 @@ def _run_csv_example_gen(beam_pipeline_args, sample_dir, output_dir):
     return records
 
 
-def test_multiprocess_profile_gives_the_in_process_examples(sample_dir, tmp_path):
+def test_multiprocess_profile_gives_the_in_process_examples(sample_dir, tmp_path, caplog):
     in_process = _run_csv_example_gen(
         beam_profiles.beam_pipeline_args("local"), sample_dir, tmp_path / "local")
+    # The worker processes' logs reach this process through Beam's local job service.
+    caplog.set_level(logging.INFO, logger="apache_beam.runners.portability.local_job_service")
     multi = _run_csv_example_gen(
         beam_profiles.beam_pipeline_args("local-multiprocess", num_workers=2),
         sample_dir, tmp_path / "multi")
+    harness_starts = [r for r in caplog.records if "sdk harness starting" in r.getMessage()]
+    assert len(harness_starts) >= 2, "two SDK worker processes should have run"
     assert sum(len(rows) for rows in in_process.values()) == 2000
     assert min(len(rows) for rows in in_process.values()) > 0
     assert multi == in_process

@@ -5,9 +5,8 @@ on malformed files; these checks stop a run first, with a message a person can a
 """
 
 import csv
-import io
 import os
-from typing import Iterable, List, Sequence, Tuple
+from typing import Iterable, Iterator, List, Sequence, Tuple
 
 from tfx.dsl.io import fileio
 
@@ -24,17 +23,17 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _read_text(path: str) -> str:
+def _decoded_lines(path: str) -> Iterator[str]:
+    """Yields the file's lines as text, one at a time, so a large file is never held."""
     with fileio.open(path, "rb") as csv_file:
-        data = csv_file.read()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise CsvFormatError(
-            f"{path}: line {line}: byte 0x{data[error.start]:02x} is not UTF-8; "
-            "save the file as UTF-8."
-        ) from None
+        for number, raw in enumerate(csv_file, start=1):
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise CsvFormatError(
+                    f"{path}: line {number}: byte 0x{raw[error.start]:02x} is not UTF-8; "
+                    "save the file as UTF-8."
+                ) from None
 
 
 def check_file(path: str, required_columns: Sequence[str],
@@ -46,7 +45,7 @@ def check_file(path: str, required_columns: Sequence[str],
         row whose field count differs from the header's, or a non-number in a numeric
         column.
     """
-    rows = csv.reader(io.StringIO(_read_text(path), newline=""))
+    rows = csv.reader(_decoded_lines(path))
     header = next(rows, None)
     if not header:
         raise CsvFormatError(f"{path}: the file is empty; expected a header row.")

@@ -12,6 +12,7 @@ from typing import Iterable, List, Mapping
 import numpy as np
 import tensorflow as tf
 from google.protobuf import text_format
+from google.protobuf.message import DecodeError
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tensorflow_transform.tf_metadata import schema_utils
 
@@ -86,9 +87,33 @@ def latest_version_dir(serving_model_dir: str) -> str:
     return os.path.join(serving_model_dir, max(versions, key=int))
 
 
+def check_examples(serialized_examples: Iterable[bytes]) -> List[bytes]:
+    """Returns the examples, or raises ValueError naming the first that is no tf.Example.
+
+    The model's own parser rejects such bytes too, but its message embeds the raw bytes
+    and TensorFlow fails to decode them, hiding the cause.
+    """
+    examples = list(serialized_examples)
+    for index, serialized in enumerate(examples):
+        try:
+            tf.train.Example.FromString(serialized)
+        except DecodeError as error:
+            raise ValueError(
+                f"Example {index} is not a serialized tf.Example ({error})."
+            ) from None
+    return examples
+
+
 def predict(model_dir: str, serialized_examples: Iterable[bytes]) -> np.ndarray:
-    """Loads the SavedModel in `model_dir` and returns one probability per example."""
+    """Loads the SavedModel in `model_dir` and returns one probability per example.
+
+    Raises:
+      ValueError: an example is not a serialized tf.Example.
+      tf.errors.InvalidArgumentError: an example does not match the model's features
+        (for instance text where a number belongs); the message names the feature.
+    """
+    examples = check_examples(serialized_examples)
     model = tf.saved_model.load(model_dir)
     serve = model.signatures["serving_default"]
-    outputs = serve(examples=tf.constant(list(serialized_examples)))
+    outputs = serve(examples=tf.constant(examples))
     return next(iter(outputs.values())).numpy().reshape(-1)

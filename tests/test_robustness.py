@@ -174,11 +174,14 @@ def test_serving_answers_unseen_categories_and_missing_optional_features(served)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
 
 
-def test_serving_rejects_a_malformed_example_with_an_error(served):
+def test_serving_rejects_malformed_examples_with_clear_errors(served):
     config, examples = served
     model_dir = serving.latest_version_dir(config.serving_model_dir)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="(?i)parse"):
-        serving.predict(model_dir, [b"\x0a\xff\xff not a tf.Example"])
+    with pytest.raises(ValueError, match="Example 1 is not a serialized tf.Example"):
+        serving.predict(model_dir, [examples[0], b"\x0a\xff\xff not a tf.Example"])
+    wrong_type = serving.example_from_row({"fare": "cheap"}, {"fare": tf.string})
+    with pytest.raises(tf.errors.InvalidArgumentError, match="fare"):
+        serving.predict(model_dir, [wrong_type])
     # The process, and the model, are fine afterwards.
     assert serving.predict(model_dir, examples[:1]).shape == (1,)
 

@@ -174,7 +174,14 @@ def trainer_fn(fn_args, schema):
     """
     hparams = {**DEFAULT_HPARAMS, **((fn_args.custom_config or {}).get("hparams") or {})}
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    if fn_args.model_run_dir:
+    # Under TF_CONFIG, RunConfig takes this replica's role from it.
+    run_config = tf_estimator.estimator.RunConfig(
+        model_dir=fn_args.serving_model_dir,
+        save_checkpoints_steps=hparams["save_checkpoints_steps"],
+        keep_checkpoint_max=3,
+    )
+    # Only the chief writes checkpoints, so only the chief resumes them.
+    if fn_args.model_run_dir and run_config.is_chief:
         resume_interrupted_training(fn_args, hparams)
 
     keras_model = model_lib.build_keras_model(
@@ -182,11 +189,6 @@ def trainer_fn(fn_args, schema):
         hidden_units=hparams["hidden_units"],
         dropout=hparams["dropout"],
         learning_rate=hparams["learning_rate"],
-    )
-    run_config = tf_estimator.estimator.RunConfig(
-        model_dir=fn_args.serving_model_dir,
-        save_checkpoints_steps=hparams["save_checkpoints_steps"],
-        keep_checkpoint_max=3,
     )
     estimator = tf.keras.estimator.model_to_estimator(
         keras_model=keras_model, config=run_config

@@ -1,12 +1,12 @@
 """Where the Pusher ships blessed models."""
 
-from tfx import v1 as tfx
+from tfx.proto import pusher_pb2
 
 
-def push_destination(serving_model_dir: str) -> tfx.proto.PushDestination:
+def push_destination(serving_model_dir: str) -> pusher_pb2.PushDestination:
     """Returns a filesystem destination: one numbered version folder per push."""
-    return tfx.proto.PushDestination(
-        filesystem=tfx.proto.PushDestination.Filesystem(
+    return pusher_pb2.PushDestination(
+        filesystem=pusher_pb2.PushDestination.Filesystem(
             base_directory=serving_model_dir
         )
     )

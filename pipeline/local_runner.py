@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 
-from tfx import v1 as tfx
+from tfx.orchestration import metadata
 from tfx.orchestration.beam import beam_dag_runner
 
 from components.csv_check import CsvFormatError
@@ -87,7 +87,7 @@ def run(config: config_lib.PipelineConfig, metadata_path: str, summary_path: str
       ConcurrentRunError: another run is using the same metadata store.
     """
     os.makedirs(os.path.dirname(os.path.abspath(metadata_path)), exist_ok=True)
-    connection_config = tfx.orchestration.metadata.sqlite_metadata_connection_config(
+    connection_config = metadata.sqlite_metadata_connection_config(
         metadata_path
     )
     with exclusive_store(metadata_path):

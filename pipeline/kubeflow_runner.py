@@ -2,22 +2,19 @@
 
 Nothing here talks to a cluster: both outputs are files to upload.
 
-Module files are not packaged. TFX would otherwise copy each `module_file` into a
-wheel under the pipeline root at compile time, which needs write access to that
-bucket from the compiling machine; instead the image carries the project at
-`KubeflowSettings.image_root`, the compiled spec names the module files by their
-paths there, and the image's PYTHONPATH makes `modules` and `components` importable.
+Module files are not packaged (`create_pipeline` never packages them): the image
+carries the project at `KubeflowSettings.image_root`, the compiled spec names the
+module files by their paths there, and the image's PYTHONPATH makes `modules` and
+`components` importable.
 
 Usage: python -m pipeline.kubeflow_runner [--output-dir DIR] [--image I] [--tag T]
   [--pipeline-root URI] [--data-root URI] [--serving-dir URI] [--train-steps N]
 """
 
 import argparse
-import contextlib
 import dataclasses
 import os
 import sys
-from typing import Iterator
 
 from tfx.orchestration.kubeflow import kubeflow_dag_runner
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
@@ -30,22 +27,7 @@ from pipeline.pipeline import create_pipeline
 
 V1_FILENAME = "pipeline.yaml"
 V2_FILENAME = "pipeline.json"
-_NO_PACKAGING_ENV = "UNSUPPORTED_DO_NOT_PACKAGE_USER_MODULES"
 _ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
-
-
-@contextlib.contextmanager
-def _user_modules_not_packaged() -> Iterator[None]:
-    """Keeps TFX from packaging module files while components are built."""
-    saved = os.environ.get(_NO_PACKAGING_ENV)
-    os.environ[_NO_PACKAGING_ENV] = "1"
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ[_NO_PACKAGING_ENV]
-        else:
-            os.environ[_NO_PACKAGING_ENV] = saved
 
 
 def build_pipeline(config: config_lib.PipelineConfig, settings: kubeflow_settings.KubeflowSettings):
@@ -54,8 +36,7 @@ def build_pipeline(config: config_lib.PipelineConfig, settings: kubeflow_setting
     Raises:
       ValueError: when `settings.resources` names a component the pipeline lacks.
     """
-    with _user_modules_not_packaged():
-        tfx_pipeline = create_pipeline(config)
+    tfx_pipeline = create_pipeline(config)
     ids = {component.id for component in tfx_pipeline.components}
     unknown = set(settings.resources) - ids
     if unknown:

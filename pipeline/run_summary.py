@@ -15,6 +15,7 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from components import evaluation
+from components.data_gate.component import DataValidationReport
 
 # Overall-slice metrics reported in the summary (TFMA's metric names).
 SUMMARY_METRICS = ("auc", "binary_accuracy", "calibration", "example_count")
@@ -144,7 +145,7 @@ def summarize_latest_run(
                 summary["pushed"] = True
                 summary["pushed_model"] = _custom(artifact, "pushed_destination")
                 summary["forced_push"] = bool(_custom(artifact, "forced"))
-            elif artifact.type == "DataValidationReport":
+            elif artifact.type == DataValidationReport.TYPE_NAME:
                 with open(os.path.join(artifact.uri, "report.json")) as report_file:
                     summary["data_anomalies"] = json.load(report_file)
     return summary

@@ -17,7 +17,9 @@ from components.data_gate import report
 class DataValidationReport(artifact.Artifact):
     """The gate's verdict: `report.txt` and `report.json` in the artifact's folder."""
 
-    TYPE_NAME = "DataValidationReport"
+    # KFP v2 takes a custom artifact type only as `<module>.<Class>`, and its steps
+    # import the class back by that name (see `components/__init__.py`).
+    TYPE_NAME = "components.DataValidationReport"
 
 
 class DataGateSpec(component_spec.ComponentSpec):

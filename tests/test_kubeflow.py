@@ -286,7 +286,7 @@ def test_no_path_of_the_compiling_machine_appears(target, request):
     compiled = request.getfixturevalue(target)
     for local in ("/work/", PROJECT_ROOT, compiled["dir"], "/tmp/"):
         assert local not in compiled["text"]
-    assert kubeflow_runner._NO_PACKAGING_ENV not in os.environ
+    assert pipeline_lib._NO_PACKAGING_ENV not in os.environ, "the switch is restored"
 
 
 # --- settings ----------------------------------------------------------------------------

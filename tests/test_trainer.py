@@ -73,29 +73,31 @@ def _event_steps(model_dir):
     return steps
 
 
+def _attempt(runs_dir, transformed_sample, attempt, steps, hparams):
+    """FnArgs of one Trainer attempt, in its own folder under `runs_dir`."""
+    run_dir = str(runs_dir / attempt)
+    return fn_args_utils.FnArgs(
+        train_files=transformed_sample.train_files,
+        eval_files=transformed_sample.eval_files,
+        transform_output=transformed_sample.transform_output,
+        model_run_dir=run_dir,
+        serving_model_dir=os.path.join(run_dir, "serving_model_dir"),
+        train_steps=steps,
+        eval_steps=0,
+        custom_config={"hparams": hparams},
+    )
+
+
 def test_an_interrupted_attempt_is_resumed_from_its_last_checkpoint(
         tmp_path, transformed_sample, schema):
-    runs = tmp_path / "model_run"
-
-    def fn_args(attempt, steps):
-        run_dir = str(runs / attempt)
-        return fn_args_utils.FnArgs(
-            train_files=transformed_sample.train_files,
-            eval_files=transformed_sample.eval_files,
-            transform_output=transformed_sample.transform_output,
-            model_run_dir=run_dir,
-            serving_model_dir=os.path.join(run_dir, "serving_model_dir"),
-            train_steps=steps,
-            eval_steps=0,
-            custom_config={"hparams": {"train_batch_size": 32,
-                                       "save_checkpoints_steps": 20}},
-        )
+    hparams = {"train_batch_size": 32, "save_checkpoints_steps": 20}
 
     # The first attempt dies after 40 of its 60 steps: checkpoints, no export.
-    first = trainer.trainer_fn(fn_args("1", 60), schema)
+    first = trainer.trainer_fn(_attempt(tmp_path, transformed_sample, "1", 60, hparams),
+                               schema)
     first["estimator"].train(first["train_spec"].input_fn, max_steps=40)
 
-    second_args = fn_args("2", 60)
+    second_args = _attempt(tmp_path, transformed_sample, "2", 60, hparams)
     second = trainer.trainer_fn(second_args, schema)
     with open(os.path.join(second_args.model_run_dir, trainer.RESUMED_FILE)) as f:
         assert json.load(f)["step"] == 40
@@ -110,21 +112,12 @@ def test_an_interrupted_attempt_is_resumed_from_its_last_checkpoint(
 
 def test_a_different_training_does_not_resume_from_an_attempt(
         tmp_path, transformed_sample, schema):
-    def fn_args(attempt, steps):
-        run_dir = str(tmp_path / attempt)
-        return fn_args_utils.FnArgs(
-            train_files=transformed_sample.train_files,
-            eval_files=transformed_sample.eval_files,
-            transform_output=transformed_sample.transform_output,
-            model_run_dir=run_dir,
-            serving_model_dir=os.path.join(run_dir, "serving_model_dir"),
-            train_steps=steps, eval_steps=0,
-            custom_config={"hparams": {"save_checkpoints_steps": 10}},
-        )
-
-    first = trainer.trainer_fn(fn_args("1", 50), schema)
+    hparams = {"save_checkpoints_steps": 10}
+    first = trainer.trainer_fn(_attempt(tmp_path, transformed_sample, "1", 50, hparams),
+                               schema)
     first["estimator"].train(first["train_spec"].input_fn, max_steps=20)
-    other = fn_args("2", 70)  # Another number of steps: another training.
+    # Another number of steps: another training.
+    other = _attempt(tmp_path, transformed_sample, "2", 70, hparams)
     trainer.trainer_fn(other, schema)
     assert not os.path.exists(os.path.join(other.model_run_dir, trainer.RESUMED_FILE))
     assert tf.train.latest_checkpoint(other.serving_model_dir) is None

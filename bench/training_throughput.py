@@ -10,8 +10,9 @@ Each timed run builds its model from scratch and trains a given number of steps.
 step counts are timed and the steady-state figure is their difference:
 (steps2 - steps1) * batch / (t2 - t1). Everything paid once per run cancels out:
 graph building or tracing, the Estimator's first checkpoint, its evaluation and
-export at the end. The Estimator's periodic checkpoints (`save_checkpoints_steps` in
-trainer.py) grow with the steps and are counted, as they are in the pipeline. Each mode first runs a short unmeasured warm-up in the same
+export at the end. The Estimator's periodic checkpoints (every `save_checkpoints_secs`
+in trainer.py) grow with the time trained and are counted, as they are in the
+pipeline. Each mode first runs a short unmeasured warm-up in the same
 process, so lazy imports and thread pools are not charged to the first timed run.
 
 Run as a child process, one mode at a time:

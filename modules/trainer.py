@@ -28,8 +28,11 @@ DEFAULT_HPARAMS = {
     "hidden_units": [64, 32],
     "dropout": 0.1,
     "learning_rate": 0.003,
-    # Frequent checkpoints are cheap for this model and bound the work a crash loses.
-    "save_checkpoints_steps": 100,
+    # A checkpoint every 10 s bounds the work a crash loses; by steps (one every 100)
+    # they cost a fifth of the training throughput here (`make bench`). Setting
+    # `save_checkpoints_steps` instead checkpoints by steps.
+    "save_checkpoints_secs": 10,
+    "save_checkpoints_steps": None,
     # Evaluate during training at most this often; the last step is always evaluated.
     "eval_throttle_secs": 600,
 }
@@ -178,6 +181,9 @@ def trainer_fn(fn_args, schema):
     run_config = tf_estimator.estimator.RunConfig(
         model_dir=fn_args.serving_model_dir,
         save_checkpoints_steps=hparams["save_checkpoints_steps"],
+        save_checkpoints_secs=(
+            None if hparams["save_checkpoints_steps"] else hparams["save_checkpoints_secs"]
+        ),
         keep_checkpoint_max=3,
     )
     # Only the chief writes checkpoints, so only the chief resumes them.

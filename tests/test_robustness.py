@@ -17,6 +17,7 @@ import tensorflow as tf
 from components import versioned_pusher
 from components.csv_check import CsvFormatError
 from components.data_gate.executor import DataValidationError
+from pipeline import config as config_lib
 from pipeline import local_runner
 from pipeline import serving
 
@@ -218,3 +219,17 @@ def test_unseen_categories_are_handled_as_data(pipeline_run, sample_csv, tmp_pat
     assert {f["kind"] for f in notes} == {"ENUM_TYPE_UNEXPECTED_STRING_VALUES"}
     assert "Bitcoin" in notes[0]["description"]
     assert summary["pushed"] == summary["blessed"]
+
+
+def test_a_first_run_is_judged_on_the_absolute_threshold_alone(sample_dir, tmp_path):
+    """A pipeline with no blessed model yet: an AUC below `min_auc` is not shipped."""
+    config = config_lib.local_config(str(tmp_path), sample_dir, train_steps=1,
+                                      min_auc=0.99, pipeline_name="first-run")
+    summary = local_runner.run(config, config_lib.metadata_path(str(tmp_path)),
+                               str(tmp_path / "run_summary.json"))
+    assert "baseline" not in summary["metrics"]
+    assert summary["blessed"] is False and not summary["pushed"]
+    assert summary["blessing_reasons"] == [
+        f"auc {summary['metrics']['candidate']['auc']:.4f} is below the threshold 0.9900"
+    ]
+    assert versioned_pusher.versions(config.serving_model_dir) == []

@@ -11,6 +11,7 @@ import tensorflow as tf
 from tfx.orchestration import metadata
 from tfx.utils import path_utils
 
+import training_events
 from components import versioned_pusher
 from pipeline import config as config_lib
 from pipeline import local_runner
@@ -30,16 +31,6 @@ def _runner_command(pipeline_run, train_steps):
 def _checkpoint_step(model_dir):
     checkpoint = tf.train.latest_checkpoint(model_dir)
     return int(checkpoint.rsplit("-", 1)[1]) if checkpoint else 0
-
-
-def _event_steps(model_dir):
-    steps = set()
-    for name in os.listdir(model_dir):
-        if name.startswith("events.out.tfevents."):
-            for event in tf.compat.v1.train.summary_iterator(os.path.join(model_dir, name)):
-                if event.summary.value:
-                    steps.add(event.step)
-    return steps
 
 
 def test_a_run_killed_in_the_trainer_resumes_from_its_checkpoint(pipeline_run, tmp_path):
@@ -81,7 +72,8 @@ def test_a_run_killed_in_the_trainer_resumes_from_its_checkpoint(pipeline_run, t
     assert resumed["source"].startswith(os.path.join(model_runs, killed_attempt))
     assert resumed["step"] >= killed_step >= 200
     model_dir = path_utils.serving_model_dir(os.path.join(model_runs, resumed_attempt))
-    assert min(_event_steps(model_dir)) > resumed["step"], "training restarted from 0"
+    steps = training_events.summary_steps(model_dir)
+    assert min(steps) > resumed["step"], "training restarted from 0"
     # Training reached its target (the Keras-based Estimator may step once past it).
     assert _checkpoint_step(model_dir) in (3000, 3001)
 

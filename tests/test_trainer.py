@@ -10,6 +10,7 @@ import tensorflow as tf
 import tensorflow_estimator as tf_estimator
 from tfx.components.trainer import fn_args_utils
 
+import training_events
 from modules import trainer
 from pipeline import serving
 
@@ -63,16 +64,6 @@ def test_exported_signature_scores_raw_csv_rows(trained, schema, sample_csv):
     assert np.ptp(probabilities) > 0, "different rows should score differently"
 
 
-def _event_steps(model_dir):
-    """The global steps at which training wrote summaries into `model_dir`."""
-    steps = set()
-    for path in glob.glob(os.path.join(model_dir, "events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(path):
-            if event.summary.value:
-                steps.add(event.step)
-    return steps
-
-
 def _attempt(runs_dir, transformed_sample, attempt, steps, hparams):
     """FnArgs of one Trainer attempt, in its own folder under `runs_dir`."""
     run_dir = str(runs_dir / attempt)
@@ -106,7 +97,7 @@ def test_an_interrupted_attempt_is_resumed_from_its_last_checkpoint(
     )
     assert metrics["global_step"] == 60
     # The second attempt trained steps 41-60 only: its summaries start after 40.
-    steps = _event_steps(second_args.serving_model_dir)
+    steps = training_events.summary_steps(second_args.serving_model_dir)
     assert steps and min(steps) > 40
 
 

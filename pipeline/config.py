@@ -7,6 +7,7 @@ import os
 from typing import Mapping, Tuple
 
 from components.data_gate.report import DEFAULT_BLOCKING_KINDS
+from components.example_gen import DEFAULT_SPLIT_BUCKETS
 
 # The project's root folder: the modules TFX loads are found relative to it.
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,6 +39,8 @@ class PipelineConfig:
       pipeline_root: folder (or bucket) under which every artifact is written.
       data_root: folder of CSV files with the taxi columns.
       serving_model_dir: where blessed models are pushed, one version folder each.
+      split_buckets: ExampleGen's hash buckets for train and eval; see
+        `components.example_gen.split_buckets_for_rows` for sizing them to the data.
       schema_file: the curated raw-data schema new data is validated against.
       preprocessing_module: file holding `preprocessing_fn`.
       trainer_module: file holding `trainer_fn`.
@@ -59,6 +62,7 @@ class PipelineConfig:
     pipeline_root: str
     data_root: str
     serving_model_dir: str
+    split_buckets: Tuple[int, int] = DEFAULT_SPLIT_BUCKETS
     schema_file: str = SCHEMA_FILE
     preprocessing_module: str = os.path.join(MODULES_DIR, "preprocessing.py")
     trainer_module: str = os.path.join(MODULES_DIR, "trainer.py")
@@ -74,6 +78,9 @@ class PipelineConfig:
     enable_cache: bool = True
 
     def __post_init__(self):
+        if len(self.split_buckets) != 2 or min(self.split_buckets) < 1:
+            raise ValueError(f"split_buckets must be two positive counts (train, eval), "
+                             f"got {tuple(self.split_buckets)}.")
         if self.train_steps <= 0:
             raise ValueError(f"train_steps must be positive, got {self.train_steps}.")
         if self.eval_steps < 0:

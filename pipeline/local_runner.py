@@ -16,9 +16,11 @@ import sys
 import time
 import traceback
 
+from tfx.dsl.io import fileio
 from tfx.orchestration import metadata
 from tfx.orchestration.beam import beam_dag_runner
 
+from components import example_gen
 from components.csv_check import CsvFormatError
 from components.data_gate.executor import DataValidationError
 from pipeline import beam_profiles
@@ -138,9 +140,12 @@ def main(argv=None) -> int:
         print(f"error: data folder {args.data!r} does not exist", file=sys.stderr)
         return 2
     build_dir = os.path.abspath(args.build_dir)
+    rows = example_gen.count_rows(
+        path for path in fileio.glob(os.path.join(args.data, "*")) if not fileio.isdir(path))
+    split_buckets = example_gen.split_buckets_for_rows(rows)
     config = config_lib.local_config(
         build_dir, args.data, train_steps=args.train_steps, min_auc=args.min_auc,
-        force_push=args.force_push,
+        force_push=args.force_push, split_buckets=split_buckets,
         beam_pipeline_args=tuple(beam_profiles.beam_pipeline_args(args.beam_profile)),
     )
     if config.force_push:
@@ -148,7 +153,9 @@ def main(argv=None) -> int:
               "Evaluator does not bless it", flush=True)
     summary_path = os.path.join(build_dir, "run_summary.json")
     log_path = os.path.join(build_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
-    print(f"[pipeline] running on {config.data_root}; detailed log: {log_path}", flush=True)
+    print(f"[pipeline] running on {config.data_root} (about {rows:,} rows, split "
+          f"train:eval {split_buckets[0]}:{split_buckets[1]}); detailed log: {log_path}",
+          flush=True)
     start = time.monotonic()
     try:
         with stderr_to_file(log_path):

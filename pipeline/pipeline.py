@@ -88,7 +88,7 @@ def create_pipeline(
     # CsvExampleGen's executor, behind CSV checks that name file, line and column.
     example_gen_component = FileBasedExampleGen(
         input_base=config.data_root,
-        output_config=example_gen.split_config(),
+        output_config=example_gen.split_config(config.split_buckets),
         custom_executor_spec=executor_spec.BeamExecutorSpec(
             checked_csv_example_gen.Executor
         ),

@@ -120,7 +120,7 @@ def _run_csv_example_gen(beam_pipeline_args, sample_dir, output_dir):
         },
     )
     records = {}
-    for split in example_gen.SPLIT_BUCKETS:
+    for split in example_gen.SPLIT_NAMES:
         files = tf.io.gfile.glob(str(output_dir / f"Split-{split}" / "*"))
         records[split] = sorted(
             record.numpy()

@@ -108,9 +108,18 @@ def _scale(section: dict) -> List[str]:
     for run in section["runs"]:
         status = "ok" if run["returncode"] == 0 else (
             "timed out" if run.get("timed_out") else f"failed (exit {run['returncode']})")
-        rows.append([f"{run['scale']:g}x", f"{run['rows']:,}", fmt(run["wall_seconds"]),
-                     fmt(run["peak_rss_mb"], 0), fmt(run["kernel_peak_rss_mb"], 0),
-                     fmt(run["seconds_per_1k_rows"], 3), fmt(run["auc"], 4), status])
+        rows.append([f"{run['scale']:g}x", f"{run['rows']:,}", fmt(run.get("eval_examples"), 0),
+                     fmt(run["wall_seconds"]), fmt(run["peak_rss_mb"], 0),
+                     fmt(run["kernel_peak_rss_mb"], 0), fmt(run["seconds_per_1k_rows"], 3),
+                     fmt(run["auc"], 4), status])
+    scales = [f"{run['scale']:g}x" for run in section["runs"]]
+    seconds = {}  # component id -> {scale: seconds}, in the order components ran
+    for run, scale in zip(section["runs"], scales):
+        for component in run["components"]:
+            seconds.setdefault(component["id"], {})[scale] = component["seconds"]
+    component_rows = [[component_id] + [fmt(by_scale.get(scale)) for scale in scales]
+                      for component_id, by_scale in seconds.items()
+                      if any((value or 0) >= 1 for value in by_scale.values())]
     ratios = [f"time({r['to']:g}x) / time({r['from']:g}x) = **{r['time_ratio']:.2f}** "
               f"for {r['rows_ratio']:g} x the rows" for r in section["time_ratios"]]
     return [
@@ -118,9 +127,11 @@ def _scale(section: dict) -> List[str]:
         _machine_line(section),
         "One cold run per scale (one repetition, not a median). Training steps stay "
         "at the pipeline's default, so the Trainer does not grow with the data.", "",
-        *table(["scale", "rows", "wall s", "peak RSS MB (tree)", "largest process MB",
-                "s per 1k rows", "AUC", "status"], rows), "",
+        *table(["scale", "rows", "eval examples", "wall s", "peak RSS MB (tree)",
+                "largest process MB", "s per 1k rows", "AUC", "status"], rows), "",
         *[f"- {line}" for line in ratios], "",
+        "Seconds per component (components under 1 s at every scale left out):", "",
+        *table(["component", *scales], component_rows), "",
     ]
 
 

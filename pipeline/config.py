@@ -55,6 +55,8 @@ class PipelineConfig:
       modules_version: digest of the user modules, part of Transform's and the
         Trainer's cache keys.
       beam_pipeline_args: arguments for the Beam-based components.
+      component_beam_args: more Beam arguments for single components, by node id;
+        they come after `beam_pipeline_args`, so they win where both set a flag.
       enable_cache: take a component's outputs from a previous identical run.
     """
 
@@ -75,6 +77,8 @@ class PipelineConfig:
     force_push: bool = False
     modules_version: str = dataclasses.field(default_factory=modules_fingerprint)
     beam_pipeline_args: Tuple[str, ...] = ()
+    component_beam_args: Mapping[str, Tuple[str, ...]] = dataclasses.field(
+        default_factory=dict)
     enable_cache: bool = True
 
     def __post_init__(self):

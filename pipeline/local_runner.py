@@ -20,12 +20,13 @@ from tfx.dsl.io import fileio
 from tfx.orchestration import metadata
 from tfx.orchestration.beam import beam_dag_runner
 
-from components import example_gen
 from components.csv_check import CsvFormatError
 from components.data_gate.executor import DataValidationError
 from pipeline import beam_profiles
 from pipeline import config as config_lib
 from pipeline import run_summary
+from pipeline import sizing
+from pipeline.pipeline import EVALUATOR
 from pipeline.pipeline import create_pipeline
 
 
@@ -140,13 +141,18 @@ def main(argv=None) -> int:
         print(f"error: data folder {args.data!r} does not exist", file=sys.stderr)
         return 2
     build_dir = os.path.abspath(args.build_dir)
-    rows = example_gen.count_rows(
+    # ExampleGen reads every file in the data folder.
+    rows = sizing.count_rows(
         path for path in fileio.glob(os.path.join(args.data, "*")) if not fileio.isdir(path))
-    split_buckets = example_gen.split_buckets_for_rows(rows)
+    split_buckets = sizing.split_buckets_for_rows(rows)
+    component_beam_args = (
+        sizing.component_beam_args_for_rows(rows, EVALUATOR)
+        if args.beam_profile == "local" else {})
     config = config_lib.local_config(
         build_dir, args.data, train_steps=args.train_steps, min_auc=args.min_auc,
         force_push=args.force_push, split_buckets=split_buckets,
         beam_pipeline_args=tuple(beam_profiles.beam_pipeline_args(args.beam_profile)),
+        component_beam_args=component_beam_args,
     )
     if config.force_push:
         print("[pipeline] WARNING: --force-push: the model is pushed even if the "
@@ -156,6 +162,9 @@ def main(argv=None) -> int:
     print(f"[pipeline] running on {config.data_root} (about {rows:,} rows, split "
           f"train:eval {split_buckets[0]}:{split_buckets[1]}); detailed log: {log_path}",
           flush=True)
+    for component_id, component_args in component_beam_args.items():
+        print(f"[pipeline] {component_id} runs with {' '.join(component_args[:3])}",
+              flush=True)
     start = time.monotonic()
     try:
         with stderr_to_file(log_path):

@@ -16,6 +16,7 @@ from tfx.components import Transform
 from tfx.components.example_gen.component import FileBasedExampleGen
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
 from tfx.components.trainer import executor as estimator_trainer_executor
+from tfx.dsl.components.base import base_beam_component
 from tfx.dsl.components.base import executor_spec
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
@@ -175,22 +176,30 @@ def create_pipeline(
         custom_config={versioned_pusher.FORCE_PUSH: config.force_push},
     ).with_id(PUSHER)
 
+    components = [
+        example_gen_component,
+        statistics_gen,
+        schema_gen,
+        curated_schema,
+        example_validator,
+        data_gate,
+        transform,
+        trainer,
+        baseline_resolver,
+        evaluator,
+        pusher_component,
+    ]
+    by_id = {component.id: component for component in components}
+    for component_id, args in config.component_beam_args.items():
+        if not isinstance(by_id.get(component_id), base_beam_component.BaseBeamComponent):
+            raise ValueError(f"component_beam_args names {component_id!r}, which is not "
+                             "a Beam-based component of this pipeline.")
+        by_id[component_id].with_beam_pipeline_args(list(args))
+
     return tfx_pipeline.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
-        components=[
-            example_gen_component,
-            statistics_gen,
-            schema_gen,
-            curated_schema,
-            example_validator,
-            data_gate,
-            transform,
-            trainer,
-            baseline_resolver,
-            evaluator,
-            pusher_component,
-        ],
+        components=components,
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=list(config.beam_pipeline_args),

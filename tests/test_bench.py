@@ -219,3 +219,25 @@ def test_targets_and_markdown_report():
     assert "2 cores, 24 GB, Test CPU" in markdown
     assert "| Transform | 40.0 | 900 | 40.0 | 900 | executed |" in markdown
     assert "## Training throughput" not in markdown
+
+
+def test_scale_report_lists_eval_examples_and_seconds_per_component():
+    machine = {"cores_logical": 2, "memory_gb": 24, "cpu_model": "Test CPU",
+               "load_average_1m": 0.1, "measured_at": "2026-01-01T00:00:00"}
+
+    def run(scale, rows, eval_examples, wall, evaluator_seconds):
+        return {"scale": scale, "rows": rows, "eval_examples": eval_examples,
+                "wall_seconds": wall, "peak_rss_mb": 1000.0, "kernel_peak_rss_mb": 900.0,
+                "seconds_per_1k_rows": wall / rows * 1000, "auc": 0.95, "returncode": 0,
+                "components": [{"id": "Evaluator", "seconds": evaluator_seconds},
+                               {"id": "Pusher", "seconds": 0.1}]}
+
+    runs = [run(1, 15_000, 5_000.0, 80.0, 20.0), run(100, 1_500_000, 50_000.0, 900.0, 95.0)]
+    section = {"machine": machine, "source": "taxi.csv", "runs": runs,
+               "time_ratios": pipeline_runs.time_ratios(runs)}
+    markdown = report.render_markdown({"generated_at": "now", "command": "python -m bench",
+                                       "sections": {"scale": section}, "targets": []})
+    assert "| 100x | 1,500,000 | 50,000 | 900.0 |" in markdown
+    assert "| component | 1x | 100x |" in markdown
+    assert "| Evaluator | 20.0 | 95.0 |" in markdown
+    assert "| Pusher |" not in markdown  # under 1 s at every scale

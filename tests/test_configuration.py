@@ -25,38 +25,6 @@ def test_split_is_a_two_to_one_hash_split():
     assert [(s.name, s.hash_buckets) for s in splits] == [("train", 2), ("eval", 1)]
 
 
-@pytest.mark.parametrize("rows, buckets", [
-    (0, (2, 1)),
-    (15_002, (2, 1)),
-    (150_020, (2, 1)),
-    (180_000, (3, 1)),
-    (1_500_200, (29, 1)),
-])
-def test_split_keeps_the_eval_split_near_its_target_size(rows, buckets):
-    assert example_gen.split_buckets_for_rows(rows) == buckets
-    train, evaluation_buckets = buckets
-    eval_rows = rows * evaluation_buckets / (train + evaluation_buckets)
-    assert eval_rows <= rows / 3 + 1
-    if rows > 3 * example_gen.EVAL_ROWS_TARGET:
-        assert abs(eval_rows / example_gen.EVAL_ROWS_TARGET - 1) < 0.2
-
-
-def test_count_rows_counts_data_lines_of_every_file(tmp_path):
-    (tmp_path / "a.csv").write_text("x,y\n1,2\n3,4\n")
-    (tmp_path / "b.csv").write_text("x,y\n5,6")  # no final line break
-    (tmp_path / "header_only.csv").write_text("x,y\n")
-    assert example_gen.count_rows(sorted(str(p) for p in tmp_path.iterdir())) == 3
-
-
-def test_pipeline_splits_with_the_configured_buckets(config):
-    sized = dataclasses.replace(config, split_buckets=(30, 1))
-    pipeline = pipeline_lib.create_pipeline(sized)
-    example_gen_component = next(c for c in pipeline.components if c.id == "CsvExampleGen")
-    output_config = json.loads(example_gen_component.exec_properties["output_config"])
-    assert [(s["name"], s["hash_buckets"]) for s in
-            output_config["split_config"]["splits"]] == [("train", 30), ("eval", 1)]
-
-
 def test_push_destination_is_the_serving_folder(tmp_path):
     destination = pusher.push_destination(str(tmp_path / "serving"))
     assert destination.filesystem.base_directory == str(tmp_path / "serving")

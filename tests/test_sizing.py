@@ -1,0 +1,76 @@
+"""Settings sized to the data: the eval split and where the Evaluator runs."""
+
+import pytest
+from apache_beam.options import pipeline_options
+
+from pipeline import config as config_lib
+from pipeline import pipeline as pipeline_lib
+from pipeline import sizing
+
+
+@pytest.mark.parametrize("rows, buckets", [
+    (0, (2, 1)),
+    (15_002, (2, 1)),
+    (150_020, (2, 1)),
+    (180_000, (3, 1)),
+    (1_500_200, (29, 1)),
+])
+def test_split_keeps_the_eval_split_near_its_target_size(rows, buckets):
+    assert sizing.split_buckets_for_rows(rows) == buckets
+    train, evaluation_buckets = buckets
+    eval_rows = rows * evaluation_buckets / (train + evaluation_buckets)
+    assert eval_rows <= rows / 3 + 1
+    if rows > 3 * sizing.EVAL_ROWS_TARGET:
+        assert abs(eval_rows / sizing.EVAL_ROWS_TARGET - 1) < 0.2
+
+
+def test_count_rows_counts_data_lines_of_every_file(tmp_path):
+    (tmp_path / "a.csv").write_text("x,y\n1,2\n3,4\n")
+    (tmp_path / "b.csv").write_text("x,y\n5,6")  # no final line break
+    (tmp_path / "header_only.csv").write_text("x,y\n")
+    (tmp_path / "empty.csv").write_text("")
+    assert sizing.count_rows(sorted(str(p) for p in tmp_path.iterdir())) == 3
+
+
+def test_count_rows_of_the_sample(sample_dir):
+    with open(f"{sample_dir}/data.csv") as sample:
+        expected = sum(1 for _ in sample) - 1
+    assert sizing.count_rows([f"{sample_dir}/data.csv"]) == expected == 2000
+
+
+def test_small_data_evaluates_in_process():
+    assert sizing.component_beam_args_for_rows(15_002, "Evaluator") == {}
+
+
+def test_large_data_evaluates_in_worker_processes():
+    args = sizing.component_beam_args_for_rows(1_500_200, "Evaluator", num_workers=2)
+    options = pipeline_options.PipelineOptions(list(args["Evaluator"]))
+    direct = options.view_as(pipeline_options.DirectOptions)
+    assert (direct.direct_running_mode, direct.direct_num_workers) == ("multi_processing", 2)
+    assert list(args) == ["Evaluator"]
+
+
+def test_pipeline_gives_component_beam_args_to_that_component_only(tmp_path, sample_dir):
+    config = config_lib.local_config(
+        str(tmp_path), sample_dir, beam_pipeline_args=("--direct_num_workers=1",),
+        component_beam_args=sizing.component_beam_args_for_rows(1_500_200, "Evaluator"))
+    pipeline = pipeline_lib.create_pipeline(config)
+    args = {c.id: list(c.executor_spec.beam_pipeline_args) for c in pipeline.components
+            if hasattr(c.executor_spec, "beam_pipeline_args")}
+    assert args["Evaluator"][-3] == "--direct_running_mode=multi_processing"
+    for component_id in ("CsvExampleGen", "StatisticsGen", "Transform"):
+        assert not any("multi_processing" in arg for arg in args[component_id])
+
+
+def test_pipeline_rejects_beam_args_for_a_component_without_beam(tmp_path, sample_dir):
+    config = config_lib.local_config(str(tmp_path), sample_dir,
+                                     component_beam_args={"DataGate": ("--x",)})
+    with pytest.raises(ValueError, match="DataGate"):
+        pipeline_lib.create_pipeline(config)
+
+
+def test_pipeline_splits_with_the_configured_buckets(tmp_path, sample_dir):
+    config = config_lib.local_config(str(tmp_path), sample_dir, split_buckets=(29, 1))
+    example_gen = next(c for c in pipeline_lib.create_pipeline(config).components
+                       if c.id == "CsvExampleGen")
+    assert '"hash_buckets": 29' in example_gen.exec_properties["output_config"]

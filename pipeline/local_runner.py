@@ -15,6 +15,7 @@ import os
 import sys
 import time
 import traceback
+from typing import Tuple
 
 from tfx.dsl.io import fileio
 from tfx.orchestration import metadata
@@ -122,6 +123,27 @@ def stderr_to_file(log_path: str):
             os.close(saved_fd)
 
 
+def sized_config(build_dir: str, data_root: str, beam_profile: str,
+                 **overrides) -> Tuple[int, config_lib.PipelineConfig]:
+    """Returns the data's row count and a local config with settings sized to it.
+
+    The eval split and, under the `local` profile, the Evaluator's worker processes
+    follow `pipeline.sizing`; `overrides` are further `PipelineConfig` fields.
+    """
+    # ExampleGen reads every file in the data folder.
+    rows = sizing.count_rows(
+        path for path in fileio.glob(os.path.join(data_root, "*")) if not fileio.isdir(path))
+    component_beam_args = (sizing.component_beam_args_for_rows(rows, EVALUATOR)
+                           if beam_profile == "local" else {})
+    return rows, config_lib.local_config(
+        build_dir, data_root,
+        split_buckets=sizing.split_buckets_for_rows(rows),
+        beam_pipeline_args=tuple(beam_profiles.beam_pipeline_args(beam_profile)),
+        component_beam_args=component_beam_args,
+        **overrides,
+    )
+
+
 def main(argv=None) -> int:
     """Parses the command line, runs the pipeline and prints the summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -141,28 +163,19 @@ def main(argv=None) -> int:
         print(f"error: data folder {args.data!r} does not exist", file=sys.stderr)
         return 2
     build_dir = os.path.abspath(args.build_dir)
-    # ExampleGen reads every file in the data folder.
-    rows = sizing.count_rows(
-        path for path in fileio.glob(os.path.join(args.data, "*")) if not fileio.isdir(path))
-    split_buckets = sizing.split_buckets_for_rows(rows)
-    component_beam_args = (
-        sizing.component_beam_args_for_rows(rows, EVALUATOR)
-        if args.beam_profile == "local" else {})
-    config = config_lib.local_config(
-        build_dir, args.data, train_steps=args.train_steps, min_auc=args.min_auc,
-        force_push=args.force_push, split_buckets=split_buckets,
-        beam_pipeline_args=tuple(beam_profiles.beam_pipeline_args(args.beam_profile)),
-        component_beam_args=component_beam_args,
-    )
+    rows, config = sized_config(
+        build_dir, args.data, args.beam_profile, train_steps=args.train_steps,
+        min_auc=args.min_auc, force_push=args.force_push)
     if config.force_push:
         print("[pipeline] WARNING: --force-push: the model is pushed even if the "
               "Evaluator does not bless it", flush=True)
     summary_path = os.path.join(build_dir, "run_summary.json")
     log_path = os.path.join(build_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
+    train_buckets, eval_buckets = config.split_buckets
     print(f"[pipeline] running on {config.data_root} (about {rows:,} rows, split "
-          f"train:eval {split_buckets[0]}:{split_buckets[1]}); detailed log: {log_path}",
+          f"train:eval {train_buckets}:{eval_buckets}); detailed log: {log_path}",
           flush=True)
-    for component_id, component_args in component_beam_args.items():
+    for component_id, component_args in config.component_beam_args.items():
         print(f"[pipeline] {component_id} runs with {' '.join(component_args[:3])}",
               flush=True)
     start = time.monotonic()

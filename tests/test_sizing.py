@@ -74,3 +74,34 @@ def test_pipeline_splits_with_the_configured_buckets(tmp_path, sample_dir):
     example_gen = next(c for c in pipeline_lib.create_pipeline(config).components
                        if c.id == "CsvExampleGen")
     assert '"hash_buckets": 29' in example_gen.exec_properties["output_config"]
+
+
+def _data_folder(path, rows):
+    path.mkdir()
+    (path / "data.csv").write_text("fare\n" + "1\n" * rows)
+    return str(path)
+
+
+def test_local_runner_sizes_a_large_data_folder(tmp_path):
+    from pipeline import local_runner
+
+    data = _data_folder(tmp_path / "large", 200_000)
+    rows, config = local_runner.sized_config(str(tmp_path / "build"), data, "local",
+                                             train_steps=7)
+    assert rows == 200_000
+    assert config.split_buckets == (3, 1)
+    assert list(config.component_beam_args) == ["Evaluator"]
+    assert config.train_steps == 7
+    # A profile that already runs every component in worker processes adds nothing.
+    _, multiprocess = local_runner.sized_config(str(tmp_path / "build"), data,
+                                                "local-multiprocess")
+    assert multiprocess.component_beam_args == {}
+
+
+def test_local_runner_keeps_defaults_for_small_data(tmp_path, sample_dir):
+    from pipeline import local_runner
+
+    rows, config = local_runner.sized_config(str(tmp_path / "build"), sample_dir, "local")
+    assert rows == 2000
+    assert config.split_buckets == (2, 1)
+    assert config.component_beam_args == {}

@@ -12,13 +12,14 @@ from pipeline import beam_profiles
 
 # The most eval rows worth scoring. At 50,000 rows the standard error of an AUC near
 # 0.95 is about 0.001, a tenth of the change threshold, while the Evaluator's time
-# grows with every row (about 2 ms each here): a third of 1.5 million rows would
-# take it 17 minutes.
+# grows with every row (about 2 ms each in process here): a third of 1.5 million
+# rows would take it about 18 minutes.
 EVAL_ROWS_TARGET = 50_000
 # From this many eval rows on, the Evaluator runs in Beam worker processes, one per
-# core: at 50,000 rows that takes it from 121 s to 72 s here, while on 5,000 rows
-# starting the workers costs more than they save.
-MULTIPROCESS_EVAL_ROWS = 20_000
+# core. Measured here: on 5,000 eval rows the workers cost 6 to 11 s more (29 to 35 s
+# against 22 to 24 s); on 50,000 they save 49 s (72 s against 121 s). A straight line
+# through those points breaks even near 12,000 rows.
+MULTIPROCESS_EVAL_ROWS = 15_000
 
 
 def count_rows(csv_paths: Iterable[str]) -> int:

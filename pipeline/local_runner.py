@@ -28,6 +28,7 @@ from pipeline import config as config_lib
 from pipeline import run_summary
 from pipeline import sizing
 from pipeline.pipeline import EVALUATOR
+from pipeline.pipeline import EXAMPLE_GEN
 from pipeline.pipeline import create_pipeline
 
 
@@ -127,13 +128,13 @@ def sized_config(build_dir: str, data_root: str, beam_profile: str,
                  **overrides) -> Tuple[int, config_lib.PipelineConfig]:
     """Returns the data's row count and a local config with settings sized to it.
 
-    The eval split and, under the `local` profile, the Evaluator's worker processes
-    follow `pipeline.sizing`; `overrides` are further `PipelineConfig` fields.
+    The eval split and, under the `local` profile, which components run in worker
+    processes follow `pipeline.sizing`; `overrides` are further `PipelineConfig` fields.
     """
     # ExampleGen reads every file in the data folder.
     rows = sizing.count_rows(
         path for path in fileio.glob(os.path.join(data_root, "*")) if not fileio.isdir(path))
-    component_beam_args = (sizing.component_beam_args_for_rows(rows, EVALUATOR)
+    component_beam_args = (sizing.component_beam_args_for_rows(rows, (EXAMPLE_GEN, EVALUATOR))
                            if beam_profile == "local" else {})
     return rows, config_lib.local_config(
         build_dir, data_root,

@@ -3,7 +3,7 @@
 The figures behind each threshold are in the README, "Benchmarks".
 """
 
-from typing import Dict, Iterable, Tuple
+from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 from tfx.dsl.io import fileio
 
@@ -15,10 +15,10 @@ from pipeline import beam_profiles
 # grows with every row (about 2 ms each in process here): a third of 1.5 million
 # rows would take it about 18 minutes.
 EVAL_ROWS_TARGET = 50_000
-# From this many eval rows on, the Evaluator runs in Beam worker processes, one per
-# core. Measured here: on 5,000 eval rows the workers cost 6 to 11 s more (29 to 35 s
-# against 22 to 24 s); on 50,000 they save 49 s (72 s against 121 s). A straight line
-# through those points breaks even near 12,000 rows.
+# From this many eval rows on, ExampleGen and the Evaluator run in Beam worker
+# processes, one per core. The Evaluator is what gains, but only if its input comes in
+# several files: a gzipped TFRecord file cannot be split between workers, and
+# ExampleGen writes one file per split in process, one per worker otherwise.
 MULTIPROCESS_EVAL_ROWS = 15_000
 
 
@@ -53,17 +53,20 @@ def split_buckets_for_rows(rows: int) -> Tuple[int, int]:
     return total_buckets - 1, 1
 
 
-def component_beam_args_for_rows(rows: int, evaluator_id: str,
-                                 num_workers: int = None) -> Dict[str, Tuple[str, ...]]:
+def component_beam_args_for_rows(
+    rows: int, component_ids: Sequence[str], num_workers: Optional[int] = None,
+) -> Dict[str, Tuple[str, ...]]:
     """Returns the per-component Beam arguments of a local run on `rows` raw rows.
 
     Args:
       rows: raw rows in the data.
-      evaluator_id: the Evaluator's node id.
-      num_workers: Beam worker processes for the Evaluator; default one per core.
+      component_ids: node ids of the components that run in worker processes once
+        the eval split reaches `MULTIPROCESS_EVAL_ROWS` (ExampleGen and Evaluator).
+      num_workers: Beam worker processes; default one per core.
     """
     train_buckets, eval_buckets = split_buckets_for_rows(rows)
     eval_rows = rows * eval_buckets / (train_buckets + eval_buckets)
     if eval_rows < MULTIPROCESS_EVAL_ROWS:
         return {}
-    return {evaluator_id: tuple(beam_profiles.local_multiprocess_args(num_workers))}
+    args = tuple(beam_profiles.local_multiprocess_args(num_workers))
+    return {component_id: args for component_id in component_ids}

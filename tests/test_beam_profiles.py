@@ -119,21 +119,22 @@ def _run_csv_example_gen(beam_pipeline_args, sample_dir, output_dir):
                 example_gen.split_config()),
         },
     )
-    records = {}
+    records, file_counts = {}, {}
     for split in example_gen.SPLIT_NAMES:
         files = tf.io.gfile.glob(str(output_dir / f"Split-{split}" / "*"))
+        file_counts[split] = len(files)
         records[split] = sorted(
             record.numpy()
             for record in tf.data.TFRecordDataset(files, compression_type="GZIP"))
-    return records
+    return records, file_counts
 
 
 def test_multiprocess_profile_gives_the_in_process_examples(sample_dir, tmp_path, caplog):
-    in_process = _run_csv_example_gen(
+    in_process, in_process_files = _run_csv_example_gen(
         beam_profiles.beam_pipeline_args("local"), sample_dir, tmp_path / "local")
     # The worker processes' logs reach this process through Beam's local job service.
     caplog.set_level(logging.INFO, logger="apache_beam.runners.portability.local_job_service")
-    multi = _run_csv_example_gen(
+    multi, multi_files = _run_csv_example_gen(
         beam_profiles.beam_pipeline_args("local-multiprocess", num_workers=2),
         sample_dir, tmp_path / "multi")
     harness_starts = [r for r in caplog.records if "sdk harness starting" in r.getMessage()]
@@ -141,6 +142,10 @@ def test_multiprocess_profile_gives_the_in_process_examples(sample_dir, tmp_path
     assert sum(len(rows) for rows in in_process.values()) == 2000
     assert min(len(rows) for rows in in_process.values()) > 0
     assert multi == in_process
+    # One file per split in process, one per worker otherwise: what lets a later
+    # component read a split in parallel (a gzipped file cannot be split).
+    assert set(in_process_files.values()) == {1}
+    assert set(multi_files.values()) == {2}
 
 
 def test_local_runner_offers_the_local_profiles(capsys):

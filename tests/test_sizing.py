@@ -39,21 +39,24 @@ def test_count_rows_of_the_sample(sample_dir):
 
 
 def test_small_data_evaluates_in_process():
-    assert sizing.component_beam_args_for_rows(15_002, "Evaluator") == {}
+    assert sizing.component_beam_args_for_rows(15_002, ["CsvExampleGen", "Evaluator"]) == {}
 
 
-def test_large_data_evaluates_in_worker_processes():
-    args = sizing.component_beam_args_for_rows(1_500_200, "Evaluator", num_workers=2)
-    options = pipeline_options.PipelineOptions(list(args["Evaluator"]))
-    direct = options.view_as(pipeline_options.DirectOptions)
-    assert (direct.direct_running_mode, direct.direct_num_workers) == ("multi_processing", 2)
-    assert list(args) == ["Evaluator"]
+def test_large_data_reads_and_evaluates_in_worker_processes():
+    args = sizing.component_beam_args_for_rows(
+        1_500_200, ["CsvExampleGen", "Evaluator"], num_workers=2)
+    assert list(args) == ["CsvExampleGen", "Evaluator"]
+    for component_args in args.values():
+        options = pipeline_options.PipelineOptions(list(component_args))
+        direct = options.view_as(pipeline_options.DirectOptions)
+        assert (direct.direct_running_mode, direct.direct_num_workers) == (
+            "multi_processing", 2)
 
 
 def test_pipeline_gives_component_beam_args_to_that_component_only(tmp_path, sample_dir):
     config = config_lib.local_config(
         str(tmp_path), sample_dir, beam_pipeline_args=("--direct_num_workers=1",),
-        component_beam_args=sizing.component_beam_args_for_rows(1_500_200, "Evaluator"))
+        component_beam_args=sizing.component_beam_args_for_rows(1_500_200, ["Evaluator"]))
     pipeline = pipeline_lib.create_pipeline(config)
     args = {c.id: list(c.executor_spec.beam_pipeline_args) for c in pipeline.components
             if hasattr(c.executor_spec, "beam_pipeline_args")}
@@ -90,7 +93,7 @@ def test_local_runner_sizes_a_large_data_folder(tmp_path):
                                              train_steps=7)
     assert rows == 200_000
     assert config.split_buckets == (3, 1)
-    assert list(config.component_beam_args) == ["Evaluator"]
+    assert list(config.component_beam_args) == ["CsvExampleGen", "Evaluator"]
     assert config.train_steps == 7
     # A profile that already runs every component in worker processes adds nothing.
     _, multiprocess = local_runner.sized_config(str(tmp_path / "build"), data,

@@ -42,9 +42,13 @@ def test_small_data_evaluates_in_process():
     assert sizing.component_beam_args_for_rows(15_002, ["CsvExampleGen", "Evaluator"]) == {}
 
 
+def test_very_large_data_stays_in_process_for_memory():
+    assert sizing.component_beam_args_for_rows(1_500_200, ["CsvExampleGen", "Evaluator"]) == {}
+
+
 def test_large_data_reads_and_evaluates_in_worker_processes():
     args = sizing.component_beam_args_for_rows(
-        1_500_200, ["CsvExampleGen", "Evaluator"], num_workers=2)
+        150_020, ["CsvExampleGen", "Evaluator"], num_workers=2)
     assert list(args) == ["CsvExampleGen", "Evaluator"]
     for component_args in args.values():
         options = pipeline_options.PipelineOptions(list(component_args))
@@ -56,7 +60,7 @@ def test_large_data_reads_and_evaluates_in_worker_processes():
 def test_pipeline_gives_component_beam_args_to_that_component_only(tmp_path, sample_dir):
     config = config_lib.local_config(
         str(tmp_path), sample_dir, beam_pipeline_args=("--direct_num_workers=1",),
-        component_beam_args=sizing.component_beam_args_for_rows(1_500_200, ["Evaluator"]))
+        component_beam_args=sizing.component_beam_args_for_rows(150_020, ["Evaluator"]))
     pipeline = pipeline_lib.create_pipeline(config)
     args = {c.id: list(c.executor_spec.beam_pipeline_args) for c in pipeline.components
             if hasattr(c.executor_spec, "beam_pipeline_args")}

@@ -40,7 +40,7 @@ class PipelineConfig:
       data_root: folder of CSV files with the taxi columns.
       serving_model_dir: where blessed models are pushed, one version folder each.
       split_buckets: ExampleGen's hash buckets for train and eval; see
-        `components.example_gen.split_buckets_for_rows` for sizing them to the data.
+        `pipeline.sizing.split_buckets_for_rows` for sizing them to the data.
       schema_file: the curated raw-data schema new data is validated against.
       preprocessing_module: file holding `preprocessing_fn`.
       trainer_module: file holding `trainer_fn`.

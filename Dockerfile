@@ -25,4 +25,5 @@ WORKDIR /pipeline
 COPY pipeline/ pipeline/
 COPY components/ components/
 COPY modules/ modules/
-COPY data/schema/ data/schema/
+# The families' curated schemas (.dockerignore leaves their CSV data out).
+COPY data/ data/

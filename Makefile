@@ -2,7 +2,10 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-DATA ?= data/taxi
+# The model family: a folder of modules/ (taxi, reviews).
+MODEL ?= taxi
+# A folder of CSV files; empty: the family's own data.
+DATA ?=
 BUILD ?= build
 TRAIN_STEPS ?=
 # Beam profile of the Beam-based components: local or local-multiprocess.
@@ -17,7 +20,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONWARNINGS ?= ignore::FutureWarning
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test clean
+.PHONY: help venv run test test-fast clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -32,11 +35,14 @@ $(VENV)/.installed: requirements-lock.txt requirements-dev.txt
 
 venv: $(VENV)/.installed ## Create the virtual environment from the lock file, if missing.
 
-run: venv ## Run the whole pipeline on DATA (default data/taxi); outputs go to build/.
-	$(BIN)/python -m pipeline.local_runner --data $(DATA) --build-dir $(BUILD) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(FORCE_PUSH),--force-push) --beam-profile $(BEAM_PROFILE)
+run: venv ## Run the pipeline of MODEL (taxi) on DATA (the family's data); outputs go to build/.
+	$(BIN)/python -m pipeline.local.runner --model $(MODEL) $(if $(DATA),--data $(DATA)) --build-dir $(BUILD) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(FORCE_PUSH),--force-push) --beam-profile $(BEAM_PROFILE)
 
 test: venv ## Run the whole test suite.
 	$(BIN)/python -m pytest
+
+test-fast: venv ## Run the unit tests only (no pipeline runs), in about two minutes.
+	$(BIN)/python -m pytest -m "not slow"
 
 clean: ## Remove build/ (pipeline root, metadata, pushed models).
 	rm -rf $(BUILD)
@@ -51,11 +57,12 @@ bench: venv ## Benchmark pipeline, training, serving, scale (REPEATS=3 SCALES=1,
 # Kubeflow deployment: the image the steps run in and the storage they share.
 IMAGE ?= gcr.io/my-project/taxi-estimator-pipeline
 TAG ?= 0.1.0
-PIPELINE_ROOT ?= gs://my-bucket/tfx/chicago-taxi
-DATA_ROOT ?= gs://my-bucket/data/taxi
-SERVING_DIR ?= gs://my-bucket/serving/chicago-taxi
+# Empty: placeholder buckets named after the family's pipeline.
+PIPELINE_ROOT ?=
+DATA_ROOT ?=
+SERVING_DIR ?=
 .PHONY: kfp
-kfp: venv ## Compile for Kubeflow into $(BUILD)/kfp: pipeline.yaml (KFP v1) and pipeline.json (KFP v2, Vertex).
-	$(BIN)/python -m pipeline.kubeflow_runner --output-dir $(BUILD)/kfp --image $(IMAGE) --tag $(TAG) \
-		--pipeline-root $(PIPELINE_ROOT) --data-root $(DATA_ROOT) --serving-dir $(SERVING_DIR) \
-		$(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS))
+kfp: venv ## Compile MODEL for Kubeflow into $(BUILD)/kfp/MODEL: pipeline.yaml (KFP v1), pipeline.json (KFP v2, Vertex).
+	$(BIN)/python -m pipeline.kubeflow.runner --model $(MODEL) --output-dir $(BUILD)/kfp --image $(IMAGE) --tag $(TAG) \
+		$(if $(PIPELINE_ROOT),--pipeline-root $(PIPELINE_ROOT)) $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) \
+		$(if $(SERVING_DIR),--serving-dir $(SERVING_DIR)) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS))

@@ -83,7 +83,7 @@ def runner_args(beam_profile, runner_help: str) -> list:
         return []
     arity = pipeline_runs.option_arity(runner_help, "--beam-profile")
     if arity is None:
-        raise SystemExit("error: pipeline.local_runner has no --beam-profile option")
+        raise SystemExit("error: pipeline.local.runner has no --beam-profile option")
     if arity == 1:
         if beam_profile is True:
             raise SystemExit("error: the runner's --beam-profile takes a value")

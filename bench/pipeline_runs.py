@@ -18,7 +18,7 @@ from bench import stats
 from bench import timeline
 from data import make_scaled
 
-RUNNER_MODULE = "pipeline.local_runner"
+RUNNER_MODULE = "pipeline.local.runner"
 
 
 def runner_help() -> str:

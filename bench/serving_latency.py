@@ -35,8 +35,8 @@ def measure(model_dir: str, csv_path: str, rounds: int, single_calls: int = 1000
             warmup_calls: int = 50) -> dict:
     """Loads the model once and times `rounds` rounds of calls; returns every round."""
     import tensorflow as tf
-    from pipeline import config as config_lib
-    from pipeline import serving
+    from pipeline.definition import config as config_lib
+    from pipeline.serving import client as serving
 
     examples = serving.examples_from_csv(csv_path, serving.load_schema(config_lib.SCHEMA_FILE))
     start = time.perf_counter()
@@ -117,7 +117,7 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-sizes", default=",".join(map(str, DEFAULT_BATCH_SIZES)))
     args = parser.parse_args(argv)
     if args.serving_dir:
-        from pipeline import serving  # Imports TensorFlow: only in the child.
+        from pipeline.serving import client as serving  # Imports TensorFlow: only in the child.
         args.model_dir = serving.latest_version_dir(args.serving_dir)
     result = measure(args.model_dir, args.csv, args.rounds, args.single_calls,
                      [int(s) for s in args.batch_sizes.split(",")], args.batch_calls)

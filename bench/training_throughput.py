@@ -61,8 +61,8 @@ def transform_paths(build_dir: str) -> Dict[str, object]:
 def _train_estimator(paths, steps: int, work_dir: str) -> None:
     import tensorflow_estimator as tf_estimator
     from modules import trainer
-    from pipeline import config as config_lib
-    from pipeline import serving
+    from pipeline.definition import config as config_lib
+    from pipeline.serving import client as serving
 
     fn_args = types.SimpleNamespace(
         transform_output=paths["transform_graph"],

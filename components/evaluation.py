@@ -1,16 +1,20 @@
 """The Evaluator's configuration: which metrics, which slices, and what blesses."""
 
-import tensorflow_model_analysis as tfma
+from typing import Sequence
 
-from modules import features
-from modules.model import OUTPUT_NAME
+import tensorflow_model_analysis as tfma
 
 # The candidate is the model just trained; the baseline the latest blessed one.
 CANDIDATE = "candidate"
 BASELINE = "baseline"
 
 
-def eval_config(min_auc: float, max_auc_drop: float) -> tfma.EvalConfig:
+# The metric whose thresholds bless a model.
+BLESSING_METRIC = "AUC"
+
+
+def eval_config(min_auc: float, max_auc_drop: float, slice_columns: Sequence[str],
+                prediction_key: str, metrics: Sequence[str]) -> tfma.EvalConfig:
     """Returns the TFMA config that decides whether a model may ship.
 
     The candidate is blessed when its overall AUC is at least `min_auc` and, if a
@@ -21,7 +25,12 @@ def eval_config(min_auc: float, max_auc_drop: float) -> tfma.EvalConfig:
     Args:
       min_auc: the lowest overall eval AUC that may ship.
       max_auc_drop: how far below the baseline's AUC the candidate may fall.
+      slice_columns: raw columns to slice on, besides the overall slice.
+      prediction_key: the model's output holding the probability.
+      metrics: TFMA metric class names to compute; must include AUC.
     """
+    if BLESSING_METRIC not in metrics:
+        raise ValueError(f"metrics {list(metrics)} lack {BLESSING_METRIC}, which blesses.")
     auc_threshold = tfma.MetricThreshold(
         value_threshold=tfma.GenericValueThreshold(lower_bound={"value": min_auc}),
         change_threshold=tfma.GenericChangeThreshold(
@@ -33,35 +42,32 @@ def eval_config(min_auc: float, max_auc_drop: float) -> tfma.EvalConfig:
         model_specs=[
             # The Estimator's EvalSavedModel is exported under the 'eval' tag.
             tfma.ModelSpec(
-                name=CANDIDATE, signature_name="eval", prediction_key=OUTPUT_NAME
+                name=CANDIDATE, signature_name="eval", prediction_key=prediction_key
             ),
             tfma.ModelSpec(
                 name=BASELINE,
                 signature_name="eval",
-                prediction_key=OUTPUT_NAME,
+                prediction_key=prediction_key,
                 is_baseline=True,
             ),
         ],
         slicing_specs=[tfma.SlicingSpec()]
-        + [tfma.SlicingSpec(feature_keys=[key]) for key in features.SLICE_FEATURES],
+        + [tfma.SlicingSpec(feature_keys=[key]) for key in slice_columns],
         metrics_specs=[
             tfma.MetricsSpec(
                 metrics=[
-                    tfma.MetricConfig(class_name="ExampleCount"),
                     # Thresholds judge the overall slice only: a small slice's AUC
                     # is too noisy to hold a release back.
                     tfma.MetricConfig(
-                        class_name="AUC",
+                        class_name=name,
                         per_slice_thresholds=[
                             tfma.PerSliceMetricThreshold(
                                 slicing_specs=[tfma.SlicingSpec()],
                                 threshold=auc_threshold,
                             )
-                        ],
-                    ),
-                    tfma.MetricConfig(class_name="BinaryAccuracy"),
-                    tfma.MetricConfig(class_name="Calibration"),
-                    tfma.MetricConfig(class_name="CalibrationPlot"),
+                        ] if name == BLESSING_METRIC else [],
+                    )
+                    for name in metrics
                 ]
             )
         ],

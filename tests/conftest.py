@@ -1,5 +1,6 @@
-"""Shared fixtures: the committed sample, the curated schema, and a real Transform run."""
+"""Shared fixtures: the committed samples, the curated schemas, and real Transform runs."""
 
+import importlib
 import os
 import types
 
@@ -10,12 +11,13 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tfx_bsl.public import tfxio
 
-from modules import preprocessing
-from pipeline import config as config_lib
-from pipeline import serving
+from pipeline.definition import config as config_lib
+from pipeline.definition import families
+from pipeline.serving import client as serving
 
 PROJECT_ROOT = config_lib.PROJECT_ROOT
-SAMPLE_CSV = os.path.join(PROJECT_ROOT, "data", "sample", "data.csv")
+TAXI = families.load("taxi")
+SAMPLE_CSV = os.path.join(TAXI.sample_dir, "data.csv")
 
 
 @pytest.fixture(scope="session")
@@ -32,20 +34,22 @@ def sample_csv():
 
 @pytest.fixture(scope="session")
 def schema():
-    """The curated raw-data schema committed under data/schema."""
-    return serving.load_schema(config_lib.SCHEMA_FILE)
+    """The taxi family's curated raw-data schema, data/taxi/schema.pbtxt."""
+    return serving.load_schema(TAXI.schema_file)
 
 
-@pytest.fixture(scope="session")
-def transformed_sample(tmp_path_factory, schema):
-    """Runs `preprocessing_fn` through tf.Transform on the sample, as Transform does.
+def transform_sample(root, family: families.Family):
+    """Runs the family's `preprocessing_fn` through tf.Transform on its sample.
 
     Returns a namespace with `transform_output` (the TransformFn folder) and
     `train_files` / `eval_files` (gzipped TFRecords of transformed examples; the
     first two thirds of the rows train, the rest evaluate).
     """
-    root = tmp_path_factory.mktemp("transform")
-    raw_examples = serving.examples_from_csv(SAMPLE_CSV, schema, serving=False)
+    schema = serving.load_schema(family.schema_file)
+    preprocessing_fn = importlib.import_module(
+        f"modules.{family.name}.preprocessing").preprocessing_fn
+    raw_examples = serving.examples_from_csv(
+        os.path.join(family.sample_dir, "data.csv"), schema, serving=False)
     split = len(raw_examples) * 2 // 3
     source = tfxio.TFExampleBeamRecord(physical_format="inmem", schema=schema)
     with tft_beam.Context(temp_dir=str(root / "tmp"), force_tf_compat_v1=True):
@@ -58,7 +62,7 @@ def transformed_sample(tmp_path_factory, schema):
 
             adapter = source.TensorAdapterConfig()
             transform_fn = (raw("Train", raw_examples[:split]), adapter) | (
-                tft_beam.AnalyzeDataset(preprocessing.preprocessing_fn)
+                tft_beam.AnalyzeDataset(preprocessing_fn)
             )
             _ = transform_fn | tft_beam.WriteTransformFn(str(root / "transform_fn"))
             for name, records in (("train", raw_examples[:split]),
@@ -84,6 +88,12 @@ def transformed_sample(tmp_path_factory, schema):
 
 
 @pytest.fixture(scope="session")
+def transformed_sample(tmp_path_factory):
+    """The taxi sample through tf.Transform (see `transform_sample`)."""
+    return transform_sample(tmp_path_factory.mktemp("transform"), TAXI)
+
+
+@pytest.fixture(scope="session")
 def pipeline_run(tmp_path_factory, sample_dir):
     """The real pipeline run on the sample into a fresh build folder, twice.
 
@@ -91,7 +101,7 @@ def pipeline_run(tmp_path_factory, sample_dir):
     Later tests run the pipeline again in the same folder (with other data or
     settings); each compares what it needs before and after its own run.
     """
-    from pipeline import local_runner
+    from pipeline.local import runner as local_runner
 
     build_dir = str(tmp_path_factory.mktemp("build"))
     config = config_lib.local_config(build_dir, sample_dir, train_steps=200, min_auc=0.8)

@@ -15,7 +15,7 @@ from tfx.utils import proto_utils
 from tfx.proto import example_gen_pb2
 
 from components import example_gen
-from pipeline import beam_profiles
+from pipeline.local import beam_profiles
 
 LOCK = beam_profiles.REQUIREMENTS_FILE
 DATAFLOW = dict(project="my-project", region="europe-west4", temp_location="gs://bucket/tmp")
@@ -149,7 +149,7 @@ def test_multiprocess_profile_gives_the_in_process_examples(sample_dir, tmp_path
 
 
 def test_local_runner_offers_the_local_profiles(capsys):
-    from pipeline import local_runner
+    from pipeline.local import runner as local_runner
 
     with pytest.raises(SystemExit) as exit_info:
         local_runner.main(["--beam-profile", "dataflow"])

@@ -10,9 +10,9 @@ from tfx.components.trainer import executor as estimator_trainer_executor
 from components import evaluation
 from components import example_gen
 from components import pusher
-from modules import features
-from pipeline import config as config_lib
-from pipeline import pipeline as pipeline_lib
+from modules.taxi import contract as features
+from pipeline.definition import config as config_lib
+from pipeline.definition import pipeline as pipeline_lib
 
 
 @pytest.fixture
@@ -30,8 +30,15 @@ def test_push_destination_is_the_serving_folder(tmp_path):
     assert destination.filesystem.base_directory == str(tmp_path / "serving")
 
 
+def _eval_config(min_auc=0.9, max_auc_drop=0.01):
+    contract = features.CONTRACT
+    return evaluation.eval_config(
+        min_auc=min_auc, max_auc_drop=max_auc_drop, slice_columns=contract.slice_columns,
+        prediction_key=contract.prediction_key, metrics=contract.metrics)
+
+
 def test_eval_config_compares_candidate_with_baseline_eval_savedmodels():
-    config = evaluation.eval_config(min_auc=0.9, max_auc_drop=0.01)
+    config = _eval_config()
     specs = {spec.name: spec for spec in config.model_specs}
     assert set(specs) == {evaluation.CANDIDATE, evaluation.BASELINE}
     assert all(spec.signature_name == "eval" for spec in specs.values())
@@ -40,7 +47,7 @@ def test_eval_config_compares_candidate_with_baseline_eval_savedmodels():
 
 
 def test_eval_config_slices_overall_by_hour_and_by_payment_type():
-    config = evaluation.eval_config(min_auc=0.9, max_auc_drop=0.01)
+    config = _eval_config()
     assert [list(spec.feature_keys) for spec in config.slicing_specs] == [
         [], ["trip_start_hour"], ["payment_type"]
     ]
@@ -49,7 +56,7 @@ def test_eval_config_slices_overall_by_hour_and_by_payment_type():
 
 
 def test_auc_thresholds_judge_the_overall_slice_only():
-    config = evaluation.eval_config(min_auc=0.87, max_auc_drop=0.02)
+    config = _eval_config(min_auc=0.87, max_auc_drop=0.02)
     (auc,) = [m for m in config.metrics_specs[0].metrics if m.class_name == "AUC"]
     assert not auc.HasField("threshold")
     (per_slice,) = auc.per_slice_thresholds

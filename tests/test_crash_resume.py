@@ -13,16 +13,16 @@ from tfx.utils import path_utils
 
 import training_events
 from components import versioned_pusher
-from pipeline import config as config_lib
-from pipeline import local_runner
-from pipeline import run_summary
+from pipeline.definition import config as config_lib
+from pipeline.local import runner as local_runner
+from pipeline.results import summary as run_summary
 
 ENV = {**os.environ, "PYTHONPATH": config_lib.PROJECT_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2",
        "PYTHONWARNINGS": "ignore::FutureWarning"}
 
 
 def _runner_command(pipeline_run, train_steps):
-    return [sys.executable, "-m", "pipeline.local_runner",
+    return [sys.executable, "-m", "pipeline.local.runner",
             "--data", pipeline_run.config.data_root,
             "--build-dir", pipeline_run.build_dir,
             "--train-steps", str(train_steps), "--min-auc", "0.8"]

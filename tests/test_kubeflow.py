@@ -16,11 +16,11 @@ from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 from tfx.types import artifact
 
 import v2_spec_launcher
-from pipeline import config as config_lib
-from pipeline import kubeflow_runner
-from pipeline import kubeflow_settings
-from pipeline import pipeline as pipeline_lib
-from pipeline import serving
+from pipeline.definition import config as config_lib
+from pipeline.kubeflow import runner as kubeflow_runner
+from pipeline.kubeflow import settings as kubeflow_settings
+from pipeline.definition import pipeline as pipeline_lib
+from pipeline.serving import client as serving
 
 PROJECT_ROOT = config_lib.PROJECT_ROOT
 V1_COMMAND = ["python", "-m", "tfx.orchestration.kubeflow.container_entrypoint"]
@@ -235,9 +235,9 @@ def test_dockerfile_builds_the_lock_on_cpython_311_with_the_project_at_the_image
 
 
 IMAGE_FILES = sorted([
-    SETTINGS.image_path("modules", "preprocessing.py"),
-    SETTINGS.image_path("modules", "trainer.py"),
-    SETTINGS.image_path("data", "schema", "schema.pbtxt"),
+    SETTINGS.image_path("modules", "taxi", "preprocessing.py"),
+    SETTINGS.image_path("modules", "taxi", "trainer.py"),
+    SETTINGS.image_path("data", "taxi", "schema.pbtxt"),
 ])
 
 

@@ -4,9 +4,9 @@ import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from modules import features
-from modules import model as model_lib
-from modules import trainer
+from modules.common import estimator
+from modules.taxi import contract as features
+from modules.taxi import model as model_lib
 
 
 @pytest.fixture(scope="module")
@@ -55,18 +55,20 @@ def test_compiled_with_legacy_optimizer_loss_and_metrics(sizes, transformed_samp
     keras_model = model_lib.build_keras_model(sizes)
     assert isinstance(keras_model.optimizer, tf.keras.optimizers.legacy.Adam)
     transform_output = tft.TFTransformOutput(transformed_sample.transform_output)
-    batch = trainer.input_fn(
-        transformed_sample.eval_files, transform_output, 64, num_epochs=1
+    batch = estimator.input_fn(
+        transformed_sample.eval_files, transform_output, features.LABEL_KEY, 64, num_epochs=1
     ).take(1)
     results = keras_model.evaluate(batch, return_dict=True, verbose=0)
     assert set(results) == {"loss", "auc", "accuracy"}
     assert 0.0 <= results["accuracy"] <= 1.0
 
 
-def test_naming_contract_mismatch_names_missing_and_unexpected_keys(sizes):
-    renamed = dict(sizes)
-    renamed["company_id"] = renamed.pop("company_xf")
+def test_naming_contract_mismatch_names_missing_and_unexpected_keys():
+    produced = list(features.MODEL_INPUT_KEYS) + [features.LABEL_KEY]
+    produced[produced.index("company_xf")] = "company_id"
     with pytest.raises(ValueError) as error:
-        model_lib.build_keras_model(renamed)
+        estimator.check_transform_outputs(features.CONTRACT, produced)
+    assert "Family 'taxi'" in str(error.value)
+    assert "modules/taxi/contract.py" in str(error.value)
     assert "missing keys ['company_xf']" in str(error.value)
     assert "unexpected keys ['company_id']" in str(error.value)

@@ -2,7 +2,7 @@
 
 A chief, a worker and a parameter server form the cluster on 127.0.0.1; an evaluator
 outside the cluster spec evaluates and exports. Every process runs the same entry,
-`pipeline.distributed_training`, on the transformed sample.
+`pipeline.cluster.replica`, on the transformed sample.
 """
 
 import glob
@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from modules import trainer
-from pipeline import config as config_lib
-from pipeline import distributed_training
-from pipeline import serving
+from modules.taxi import contract
+from pipeline.definition import config as config_lib
+from pipeline.cluster import replica as distributed_training
+from pipeline.serving import client as serving
 
 TRAIN_STEPS = 600
 # The whole cluster must finish within this; every process is killed after it.
@@ -80,7 +80,7 @@ class Cluster:
                "PYTHONPATH": config_lib.PROJECT_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
         log = open(self.log_path(task_type), "w")
         self.processes[task_type] = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.distributed_training", *self.args,
+            [sys.executable, "-m", "pipeline.cluster.replica", *self.args,
              "--step-report", self.report_path(task_type)],
             env=env, cwd=config_lib.PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -174,7 +174,7 @@ def test_evaluator_outside_the_cluster_evaluated_and_exported_once(cluster_run):
     assert not os.path.exists(cluster_run.report_path("evaluator"))
     work_dir = os.path.join(cluster_run.model_run_dir, "Format-Serving")
     assert glob.glob(os.path.join(work_dir, "eval_chicago-taxi-eval", "events.out.tfevents.*"))
-    exports = os.listdir(os.path.join(work_dir, "export", trainer.EXPORTER_NAME))
+    exports = os.listdir(os.path.join(work_dir, "export", contract.CONTRACT.exporter_name))
     assert len(exports) == 1 and exports[0].isdigit(), exports
 
 

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from pipeline import serving
+from pipeline.serving import client as serving
 
 ALL_COMPONENTS = {
     "CsvExampleGen", "StatisticsGen", "SchemaGen", "CuratedSchema", "ExampleValidator",

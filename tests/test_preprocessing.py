@@ -8,8 +8,8 @@ import tensorflow as tf
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata
 
-from modules import features
-from modules import preprocessing
+from modules.taxi import contract as features
+from modules.taxi import preprocessing
 
 FLOATS = ("fare", "tips", "trip_miles", "pickup_latitude", "pickup_longitude",
           "dropoff_latitude", "dropoff_longitude")

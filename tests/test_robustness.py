@@ -17,9 +17,9 @@ import tensorflow as tf
 from components import versioned_pusher
 from components.csv_check import CsvFormatError
 from components.data_gate.executor import DataValidationError
-from pipeline import config as config_lib
-from pipeline import local_runner
-from pipeline import serving
+from pipeline.definition import config as config_lib
+from pipeline.local import runner as local_runner
+from pipeline.serving import client as serving
 
 ROWS = 300  # Rows per bad-data case: enough for every split, quick to read.
 

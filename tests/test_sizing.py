@@ -3,9 +3,9 @@
 import pytest
 from apache_beam.options import pipeline_options
 
-from pipeline import config as config_lib
-from pipeline import pipeline as pipeline_lib
-from pipeline import sizing
+from pipeline.definition import config as config_lib
+from pipeline.definition import pipeline as pipeline_lib
+from pipeline.local import sizing
 
 
 @pytest.mark.parametrize("rows, buckets", [
@@ -90,7 +90,7 @@ def _data_folder(path, rows):
 
 
 def test_local_runner_sizes_a_large_data_folder(tmp_path):
-    from pipeline import local_runner
+    from pipeline.local import runner as local_runner
 
     data = _data_folder(tmp_path / "large", 200_000)
     rows, config = local_runner.sized_config(str(tmp_path / "build"), data, "local",
@@ -106,7 +106,7 @@ def test_local_runner_sizes_a_large_data_folder(tmp_path):
 
 
 def test_local_runner_keeps_defaults_for_small_data(tmp_path, sample_dir):
-    from pipeline import local_runner
+    from pipeline.local import runner as local_runner
 
     rows, config = local_runner.sized_config(str(tmp_path / "build"), sample_dir, "local")
     assert rows == 2000

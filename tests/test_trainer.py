@@ -11,8 +11,10 @@ import tensorflow_estimator as tf_estimator
 from tfx.components.trainer import fn_args_utils
 
 import training_events
-from modules import trainer
-from pipeline import serving
+from modules.common import estimator
+from modules.taxi import contract
+from modules.taxi import trainer
+from pipeline.serving import client as serving
 
 TRAIN_STEPS = 30
 
@@ -41,7 +43,7 @@ def test_returns_a_keras_estimator_and_specs(trained):
     spec, _, _ = trained
     assert isinstance(spec["estimator"], tf_estimator.estimator.Estimator)
     assert spec["train_spec"].max_steps == TRAIN_STEPS
-    assert [e.name for e in spec["eval_spec"].exporters] == [trainer.EXPORTER_NAME]
+    assert [e.name for e in spec["eval_spec"].exporters] == [contract.CONTRACT.exporter_name]
     assert callable(spec["eval_input_receiver_fn"])
 
 
@@ -55,7 +57,7 @@ def test_trains_the_requested_steps_and_evaluates(trained):
 
 def test_exported_signature_scores_raw_csv_rows(trained, schema, sample_csv):
     _, model_dir, _ = trained
-    exports = glob.glob(os.path.join(model_dir, "export", trainer.EXPORTER_NAME, "*"))
+    exports = glob.glob(os.path.join(model_dir, "export", contract.CONTRACT.exporter_name, "*"))
     assert len(exports) == 1, "a FinalExporter leaves exactly one export"
     examples = serving.examples_from_csv(sample_csv, schema)[:20]
     probabilities = serving.predict(exports[0], examples)
@@ -90,7 +92,7 @@ def test_an_interrupted_attempt_is_resumed_from_its_last_checkpoint(
 
     second_args = _attempt(tmp_path, transformed_sample, "2", 60, hparams)
     second = trainer.trainer_fn(second_args, schema)
-    with open(os.path.join(second_args.model_run_dir, trainer.RESUMED_FILE)) as f:
+    with open(os.path.join(second_args.model_run_dir, estimator.RESUMED_FILE)) as f:
         assert json.load(f)["step"] == 40
     metrics, _ = tf_estimator.estimator.train_and_evaluate(
         second["estimator"], second["train_spec"], second["eval_spec"]
@@ -110,5 +112,5 @@ def test_a_different_training_does_not_resume_from_an_attempt(
     # Another number of steps: another training.
     other = _attempt(tmp_path, transformed_sample, "2", 70, hparams)
     trainer.trainer_fn(other, schema)
-    assert not os.path.exists(os.path.join(other.model_run_dir, trainer.RESUMED_FILE))
+    assert not os.path.exists(os.path.join(other.model_run_dir, estimator.RESUMED_FILE))
     assert tf.train.latest_checkpoint(other.serving_model_dir) is None

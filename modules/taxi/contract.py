@@ -1,11 +1,14 @@
-"""The feature contract shared by Transform, the Trainer and the Evaluator.
+"""The taxi family's contract: the names shared by Transform, the Trainer and the Evaluator.
 
-Every name that crosses a component boundary is defined here: the raw CSV columns,
+The model predicts whether a Chicago taxi trip's tip is above 20% of its fare. Every name that crosses a component boundary is defined here: the raw CSV columns,
 what Transform makes of each, and the keys the Keras model's inputs carry. A transformed
 feature is named after its raw column with the suffix `_xf` (`fare` -> `fare_xf`), so
 raw and transformed features can live side by side in one dict: the Evaluator slices on
 raw columns while the model reads transformed ones.
 """
+
+from modules.common.contract import FamilyContract
+from modules.common.paths import family_data_dir
 
 # Raw float columns that Transform z-scores (missing values filled with 0 first).
 DENSE_FLOAT_FEATURES = ("trip_miles", "fare", "trip_seconds")
@@ -47,11 +50,17 @@ LABEL_KEY = "big_tipper_xf"
 # A trip is a positive example when the tip is above this fraction of the fare.
 TIP_FRACTION_THRESHOLD = 0.2
 
+# The model's single output: the probability that the trip's tip is above 20%.
+OUTPUT_NAME = "probability"
+
 # Slices the Evaluator reports besides the overall figure (raw column names).
 SLICE_FEATURES = ("trip_start_hour", "payment_type")
 
 # Raw columns a serving request does not carry: the label is derived from them.
 LABEL_SOURCE_KEYS = (TIPS_KEY,)
+
+# Raw columns of the data that no model input reads; the schema still checks them.
+UNUSED_COLUMNS = ("trip_start_timestamp",)
 
 # Every raw column the pipeline reads: a CSV file must have each in its header.
 REQUIRED_COLUMNS = (
@@ -61,6 +70,7 @@ REQUIRED_COLUMNS = (
     + CATEGORICAL_INT_FEATURES
     + tuple(IDENTITY_FEATURES)
     + LABEL_SOURCE_KEYS
+    + UNUSED_COLUMNS
 )
 # Raw columns whose non-empty cells must be numbers.
 NUMERIC_COLUMNS = tuple(c for c in REQUIRED_COLUMNS if c not in VOCAB_FEATURES)
@@ -91,3 +101,28 @@ CATEGORICAL_KEYS = tuple(
 DENSE_KEYS = tuple(transformed_name(key) for key in DENSE_FLOAT_FEATURES)
 # The transformed keys the Keras model takes, one `tf.keras.Input` each.
 MODEL_INPUT_KEYS = DENSE_KEYS + CATEGORICAL_KEYS
+
+
+CONTRACT = FamilyContract(
+    name="taxi",
+    pipeline_name="chicago-taxi",
+    raw_columns=REQUIRED_COLUMNS,
+    numeric_columns=NUMERIC_COLUMNS,
+    label_source_columns=LABEL_SOURCE_KEYS,
+    label_key=LABEL_KEY,
+    model_input_keys=MODEL_INPUT_KEYS,
+    slice_columns=SLICE_FEATURES,
+    prediction_key=OUTPUT_NAME,
+    exporter_name="chicago-taxi",
+    min_auc=0.9,
+    max_auc_drop=0.01,
+    # Trained natively, the model peaks at AUC 0.945 after 2-4 epochs of the 10,000
+    # training rows and falls to 0.918 at 3,000 steps: 300 steps of 128 is enough.
+    train_steps=300,
+    default_hparams={
+        "hidden_units": [64, 32],
+        "dropout": 0.1,
+        "learning_rate": 0.003,
+    },
+    default_data=family_data_dir("taxi", "full"),
+)

@@ -9,7 +9,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tensorflow_transform import schema_inference
 
-from modules import features
+from modules.taxi import contract
 
 
 def _fill_in_missing(tensor, default):
@@ -54,31 +54,31 @@ def preprocessing_fn(inputs):
       Transformed feature name (see `modules.features`) to a dense `[batch]` tensor.
     """
     outputs = {}
-    name = features.transformed_name
-    for key in features.DENSE_FLOAT_FEATURES:
+    name = contract.transformed_name
+    for key in contract.DENSE_FLOAT_FEATURES:
         outputs[name(key)] = tft.scale_to_z_score(_as_float(inputs[key]))
 
-    for key in features.BUCKET_FEATURES:
-        outputs[name(key)] = tft.bucketize(_as_float(inputs[key]), features.BUCKET_COUNT)
+    for key in contract.BUCKET_FEATURES:
+        outputs[name(key)] = tft.bucketize(_as_float(inputs[key]), contract.BUCKET_COUNT)
 
-    for key in features.VOCAB_FEATURES + features.CATEGORICAL_INT_FEATURES:
+    for key in contract.VOCAB_FEATURES + contract.CATEGORICAL_INT_FEATURES:
         raw = inputs[key]
         # A missing category is a category of its own: "" or -1.
         missing = tf.constant("" if raw.dtype == tf.string else -1, raw.dtype)
         outputs[name(key)] = tft.compute_and_apply_vocabulary(
             _fill_in_missing(raw, missing),
-            top_k=features.VOCAB_SIZE,
-            num_oov_buckets=features.OOV_BUCKETS,
-            vocab_filename=features.vocabulary_name(key),
+            top_k=contract.VOCAB_SIZE,
+            num_oov_buckets=contract.OOV_BUCKETS,
+            vocab_filename=contract.vocabulary_name(key),
         )
 
-    for key, size in features.IDENTITY_FEATURES.items():
+    for key, size in contract.IDENTITY_FEATURES.items():
         outputs[name(key)] = _identity_ids(inputs[key], size)
 
-    fare = _as_float(inputs[features.FARE_KEY])
-    tips = _as_float(inputs[features.TIPS_KEY])
-    outputs[features.LABEL_KEY] = tf.cast(
-        tf.logical_and(fare > 0, tips > fare * features.TIP_FRACTION_THRESHOLD),
+    fare = _as_float(inputs[contract.FARE_KEY])
+    tips = _as_float(inputs[contract.TIPS_KEY])
+    outputs[contract.LABEL_KEY] = tf.cast(
+        tf.logical_and(fare > 0, tips > fare * contract.TIP_FRACTION_THRESHOLD),
         tf.int64,
     )
     return outputs

@@ -3,7 +3,7 @@
 Every replica of a cluster (chief, workers, parameter servers, and an evaluator that is
 not in the cluster spec) runs this same entry; its role comes from the `TF_CONFIG`
 environment variable, which `RunConfig` reads. The entry builds TFX's `FnArgs` on
-Transform's output, calls `modules.trainer.trainer_fn` and
+Transform's output, calls the model family's `trainer_fn` and
 `tf.estimator.train_and_evaluate`, then, on the chief only, writes the EvalSavedModel
 and publishes the serving and eval models the way
 `tfx.components.trainer.executor.Executor` does (`Format-Serving`, `Format-TFMA`).
@@ -16,7 +16,7 @@ reaches `train_steps`. So the chief waits for that export before publishing it.
 
 Usage:
   TF_CONFIG='{"cluster": {...}, "task": {"type": "worker", "index": 0}}' \\
-  python -m pipeline.distributed_training --transform-output DIR \\
+  python -m pipeline.cluster.replica --transform-output DIR \\
       --train-files GLOB --eval-files GLOB --model-run-dir DIR --model-dir DIR \\
       --train-steps N [--step-report FILE] [--chief-waits-for-workers SECS]
 """
@@ -34,10 +34,9 @@ from tfx.components.trainer import fn_args_utils
 from tfx.utils import io_utils
 from tfx.utils import path_utils
 
-from modules import trainer
-from pipeline import config as config_lib
-from pipeline import serving
-from pipeline import training_hooks
+from pipeline.definition import families
+from pipeline.serving import client as serving
+from pipeline.cluster import hooks as training_hooks
 
 
 def build_fn_args(args) -> fn_args_utils.FnArgs:
@@ -82,14 +81,15 @@ def wait_for_final_export(export_dir: str, timeout_secs: float) -> str:
         time.sleep(1)
 
 
-def publish_models(estimator, spec, fn_args, model_dir: str, timeout_secs: float) -> None:
+def publish_models(estimator, spec, fn_args, model_dir: str, exporter_name: str,
+                   timeout_secs: float) -> None:
     """On the chief: writes the EvalSavedModel and copies both models to `model_dir`.
 
     The layout is the Model artifact's (`Format-Serving`, `Format-TFMA`), as written
     by TFX's Estimator executor.
     """
     serving_source = wait_for_final_export(
-        os.path.join(fn_args.serving_model_dir, "export", trainer.EXPORTER_NAME),
+        os.path.join(fn_args.serving_model_dir, "export", exporter_name),
         timeout_secs)
     tfma.export.export_eval_savedmodel(
         estimator=estimator,
@@ -116,8 +116,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--eval-steps", type=int, default=0,
                         help="evaluation steps; 0 reads the whole eval split")
     parser.add_argument("--hparams", default="{}",
-                        help="JSON overrides of modules.trainer.DEFAULT_HPARAMS")
-    parser.add_argument("--schema-file", default=config_lib.SCHEMA_FILE)
+                        help="JSON overrides of the family's hyperparameters")
+    parser.add_argument("--model", default=families.DEFAULT_FAMILY, help="model family")
     parser.add_argument("--step-report", default=None,
                         help="write this replica's training step count here as JSON")
     parser.add_argument("--chief-waits-for-workers", type=float, default=0.0,
@@ -137,7 +137,9 @@ def main(argv=None) -> int:
         print(f"error: no files match {args.train_files!r} or {args.eval_files!r}",
               file=sys.stderr)
         return 2
-    spec = trainer.trainer_fn(fn_args, serving.load_schema(args.schema_file))
+    family = families.load(args.model)
+    trainer_fn = families.trainer_fn(family)
+    spec = trainer_fn(fn_args, serving.load_schema(family.schema_file))
     estimator = spec["estimator"]
     hooks = []
     if args.step_report:
@@ -149,7 +151,8 @@ def main(argv=None) -> int:
     train_spec = train_spec._replace(hooks=tuple(train_spec.hooks) + tuple(hooks))
     tf_estimator.estimator.train_and_evaluate(estimator, train_spec, spec["eval_spec"])
     if estimator.config.is_chief:
-        publish_models(estimator, spec, fn_args, args.model_dir, args.export_timeout)
+        publish_models(estimator, spec, fn_args, args.model_dir,
+                       family.contract.exporter_name, args.export_timeout)
     return 0
 
 

@@ -23,7 +23,7 @@ project's stack. See README, "Beam profiles".
 import os
 from typing import List, Optional
 
-from pipeline import config as config_lib
+from pipeline.definition import config as config_lib
 
 PROFILES = ("local", "local-multiprocess", "dataflow", "flink", "spark")
 # The profiles that need no value beyond their name: what the local runner offers.

@@ -37,8 +37,12 @@ def _node_id(store, execution_id: int) -> str:
     return "?"
 
 
-def _latest_run_executions(store, pipeline_name: str):
-    """Returns (run id, executions of the newest run of `pipeline_name`)."""
+def _latest_run_executions(store, pipeline_name: str, since_ms: int = 0):
+    """Returns (run id, executions of the newest run of `pipeline_name`).
+
+    Raises:
+      ValueError: the pipeline has no run, or none that started at `since_ms` or later.
+    """
     pipeline_context = store.get_context_by_type_and_name("pipeline", pipeline_name)
     if pipeline_context is None:
         raise ValueError(f"No run of pipeline {pipeline_name!r} in ML Metadata.")
@@ -52,6 +56,8 @@ def _latest_run_executions(store, pipeline_name: str):
     if not runs:
         raise ValueError(f"Pipeline {pipeline_name!r} has no recorded run.")
     run_id = max(run_started, key=run_started.get)
+    if run_started[run_id] < since_ms:
+        raise ValueError(f"Pipeline {pipeline_name!r} has no run recorded since {since_ms}.")
     return run_id, sorted(runs[run_id], key=lambda e: e.create_time_since_epoch)
 
 
@@ -104,15 +110,11 @@ def blessing_reasons(evaluation_uri: str) -> List[str]:
     return reasons
 
 
-def summarize_latest_run(
-    connection_config: metadata_store_pb2.ConnectionConfig, pipeline_name: str
-) -> dict:
-    """Returns the summary of the newest run of `pipeline_name` as a JSON-able dict."""
-    store = metadata_store.MetadataStore(connection_config)
-    run_id, executions = _latest_run_executions(store, pipeline_name)
-    summary = {
+def empty_summary(pipeline_name: str) -> dict:
+    """Returns the summary of a run of which ML Metadata recorded nothing."""
+    return {
         "pipeline_name": pipeline_name,
-        "run_id": run_id,
+        "run_id": None,
         "components": [],
         "metrics": {},
         "blessed": None,
@@ -122,6 +124,28 @@ def summarize_latest_run(
         "forced_push": False,
         "data_anomalies": [],
     }
+
+
+def summarize_latest_run(
+    connection_config: metadata_store_pb2.ConnectionConfig, pipeline_name: str,
+    since_ms: int = 0,
+) -> Optional[dict]:
+    """Returns the summary of the newest run of `pipeline_name` as a JSON-able dict.
+
+    Args:
+      connection_config: the ML Metadata store.
+      pipeline_name: the pipeline.
+      since_ms: only a run started at this time or later (ms since the epoch) counts.
+
+    Returns:
+      The summary, or None when the store holds no such run.
+    """
+    store = metadata_store.MetadataStore(connection_config)
+    try:
+        run_id, executions = _latest_run_executions(store, pipeline_name, since_ms)
+    except ValueError:
+        return None
+    summary = {**empty_summary(pipeline_name), "run_id": run_id}
     for execution in executions:
         node_id = _node_id(store, execution.id)
         summary["components"].append(

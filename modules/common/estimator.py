@@ -1,48 +1,62 @@
-"""The Trainer's entry point: the Keras model run through the Estimator API.
+"""What every family's Trainer shares: a compiled Keras model run through the Estimator API.
 
-TFX's Estimator-based Trainer executor calls `trainer_fn`, then runs
+TFX's Estimator-based Trainer executor calls a family's `trainer_fn`, then runs
 `tf.estimator.train_and_evaluate` on what it returns and exports the EvalSavedModel
-for the Evaluator. Input functions stream the transformed TFRecords through tf.data;
-the serving signature takes raw serialized `tf.Example`s and applies the Transform
-graph itself, so a client sends CSV columns, not model features.
+for the Evaluator. Here, once for every family: input functions that stream
+Transform's TFRecords through tf.data, the serving receiver (raw serialized
+`tf.Example`s, transformed inside the graph), the eval receiver, the run config,
+resuming an interrupted training, and `model_to_estimator` with its specs and exporter.
+A family brings its contract and a function that builds its compiled Keras model.
 """
 
 import json
 import os
-from typing import Optional
+from typing import Callable, Iterable, Mapping, Optional
 
 import tensorflow as tf
 from absl import logging as absl_logging
 import tensorflow_estimator as tf_estimator
 import tensorflow_model_analysis as tfma
 import tensorflow_transform as tft
-from tensorflow_transform.tf_metadata import schema_utils
 
-from modules import features
-from modules import model as model_lib
+from modules.common.contract import TRAINING_DEFAULTS
+from modules.common.contract import FamilyContract
+from modules.common.schema import raw_feature_spec
 
-# Hyperparameters a `custom_config` may override (see `pipeline.config`).
-DEFAULT_HPARAMS = {
-    "train_batch_size": 128,
-    "eval_batch_size": 512,
-    "hidden_units": [64, 32],
-    "dropout": 0.1,
-    "learning_rate": 0.003,
-    # A checkpoint every 10 s bounds the work a crash loses; by steps (one every 100)
-    # they cost a fifth of the training throughput here (`make bench`). Setting
-    # `save_checkpoints_steps` instead checkpoints by steps.
-    "save_checkpoints_secs": 10,
-    "save_checkpoints_steps": None,
-    # Evaluate during training at most this often; the last step is always evaluated.
-    "eval_throttle_secs": 600,
-}
-EXPORTER_NAME = "chicago-taxi"
 # Written in the model run folder: what this attempt trains on, and what it resumed.
 TRAINING_INPUTS_FILE = "training_inputs.json"
 RESUMED_FILE = "resumed_from.json"
 
+# (tf_transform_output, hparams) -> a compiled Keras model whose inputs are named by
+# the contract's `model_input_keys`.
+ModelBuilder = Callable[[tft.TFTransformOutput, Mapping[str, object]], tf.keras.Model]
 
-def input_fn(file_pattern, tf_transform_output, batch_size, num_epochs=None):
+
+def hparams_for(contract: FamilyContract, custom_config: Optional[Mapping]) -> dict:
+    """Returns the training defaults, the family's defaults, then a run's overrides."""
+    overrides = (custom_config or {}).get("hparams") or {}
+    return {**TRAINING_DEFAULTS, **contract.default_hparams, **overrides}
+
+
+def check_transform_outputs(contract: FamilyContract, keys: Iterable[str]) -> None:
+    """Fails unless Transform's outputs are exactly the model's inputs and the label.
+
+    Raises:
+      ValueError: naming the family, every model input Transform does not produce and
+        every Transform output no model input reads.
+    """
+    available = set(keys) - {contract.label_key}
+    expected = set(contract.model_input_keys)
+    missing, unexpected = sorted(expected - available), sorted(available - expected)
+    if missing or unexpected:
+        raise ValueError(
+            f"Family {contract.name!r}: Transform's outputs do not match the model's "
+            f"inputs (model_input_keys in modules/{contract.name}/contract.py): "
+            f"missing keys {missing}, unexpected keys {unexpected}."
+        )
+
+
+def input_fn(file_pattern, tf_transform_output, label_key, batch_size, num_epochs=None):
     """Returns a `tf.data.Dataset` of (transformed features, label) batches.
 
     The files are read record by record (gzipped TFRecords written by Transform);
@@ -53,47 +67,38 @@ def input_fn(file_pattern, tf_transform_output, batch_size, num_epochs=None):
         batch_size=batch_size,
         features=tf_transform_output.transformed_feature_spec(),
         reader=lambda files: tf.data.TFRecordDataset(files, compression_type="GZIP"),
-        label_key=features.LABEL_KEY,
+        label_key=label_key,
         num_epochs=num_epochs,
         shuffle=num_epochs is None,
         prefetch_buffer_size=tf.data.AUTOTUNE,
     )
 
 
-def raw_serving_feature_spec(schema) -> dict:
-    """Returns the raw `tf.Example` feature spec a serving request may carry."""
-    spec = schema_utils.schema_as_feature_spec(schema).feature_spec
-    for key in features.LABEL_SOURCE_KEYS:
-        spec.pop(key, None)
-    return spec
-
-
-def serving_receiver_fn(tf_transform_output, schema):
+def serving_receiver_fn(tf_transform_output, schema, label_key):
     """Returns the serving input: serialized raw examples, transformed in the graph."""
     raw_input_fn = tf_estimator.estimator.export.build_parsing_serving_input_receiver_fn(
-        raw_serving_feature_spec(schema), default_batch_size=None
+        raw_feature_spec(schema, serving=True), default_batch_size=None
     )
     receiver = raw_input_fn()
     transformed = tf_transform_output.transform_raw_features(receiver.features)
-    transformed.pop(features.LABEL_KEY, None)
+    transformed.pop(label_key, None)
     return tf_estimator.estimator.export.ServingInputReceiver(
         transformed, receiver.receiver_tensors
     )
 
 
-def eval_input_receiver_fn(tf_transform_output, schema):
+def eval_input_receiver_fn(tf_transform_output, schema, label_key):
     """Returns the EvalSavedModel's input: raw examples with the label.
 
     Raw features stay in the feature dict beside the transformed ones, so the
-    Evaluator can slice on raw columns such as `trip_start_hour`.
+    Evaluator can slice on raw columns.
     """
     serialized = tf.compat.v1.placeholder(
         dtype=tf.string, shape=[None], name="input_example_tensor"
     )
-    raw_spec = schema_utils.schema_as_feature_spec(schema).feature_spec
-    raw_features = tf.io.parse_example(serialized=serialized, features=raw_spec)
+    raw_features = tf.io.parse_example(serialized=serialized, features=raw_feature_spec(schema))
     transformed = tf_transform_output.transform_raw_features(raw_features)
-    label = transformed.pop(features.LABEL_KEY)
+    label = transformed.pop(label_key)
     return tfma.export.EvalInputReceiver(
         features={**raw_features, **transformed},
         receiver_tensors={"examples": serialized},
@@ -112,6 +117,24 @@ def _training_inputs(fn_args, hparams) -> dict:
     }
 
 
+def _write_json_atomically(path: str, value) -> None:
+    """Writes `value` as JSON so that a reader sees the whole file or none of it."""
+    partial = f"{path}.partial-{os.getpid()}"
+    with tf.io.gfile.GFile(partial, "w") as json_file:
+        json.dump(value, json_file)
+    tf.io.gfile.rename(partial, path, overwrite=True)
+
+
+def _read_record(path: str) -> Optional[dict]:
+    """Returns an attempt's training record, or None (with a warning) if unreadable."""
+    try:
+        with tf.io.gfile.GFile(path) as record_file:
+            return json.load(record_file)
+    except (ValueError, tf.errors.OpError) as error:
+        absl_logging.warning("Ignoring the unreadable training record %s: %s", path, error)
+        return None
+
+
 def resume_interrupted_training(fn_args, hparams) -> Optional[str]:
     """Continues an earlier attempt of this same training that was interrupted.
 
@@ -127,8 +150,7 @@ def resume_interrupted_training(fn_args, hparams) -> Optional[str]:
     """
     inputs = _training_inputs(fn_args, hparams)
     tf.io.gfile.makedirs(fn_args.model_run_dir)
-    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, TRAINING_INPUTS_FILE), "w") as f:
-        json.dump(inputs, f)
+    _write_json_atomically(os.path.join(fn_args.model_run_dir, TRAINING_INPUTS_FILE), inputs)
     if tf.train.latest_checkpoint(fn_args.serving_model_dir):
         return None  # This attempt has checkpoints of its own.
     runs_dir = os.path.dirname(fn_args.model_run_dir.rstrip("/"))
@@ -139,11 +161,9 @@ def resume_interrupted_training(fn_args, hparams) -> Optional[str]:
         record = os.path.join(run_dir, TRAINING_INPUTS_FILE)
         if (run_dir.rstrip("/") == fn_args.model_run_dir.rstrip("/")
                 or not tf.io.gfile.exists(record)
-                or tf.io.gfile.exists(os.path.join(model_dir, "export"))):
+                or tf.io.gfile.exists(os.path.join(model_dir, "export"))
+                or _read_record(record) != inputs):
             continue
-        with tf.io.gfile.GFile(record) as f:
-            if json.load(f) != inputs:
-                continue
         checkpoint = tf.train.latest_checkpoint(model_dir)
         if checkpoint:
             step = int(checkpoint.rsplit("-", 1)[1])
@@ -158,25 +178,29 @@ def resume_interrupted_training(fn_args, hparams) -> Optional[str]:
         tf.io.gfile.copy(os.path.join(source, name),
                          os.path.join(fn_args.serving_model_dir, name), overwrite=True)
     absl_logging.warning("Resuming interrupted training from step %d of %s.", step, source)
-    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, RESUMED_FILE), "w") as f:
-        json.dump({"source": source, "step": step}, f)
+    _write_json_atomically(os.path.join(fn_args.model_run_dir, RESUMED_FILE),
+                           {"source": source, "step": step})
     return source
 
 
-def trainer_fn(fn_args, schema):
-    """Builds the Estimator from the Keras model, and its train and eval specs.
+def build_trainer_spec(fn_args, schema, contract: FamilyContract,
+                       build_model: ModelBuilder) -> dict:
+    """Builds the Estimator from a family's Keras model, and its train and eval specs.
 
     Args:
       fn_args: TFX's `FnArgs` (files, transform output, steps, model dirs,
         `custom_config` with hyperparameter overrides).
       schema: the raw data's `schema_pb2.Schema`.
+      contract: the family's contract.
+      build_model: the family's builder of its compiled Keras model.
 
     Returns:
       The dict TFX's Estimator executor expects: `estimator`, `train_spec`,
       `eval_spec` and `eval_input_receiver_fn`.
     """
-    hparams = {**DEFAULT_HPARAMS, **((fn_args.custom_config or {}).get("hparams") or {})}
+    hparams = hparams_for(contract, fn_args.custom_config)
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    check_transform_outputs(contract, tf_transform_output.transformed_feature_spec())
     # Under TF_CONFIG, RunConfig takes this replica's role from it.
     run_config = tf_estimator.estimator.RunConfig(
         model_dir=fn_args.serving_model_dir,
@@ -190,35 +214,26 @@ def trainer_fn(fn_args, schema):
     if fn_args.model_run_dir and run_config.is_chief:
         resume_interrupted_training(fn_args, hparams)
 
-    keras_model = model_lib.build_keras_model(
-        model_lib.categorical_sizes(tf_transform_output),
-        hidden_units=hparams["hidden_units"],
-        dropout=hparams["dropout"],
-        learning_rate=hparams["learning_rate"],
-    )
+    keras_model = build_model(tf_transform_output, hparams)
     estimator = tf.keras.estimator.model_to_estimator(
         keras_model=keras_model, config=run_config
     )
-
+    label_key = contract.label_key
     train_spec = tf_estimator.estimator.TrainSpec(
-        lambda: input_fn(
-            fn_args.train_files, tf_transform_output, hparams["train_batch_size"]
-        ),
+        lambda: input_fn(fn_args.train_files, tf_transform_output, label_key,
+                         hparams["train_batch_size"]),
         max_steps=fn_args.train_steps,
     )
     exporter = tf_estimator.estimator.FinalExporter(
-        EXPORTER_NAME, lambda: serving_receiver_fn(tf_transform_output, schema)
+        contract.exporter_name,
+        lambda: serving_receiver_fn(tf_transform_output, schema, label_key),
     )
     eval_spec = tf_estimator.estimator.EvalSpec(
-        lambda: input_fn(
-            fn_args.eval_files,
-            tf_transform_output,
-            hparams["eval_batch_size"],
-            num_epochs=1,
-        ),
+        lambda: input_fn(fn_args.eval_files, tf_transform_output, label_key,
+                         hparams["eval_batch_size"], num_epochs=1),
         steps=fn_args.eval_steps or None,
         exporters=[exporter],
-        name="chicago-taxi-eval",
+        name=f"{contract.exporter_name}-eval",
         start_delay_secs=0,
         throttle_secs=hparams["eval_throttle_secs"],
     )
@@ -227,6 +242,15 @@ def trainer_fn(fn_args, schema):
         "train_spec": train_spec,
         "eval_spec": eval_spec,
         "eval_input_receiver_fn": lambda: eval_input_receiver_fn(
-            tf_transform_output, schema
+            tf_transform_output, schema, label_key
         ),
     }
+
+
+def trainer_fn_for(contract: FamilyContract, build_model: ModelBuilder):
+    """Returns the `trainer_fn(fn_args, schema)` TFX's Estimator executor calls."""
+
+    def trainer_fn(fn_args, schema):
+        return build_trainer_spec(fn_args, schema, contract, build_model)
+
+    return trainer_fn

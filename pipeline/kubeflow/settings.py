@@ -10,8 +10,9 @@ import posixpath
 import re
 from typing import Mapping, Optional, Tuple
 
-from pipeline import config as config_lib
-from pipeline import pipeline as pipeline_lib
+from pipeline.definition import config as config_lib
+from pipeline.definition import families
+from pipeline.definition import pipeline as pipeline_lib
 
 # Where the Dockerfile copies the project inside the image.
 IMAGE_ROOT = "/pipeline"
@@ -68,12 +69,16 @@ class KubeflowSettings:
       image: the pipeline image's repository, built from this project's Dockerfile.
       image_tag: its tag; pin a release, never `latest`, so a run is reproducible.
       image_root: where the project lives inside the image (the Dockerfile's WORKDIR).
-      pipeline_name: the name on Kubeflow and Vertex; `[a-z0-9][a-z0-9-]{0,127}`.
+      family: the model family, a folder of `modules/`.
+      pipeline_name: the name on Kubeflow and Vertex; `[a-z0-9][a-z0-9-]{0,127}`;
+        empty: the family's pipeline name.
       pipeline_root: storage every pod can read and write: gs:// as the image is, or
         a volume mounted at the same path in every pod (s3:// needs tensorflow-io,
-        which the lock does not have).
-      data_root: folder of CSV files with the taxi columns, readable by the pods.
+        which the lock does not have). Empty: a placeholder bucket path.
+      data_root: folder of CSV files with the family's columns, readable by the pods.
+        Empty: a placeholder bucket path.
       serving_model_dir: where blessed models are pushed, one version folder each.
+        Empty: a placeholder bucket path.
       beam_pipeline_args: arguments of the Beam-based components; the image itself is
         added as `--sdk_container_image`, which also keeps TFX from packaging itself
         at every start.
@@ -83,16 +88,28 @@ class KubeflowSettings:
     image: str = "gcr.io/my-project/taxi-estimator-pipeline"
     image_tag: str = "0.1.0"
     image_root: str = IMAGE_ROOT
-    pipeline_name: str = "chicago-taxi"
-    pipeline_root: str = "gs://my-bucket/tfx/chicago-taxi"
-    data_root: str = "gs://my-bucket/data/taxi"
-    serving_model_dir: str = "gs://my-bucket/serving/chicago-taxi"
+    family: str = families.DEFAULT_FAMILY
+    pipeline_name: str = ""
+    pipeline_root: str = ""
+    data_root: str = ""
+    serving_model_dir: str = ""
     beam_pipeline_args: Tuple[str, ...] = DEFAULT_BEAM_ARGS
     resources: Mapping[str, Resources] = dataclasses.field(
         default_factory=lambda: dict(DEFAULT_RESOURCES)
     )
 
     def __post_init__(self):
+        # Unset names and places follow the family (placeholders for the buckets).
+        name = self.pipeline_name or families.load(self.family).contract.pipeline_name
+        defaults = {
+            "pipeline_name": name,
+            "pipeline_root": f"gs://my-bucket/tfx/{name}",
+            "data_root": f"gs://my-bucket/data/{self.family}",
+            "serving_model_dir": f"gs://my-bucket/serving/{name}",
+        }
+        for field, default in defaults.items():
+            if not getattr(self, field):
+                object.__setattr__(self, field, default)
         if not PIPELINE_NAME_PATTERN.fullmatch(self.pipeline_name):
             raise ValueError(
                 f"pipeline_name {self.pipeline_name!r} is not accepted by KFP v2 and "
@@ -114,11 +131,6 @@ class KubeflowSettings:
         return posixpath.join(self.image_root, *parts)
 
 
-def project_path(config_path: str) -> str:
-    """Returns a `PipelineConfig` default path relative to the project's root."""
-    return config_path[len(config_lib.PROJECT_ROOT):].lstrip("/")
-
-
 def pipeline_config(settings: KubeflowSettings, **overrides) -> config_lib.PipelineConfig:
     """Returns the pipeline's settings for Kubeflow: image paths, deployment storage.
 
@@ -126,17 +138,17 @@ def pipeline_config(settings: KubeflowSettings, **overrides) -> config_lib.Pipel
       settings: the deployment.
       **overrides: any other `PipelineConfig` field (train_steps, min_auc, ...).
     """
-    defaults = config_lib.PipelineConfig
     values = dict(
         pipeline_name=settings.pipeline_name,
-        pipeline_root=settings.pipeline_root,
-        data_root=settings.data_root,
-        serving_model_dir=settings.serving_model_dir,
-        schema_file=settings.image_path(project_path(defaults.schema_file)),
-        preprocessing_module=settings.image_path(project_path(defaults.preprocessing_module)),
-        trainer_module=settings.image_path(project_path(defaults.trainer_module)),
         beam_pipeline_args=tuple(settings.beam_pipeline_args)
         + (f"--sdk_container_image={settings.image_uri}",),
     )
     values.update(overrides)
-    return config_lib.PipelineConfig(**values)
+    return config_lib.family_config(
+        settings.family,
+        pipeline_root=settings.pipeline_root,
+        data_root=settings.data_root,
+        serving_model_dir=settings.serving_model_dir,
+        files_root=settings.image_root,
+        **values,
+    )

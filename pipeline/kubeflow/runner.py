@@ -7,12 +7,11 @@ carries the project at `KubeflowSettings.image_root`, the compiled spec names th
 module files by their paths there, and the image's PYTHONPATH makes `modules` and
 `components` importable.
 
-Usage: python -m pipeline.kubeflow_runner [--output-dir DIR] [--image I] [--tag T]
-  [--pipeline-root URI] [--data-root URI] [--serving-dir URI] [--train-steps N]
+Usage: python -m pipeline.kubeflow.runner [--model FAMILY] [--output-dir DIR] [--image I]
+  [--tag T] [--pipeline-root URI] [--data-root URI] [--serving-dir URI] [--train-steps N]
 """
 
 import argparse
-import dataclasses
 import os
 import sys
 
@@ -21,9 +20,10 @@ from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 from tfx.utils import import_utils
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from pipeline import config as config_lib
-from pipeline import kubeflow_settings
-from pipeline.pipeline import create_pipeline
+from pipeline.definition import config as config_lib
+from pipeline.definition import families
+from pipeline.kubeflow import settings as kubeflow_settings
+from pipeline.definition.pipeline import create_pipeline
 
 V1_FILENAME = "pipeline.yaml"
 V2_FILENAME = "pipeline.json"
@@ -162,22 +162,27 @@ def compile_all(settings: kubeflow_settings.KubeflowSettings, output_dir: str,
 
 def main(argv=None) -> int:
     """Parses the command line and writes both compiled pipelines."""
-    defaults = kubeflow_settings.KubeflowSettings()
+    defaults = kubeflow_settings.KubeflowSettings
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=families.DEFAULT_FAMILY,
+                        help=f"model family ({', '.join(families.available())})")
     parser.add_argument("--output-dir", default=os.path.join(config_lib.PROJECT_ROOT, "build", "kfp"))
     parser.add_argument("--image", default=defaults.image)
     parser.add_argument("--tag", default=defaults.image_tag)
-    parser.add_argument("--pipeline-root", default=defaults.pipeline_root)
-    parser.add_argument("--data-root", default=defaults.data_root)
-    parser.add_argument("--serving-dir", default=defaults.serving_model_dir)
-    parser.add_argument("--train-steps", type=int, default=config_lib.PipelineConfig.train_steps)
+    parser.add_argument("--pipeline-root", default="", help="default: a placeholder bucket")
+    parser.add_argument("--data-root", default="", help="default: a placeholder bucket")
+    parser.add_argument("--serving-dir", default="", help="default: a placeholder bucket")
+    parser.add_argument("--train-steps", type=int, default=None,
+                        help="training steps (default: the family's)")
     args = parser.parse_args(argv)
     try:
-        settings = dataclasses.replace(
-            defaults, image=args.image, image_tag=args.tag, pipeline_root=args.pipeline_root,
-            data_root=args.data_root, serving_model_dir=args.serving_dir,
+        settings = kubeflow_settings.KubeflowSettings(
+            family=args.model, image=args.image, image_tag=args.tag,
+            pipeline_root=args.pipeline_root, data_root=args.data_root,
+            serving_model_dir=args.serving_dir,
         )
-        paths = compile_all(settings, args.output_dir, train_steps=args.train_steps)
+        overrides = {} if args.train_steps is None else {"train_steps": args.train_steps}
+        paths = compile_all(settings, os.path.join(args.output_dir, args.model), **overrides)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

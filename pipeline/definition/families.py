@@ -6,8 +6,9 @@ what the pipeline will ask of it, and names the family, the file and the key whe
 """
 
 import dataclasses
-import importlib
+import importlib.util
 import os
+import sys
 from typing import List
 
 from google.protobuf import text_format
@@ -15,9 +16,9 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from modules.common.contract import FamilyContract
 from modules.common.paths import PROJECT_ROOT
-from modules.common.paths import family_data_dir
 
 MODULES_DIR = os.path.join(PROJECT_ROOT, "modules")
+DATA_DIR = os.path.join(PROJECT_ROOT, "data")
 # The folder under modules/ that every family shares; it is no family itself.
 COMMON = "common"
 DEFAULT_FAMILY = "taxi"
@@ -51,26 +52,34 @@ class Family:
         return os.path.join(self.module_dir, "trainer.py")
 
 
-def available() -> List[str]:
-    """Returns the names of the families under `modules/`."""
+def available(modules_dir: str = MODULES_DIR) -> List[str]:
+    """Returns the names of the families under `modules_dir`."""
     return sorted(
-        name for name in os.listdir(MODULES_DIR)
-        if name != COMMON and os.path.isfile(os.path.join(MODULES_DIR, name, "contract.py"))
+        name for name in os.listdir(modules_dir)
+        if name != COMMON and os.path.isfile(os.path.join(modules_dir, name, "contract.py"))
     )
 
 
 def _relative(path: str) -> str:
-    return os.path.relpath(path, PROJECT_ROOT)
+    """The path as a user knows it: relative to the project, when it is inside."""
+    relative = os.path.relpath(path, PROJECT_ROOT)
+    return path if relative.startswith("..") else relative
 
 
-def _function(name: str, module_name: str, function: str, path: str):
-    try:
-        module = importlib.import_module(f"modules.{name}.{module_name}")
-    except ModuleNotFoundError as error:
-        if error.name == f"modules.{name}.{module_name}":
-            raise FamilyError(f"Model family {name!r}: {_relative(path)} is missing.") from None
-        raise
-    value = getattr(module, function, None)
+def _module(name: str, path: str):
+    """Imports a family's file by its path (the way TFX loads module files)."""
+    if not os.path.isfile(path):
+        raise FamilyError(f"Model family {name!r}: {_relative(path)} is missing.")
+    module_name = f"_family_{name}_{os.path.splitext(os.path.basename(path))[0]}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _function(name: str, path: str, function: str):
+    value = getattr(_module(name, path), function, None)
     if not callable(value):
         raise FamilyError(
             f"Model family {name!r}: {_relative(path)} defines no function {function!r}.")
@@ -95,10 +104,10 @@ def _check_schema(contract: FamilyContract, schema: schema_pb2.Schema, path: str
     where = f"Model family {contract.name!r}: {_relative(path)}"
     if lacking:
         raise FamilyError(f"{where} has columns {lacking} that raw_columns in "
-                          f"modules/{contract.name}/contract.py lacks.")
+                          f"the family's contract.py lacks.")
     if undescribed:
         raise FamilyError(f"{where} does not describe the raw_columns {undescribed} of "
-                          f"modules/{contract.name}/contract.py.")
+                          f"the family's contract.py.")
 
 
 def _check_transform_outputs(contract: FamilyContract, preprocessing_fn,
@@ -118,42 +127,47 @@ def _check_transform_outputs(contract: FamilyContract, preprocessing_fn,
     if missing:
         raise FamilyError(
             f"Model family {contract.name!r}: {_relative(path)}: preprocessing_fn does "
-            f"not produce {missing}, which modules/{contract.name}/contract.py names as "
-            "model inputs or label."
+            f"not produce {missing}, which the family's contract.py names as "
+            "model_input_keys or label_key."
         )
 
 
 def trainer_fn(family: Family):
     """Returns the family's `trainer_fn(fn_args, schema)`."""
-    return importlib.import_module(f"modules.{family.name}.trainer").trainer_fn
+    return _function(family.name, family.trainer_module, "trainer_fn")
 
 
-def load(name: str) -> Family:
+def load(name: str, modules_dir: str = MODULES_DIR, data_dir: str = DATA_DIR) -> Family:
     """Returns the family `name`, checked for what the pipeline needs of it.
+
+    Args:
+      name: the family, a folder of `modules_dir`.
+      modules_dir, data_dir: where families and their data live (the project's
+        `modules/` and `data/`).
 
     Raises:
       FamilyError: no such family; its contract, `preprocessing_fn` or `trainer_fn`
         is missing; its schema is missing or disagrees with the contract's columns;
         or Transform would not produce a model input or the label the contract names.
     """
-    module_dir = os.path.join(MODULES_DIR, name)
+    module_dir = os.path.join(modules_dir, name)
     contract_file = os.path.join(module_dir, "contract.py")
-    if not name.isidentifier() or not os.path.isfile(contract_file):
-        raise FamilyError(f"Unknown model family {name!r}: there is no "
-                          f"modules/{name}/contract.py; families: {', '.join(available())}.")
-    contract = getattr(importlib.import_module(f"modules.{name}.contract"), "CONTRACT", None)
+    if not name.isidentifier() or name == COMMON or not os.path.isfile(contract_file):
+        raise FamilyError(
+            f"Unknown model family {name!r}: there is no {_relative(contract_file)}; "
+            f"families: {', '.join(available(modules_dir))}.")
+    contract = getattr(_module(name, contract_file), "CONTRACT", None)
     if not isinstance(contract, FamilyContract):
-        raise FamilyError(f"Model family {name!r}: modules/{name}/contract.py defines no "
+        raise FamilyError(f"Model family {name!r}: {_relative(contract_file)} defines no "
                           "CONTRACT of type modules.common.contract.FamilyContract.")
     if contract.name != name:
-        raise FamilyError(f"Model family {name!r}: modules/{name}/contract.py names its "
+        raise FamilyError(f"Model family {name!r}: {_relative(contract_file)} names its "
                           f"family {contract.name!r}; the name must be its folder's.")
     family = Family(contract=contract, module_dir=module_dir,
-                    schema_file=family_data_dir(name, "schema.pbtxt"),
-                    sample_dir=family_data_dir(name, "sample"))
-    preprocessing_fn = _function(name, "preprocessing", "preprocessing_fn",
-                                 family.preprocessing_module)
-    _function(name, "trainer", "trainer_fn", family.trainer_module)
+                    schema_file=os.path.join(data_dir, name, "schema.pbtxt"),
+                    sample_dir=os.path.join(data_dir, name, "sample"))
+    preprocessing_fn = _function(name, family.preprocessing_module, "preprocessing_fn")
+    _function(name, family.trainer_module, "trainer_fn")
     schema = _load_schema(name, family.schema_file)
     _check_schema(contract, schema, family.schema_file)
     _check_transform_outputs(contract, preprocessing_fn, schema, family.preprocessing_module)

@@ -1,0 +1,120 @@
+"""Model families: each one loads, and one that is incomplete or inconsistent is refused
+when the pipeline is built, with a message naming the family, the file and the key."""
+
+import shutil
+
+import pytest
+
+from modules.common.contract import FamilyContract
+from pipeline.definition import config as config_lib
+from pipeline.definition import families
+from pipeline.definition import pipeline as pipeline_lib
+
+PROJECT_ROOT = config_lib.PROJECT_ROOT
+
+
+@pytest.mark.parametrize("name", ["taxi", "reviews"])
+def test_each_family_loads_and_builds_a_pipeline_of_its_own(name, tmp_path):
+    family = families.load(name)
+    assert family.contract.name == name
+    config = config_lib.local_config(str(tmp_path), family.sample_dir, family=name)
+    assert config.pipeline_name == family.contract.pipeline_name
+    assert config.serving_model_dir == str(tmp_path / "serving_model" / name)
+    assert config.trainer_module == f"{PROJECT_ROOT}/modules/{name}/trainer.py"
+    assert config.schema_file == f"{PROJECT_ROOT}/data/{name}/schema.pbtxt"
+    ids = [c.id for c in pipeline_lib.create_pipeline(config).components]
+    assert "Trainer" in ids and "Pusher" in ids
+
+
+def test_families_are_listed():
+    assert {"taxi", "reviews"} <= set(families.available())
+    assert families.COMMON not in families.available()
+
+
+@pytest.fixture
+def family_copy(tmp_path):
+    """A copy of the reviews family under tmp_path, as `broken`, to break one file of."""
+    modules_dir, data_dir = tmp_path / "modules", tmp_path / "data"
+    shutil.copytree(f"{PROJECT_ROOT}/modules/reviews", modules_dir / "broken")
+    shutil.copytree(f"{PROJECT_ROOT}/data/reviews", data_dir / "broken")
+    contract = modules_dir / "broken" / "contract.py"
+    contract.write_text(contract.read_text().replace('name="reviews"', 'name="broken"'))
+
+    def load():
+        return families.load("broken", modules_dir=str(modules_dir), data_dir=str(data_dir))
+
+    return modules_dir / "broken", data_dir / "broken", load
+
+
+def test_the_unchanged_copy_loads(family_copy):
+    _, _, load = family_copy
+    assert load().contract.name == "broken"
+
+
+def _edit(path, old, new):
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_an_unknown_family_is_named_with_the_known_ones():
+    with pytest.raises(families.FamilyError,
+                       match=r"Unknown model family 'penguin'.*families: .*reviews.*taxi"):
+        families.load("penguin")
+
+
+def test_a_missing_preprocessing_fn_is_named(family_copy):
+    modules_dir, _, load = family_copy
+    _edit(modules_dir / "preprocessing.py", "def preprocessing_fn(", "def preprocess(")
+    with pytest.raises(families.FamilyError,
+                       match=r"'broken'.*broken/preprocessing\.py defines no function "
+                             r"'preprocessing_fn'"):
+        load()
+
+
+def test_a_missing_trainer_file_is_named(family_copy):
+    modules_dir, _, load = family_copy
+    (modules_dir / "trainer.py").unlink()
+    with pytest.raises(families.FamilyError, match=r"'broken'.*broken/trainer\.py is missing"):
+        load()
+
+
+def test_a_schema_column_the_contract_lacks_is_named(family_copy):
+    _, data_dir, load = family_copy
+    with open(data_dir / "schema.pbtxt", "a") as schema:
+        schema.write('feature { name: "rating" type: INT }\n')
+    with pytest.raises(families.FamilyError,
+                       match=r"'broken'.*broken/schema\.pbtxt has columns \['rating'\] "
+                             r"that raw_columns"):
+        load()
+
+
+def test_a_model_input_transform_does_not_produce_is_named(family_copy):
+    modules_dir, _, load = family_copy
+    _edit(modules_dir / "contract.py", 'TOKENS_KEY = "text_xf"', 'TOKENS_KEY = "tokens_xf"')
+    _edit(modules_dir / "preprocessing.py", "contract.TOKENS_KEY: padded", '"text_xf": padded')
+    with pytest.raises(families.FamilyError,
+                       match=r"'broken'.*broken/preprocessing\.py: preprocessing_fn does not "
+                             r"produce \['tokens_xf'\]"):
+        load()
+
+
+def test_a_contract_that_is_not_a_family_contract_is_named(family_copy):
+    modules_dir, _, load = family_copy
+    _edit(modules_dir / "contract.py", "CONTRACT = FamilyContract(", "CONTRACT = dict(")
+    with pytest.raises(families.FamilyError, match=r"'broken'.*contract\.py defines no CONTRACT"):
+        load()
+
+
+def test_an_inconsistent_contract_is_refused():
+    with pytest.raises(ValueError, match=r"Family 'x': slice_columns names \['city'\]"):
+        FamilyContract(name="x", pipeline_name="x", raw_columns=("a", "y"),
+                       numeric_columns=(), label_source_columns=("y",), label_key="y_xf",
+                       model_input_keys=("a_xf",), slice_columns=("city",),
+                       prediction_key="p", exporter_name="x", min_auc=0.5,
+                       max_auc_drop=0.01, train_steps=1, default_hparams={}, default_data="")
+
+
+def test_hparams_the_family_does_not_have_are_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"hparams names \['lstm_units'\].*'taxi'"):
+        config_lib.local_config(str(tmp_path), "data/taxi/sample", hparams={"lstm_units": 8})

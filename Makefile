@@ -51,8 +51,8 @@ clean: ## Remove build/ (pipeline root, metadata, pushed models).
 REPEATS ?= 3
 SCALES ?= 1,10,100
 .PHONY: bench
-bench: venv ## Benchmark pipeline, training, serving, scale (REPEATS=3 SCALES=1,10,100); results in build/bench/.
-	$(BIN)/python -m bench --repeats $(REPEATS) --scales $(SCALES) --data $(DATA) --out $(BUILD)/bench $(BENCH_ARGS)
+bench: venv ## Benchmark MODEL: pipeline, training, serving, scale (REPEATS=3 SCALES=1,10,100); results in build/bench/MODEL/.
+	$(BIN)/python -m bench --model $(MODEL) --repeats $(REPEATS) --scales $(SCALES) $(if $(DATA),--data $(DATA)) --out $(BUILD)/bench/$(MODEL) $(BENCH_ARGS)
 
 # Kubeflow deployment: the image the steps run in and the storage they share.
 IMAGE ?= gcr.io/my-project/taxi-estimator-pipeline

@@ -7,7 +7,11 @@ cold run's build folder, or `--model-build`. Results of sections not run this ti
 kept from the previous results.json (each section records its own machine and time).
 
     python -m bench --repeats 3 --scales 1,10,100
-    python -m bench --repeats 1 --scales 1 --data data/sample   # a quick check
+    python -m bench --repeats 1 --scales 1 --data data/taxi/sample   # a quick check
+    python -m bench --model reviews --sections pipeline,training,serving
+
+With another family than taxi, the pipeline section then times taxi's cold runs too,
+in the same bench, for the ratio of the two.
 """
 
 import argparse
@@ -24,6 +28,8 @@ from bench import targets
 from bench import training_throughput
 
 SECTIONS = ("pipeline", "training", "serving", "scale")
+# The family another family's cold run time is compared with.
+REFERENCE_MODEL = "taxi"
 
 
 def _floats(text: str):
@@ -41,8 +47,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="scale factors of the data for the scale section")
     parser.add_argument("--sections", default=",".join(SECTIONS),
                         help=f"comma-separated subset of {', '.join(SECTIONS)}")
-    parser.add_argument("--data", default="data/taxi",
-                        help="folder holding the one CSV file to benchmark on")
+    parser.add_argument("--model", default="taxi", help="model family")
+    parser.add_argument("--data", default=None,
+                        help="folder holding the one CSV file to benchmark on "
+                             "(default: the family's data)")
     parser.add_argument("--out", default="build/bench", help="where runs and results go")
     parser.add_argument("--model-build", default=None,
                         help="a pipeline build folder for the training and serving "
@@ -64,6 +72,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.data is None:
+        from pipeline.definition import families
+        args.data = families.load(args.model).contract.default_data
     if not os.path.isdir(args.data):
         parser.error(f"--data {args.data!r} is not a folder")
     return args
@@ -103,13 +114,14 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     out_dir = os.path.abspath(args.out)
     runner_help = pipeline_runs.runner_help()
-    extra = runner_args(args.beam_profile, runner_help)
+    extra = ["--model", args.model] + runner_args(args.beam_profile, runner_help)
     supports_profile = pipeline_runs.option_arity(runner_help, "--beam-profile") is not None
     sections = {} if args.fresh else _load_previous(os.path.join(out_dir, "results.json"))
     model_build = os.path.abspath(args.model_build or os.path.join(out_dir, "runs", "cold-1"))
     results = {
         "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "options": {"repeats": args.repeats, "scales": args.scales, "data": args.data,
+        "options": {"model": args.model, "repeats": args.repeats, "scales": args.scales,
+                    "data": args.data,
                     "sections": args.sections, "runner_args": extra,
                     "runner_supports_beam_profile": supports_profile},
         "sections": sections,
@@ -118,7 +130,7 @@ def main(argv=None) -> int:
     def record(name: str, measured: dict) -> None:
         sections[name] = {"machine": machine.machine_info(), **measured}
         results["generated_at"] = datetime.datetime.now().isoformat(timespec="seconds")
-        results["targets"] = targets.evaluate(sections)
+        results["targets"] = targets.evaluate(sections, args.model)
         report.write(results, out_dir)
         print(f"[bench] {name} done; results in {out_dir}/results.md", flush=True)
 
@@ -129,15 +141,22 @@ def main(argv=None) -> int:
         if name == "pipeline":
             print("[bench] pipeline: cold and warm runs", flush=True)
             measured = pipeline_runs.cold_and_warm(args.data, out_dir, args.repeats, extra)
+            if args.model != REFERENCE_MODEL:
+                print(f"[bench] pipeline: cold runs of {REFERENCE_MODEL}, for the ratio",
+                      flush=True)
+                reference = pipeline_runs.cold_runs(
+                    None, os.path.join(out_dir, REFERENCE_MODEL), args.repeats,
+                    ["--model", REFERENCE_MODEL] + extra[2:])
+                measured["reference"] = {"model": REFERENCE_MODEL, "cold": reference}
         elif name == "training":
             measured = training_throughput.compare(
                 model_build, args.repeats, out_dir,
-                [int(s) for s in args.train_steps.split(",")])
+                [int(s) for s in args.train_steps.split(",")], family=args.model)
         elif name == "serving":
             measured = serving_latency.run(
-                os.path.join(model_build, "serving_model"),
+                os.path.join(model_build, "serving_model", args.model),
                 os.path.abspath(source_csv(args.data)), args.repeats, out_dir,
-                single_calls=args.serving_calls)
+                single_calls=args.serving_calls, family=args.model)
         else:
             measured = pipeline_runs.scale_runs(
                 source_csv(args.data), args.scales, out_dir, extra, args.scale_timeout)

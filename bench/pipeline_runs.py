@@ -47,14 +47,15 @@ def count_rows(data_dir: str) -> int:
     return total
 
 
-def run_pipeline(data_dir: str, build_dir: str, label: str, log_dir: str,
+def run_pipeline(data_dir: Optional[str], build_dir: str, label: str, log_dir: str,
                  extra_args: Sequence[str] = (), timeout: Optional[float] = None) -> dict:
     """Runs the pipeline once and returns its record (JSON-able).
 
     The run's raw timeline (stdout lines and RSS samples) is kept beside its logs as
     `<label>.timeline.json`.
     """
-    cmd = [sys.executable, "-m", RUNNER_MODULE, "--data", os.path.abspath(data_dir),
+    data_args = ["--data", os.path.abspath(data_dir)] if data_dir else []
+    cmd = [sys.executable, "-m", RUNNER_MODULE, *data_args,
            "--build-dir", os.path.abspath(build_dir), *extra_args]
     log_prefix = os.path.join(log_dir, label)
     run = process_monitor.run_monitored(cmd, log_prefix, timeout=timeout)
@@ -121,6 +122,19 @@ def _fail_unless_ok(record: dict) -> None:
                            f"(exit {record['returncode']}); see {record['logs']}")
 
 
+def cold_runs(data_dir: Optional[str], out_dir: str, repeats: int,
+              extra_args: Sequence[str] = ()) -> dict:
+    """Runs the pipeline `repeats` times, each from an empty build folder; aggregated."""
+    log_dir = os.path.join(out_dir, "logs")
+    cold = []
+    for index in range(1, repeats + 1):
+        build_dir = os.path.join(out_dir, "runs", f"cold-{index}")
+        shutil.rmtree(build_dir, ignore_errors=True)
+        cold.append(run_pipeline(data_dir, build_dir, f"cold-{index}", log_dir, extra_args))
+        _fail_unless_ok(cold[-1])
+    return aggregate(cold)
+
+
 def cold_and_warm(data_dir: str, out_dir: str, repeats: int,
                   extra_args: Sequence[str] = ()) -> dict:
     """Runs the pipeline `repeats` times cold and `repeats` times warm.
@@ -130,12 +144,7 @@ def cold_and_warm(data_dir: str, out_dir: str, repeats: int,
     executes the Evaluator (a baseline now exists), only later runs are fully cached.
     """
     log_dir = os.path.join(out_dir, "logs")
-    cold = []
-    for index in range(1, repeats + 1):
-        build_dir = os.path.join(out_dir, "runs", f"cold-{index}")
-        shutil.rmtree(build_dir, ignore_errors=True)
-        cold.append(run_pipeline(data_dir, build_dir, f"cold-{index}", log_dir, extra_args))
-        _fail_unless_ok(cold[-1])
+    cold = cold_runs(data_dir, out_dir, repeats, extra_args)
     warm_dir = os.path.join(out_dir, "runs", "cold-1")
     settling = run_pipeline(data_dir, warm_dir, "second", log_dir, extra_args)
     _fail_unless_ok(settling)
@@ -147,7 +156,7 @@ def cold_and_warm(data_dir: str, out_dir: str, repeats: int,
         "data": os.path.abspath(data_dir),
         "rows": count_rows(data_dir),
         "build_dir": warm_dir,
-        "cold": aggregate(cold),
+        "cold": cold,
         "second_run": settling,
         "warm": aggregate(warm),
     }

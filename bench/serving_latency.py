@@ -32,13 +32,14 @@ def _batch(examples: Sequence[bytes], size: int, offset: int) -> List[bytes]:
 
 def measure(model_dir: str, csv_path: str, rounds: int, single_calls: int = 1000,
             batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES, batch_calls: int = 20,
-            warmup_calls: int = 50) -> dict:
+            warmup_calls: int = 50, family: str = "taxi") -> dict:
     """Loads the model once and times `rounds` rounds of calls; returns every round."""
     import tensorflow as tf
-    from pipeline.definition import config as config_lib
+    from pipeline.definition import families
     from pipeline.serving import client as serving
 
-    examples = serving.examples_from_csv(csv_path, serving.load_schema(config_lib.SCHEMA_FILE))
+    schema = serving.load_schema(families.load(family).schema_file)
+    examples = serving.examples_from_csv(csv_path, schema)
     start = time.perf_counter()
     serve = tf.saved_model.load(model_dir).signatures["serving_default"]
     load_seconds = time.perf_counter() - start
@@ -81,7 +82,7 @@ def measure(model_dir: str, csv_path: str, rounds: int, single_calls: int = 1000
 
 
 def run(serving_dir: str, csv_path: str, repeats: int, out_dir: str,
-        single_calls: int = 1000, batch_calls: int = 20) -> dict:
+        single_calls: int = 1000, batch_calls: int = 20, family: str = "taxi") -> dict:
     """Measures the newest model pushed to `serving_dir` in a child process.
 
     Returns every round, and medians over the `repeats` rounds.
@@ -90,7 +91,8 @@ def run(serving_dir: str, csv_path: str, repeats: int, out_dir: str,
     result = process_monitor.run_json(
         "bench.serving_latency",
         ["--serving-dir", serving_dir, "--csv", csv_path, "--rounds", str(repeats),
-         "--single-calls", str(single_calls), "--batch-calls", str(batch_calls)],
+         "--single-calls", str(single_calls), "--batch-calls", str(batch_calls),
+         "--model", family],
         os.path.join(out_dir, "logs", "serving"))
     rounds = result["rounds"]
     result["median"] = {
@@ -111,6 +113,7 @@ def main(argv=None) -> int:
     model.add_argument("--serving-dir", help="a Pusher destination: its newest version is used")
     model.add_argument("--model-dir", help="one pushed SavedModel version")
     parser.add_argument("--csv", required=True, help="CSV rows to send (header included)")
+    parser.add_argument("--model", default="taxi", help="model family (for its schema)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--single-calls", type=int, default=1000)
     parser.add_argument("--batch-calls", type=int, default=20)
@@ -120,7 +123,8 @@ def main(argv=None) -> int:
         from pipeline.serving import client as serving  # Imports TensorFlow: only in the child.
         args.model_dir = serving.latest_version_dir(args.serving_dir)
     result = measure(args.model_dir, args.csv, args.rounds, args.single_calls,
-                     [int(s) for s in args.batch_sizes.split(",")], args.batch_calls)
+                     [int(s) for s in args.batch_sizes.split(",")], args.batch_calls,
+                     family=args.model)
     print(json.dumps(result), flush=True)
     return 0
 

@@ -44,9 +44,9 @@ def _newest(folder: str) -> str:
     return os.path.join(folder, max(ids, key=int))
 
 
-def transform_paths(build_dir: str) -> Dict[str, object]:
-    """Returns the newest Transform output of a pipeline run under `build_dir`."""
-    root = os.path.join(build_dir, "pipeline_root", "Transform")
+def transform_paths(build_dir: str, family: str) -> Dict[str, object]:
+    """Returns the newest Transform output of `family`'s runs under `build_dir`."""
+    root = os.path.join(build_dir, "pipeline_root", family, "Transform")
     examples = _newest(os.path.join(root, "transformed_examples"))
     paths = {
         "transform_graph": _newest(os.path.join(root, "transform_graph")),
@@ -58,10 +58,9 @@ def transform_paths(build_dir: str) -> Dict[str, object]:
     return paths
 
 
-def _train_estimator(paths, steps: int, work_dir: str) -> None:
+def _train_estimator(family, paths, steps: int, work_dir: str) -> None:
     import tensorflow_estimator as tf_estimator
-    from modules import trainer
-    from pipeline.definition import config as config_lib
+    from pipeline.definition import families
     from pipeline.serving import client as serving
 
     fn_args = types.SimpleNamespace(
@@ -72,45 +71,44 @@ def _train_estimator(paths, steps: int, work_dir: str) -> None:
         eval_steps=0,
         serving_model_dir=tempfile.mkdtemp(dir=work_dir),
         model_run_dir=None,  # No resuming of an earlier attempt: every run is fresh.
-        custom_config=None,  # trainer.py's own hyperparameters, checkpoints included.
+        custom_config=None,  # The family's own hyperparameters, checkpoints included.
     )
-    built = trainer.trainer_fn(fn_args, serving.load_schema(config_lib.SCHEMA_FILE))
+    built = families.trainer_fn(family)(fn_args, serving.load_schema(family.schema_file))
     tf_estimator.estimator.train_and_evaluate(
         built["estimator"], built["train_spec"], built["eval_spec"])
 
 
-def _train_keras(paths, steps: int, work_dir: str) -> None:
+def _train_keras(family, paths, steps: int, work_dir: str) -> None:
     del work_dir  # Keras keeps its model in memory.
     import tensorflow_transform as tft
-    from modules import model as model_lib
-    from modules import trainer
+    from modules.common import estimator
+    from pipeline.definition import families
 
-    hparams = trainer.DEFAULT_HPARAMS
+    hparams = estimator.hparams_for(family.contract, None)
     tf_transform_output = tft.TFTransformOutput(paths["transform_graph"])
-    keras_model = model_lib.build_keras_model(
-        model_lib.categorical_sizes(tf_transform_output),
-        hidden_units=hparams["hidden_units"],
-        dropout=hparams["dropout"],
-        learning_rate=hparams["learning_rate"],
-    )
-    dataset = trainer.input_fn(paths["train_files"], tf_transform_output,
-                               hparams["train_batch_size"])
+    keras_model = families.model_builder(family)(tf_transform_output, hparams)
+    dataset = estimator.input_fn(paths["train_files"], tf_transform_output,
+                                 family.contract.label_key, hparams["train_batch_size"])
     keras_model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
 
 
-def measure(mode: str, build_dir: str, step_counts: Sequence[int]) -> dict:
+def measure(mode: str, build_dir: str, step_counts: Sequence[int],
+            family_name: str = "taxi") -> dict:
     """Times training runs of `mode` for each step count, after a warm-up run."""
-    from modules import trainer
+    from modules.common import estimator
+    from pipeline.definition import families
 
+    family = families.load(family_name)
     train = {"estimator": _train_estimator, "keras": _train_keras}[mode]
-    paths = transform_paths(build_dir)
+    paths = transform_paths(build_dir, family_name)
     with tempfile.TemporaryDirectory(prefix=f"bench-{mode}-") as work_dir:
         timed = []
         for steps in (WARMUP_STEPS, *step_counts):
             start = time.perf_counter()
-            train(paths, steps, work_dir)
+            train(family, paths, steps, work_dir)
             timed.append({"steps": steps, "seconds": time.perf_counter() - start})
-    return {"mode": mode, "batch_size": trainer.DEFAULT_HPARAMS["train_batch_size"],
+    batch_size = estimator.hparams_for(family.contract, None)["train_batch_size"]
+    return {"mode": mode, "model": family_name, "batch_size": batch_size,
             "warmup": timed[0], "runs": timed[1:]}
 
 
@@ -133,7 +131,7 @@ def steady_state(result: dict) -> dict:
 
 
 def compare(build_dir: str, repeats: int, out_dir: str,
-            step_counts: Sequence[int] = DEFAULT_STEPS) -> dict:
+            step_counts: Sequence[int] = DEFAULT_STEPS, family: str = "taxi") -> dict:
     """Measures both modes `repeats` times, in alternating order, and their ratio."""
     per_mode: Dict[str, List[dict]] = {mode: [] for mode in MODES}
     for repeat in range(repeats):
@@ -142,7 +140,7 @@ def compare(build_dir: str, repeats: int, out_dir: str,
             print(f"[bench] training throughput: {mode}, run {repeat + 1}", flush=True)
             result = process_monitor.run_json(
                 "bench.training_throughput",
-                ["--mode", mode, "--build-dir", build_dir,
+                ["--mode", mode, "--build-dir", build_dir, "--model", family,
                  "--steps", ",".join(map(str, step_counts))],
                 os.path.join(out_dir, "logs", f"train-{mode}-{repeat + 1}"))
             result.update(steady_state(result))
@@ -170,6 +168,7 @@ def main(argv=None) -> int:
     """Measures one mode and prints its timings as one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=MODES, required=True)
+    parser.add_argument("--model", default="taxi", help="model family")
     parser.add_argument("--build-dir", required=True,
                         help="a pipeline build folder holding Transform's output")
     parser.add_argument("--steps", default=",".join(map(str, DEFAULT_STEPS)),
@@ -178,7 +177,7 @@ def main(argv=None) -> int:
     step_counts = [int(s) for s in args.steps.split(",")]
     if len(step_counts) < 2 or step_counts != sorted(set(step_counts)):
         parser.error("--steps needs two or more increasing step counts")
-    print(json.dumps(measure(args.mode, args.build_dir, step_counts)), flush=True)
+    print(json.dumps(measure(args.mode, args.build_dir, step_counts, args.model)), flush=True)
     return 0
 
 

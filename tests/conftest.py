@@ -1,7 +1,9 @@
 """Shared fixtures: the committed samples, the curated schemas, and real Transform runs."""
 
+import dataclasses
 import importlib
 import os
+import shutil
 import types
 
 import apache_beam as beam
@@ -98,8 +100,9 @@ def pipeline_run(tmp_path_factory, sample_dir):
     """The real pipeline run on the sample into a fresh build folder, twice.
 
     `first` is the summary of a run from nothing, `second` of the same run again.
-    Later tests run the pipeline again in the same folder (with other data or
-    settings); each compares what it needs before and after its own run.
+    Nothing may run in this folder afterwards: a test module that runs the pipeline
+    again takes a `copy_of_run` of it, so every module sees the same state whatever
+    ran before it.
     """
     from pipeline.local import runner as local_runner
 
@@ -126,3 +129,24 @@ def transformed_reviews(tmp_path_factory):
     """The reviews sample through tf.Transform (see `transform_sample`)."""
     return transform_sample(tmp_path_factory.mktemp("transform_reviews"),
                             families.load("reviews"))
+
+
+def copy_of_run(pipeline_run, build_dir):
+    """Returns `pipeline_run` copied into `build_dir`: metadata, artifacts, served models.
+
+    The copy's config points at the copy, so new executions and pushes land there;
+    ML Metadata still names the original's artifacts, which nothing changes.
+    """
+    shutil.copytree(pipeline_run.build_dir, build_dir, dirs_exist_ok=True)
+    config = dataclasses.replace(
+        pipeline_run.config,
+        pipeline_root=pipeline_run.config.pipeline_root.replace(
+            pipeline_run.build_dir, str(build_dir), 1),
+        serving_model_dir=pipeline_run.config.serving_model_dir.replace(
+            pipeline_run.build_dir, str(build_dir), 1),
+    )
+    return types.SimpleNamespace(
+        build_dir=str(build_dir), config=config,
+        metadata=config_lib.metadata_path(str(build_dir)),
+        summary_path=os.path.join(str(build_dir), "run_summary.json"),
+    )

@@ -7,10 +7,13 @@ import subprocess
 import sys
 import time
 
+import pytest
 import tensorflow as tf
+from ml_metadata.metadata_store import metadata_store
 from tfx.orchestration import metadata
 from tfx.utils import path_utils
 
+import conftest
 import training_events
 from components import versioned_pusher
 from pipeline.definition import config as config_lib
@@ -19,6 +22,12 @@ from pipeline.results import summary as run_summary
 
 ENV = {**os.environ, "PYTHONPATH": config_lib.PROJECT_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2",
        "PYTHONWARNINGS": "ignore::FutureWarning"}
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(pipeline_run, tmp_path_factory):
+    """A copy of the session's run: this module's runs change no other module's state."""
+    return conftest.copy_of_run(pipeline_run, tmp_path_factory.mktemp("crash_build"))
 
 
 def _runner_command(pipeline_run, train_steps):
@@ -87,22 +96,62 @@ def test_a_second_run_on_a_busy_store_is_refused(pipeline_run, capsys):
     assert f"Another pipeline run (pid {os.getpid()}) is using {pipeline_run.metadata}" in error
 
 
-def test_two_runs_started_at_once_never_corrupt_the_store(pipeline_run):
+def _run_count(pipeline_run):
+    store = metadata_store.MetadataStore(
+        metadata.sqlite_metadata_connection_config(pipeline_run.metadata))
+    return len(store.get_contexts_by_type("pipeline_run"))
+
+
+def test_of_two_runs_started_at_once_one_runs_and_the_other_is_refused(pipeline_run):
+    runs_before = _run_count(pipeline_run)
     command = _runner_command(pipeline_run, train_steps=3000)
     runs = [subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
     results = [(p.wait(timeout=900), p.stdout.read(), p.stderr.read()) for p in runs]
-    codes = sorted(code for code, _, _ in results)
-    # Either both finish, or one refuses cleanly: never another failure.
-    assert codes in ([0, 0], [0, 3]), results
-    for code, _, stderr in results:
-        if code == 3:
-            assert "REFUSED: Another pipeline run" in stderr
+    # Both reach the lock within a second of each other, and a run holds it for far
+    # longer: exactly one runs, the other refuses before it touches the store.
+    assert sorted(code for code, _, _ in results) == [0, 3], results
+    (refused_stderr,) = [stderr for code, _, stderr in results if code == 3]
+    assert "REFUSED: Another pipeline run" in refused_stderr
+    assert _run_count(pipeline_run) == runs_before + 1
     summary = run_summary.summarize_latest_run(
         metadata.sqlite_metadata_connection_config(pipeline_run.metadata),
         pipeline_run.config.pipeline_name,
     )
     assert {c["state"] for c in summary["components"]} <= {"cached", "executed"}
+
+
+def test_ctrl_c_during_training_ends_with_a_summary_and_releases_the_lock(pipeline_run, tmp_path):
+    model_runs = os.path.join(pipeline_run.config.pipeline_root, "Trainer", "model_run")
+    before = set(os.listdir(model_runs))
+    # Steps no earlier run trained: the Trainer executes.
+    command = _runner_command(pipeline_run, train_steps=5000)
+    with open(tmp_path / "interrupted.log", "w") as log:
+        process = subprocess.Popen(command, env=ENV, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        deadline = time.monotonic() + 600
+        try:
+            while not set(os.listdir(model_runs)) - before:
+                assert process.poll() is None, "the run ended before the Trainer started"
+                assert time.monotonic() < deadline, "the Trainer did not start in time"
+                time.sleep(0.2)
+            time.sleep(2)
+            os.kill(process.pid, signal.SIGINT)
+            code = process.wait(timeout=300)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    output = (tmp_path / "interrupted.log").read_text()
+    assert code == 130, output
+    assert "INTERRUPTED (interrupted during Trainer)" in output
+    assert "Traceback" not in output
+    with open(pipeline_run.summary_path) as summary_file:
+        summary = json.load(summary_file)
+    assert summary["status"] == "interrupted"
+    assert summary["reason"] == "interrupted during Trainer"
+    assert not summary["pushed"]
+    with local_runner.exclusive_store(pipeline_run.metadata):
+        pass  # The lock is free again.
 
 
 def test_a_push_killed_midway_leaves_no_version(tmp_path):

@@ -9,19 +9,28 @@ push a new model come last.
 import csv
 import dataclasses
 import os
+import shutil
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import conftest
 from components import versioned_pusher
 from components.csv_check import CsvFormatError
 from components.data_gate.executor import DataValidationError
 from pipeline.definition import config as config_lib
+from pipeline.definition import families
 from pipeline.local import runner as local_runner
 from pipeline.serving import client as serving
 
 ROWS = 300  # Rows per bad-data case: enough for every split, quick to read.
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(pipeline_run, tmp_path_factory):
+    """A copy of the session's run: this module's runs change no other module's state."""
+    return conftest.copy_of_run(pipeline_run, tmp_path_factory.mktemp("robustness_build"))
 
 
 def _sample(sample_csv, rows=ROWS):
@@ -233,3 +242,29 @@ def test_a_first_run_is_judged_on_the_absolute_threshold_alone(sample_dir, tmp_p
         f"auc {summary['metrics']['candidate']['auc']:.4f} is below the threshold 0.9900"
     ]
     assert versioned_pusher.versions(config.serving_model_dir) == []
+
+
+def test_an_edited_schema_is_read_again_and_changes_the_gates_verdict(
+        pipeline_run, sample_csv, tmp_path):
+    """The gate says to edit the schema; the edit must reach the cache key."""
+    header, rows = _sample(sample_csv)
+    extreme_values(str(tmp_path / "data"), header, rows)
+    schema = tmp_path / "schema.pbtxt"
+    shutil.copy(families.load("taxi").schema_file, schema)
+
+    def run():
+        config = config_lib.local_config(pipeline_run.build_dir, str(tmp_path / "data"),
+                                         schema_file=str(schema), train_steps=200,
+                                         min_auc=0.8)
+        return local_runner.run(config, pipeline_run.metadata, pipeline_run.summary_path)
+
+    with pytest.raises(DataValidationError, match=r"\[STOP\] column 'trip_miles'"):
+        run()
+    # Trips of a billion miles are now legitimate.
+    schema.write_text(schema.read_text().replace("max: 5000.0", "max: 2000000000.0"))
+    summary = run()
+    states = {c["id"]: c["state"] for c in summary["components"]}
+    assert states["CuratedSchema"] == "executed"
+    assert states["DataGate"] == "executed"
+    assert summary["status"] == "finished"
+    assert not [f for f in summary["data_anomalies"] if f["blocking"]]

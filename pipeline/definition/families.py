@@ -132,6 +132,16 @@ def _check_transform_outputs(contract: FamilyContract, preprocessing_fn,
         )
 
 
+def model_builder(family: Family):
+    """Returns the family's `build_from_transform(tf_transform_output, hparams)`.
+
+    The same builder its `trainer_fn` hands the shared Estimator code, for tools that
+    train the Keras model natively (the benchmark's reference).
+    """
+    return _function(family.name, os.path.join(family.module_dir, "model.py"),
+                     "build_from_transform")
+
+
 def trainer_fn(family: Family):
     """Returns the family's `trainer_fn(fn_args, schema)`."""
     return _function(family.name, family.trainer_module, "trainer_fn")

@@ -129,6 +129,7 @@ def _run_csv_example_gen(beam_pipeline_args, sample_dir, output_dir):
     return records, file_counts
 
 
+@pytest.mark.slow
 def test_multiprocess_profile_gives_the_in_process_examples(sample_dir, tmp_path, caplog):
     in_process, in_process_files = _run_csv_example_gen(
         beam_profiles.beam_pipeline_args("local"), sample_dir, tmp_path / "local")

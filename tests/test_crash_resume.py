@@ -20,6 +20,9 @@ from pipeline.definition import config as config_lib
 from pipeline.local import runner as local_runner
 from pipeline.results import summary as run_summary
 
+# Whole pipeline runs: `make test-fast` leaves them out.
+pytestmark = pytest.mark.slow
+
 ENV = {**os.environ, "PYTHONPATH": config_lib.PROJECT_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2",
        "PYTHONWARNINGS": "ignore::FutureWarning"}
 

@@ -321,7 +321,7 @@ def test_an_accelerator_needs_a_type_and_a_count():
         Resources(accelerator_type="NVIDIA_TESLA_T4")
 
 
-# --- the compiled v2 spec, run ---------------------------------------------------------------
+# --- the compiled v2 spec, run (slow: a whole pipeline run) ---------------------------------
 
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory, sample_dir):
@@ -341,6 +341,7 @@ def local_run(tmp_path_factory, sample_dir):
     return settings, job, launcher
 
 
+@pytest.mark.slow
 def test_every_container_task_ran_its_command_line_from_the_spec(local_run):
     _, job, launcher = local_run
     for task, executor in _v2_executors(job).items():
@@ -354,6 +355,7 @@ def test_every_container_task_ran_its_command_line_from_the_spec(local_run):
         "-m", "tfx.orchestration.kubeflow.v2.file_based_example_gen.driver"]
 
 
+@pytest.mark.slow
 def test_the_run_blesses_the_model_and_pushes_a_version(local_run):
     settings, _, launcher = local_run
     (blessing,) = launcher.outputs[pipeline_lib.EVALUATOR]["blessing"]
@@ -365,6 +367,7 @@ def test_the_run_blesses_the_model_and_pushes_a_version(local_run):
     assert os.listdir(settings.serving_model_dir) == [os.path.basename(version_dir)]
 
 
+@pytest.mark.slow
 def test_the_pushed_model_scores_raw_rows(local_run, schema, sample_csv):
     settings, _, _ = local_run
     version_dir = serving.latest_version_dir(settings.serving_model_dir)

@@ -22,6 +22,9 @@ from pipeline.definition import config as config_lib
 from pipeline.cluster import replica as distributed_training
 from pipeline.serving import client as serving
 
+# Whole pipeline runs: `make test-fast` leaves them out.
+pytestmark = pytest.mark.slow
+
 TRAIN_STEPS = 600
 # The whole cluster must finish within this; every process is killed after it.
 DEADLINE_SECS = 300

@@ -9,6 +9,9 @@ import pytest
 
 from pipeline.serving import client as serving
 
+# Whole pipeline runs: `make test-fast` leaves them out.
+pytestmark = pytest.mark.slow
+
 ALL_COMPONENTS = {
     "CsvExampleGen", "StatisticsGen", "SchemaGen", "CuratedSchema", "ExampleValidator",
     "DataGate", "Transform", "Trainer", "Evaluator", "Pusher",

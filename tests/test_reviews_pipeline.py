@@ -19,6 +19,9 @@ from pipeline.definition import families
 from pipeline.local import runner as local_runner
 from pipeline.serving import client as serving
 
+# Whole pipeline runs: `make test-fast` leaves them out.
+pytestmark = pytest.mark.slow
+
 REVIEWS = families.load("reviews")
 
 

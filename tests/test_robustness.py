@@ -24,6 +24,9 @@ from pipeline.definition import families
 from pipeline.local import runner as local_runner
 from pipeline.serving import client as serving
 
+# Whole pipeline runs: `make test-fast` leaves them out.
+pytestmark = pytest.mark.slow
+
 ROWS = 300  # Rows per bad-data case: enough for every split, quick to read.
 
 

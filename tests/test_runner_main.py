@@ -8,6 +8,9 @@ import pytest
 import conftest
 from pipeline.local import runner as local_runner
 
+# Whole pipeline runs: `make test-fast` leaves them out.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def build(pipeline_run, tmp_path_factory):

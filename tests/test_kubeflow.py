@@ -289,6 +289,59 @@ def test_no_path_of_the_compiling_machine_appears(target, request):
     assert pipeline_lib._NO_PACKAGING_ENV not in os.environ, "the switch is restored"
 
 
+# --- another family ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def reviews(tmp_path_factory):
+    """Both targets compiled for the reviews family, with the placeholder storage."""
+    settings = kubeflow_settings.KubeflowSettings(family="reviews", image=SETTINGS.image,
+                                                  image_tag=SETTINGS.image_tag)
+    out_dir = str(tmp_path_factory.mktemp("kfp_reviews"))
+    v1_path, v2_path = kubeflow_runner.compile_all(settings, out_dir)
+    with open(v1_path) as v1_file, open(v2_path) as v2_file:
+        return settings, yaml.safe_load(v1_file), json.load(v2_file)
+
+
+def test_the_reviews_family_compiles_to_its_own_pipeline_and_storage(reviews):
+    settings, _, job = reviews
+    assert settings.pipeline_name == "movie-reviews"
+    assert job["pipelineSpec"]["pipelineInfo"]["name"] == "movie-reviews"
+    assert job["runtimeConfig"]["gcsOutputDirectory"] == "gs://my-bucket/tfx/movie-reviews"
+    parameters = dict(_v2_parameters(job))
+    assert parameters["input_base"]["stringValue"] == "gs://my-bucket/data/reviews"
+
+
+def test_the_reviews_steps_name_its_image_files_and_facts(reviews):
+    settings, workflow, job = reviews
+    referenced = sorted(value["stringValue"] for key, value in _v2_parameters(job)
+                        if key in ("module_file", "schema_file"))
+    assert referenced == sorted([
+        settings.image_path("modules", "reviews", "preprocessing.py"),
+        settings.image_path("modules", "reviews", "trainer.py"),
+        settings.image_path("data", "reviews", "schema.pbtxt"),
+    ])
+    for image_path in referenced:
+        project_file = _project_file_for(image_path)
+        assert project_file and os.path.isfile(project_file), image_path
+    by_task = {
+        task: {key: value["runtimeValue"]["constantValue"]["stringValue"]
+               for key, value in spec.get("inputs", {}).get("parameters", {}).items()
+               if "stringValue" in value["runtimeValue"]["constantValue"]}
+        for task, spec in job["pipelineSpec"]["root"]["dag"]["tasks"].items()
+    }
+    assert json.loads(by_task[pipeline_lib.EXAMPLE_GEN]["custom_config"]) == {
+        "required_columns": ["text", "label", "source"], "numeric_columns": ["label"]}
+    eval_config = json.loads(by_task[pipeline_lib.EVALUATOR]["eval_config"])
+    assert [spec.get("feature_keys", []) for spec in eval_config["slicing_specs"]] == [
+        [], ["source"]]
+    thresholds = [m for m in eval_config["metrics_specs"][0]["metrics"]
+                  if m.get("per_slice_thresholds")]
+    assert thresholds[0]["per_slice_thresholds"][0]["threshold"]["value_threshold"][
+        "lower_bound"] == 0.85
+    v1_nodes = set(_v1_steps(workflow))
+    assert {pipeline_lib.TRAINER, pipeline_lib.PUSHER} <= v1_nodes
+
+
 # --- settings ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["Chicago-Taxi", "-taxi", "chicago_taxi", "a" * 129])

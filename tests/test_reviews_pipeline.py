@@ -56,11 +56,11 @@ def test_the_evaluation_is_sliced_by_source(runs):
     evaluator_dir = os.path.join(config.pipeline_root, "Evaluator", "evaluation")
     (execution,) = os.listdir(evaluator_dir)
     slices = {
-        key for slice_metrics in tfma.load_metrics(os.path.join(evaluator_dir, execution))
+        (key.column, key.bytes_value)
+        for slice_metrics in tfma.load_metrics(os.path.join(evaluator_dir, execution))
         for key in slice_metrics.slice_key.single_slice_keys
     }
-    assert {(k.column, k.bytes_value) for k in slices} == {
-        ("source", b"imdb"), ("source", b"rotten_tomatoes")}
+    assert slices == {("source", b"imdb"), ("source", b"rotten_tomatoes")}
 
 
 def test_the_pushed_model_alone_scores_raw_review_texts(runs, tmp_path):

@@ -29,7 +29,9 @@ TRAIN_ROWS = [
     _row("A GREAT movie.<br /><br />Great!", 1),
     _row("great acting, dull movie", 0),
 ]
-LONG_TEXT = " ".join(["great"] * (contract.SEQUENCE_LENGTH + 50))
+# 50 words more than fit: the last SEQUENCE_LENGTH words are kept, as Keras'
+# pad_sequences keeps them.
+LONG_TEXT = " ".join(["movie"] * 50 + ["great"] * contract.SEQUENCE_LENGTH)
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +80,9 @@ def test_empty_text_is_all_padding(transformed):
     assert _ids(others[1]) == [contract.PADDING_ID] * contract.SEQUENCE_LENGTH
 
 
-def test_long_text_is_truncated_to_the_sequence_length(transformed):
+def test_long_text_keeps_its_last_words(transformed):
     _, others = transformed
-    assert _ids(others[2]) == [1] * contract.SEQUENCE_LENGTH
+    assert _ids(others[2]) == [1] * contract.SEQUENCE_LENGTH  # great, never movie (2)
 
 
 def test_non_ascii_text_is_lower_cased_and_tokenized(transformed):

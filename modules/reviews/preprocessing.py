@@ -4,7 +4,8 @@ Everything the `Embedding` sees is computed here, in the graph that also serves:
 text is lower-cased, markup (`<br />`) and punctuation become spaces, words are split
 on white space, a vocabulary computed over the training data maps each word to an id
 (unseen words to one of the OOV buckets), and the ids, shifted by one so that 0 is
-padding, are padded or truncated to `SEQUENCE_LENGTH`.
+padding, are padded or truncated to `SEQUENCE_LENGTH`. As Keras' `pad_sequences` does by
+default, a long text keeps its last words: a review's verdict tends to come at its end.
 """
 
 import tensorflow as tf
@@ -48,7 +49,8 @@ def preprocessing_fn(inputs):
         num_oov_buckets=contract.OOV_BUCKETS,
         vocab_filename=contract.VOCAB_NAME,
     )
-    padded = (ids + 1).to_tensor(
+    last_words = (ids + 1)[:, -contract.SEQUENCE_LENGTH:]
+    padded = last_words.to_tensor(
         default_value=contract.PADDING_ID, shape=[None, contract.SEQUENCE_LENGTH])
     label = _dense(inputs[contract.LABEL_COLUMN], tf.constant(0, tf.int64))
     return {contract.TOKENS_KEY: padded, contract.LABEL_KEY: tf.cast(label, tf.int64)}

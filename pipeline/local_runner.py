@@ -17,10 +17,10 @@ import time
 import traceback
 from typing import Tuple
 
-from tfx.dsl.io import fileio
 from tfx.orchestration import metadata
 from tfx.orchestration.beam import beam_dag_runner
 
+from components import data_files
 from components.csv_check import CsvFormatError
 from components.data_gate.executor import DataValidationError
 from pipeline import beam_profiles
@@ -131,9 +131,8 @@ def sized_config(build_dir: str, data_root: str, beam_profile: str,
     The eval split and, under the `local` profile, which components run in worker
     processes follow `pipeline.sizing`; `overrides` are further `PipelineConfig` fields.
     """
-    # ExampleGen reads every file in the data folder.
-    rows = sizing.count_rows(
-        path for path in fileio.glob(os.path.join(data_root, "*")) if not fileio.isdir(path))
+    # ExampleGen reads the data files only (components/data_files.py).
+    rows = sizing.count_rows(data_files.in_folder(data_root).files)
     component_beam_args = (sizing.component_beam_args_for_rows(rows, (EXAMPLE_GEN, EVALUATOR))
                            if beam_profile == "local" else {})
     return rows, config_lib.local_config(
@@ -172,6 +171,9 @@ def main(argv=None) -> int:
               "Evaluator does not bless it", flush=True)
     summary_path = os.path.join(build_dir, "run_summary.json")
     log_path = os.path.join(build_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
+    skipped = data_files.in_folder(args.data).skipped_text()
+    if skipped:
+        print(f"[pipeline] skipped in {args.data}: {skipped}", flush=True)
     train_buckets, eval_buckets = config.split_buckets
     print(f"[pipeline] running on {config.data_root} (about {rows:,} rows, split "
           f"train:eval {train_buckets}:{eval_buckets}); detailed log: {log_path}",

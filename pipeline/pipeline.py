@@ -34,6 +34,7 @@ from components import example_gen
 from components import pusher
 from components import versioned_pusher
 from components.data_gate.component import DataGate
+from modules import features
 from pipeline.config import PipelineConfig
 
 # Node ids: they name the components in ML Metadata and on a Kubeflow graph.
@@ -86,10 +87,13 @@ def create_pipeline(
       metadata_connection_config: the ML Metadata store of a local run; orchestrators
         that bring their own store (Kubeflow) leave it out.
     """
-    # CsvExampleGen's executor, behind CSV checks that name file, line and column.
+    # CsvExampleGen's executor, behind CSV checks that name file, line and column,
+    # reading only the data files of the folder.
     example_gen_component = FileBasedExampleGen(
         input_base=config.data_root,
         output_config=example_gen.split_config(config.split_buckets),
+        custom_config=checked_csv_example_gen.custom_config(
+            features.REQUIRED_COLUMNS, features.NUMERIC_COLUMNS),
         custom_executor_spec=executor_spec.BeamExecutorSpec(
             checked_csv_example_gen.Executor
         ),

@@ -16,6 +16,8 @@ from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 from tfx.types import artifact
 
 import v2_spec_launcher
+from components import checked_csv_example_gen
+from modules import features
 from pipeline import config as config_lib
 from pipeline import kubeflow_runner
 from pipeline import kubeflow_settings
@@ -279,6 +281,19 @@ def test_custom_executors_are_importable_from_the_image_layout(v2):
                       for root in pythonpath.split(":")
                       for suffix in (".py", "/__init__.py")]
         assert any(c and os.path.isfile(c) for c in candidates), class_path
+
+
+def test_example_gen_gets_the_columns_to_check_in_both_targets(v1, v2):
+    expected = (list(features.REQUIRED_COLUMNS), list(features.NUMERIC_COLUMNS))
+    (v2_config,) = [value["stringValue"] for key, value in _v2_parameters(v2["spec"])
+                    if key == "custom_config" and "required_columns" in value["stringValue"]]
+    assert checked_csv_example_gen.columns_from_exec_properties(
+        {"custom_config": v2_config}) == expected
+    args = _v1_steps(v1["spec"])[pipeline_lib.EXAMPLE_GEN]["container"]["args"]
+    ir = json.loads(args[args.index("--tfx_ir") + 1])
+    v1_config = ir["nodes"][0]["pipelineNode"]["parameters"]["parameters"]["custom_config"]
+    assert checked_csv_example_gen.columns_from_exec_properties(
+        {"custom_config": v1_config["fieldValue"]["stringValue"]}) == expected
 
 
 @pytest.mark.parametrize("target", ["v1", "v2"])

@@ -127,3 +127,29 @@ def test_the_columns_survive_the_json_the_executor_receives():
     properties = {standard_component_specs.CUSTOM_CONFIG_KEY: proto_utils.proto_to_json(config)}
     assert checked_csv_example_gen.columns_from_exec_properties(properties) == (
         list(REQUIRED), list(NUMERIC))
+
+
+def test_the_local_runner_prints_what_it_skipped_and_stops_on_bad_data(
+        tmp_path, capsys, sample_csv):
+    from pipeline import local_runner
+
+    with open(sample_csv, "rb") as sample:
+        lines = sample.readlines()[:40]
+    fare = lines[0].decode().strip().split(",").index("fare")
+    bad = lines[30].decode().split(",")
+    bad[fare] = "inf"
+    lines[30] = ",".join(bad).encode()
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "README.md").write_bytes(b"# not data\n")
+    (folder / ".gitkeep").write_bytes(b"")
+    (folder / "a.csv.gz").write_bytes(gzip.compress(b"".join(lines)))
+    code = local_runner.main(["--data", str(folder), "--build-dir", str(tmp_path / "build")])
+    out, err = capsys.readouterr()
+    assert (f"[pipeline] skipped in {folder}: .gitkeep (hidden), "
+            "README.md (not .csv or .csv.gz)") in out
+    assert "(about 39 rows" in out  # Counted through gzip, the README left out.
+    assert code == 1
+    assert "STOPPED: " in err
+    assert "a.csv.gz: line 31, column 'fare': 'inf' is not a finite number" in err
+    assert "Traceback" not in err

@@ -23,8 +23,9 @@ FIELD_LIMIT = csv.field_size_limit()
 MAX_OPEN_QUOTE_CHARS = 64 * FIELD_LIMIT
 _BOM = "\ufeff"
 _GZIP_MAGIC = b"\x1f\x8b"
-# A plain decimal number: what TFX's type inference and TFDV treat as a number.
-# Python's float() also takes 'nan', 'inf' and '1_000'.
+# A plain decimal number. Python's float() and int(), which TFX's type inference uses,
+# also take 'nan', 'inf' and '1_000', which would reach the statistics and the model as
+# NaN, infinity and 1000.
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 

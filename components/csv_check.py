@@ -2,72 +2,251 @@
 
 ExampleGen infers column types from the data and fails, or silently changes a type,
 on malformed files; these checks stop a run first, with a message a person can act on.
+
+Files are read as ExampleGen's CSV reader reads them (`records`): physical lines split
+at LF, a row running on over several lines while a quoted field is open, each row parsed
+by Python's `csv` module. Line numbers are physical lines, counted from 1 (the header).
 """
 
 import csv
 import os
-from typing import Iterable, Iterator, List, Sequence, Tuple
+import re
+import zlib
+from typing import BinaryIO, Iterable, Iterator, List, Sequence, Tuple
 
-from tfx.dsl.io import fileio
+from components import data_files
+
+# Python's csv module refuses longer fields, in these checks and in ExampleGen alike.
+FIELD_LIMIT = csv.field_size_limit()
+# An open quoted field longer than this cannot be part of a valid row of a few dozen
+# columns: a closing quote is missing. Bounds what is held in memory.
+MAX_OPEN_QUOTE_CHARS = 64 * FIELD_LIMIT
+_BOM = "\ufeff"
+_GZIP_MAGIC = b"\x1f\x8b"
+# A plain decimal number. Python's float() and int(), which TFX's type inference uses,
+# also take 'nan', 'inf' and '1_000', which would reach the statistics and the model as
+# NaN, infinity and 1000.
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 class CsvFormatError(ValueError):
     """A CSV file the pipeline cannot use; the message names the file and the problem."""
 
 
-def _is_number(text: str) -> bool:
+_CR_ONLY = ("lines end with a carriage return (CR) only (old Mac line endings), which "
+            "ExampleGen does not split; save the file with LF or CRLF line endings.")
+
+_CR_IN_LINE = ("a carriage return (CR) outside quotes inside the line, which the CSV "
+               "parser takes for the end of a row (old Mac line endings mixed in); save "
+               "the file with LF or CRLF line endings.")
+
+
+def _split_lines(data: BinaryIO, path: str) -> Iterator[bytes]:
+    """Yields the stream's lines, each with its LF, split at LF only as Beam splits them.
+
+    TensorFlow's file objects drop CR bytes when iterated by line, hence the blocks.
+    """
+    pending, size = [], 0
+    while block := data.read(1 << 20):
+        start = 0
+        while (end := block.find(b"\n", start)) != -1:
+            pending.append(block[start:end + 1])
+            yield b"".join(pending)
+            pending, size, start = [], 0, end + 1
+        pending.append(block[start:])
+        size += len(block) - start
+        if size > MAX_OPEN_QUOTE_CHARS:
+            problem = _CR_ONLY if b"\r" in b"".join(pending) else (
+                f"a line is longer than {MAX_OPEN_QUOTE_CHARS:,} bytes.")
+            raise CsvFormatError(f"{path}: {problem}")
+    if any(pending):
+        yield b"".join(pending)
+
+
+def _physical_lines(path: str) -> Iterator[Tuple[int, str]]:
+    """Yields (line number, text) for each line, split at LF as ExampleGen splits them.
+
+    A UTF-8 byte-order mark before the header is dropped: ExampleGen reads the header
+    through `read_header`, which drops it too.
+    """
     try:
-        float(text)
+        with data_files.open_binary(path) as data:
+            for number, raw in enumerate(_split_lines(data, path), start=1):
+                if number == 1 and raw.startswith(_GZIP_MAGIC):
+                    raise CsvFormatError(
+                        f"{path}: the file is gzip-compressed; name it *.csv.gz.")
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    raise CsvFormatError(
+                        f"{path}: line {number}: byte 0x{raw[error.start]:02x} is not "
+                        "UTF-8; save the file as UTF-8."
+                    ) from None
+                yield number, (text[1:] if number == 1 and text.startswith(_BOM) else text)
+    except (OSError, EOFError, zlib.error) as error:
+        # Mostly gzip's own errors: not a gzip file, or one cut short.
+        what = " as gzip" if data_files.is_gzip(path) else ""
+        raise CsvFormatError(f"{path}: cannot be read{what}: {error}.") from None
+
+
+def records(path: str) -> Iterator[Tuple[int, int, str]]:
+    """Yields (first line, last line, text) of each CSV record, the header first.
+
+    Lines are joined while a quoted field is open, as ExampleGen's reader does, so a
+    quoted field may hold line breaks.
+
+    Raises:
+      CsvFormatError: a byte is not UTF-8, or a quote is never closed.
+    """
+    parts, first, quotes, chars = [], 0, 0, 0
+    for number, text in _physical_lines(path):
+        if not parts:
+            first = number
+        parts.append(text)
+        quotes += text.count('"')
+        chars += len(text)
+        if quotes % 2 == 0:
+            yield first, number, "".join(parts)
+            parts, quotes, chars = [], 0, 0
+        elif chars > MAX_OPEN_QUOTE_CHARS:
+            raise CsvFormatError(
+                f"{path}: line {first}: a quoted field opened on this line is still open "
+                f"at line {number}, {chars:,} characters later; a closing quote is missing.")
+    if parts:
+        raise CsvFormatError(
+            f"{path}: line {first}: a quoted field opened on this line is never closed "
+            "(the file ends inside it); a closing quote is missing.")
+
+
+def _has_unquoted_cr(text: str) -> bool:
+    """Whether `text` holds a CR outside quotes other than in its final line break."""
+    quoted = False
+    for char in text.rstrip("\r\n"):
+        if char == '"':
+            quoted = not quoted
+        elif char == "\r" and not quoted:
+            return True
+    return False
+
+
+def _oversized_field_index(text: str) -> int:
+    """Returns the 0-based index of the first field of `text` longer than FIELD_LIMIT."""
+    index, length, quoted = 0, 0, False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            index, length = index + 1, 0
+        else:
+            length += 1
+            if length > FIELD_LIMIT:
+                break
+    return index
+
+
+def _parse(path: str, record: Tuple[int, int, str], header: Sequence[str] = ()) -> List[str]:
+    """Parses one record into fields; csv errors become a `CsvFormatError`."""
+    first, _, text = record
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            index = _oversized_field_index(text)
+            column = repr(header[index]) if index < len(header) else f"number {index + 1}"
+            raise CsvFormatError(
+                f"{path}: line {first}, column {column}: the field is longer than "
+                f"{FIELD_LIMIT:,} characters, more than ExampleGen's CSV reader accepts."
+            ) from None
+        if "new-line character seen in unquoted field" in str(error):
+            raise CsvFormatError(f"{path}: line {first}: {_CR_IN_LINE}") from None
+        raise CsvFormatError(f"{path}: line {first}: {error}.") from None
+
+
+def read_header(path: str) -> List[str]:
+    """Returns the column names of a data file, without a byte-order mark.
+
+    Raises:
+      CsvFormatError: the file is empty, or its first line is not a header.
+    """
+    header_record = next(records(path), None)
+    if header_record is None:
+        raise CsvFormatError(f"{path}: the file is empty; expected a header row.")
+    text = header_record[2]
+    if "\r" in text.rstrip("\r\n"):
+        raise CsvFormatError(f"{path}: {_CR_ONLY}")
+    header = _parse(path, header_record)
+    if not any(header):
+        raise CsvFormatError(f"{path}: line 1 is empty; expected a header row.")
+    return header
+
+
+def _is_plain_number(cell: str) -> bool:
+    """A fast `_NUMBER.fullmatch`: float() takes it, and it is none of float()'s extras."""
+    try:
+        float(cell)
     except ValueError:
         return False
-    return True
+    # What float() takes beyond `_NUMBER`: nan, inf(inity) (all hold an 'n'), '_', and
+    # non-ASCII digits.
+    return cell.isascii() and "_" not in cell and "n" not in cell and "N" not in cell
 
 
-def _decoded_lines(path: str) -> Iterator[str]:
-    """Yields the file's lines as text, one at a time, so a large file is never held."""
-    with fileio.open(path, "rb") as csv_file:
-        for number, raw in enumerate(csv_file, start=1):
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise CsvFormatError(
-                    f"{path}: line {number}: byte 0x{raw[error.start]:02x} is not UTF-8; "
-                    "save the file as UTF-8."
-                ) from None
+def number_problem(cell: str) -> str:
+    """Returns what is wrong with `cell` as a number for ExampleGen, or ''."""
+    if _NUMBER.fullmatch(cell):
+        return ""
+    word = cell.lower().lstrip("+-")
+    if word == "nan":
+        return f"{cell!r} is not a number; leave the cell empty for a missing value."
+    if word in ("inf", "infinity"):
+        return (f"{cell!r} is not a finite number; write a finite value, or leave the cell "
+                "empty for a missing value.")
+    if "_" in cell and _NUMBER.fullmatch(cell.replace("_", "")):
+        return f"{cell!r} is not a number; write it without '_' ({cell.replace('_', '')})."
+    return f"{cell!r} is not a number."
+
+
+def _check_row(path: str, record: Tuple[int, int, str], row: List[str],
+               header: Sequence[str], numeric: Sequence[Tuple[int, str]]) -> None:
+    """Raises a `CsvFormatError` for a wrong field count or a bad number in `row`."""
+    first, last, text = record
+    if len(row) != len(header) and _has_unquoted_cr(text):
+        raise CsvFormatError(f"{path}: line {first}: {_CR_IN_LINE}")
+    if len(row) != len(header):
+        runs_on = f" (a row over lines {first} to {last})" if last > first else ""
+        raise CsvFormatError(
+            f"{path}: line {first}{runs_on} has {len(row)} fields; "
+            f"the header has {len(header)}.")
+    for index, column in numeric:
+        cell = row[index].strip()
+        if cell and not _is_plain_number(cell):
+            raise CsvFormatError(
+                f"{path}: line {first}, column {column!r}: {number_problem(cell)}")
 
 
 def check_file(path: str, required_columns: Sequence[str],
                numeric_columns: Sequence[str]) -> Tuple[List[str], int]:
-    """Checks one CSV file; returns its header and its number of data rows.
+    """Checks one CSV file (or .csv.gz); returns its header and its number of data rows.
 
     Raises:
-      CsvFormatError: the file is not UTF-8, is empty, lacks a required column, has a
-        row whose field count differs from the header's, or a non-number in a numeric
-        column.
+      CsvFormatError: the file is not UTF-8 (or not gzip when named so), is empty, has
+        CR-only line endings, lacks a required column, has an unclosed quote, a field
+        longer than `FIELD_LIMIT`, a row whose field count differs from the header's, or
+        a cell in a numeric column that is not a plain finite number.
     """
-    rows = csv.reader(_decoded_lines(path))
-    header = next(rows, None)
-    if not header:
-        raise CsvFormatError(f"{path}: the file is empty; expected a header row.")
+    header = read_header(path)
     missing = [c for c in required_columns if c not in header]
     if missing:
         raise CsvFormatError(f"{path}: the header has no column {', '.join(map(repr, missing))}.")
-    numeric = [(header.index(c), c) for c in numeric_columns]
+    numeric = [(header.index(c), c) for c in numeric_columns if c in header]
     data_rows = 0
-    for line, row in enumerate(rows, start=2):
-        if not row:
-            continue
-        data_rows += 1
-        if len(row) != len(header):
-            raise CsvFormatError(
-                f"{path}: line {line} has {len(row)} fields; the header has {len(header)}."
-            )
-        for index, column in numeric:
-            cell = row[index].strip()
-            if cell and not _is_number(cell):
-                raise CsvFormatError(
-                    f"{path}: line {line}, column {column!r}: {cell!r} is not a number."
-                )
+    rows = records(path)
+    next(rows)  # The header, checked above.
+    for record in rows:
+        row = _parse(path, record, header)
+        if row:  # ExampleGen skips blank lines.
+            data_rows += 1
+            _check_row(path, record, row, header, numeric)
     return header, data_rows
 
 

@@ -16,10 +16,12 @@ from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 from tfx.types import artifact
 
 import v2_spec_launcher
+from components import checked_csv_example_gen
+from modules.taxi import contract as features
 from pipeline.definition import config as config_lib
+from pipeline.definition import pipeline as pipeline_lib
 from pipeline.kubeflow import runner as kubeflow_runner
 from pipeline.kubeflow import settings as kubeflow_settings
-from pipeline.definition import pipeline as pipeline_lib
 from pipeline.serving import client as serving
 
 PROJECT_ROOT = config_lib.PROJECT_ROOT
@@ -281,6 +283,19 @@ def test_custom_executors_are_importable_from_the_image_layout(v2):
         assert any(c and os.path.isfile(c) for c in candidates), class_path
 
 
+def test_example_gen_gets_the_columns_to_check_in_both_targets(v1, v2):
+    expected = (list(features.REQUIRED_COLUMNS), list(features.NUMERIC_COLUMNS))
+    (v2_config,) = [value["stringValue"] for key, value in _v2_parameters(v2["spec"])
+                    if key == "custom_config" and "required_columns" in value["stringValue"]]
+    assert checked_csv_example_gen.columns_from_exec_properties(
+        {"custom_config": v2_config}) == expected
+    args = _v1_steps(v1["spec"])[pipeline_lib.EXAMPLE_GEN]["container"]["args"]
+    ir = json.loads(args[args.index("--tfx_ir") + 1])
+    v1_config = ir["nodes"][0]["pipelineNode"]["parameters"]["parameters"]["custom_config"]
+    assert checked_csv_example_gen.columns_from_exec_properties(
+        {"custom_config": v1_config["fieldValue"]["stringValue"]}) == expected
+
+
 @pytest.mark.parametrize("target", ["v1", "v2"])
 def test_no_path_of_the_compiling_machine_appears(target, request):
     compiled = request.getfixturevalue(target)
@@ -329,8 +344,9 @@ def test_the_reviews_steps_name_its_image_files_and_facts(reviews):
                if "stringValue" in value["runtimeValue"]["constantValue"]}
         for task, spec in job["pipelineSpec"]["root"]["dag"]["tasks"].items()
     }
-    assert json.loads(by_task[pipeline_lib.EXAMPLE_GEN]["custom_config"]) == {
-        "required_columns": ["text", "label", "source"], "numeric_columns": ["label"]}
+    assert checked_csv_example_gen.columns_from_exec_properties(
+        {"custom_config": by_task[pipeline_lib.EXAMPLE_GEN]["custom_config"]}) == (
+        ["text", "label", "source"], ["label"])
     eval_config = json.loads(by_task[pipeline_lib.EVALUATOR]["eval_config"])
     assert [spec.get("feature_keys", []) for spec in eval_config["slicing_specs"]] == [
         [], ["source"]]

@@ -1,5 +1,7 @@
 """Settings sized to the data: the eval split and where the Evaluator runs."""
 
+import gzip
+
 import pytest
 from apache_beam.options import pipeline_options
 
@@ -29,6 +31,12 @@ def test_count_rows_counts_data_lines_of_every_file(tmp_path):
     (tmp_path / "b.csv").write_text("x,y\n5,6")  # no final line break
     (tmp_path / "header_only.csv").write_text("x,y\n")
     (tmp_path / "empty.csv").write_text("")
+    assert sizing.count_rows(sorted(str(p) for p in tmp_path.iterdir())) == 3
+
+
+def test_count_rows_reads_gzip_and_counts_an_unreadable_file_as_none(tmp_path):
+    (tmp_path / "a.csv.gz").write_bytes(gzip.compress(b"x,y\n1,2\n3,4\n5,6\n"))
+    (tmp_path / "broken.csv.gz").write_bytes(b"x,y\n1,2\n")  # not gzip
     assert sizing.count_rows(sorted(str(p) for p in tmp_path.iterdir())) == 3
 
 

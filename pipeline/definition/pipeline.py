@@ -87,11 +87,12 @@ def create_pipeline(
         that bring their own store (Kubeflow) leave it out.
     """
     contract = config.contract
-    # CsvExampleGen's executor, behind CSV checks that name file, line and column.
+    # CsvExampleGen's executor, behind CSV checks that name file, line and column,
+    # reading only the data files of the folder.
     example_gen_component = FileBasedExampleGen(
         input_base=config.data_root,
         output_config=example_gen.split_config(config.split_buckets),
-        custom_config=checked_csv_example_gen.columns_config(
+        custom_config=checked_csv_example_gen.custom_config(
             contract.raw_columns, contract.numeric_columns),
         custom_executor_spec=executor_spec.BeamExecutorSpec(
             checked_csv_example_gen.Executor

@@ -20,10 +20,10 @@ import time
 import traceback
 from typing import Optional, Tuple
 
-from tfx.dsl.io import fileio
 from tfx.orchestration import metadata
 from tfx.orchestration.beam import beam_dag_runner
 
+from components import data_files
 from components.csv_check import CsvFormatError
 from components.data_gate.executor import DataValidationError
 from pipeline.definition import config as config_lib
@@ -200,9 +200,8 @@ def sized_config(build_dir: str, data_root: str, beam_profile: str,
     processes follow `pipeline.local.sizing`; `overrides` are further
     `config_lib.local_config` arguments.
     """
-    # ExampleGen reads every file in the data folder.
-    rows = sizing.count_rows(
-        path for path in fileio.glob(os.path.join(data_root, "*")) if not fileio.isdir(path))
+    # ExampleGen reads the data files only (components/data_files.py).
+    rows = sizing.count_rows(data_files.in_folder(data_root).files)
     component_beam_args = (sizing.component_beam_args_for_rows(rows, (EXAMPLE_GEN, EVALUATOR))
                            if beam_profile == "local" else {})
     return rows, config_lib.local_config(
@@ -278,6 +277,9 @@ def main(argv=None) -> int:
         print("[pipeline] WARNING: --force-push: the model is pushed even if the "
               "Evaluator does not bless it", flush=True)
     log_path = os.path.join(build_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
+    skipped = data_files.in_folder(config.data_root).skipped_text()
+    if skipped:
+        print(f"[pipeline] skipped in {config.data_root}: {skipped}", flush=True)
     train_buckets, eval_buckets = config.split_buckets
     print(f"[pipeline] {config.pipeline_name} (model family {args.model}) on "
           f"{config.data_root} (about {rows:,} rows, split train:eval "

@@ -14,7 +14,9 @@ import tensorflow as tf
 from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 from tensorflow_metadata.proto.v0 import schema_pb2
+from tfx.dsl.io import fileio
 
+from components.versioned_pusher import PUSHED_MARKER
 from modules.common.schema import raw_feature_spec
 
 _PARSERS = {tf.float32: float, tf.int64: lambda text: int(float(text)), tf.string: str.encode}
@@ -59,25 +61,70 @@ def example_from_row(row: Mapping[str, str], types: Mapping[str, tf.DType],
     return example.SerializeToString()
 
 
+def check_header(header, schema: schema_pb2.Schema, serving: bool = True,
+                 where: str = "the CSV file") -> None:
+    """Raises ValueError naming columns of `header` unknown to the schema, or missing.
+
+    For serving, the label's source columns may be present or absent: they are not sent.
+    """
+    if not header:
+        raise ValueError(f"{where}: the file is empty; expected a header row.")
+    known = feature_types(schema, serving=False)
+    unknown = [column for column in header if column not in known]
+    missing = [column for column in feature_types(schema, serving) if column not in header]
+    problems = []
+    if unknown:
+        problems.append(f"column {', '.join(map(repr, unknown))} is not in the schema")
+    if missing:
+        problems.append(f"column {', '.join(map(repr, missing))} of the schema is missing")
+    if problems:
+        raise ValueError(f"{where}: the header does not match the schema: "
+                         f"{'; '.join(problems)}.")
+
+
 def examples_from_csv(csv_path: str, schema: schema_pb2.Schema,
                       serving: bool = True) -> List[bytes]:
-    """Returns one serialized raw `tf.Example` per row of a CSV file with a header."""
+    """Returns one serialized raw `tf.Example` per row of a CSV file with a header.
+
+    A UTF-8 byte-order mark (Excel's "CSV UTF-8") is read as such.
+
+    Raises:
+      ValueError: naming the file: a header column the schema does not know (a typo),
+        a schema column the header lacks, a row whose field count differs from the
+        header's (with its line), or a cell that does not parse as its type.
+    """
     types = feature_types(schema, serving)
-    with open(csv_path, newline="", encoding="utf-8") as csv_file:
-        return [
-            example_from_row(row, types, where=f"{csv_path}, line {line}")
-            for line, row in enumerate(csv.DictReader(csv_file), start=2)
-        ]
+    with open(csv_path, newline="", encoding="utf-8-sig") as csv_file:
+        reader = csv.DictReader(csv_file)
+        check_header(reader.fieldnames, schema, serving, where=csv_path)
+        examples = []
+        for row in reader:
+            where = f"{csv_path}, line {reader.line_num}"
+            if None in row or None in row.values():
+                raise ValueError(f"{where}: the row's field count differs from the "
+                                 f"header's ({len(reader.fieldnames)}).")
+            examples.append(example_from_row(row, types, where=where))
+        return examples
 
 
 def latest_version_dir(serving_model_dir: str) -> str:
-    """Returns the newest numbered version folder the Pusher wrote."""
+    """Returns the newest numbered version folder the Pusher completed.
+
+    A version folder without the Pusher's completion marker is skipped: its copy may
+    still be in progress (on object storage, where a rename is a copy). Local folders
+    and gs:// alike.
+    """
+    if not fileio.isdir(serving_model_dir):
+        raise FileNotFoundError(f"No serving folder {serving_model_dir}.")
+    names = [name.rstrip("/") for name in fileio.listdir(serving_model_dir)]
     versions = [
-        name for name in os.listdir(serving_model_dir)
-        if name.isdigit() and os.path.isdir(os.path.join(serving_model_dir, name))
+        name for name in names
+        if name.isdigit() and fileio.exists(os.path.join(serving_model_dir, name, PUSHED_MARKER))
     ]
     if not versions:
-        raise FileNotFoundError(f"No pushed model version in {serving_model_dir}.")
+        raise FileNotFoundError(
+            f"No complete pushed model version in {serving_model_dir} (a numbered folder "
+            f"holding {PUSHED_MARKER}).")
     return os.path.join(serving_model_dir, max(versions, key=int))
 
 

@@ -55,15 +55,17 @@ CONTRACT = FamilyContract(
     exporter_name="movie-reviews",
     min_auc=0.85,
     max_auc_drop=0.01,
-    # About two epochs of the 22,000 training reviews.
-    train_steps=700,
+    # About four epochs of the 22,000 training reviews. Measured on the full data:
+    # 1,400 steps at a learning rate of 0.001 reach an eval AUC of 0.91; 700 steps at
+    # 0.003 stay near 0.80 to 0.84.
+    train_steps=1400,
     default_hparams={
         "train_batch_size": 64,
         "eval_batch_size": 256,
         "embedding_dim": 32,
         "lstm_units": 32,
         "dropout": 0.2,
-        "learning_rate": 0.003,
+        "learning_rate": 0.001,
     },
     default_data=packaged_data_dir(),
 )

@@ -20,7 +20,7 @@ def embedding_input_dim(tf_transform_output: tft.TFTransformOutput) -> int:
 
 
 def build_keras_model(input_dim: int, embedding_dim: int = 32, lstm_units: int = 32,
-                      dropout: float = 0.2, learning_rate: float = 0.003) -> tf.keras.Model:
+                      dropout: float = 0.2, learning_rate: float = 0.001) -> tf.keras.Model:
     """Builds and compiles the sequence classifier.
 
     Args:

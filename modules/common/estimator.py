@@ -56,11 +56,13 @@ def check_transform_outputs(contract: FamilyContract, keys: Iterable[str]) -> No
         )
 
 
-def input_fn(file_pattern, tf_transform_output, label_key, batch_size, num_epochs=None):
+def input_fn(file_pattern, tf_transform_output, label_key, batch_size, num_epochs=None,
+             shuffle_buffer_size=TRAINING_DEFAULTS["shuffle_buffer_size"]):
     """Returns a `tf.data.Dataset` of (transformed features, label) batches.
 
     The files are read record by record (gzipped TFRecords written by Transform);
-    nothing is loaded into memory beyond the prefetched batches.
+    nothing is held in memory beyond the shuffle buffer and the prefetched batches.
+    Training (`num_epochs=None`) shuffles; evaluation reads each example once, in order.
     """
     return tf.data.experimental.make_batched_features_dataset(
         file_pattern=file_pattern,
@@ -70,6 +72,7 @@ def input_fn(file_pattern, tf_transform_output, label_key, batch_size, num_epoch
         label_key=label_key,
         num_epochs=num_epochs,
         shuffle=num_epochs is None,
+        shuffle_buffer_size=shuffle_buffer_size,
         prefetch_buffer_size=tf.data.AUTOTUNE,
     )
 
@@ -221,7 +224,8 @@ def build_trainer_spec(fn_args, schema, contract: FamilyContract,
     label_key = contract.label_key
     train_spec = tf_estimator.estimator.TrainSpec(
         lambda: input_fn(fn_args.train_files, tf_transform_output, label_key,
-                         hparams["train_batch_size"]),
+                         hparams["train_batch_size"],
+                         shuffle_buffer_size=hparams["shuffle_buffer_size"]),
         max_steps=fn_args.train_steps,
     )
     exporter = tf_estimator.estimator.FinalExporter(

@@ -55,10 +55,9 @@ CONTRACT = FamilyContract(
     exporter_name="movie-reviews",
     min_auc=0.85,
     max_auc_drop=0.01,
-    # About four epochs of the 22,000 training reviews. Measured on the full data:
-    # 1,400 steps at a learning rate of 0.001 reach an eval AUC of 0.91; 700 steps at
-    # 0.003 stay near 0.80 to 0.84.
-    train_steps=1400,
+    # About two epochs of the 22,000 training reviews. Measured on the full data, at a
+    # learning rate of 0.001: eval AUC 0.918 after 700 steps, 0.902 after 1,400.
+    train_steps=700,
     default_hparams={
         "train_batch_size": 64,
         "eval_batch_size": 256,

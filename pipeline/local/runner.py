@@ -44,7 +44,7 @@ EXIT_CODES = {"finished": 0, "stopped": 1, "failed": 1, "refused": 3, "interrupt
 class _ProgressNodeDoFn(beam_dag_runner.PipelineNodeAsDoFn):
     """Runs one pipeline node, printing when it starts and how long it took."""
 
-    # The node running now, for the message of an interrupted run.
+    # The node running now, or the one a run ended in, for an interrupted run's reason.
     running: Optional[str] = None
 
     def process(self, element, *signals):
@@ -54,12 +54,15 @@ class _ProgressNodeDoFn(beam_dag_runner.PipelineNodeAsDoFn):
         _ProgressNodeDoFn.running = node_id
         try:
             super().process(element, *signals)
+        except KeyboardInterrupt:
+            print(f"[pipeline] {node_id}: interrupted after {time.monotonic() - start:.1f}s",
+                  flush=True)
+            raise
         except BaseException:
             print(f"[pipeline] {node_id}: FAILED after {time.monotonic() - start:.1f}s",
                   flush=True)
             raise
-        finally:
-            _ProgressNodeDoFn.running = None
+        _ProgressNodeDoFn.running = None
         print(f"[pipeline] {node_id}: done in {time.monotonic() - start:.1f}s", flush=True)
 
 
@@ -108,13 +111,24 @@ def write_summary(summary: dict, summary_path: str) -> None:
     os.replace(partial, summary_path)
 
 
+def _interrupted(error: BaseException) -> bool:
+    """Whether Ctrl-C caused `error`: Beam re-raises it as a RuntimeError from it."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def status_of(error: Optional[BaseException]) -> str:
     """Returns the summary status of a run that ended with `error` (None: finished)."""
     if error is None:
         return "finished"
     if isinstance(error, ConcurrentRunError):
         return "refused"
-    if isinstance(error, KeyboardInterrupt):
+    if _interrupted(error):
         return "interrupted"
     if isinstance(error, BAD_INPUT_ERRORS):
         return "stopped"
@@ -139,7 +153,7 @@ def _ended_summary(config, connection_config, started_ms: int,
         family=config.contract.name,
         data_root=config.data_root,
     )
-    if isinstance(error, KeyboardInterrupt):
+    if summary["status"] == "interrupted":
         summary["reason"] = "interrupted" + (
             f" during {_ProgressNodeDoFn.running}" if _ProgressNodeDoFn.running else "")
     return summary
@@ -163,6 +177,7 @@ def run(config: config_lib.PipelineConfig, metadata_path: str, summary_path: str
     os.makedirs(os.path.dirname(os.path.abspath(metadata_path)), exist_ok=True)
     started_ms = int(time.time() * 1000)
     connection_config = None
+    _ProgressNodeDoFn.running = None
     try:
         with exclusive_store(metadata_path):
             connection_config = metadata.sqlite_metadata_connection_config(metadata_path)

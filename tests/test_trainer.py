@@ -114,3 +114,19 @@ def test_a_different_training_does_not_resume_from_an_attempt(
     trainer.trainer_fn(other, schema)
     assert not os.path.exists(os.path.join(other.model_run_dir, estimator.RESUMED_FILE))
     assert tf.train.latest_checkpoint(other.serving_model_dir) is None
+
+
+def test_an_unreadable_record_of_another_attempt_is_skipped(tmp_path, transformed_sample, schema):
+    # An earlier attempt killed while writing its record left half a JSON file.
+    broken = tmp_path / "1"
+    broken.mkdir()
+    (broken / estimator.TRAINING_INPUTS_FILE).write_text('{"train_files": ["a", ')
+    args = _attempt(tmp_path, transformed_sample, "2", 20, {"train_batch_size": 32})
+    spec = trainer.trainer_fn(args, schema)
+    metrics, _ = tf_estimator.estimator.train_and_evaluate(
+        spec["estimator"], spec["train_spec"], spec["eval_spec"])
+    assert metrics["global_step"] == 20
+    assert not os.path.exists(os.path.join(args.model_run_dir, estimator.RESUMED_FILE))
+    with open(os.path.join(args.model_run_dir, estimator.TRAINING_INPUTS_FILE)) as record:
+        assert json.load(record)["train_steps"] == 20
+    assert not [n for n in os.listdir(args.model_run_dir) if ".partial" in n]

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import shutil
 
 import pytest
 import tensorflow_model_analysis as tfma
@@ -12,6 +13,7 @@ from components import example_gen
 from components import pusher
 from modules.taxi import contract as features
 from pipeline.definition import config as config_lib
+from pipeline.definition import families
 from pipeline.definition import pipeline as pipeline_lib
 
 
@@ -161,6 +163,27 @@ def test_module_code_changes_change_the_cache_key(tmp_path, config):
         component = next(c for c in pipeline.components if c.id == component_id)
         custom_config = json.loads(component.exec_properties["custom_config"])
         assert custom_config["modules_version"] == config.modules_version
+
+
+def test_every_file_below_the_family_folder_is_in_the_cache_key(tmp_path):
+    (tmp_path / "layers").mkdir()
+    (tmp_path / "layers" / "attention.py").write_text("WIDTH = 8\n")
+    before = config_lib.modules_fingerprint(str(tmp_path))
+    (tmp_path / "layers" / "attention.py").write_text("WIDTH = 16\n")
+    assert config_lib.modules_fingerprint(str(tmp_path)) != before
+
+
+def test_the_curated_schema_contents_are_in_its_cache_key(tmp_path, sample_dir):
+    schema = tmp_path / "schema.pbtxt"
+    shutil.copy(families.load("taxi").schema_file, schema)
+    config = config_lib.local_config(str(tmp_path), sample_dir, schema_file=str(schema))
+    importer = next(c for c in pipeline_lib.create_pipeline(config).components
+                    if c.id == pipeline_lib.SCHEMA_IMPORTER)
+    assert importer.exec_properties["schema_file"] == str(schema)
+    assert importer.exec_properties["schema_digest"] == config.schema_digest
+    schema.write_text(schema.read_text() + "\n# edited\n")
+    edited = config_lib.local_config(str(tmp_path), sample_dir, schema_file=str(schema))
+    assert edited.schema_digest != config.schema_digest
 
 
 def test_user_modules_are_loaded_from_source_not_packaged(config):

@@ -147,7 +147,9 @@ def family_config(family_name: str, pipeline_root: str, data_root: str,
     schema_file = overrides.pop("schema_file", family.schema_file)
 
     def where_run(path):
-        return os.path.join(files_root, os.path.relpath(path, PROJECT_ROOT))
+        """A project file where the components run; any other path as it is."""
+        relative = os.path.relpath(path, PROJECT_ROOT)
+        return path if relative.startswith("..") else os.path.join(files_root, relative)
 
     values = dict(
         contract=contract,

@@ -9,7 +9,7 @@ p99) and batches (examples per second).
 
 Run as a child process (the newest pushed version of a serving folder, or one version):
     python -m bench.serving_latency --serving-dir build/serving_model \
-        --csv data/taxi/data.csv --rounds 3
+        --csv data/taxi/full/data.csv --rounds 3
 """
 
 import argparse

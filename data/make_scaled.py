@@ -9,7 +9,7 @@ is more than 20% of the fare) is what it was in the source row.
 
 Scaled data is generated on demand under build/ and never committed:
 
-    python data/make_scaled.py --source data/taxi/data.csv --factor 10 \
+    python data/make_scaled.py --source data/taxi/full/data.csv --factor 10 \
         --out build/bench/data/taxi-10x/data.csv
 """
 
@@ -122,7 +122,7 @@ def write_scaled(source: str, out_path: str, factor: float, seed: int = 0,
 def main(argv=None) -> int:
     """Parses the command line and writes the scaled CSV."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", default="data/taxi/data.csv",
+    parser.add_argument("--source", default="data/taxi/full/data.csv",
                         help="CSV file (or folder holding one) to scale")
     parser.add_argument("--factor", type=float, required=True,
                         help="how many times the source's rows to write (may be fractional)")

@@ -180,27 +180,55 @@ def main(argv=None) -> int:
         print(f"[pipeline] {component_id} runs with {' '.join(component_args[:3])}",
               flush=True)
     start = time.monotonic()
+    # What ended the run early ("" if nothing did); None when another run held the store.
+    stopped = ""
     try:
         with stderr_to_file(log_path):
             summary = run(config, config_lib.metadata_path(build_dir), summary_path)
     except ConcurrentRunError as error:
+        stopped = None
         print(f"[pipeline] REFUSED: {error}", file=sys.stderr)
         return 3
     except (CsvFormatError, DataValidationError) as error:
+        stopped = str(error)
         # Bad input: the message says what is wrong and where; no traceback needed.
         print(f"[pipeline] STOPPED: {error}", file=sys.stderr)
         print(f"[pipeline] nothing was trained or pushed; full log: {log_path}",
               file=sys.stderr)
         return 1
-    except Exception:  # The log has the details; the terminal gets the cause.
+    except Exception as error:  # The log has the details; the terminal gets the cause.
+        stopped = f"{type(error).__name__}: {error}"
         traceback.print_exc(limit=-3)
         print(f"[pipeline] FAILED after {time.monotonic() - start:.0f}s; full log: {log_path}",
               file=sys.stderr)
         return 1
-    print(run_summary.format_summary(summary))
-    print(f"[pipeline] finished in {time.monotonic() - start:.0f}s")
-    print(f"[pipeline] summary written to {summary_path}")
-    return 0
+    else:
+        print(run_summary.format_summary(summary))
+        print(f"[pipeline] finished in {time.monotonic() - start:.0f}s")
+        print(f"[pipeline] summary written to {summary_path}")
+        return 0
+    finally:
+        if stopped is not None:
+            write_run_report(build_dir, config.pipeline_name, stopped, log_path)
+
+
+def write_run_report(build_dir: str, pipeline_name: str, error: str, log_path: str) -> None:
+    """Renders the run's report and prints where it is.
+
+    A report that cannot be written is said on stderr and never changes the run's
+    own outcome or exit code.
+    """
+    from pipeline.results import report
+
+    try:
+        with stderr_to_file(log_path):
+            path = report.write_report(build_dir, pipeline_name, error=error)
+    except Exception as error:  # pylint: disable=broad-except
+        print(f"[pipeline] the run report could not be written: {type(error).__name__}: "
+              f"{error}", file=sys.stderr)
+        return
+    print(f"[pipeline] report: {path} (newest: "
+          f"{os.path.join(build_dir, report.REPORT_DIR, report.LATEST, report.PAGE_FILE)})")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ import io
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import MaxNLocator
 
 # Colors per split, per model, per component state.
 SPLIT_COLORS = {"train": "#1f77b4", "eval": "#ff7f0e"}
@@ -20,7 +23,7 @@ _DPI = 96
 def data_uri(figure: Figure) -> str:
     """Returns the figure as a `data:image/png;base64,...` URI."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=_DPI)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -43,7 +46,7 @@ def timeline(components: Sequence[Mapping]) -> Optional[str]:
     shown = [c for c in components if c.get("start") is not None]
     if not shown:
         return None
-    figure = _figure(9, 0.28 * len(shown) + 0.9)
+    figure = _figure(11, 0.24 * len(shown) + 0.8)
     axes = figure.add_subplot()
     for row, component in enumerate(shown):
         length = max(component["end"] - component["start"], 0.05)
@@ -55,10 +58,9 @@ def timeline(components: Sequence[Mapping]) -> Optional[str]:
     axes.invert_yaxis()
     axes.set_xlabel("seconds since the run started", fontsize=8)
     _style(axes)
-    for state, color in STATE_COLORS.items():
-        if any(c["state"] == state for c in shown):
-            axes.barh([], [], color=color, label=state)
-    axes.legend(fontsize=7, loc="lower right", frameon=False)
+    states = [s for s in STATE_COLORS if any(c["state"] == s for c in shown)]
+    axes.legend(handles=[Patch(color=STATE_COLORS[s], label=s) for s in states], ncols=len(states),
+                fontsize=7, loc="upper right", frameon=False)
     return data_uri(figure)
 
 
@@ -81,6 +83,9 @@ def feature_histogram(feature: Mapping) -> Optional[str]:
                         color=SPLIT_COLORS.get(split))
             drawn = True
         axes.set_ylabel("share", fontsize=7)
+        # Plain tick labels: census tracts or timestamps otherwise get an offset.
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:.6g}"))
+        axes.xaxis.set_major_locator(MaxNLocator(3))
     elif kinds == {"categorical"}:
         reference = next(iter(splits.values()))
         values = [v for v, _ in reference.get("top_values", [])[:6]]
@@ -122,6 +127,9 @@ def training_curves(train: Mapping[str, List], evaluation: Mapping[str, List]) -
             steps, values = zip(*evaluation[name])
             axes.plot(steps, values, marker="o", linestyle="--",
                       color=SPLIT_COLORS["eval"], label="eval")
+        last = max(point[0] for series in (train.get(name, []), evaluation.get(name, []))
+                   for point in series)
+        axes.set_xlim(0, max(last, 1) * 1.05)
         axes.set_title(name, fontsize=9)
         axes.set_xlabel("step", fontsize=8)
         _style(axes)
@@ -157,25 +165,21 @@ def reliability_diagram(calibration: Mapping[str, List[Mapping]]) -> Optional[st
 
 
 def slice_chart(rows: Sequence[Mapping], metric: str, models: Sequence[str]) -> Optional[str]:
-    """One metric per slice, a bar per model."""
+    """One metric per slice: a dot per model on one line per slice."""
     rows = [r for r in rows if any(metric in r["models"].get(m, {}) for m in models)]
     if not rows:
         return None
-    figure = _figure(5.2, 0.2 * len(rows) * max(len(models), 1) * 0.8 + 1.0)
+    figure = _figure(5.2, 0.17 * len(rows) + 0.9)
     axes = figure.add_subplot()
-    height = 0.8 / len(models)
-    for index, model in enumerate(models):
-        axes.barh([i + index * height for i in range(len(rows))],
-                  [r["models"].get(model, {}).get(metric, 0.0) for r in rows],
-                  height=height, color=MODEL_COLORS.get(model), label=model)
-    axes.set_yticks([i + height * (len(models) - 1) / 2 for i in range(len(rows))],
-                    [r["slice"] for r in rows], fontsize=7)
-    axes.invert_yaxis()
+    positions = range(len(rows))
+    for model in reversed(list(models)):
+        axes.plot([r["models"].get(model, {}).get(metric, float("nan")) for r in rows],
+                  positions, "o", markersize=4, color=MODEL_COLORS.get(model), label=model)
+    axes.set_yticks(positions, [r["slice"] for r in rows], fontsize=7)
+    axes.set_ylim(len(rows) - 0.5, -0.5)
     axes.set_xlabel(metric, fontsize=8)
-    low = min(r["models"].get(m, {}).get(metric, 1.0) for r in rows for m in models)
-    axes.set_xlim(max(0.0, min(low, 1.0) - 0.05), 1.0)
     _style(axes)
-    axes.legend(fontsize=7, frameon=False, loc="lower right")
+    axes.legend(fontsize=7, frameon=False, loc="lower left")
     return data_uri(figure)
 
 

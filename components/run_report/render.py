@@ -33,7 +33,9 @@ def _number(value, digits: int = 4) -> str:
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer()
                                   and abs(value) >= 1000):
         return f"{int(value):,}"
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, float) and math.isnan(value):
+        return "–"
+    if isinstance(value, float) and math.isinf(value):
         return str(value)
     return f"{value:.{digits}g}"
 

@@ -10,6 +10,7 @@ import glob
 import json
 import math
 import os
+import re
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 from google.protobuf import json_format
@@ -410,6 +411,8 @@ def _slicing_text(specs) -> str:
 
 def thresholds(eval_config) -> List[str]:
     """Returns the eval config's thresholds as readable lines."""
+    import tensorflow_model_analysis as tfma
+
     lines = []
 
     def describe(name, threshold, where):
@@ -423,7 +426,8 @@ def thresholds(eval_config) -> List[str]:
             change = threshold.change_threshold
             if change.HasField("absolute"):
                 allowed = abs(change.absolute.value)
-                worse = ("below" if change.direction == 1 else "above")
+                higher_is_better = change.direction == tfma.MetricDirection.HIGHER_IS_BETTER
+                worse = "below" if higher_is_better else "above"
                 lines.append(f"{name} no more than {allowed:g} {worse} the baseline's "
                              f"({where} slice; checked once a baseline exists)")
 
@@ -551,7 +555,10 @@ def outcome(components: Sequence[Mapping], evaluation: Optional[Mapping],
             "a run; nothing was trained or pushed.")}
     if failed or error:
         where = f" in {failed[0]}" if failed else ""
-        cause = f": {error.strip().splitlines()[0]}" if error.strip() else ""
+        # Beam appends the step it was running; the component is named already.
+        first_line = re.sub(r"\s*\[while running '[^']*'\]$", "",
+                            error.strip().splitlines()[0]) if error.strip() else ""
+        cause = f": {first_line}" if first_line else ""
         return {"kind": "stop", "text": f"Stopped{where}{cause}; nothing after it ran."}
     blessed = evaluation.get("blessed") if evaluation else None
     reasons = "; ".join(evaluation.get("reasons", [])) if evaluation else ""

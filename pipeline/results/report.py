@@ -28,6 +28,8 @@ from pipeline import run_summary
 REPORT_DIR = "report"
 LATEST = "latest"
 PAGE_FILE = "index.html"
+# Beside the page: what stopped the run, as the runner said it, for later re-renders.
+STOPPED_FILE = "stopped.txt"
 # The evaluation metrics shown, in this order (TFMA's names).
 METRIC_NAMES = ("auc", "binary_accuracy", "calibration", "example_count")
 
@@ -184,7 +186,8 @@ def write_report(build_dir: str, pipeline_name: str = "chicago-taxi",
     Args:
       build_dir: the local run's build folder (metadata and pipeline root).
       pipeline_name: the pipeline's name in ML Metadata.
-      error: what stopped the run, when the caller knows (shown on the page).
+      error: what stopped the run, when the caller knows (shown on the page, and
+        kept beside it for later re-renders).
       run_id: the run to report; the newest when None.
 
     Raises:
@@ -198,6 +201,14 @@ def write_report(build_dir: str, pipeline_name: str = "chicago-taxi",
     run = read_run(connection_config, pipeline_name, pipeline_root, run_id)
     report_root = os.path.join(build_dir, REPORT_DIR)
     run_dir = os.path.join(report_root, run["run_id"])
+    stopped_path = os.path.join(run_dir, STOPPED_FILE)
+    if error:
+        os.makedirs(run_dir, exist_ok=True)
+        with open(stopped_path, "w", encoding="utf-8") as stopped_file:
+            stopped_file.write(error)
+    elif os.path.exists(stopped_path):
+        with open(stopped_path, encoding="utf-8") as stopped_file:
+            error = stopped_file.read()
     path = render.write_page(build_page(run, pipeline_name, error),
                              os.path.join(run_dir, PAGE_FILE))
     if run_id is None:

@@ -26,7 +26,7 @@ SECTIONS = (
 
 
 def _number(value, digits: int = 4) -> str:
-    if value is None:
+    if value is None or isinstance(value, jinja2.Undefined):
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -41,7 +41,9 @@ def _number(value, digits: int = 4) -> str:
 
 
 def _percent(value) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
+    if value is None or isinstance(value, jinja2.Undefined):
+        return "–"
+    return f"{100 * value:.1f}%"
 
 
 def _environment() -> jinja2.Environment:

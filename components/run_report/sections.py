@@ -563,11 +563,14 @@ def outcome(components: Sequence[Mapping], evaluation: Optional[Mapping],
     blessed = evaluation.get("blessed") if evaluation else None
     reasons = "; ".join(evaluation.get("reasons", [])) if evaluation else ""
     if pushed and pushed.get("pushed"):
-        if pushed.get("forced") and not blessed:
+        version = pushed.get("version")
+        if blessed:
+            return {"kind": "ok", "text": f"Blessed and pushed as version {version}."}
+        if pushed.get("forced"):
             return {"kind": "warn", "text": (
                 f"Not blessed ({reasons or 'a threshold failed'}), but pushed anyway by an "
-                f"operator's override as version {pushed.get('version')}.")}
-        return {"kind": "ok", "text": f"Blessed and pushed as version {pushed.get('version')}."}
+                f"operator's override as version {version}.")}
+        return {"kind": "warn", "text": f"Pushed as version {version}, without a blessing."}
     if blessed is False:
         return {"kind": "warn", "text": (
             f"Not blessed: {reasons or 'a threshold failed'}; nothing was pushed, the "

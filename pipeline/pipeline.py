@@ -182,7 +182,7 @@ def create_pipeline(
     # The run's report as an artifact: what a Kubeflow run shows. A local run also
     # renders one from ML Metadata after every run, however it ended.
     facts = report_lib.family_facts(config.hparams, config.train_steps,
-                                    config.blocking_anomalies, config.schema_file)
+                                    config.blocking_anomalies)
     run_report = RunReport(
         family=report_lib.family_name(config.trainer_module),
         data_root=config.data_root,

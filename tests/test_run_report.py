@@ -375,4 +375,4 @@ def test_the_page_artifact_type_is_importable_by_its_type_name():
 
 def test_local_report_facts_name_the_family_and_its_schema():
     assert report.family_name(config_lib.PipelineConfig.trainer_module) == "modules"
-    assert config_lib.SCHEMA_FILE in report.family_facts()["example_template"]
+    assert 'load_schema("data/schema/schema.pbtxt")' in report.family_facts()["example_template"]

@@ -33,7 +33,8 @@ STOPPED_FILE = "stopped.txt"
 # The evaluation metrics shown, in this order (TFMA's names).
 METRIC_NAMES = ("auc", "binary_accuracy", "calibration", "example_count")
 
-# Scores one raw row with a pushed model through `pipeline/serving.py`.
+# Scores one raw row with a pushed model through `pipeline/serving.py`, run from the
+# project's root (hence the schema's path relative to it).
 SCORING_EXAMPLE = '''from pipeline import serving
 
 schema = serving.load_schema("{schema_file}")
@@ -49,7 +50,9 @@ def scoring_example_template(schema_file: str) -> str:
 
 
 def family_facts(hparam_overrides: Optional[dict] = None, train_steps: Optional[int] = None,
-                 blocking_kinds=None, schema_file: str = config_lib.SCHEMA_FILE) -> dict:
+                 blocking_kinds=None,
+                 schema_file: str = os.path.relpath(config_lib.SCHEMA_FILE,
+                                                    config_lib.PROJECT_ROOT)) -> dict:
     """The model family's facts the report needs (see `sections.collect_page`)."""
     from modules import features
     from modules import trainer

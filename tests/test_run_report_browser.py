@@ -1,0 +1,133 @@
+"""The run report as a person sees it: real runs' pages opened in headless Chromium.
+
+Three runs in the session's build folder (`pipeline_run`): its first run (blessed and
+pushed), one more through `local_runner.main` with a one-step training (not blessed
+against that baseline), and one on a copy of the sample with an empty column (stopped at
+the data gate). Each page is loaded through the DevTools protocol, which records every
+request the page makes; a screenshot of each is saved next to its page.
+
+Without Chromium the tests are skipped, saying so; under CI (CI=true) they fail.
+"""
+
+import contextlib
+import csv
+import io
+import os
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import browser
+from pipeline import config as config_lib
+from pipeline import local_runner
+from pipeline.results import report
+
+ALL_SECTIONS = ["run", "data", "anomalies", "training", "evaluation", "pushed"]
+LAPTOP_WIDTH = 1366
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """A headless Chromium, or a skip (a failure under CI) when none is installed."""
+    binary = browser.find_browser()
+    if binary is None:
+        message = (f"no headless Chromium found (looked for {', '.join(browser.BINARIES)}); "
+                   "install Debian's `chromium` package to see the report in a browser")
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI=true: this test must run)")
+        pytest.skip(message)
+    chrome = browser.Browser(binary)
+    yield chrome
+    chrome.close()
+
+
+def _main(*args):
+    """Runs `local_runner.main`; returns (exit code, the report path it printed)."""
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = local_runner.main(list(args))
+    printed = re.findall(r"^\[pipeline\] report: (\S+) ", output.getvalue(), re.M)
+    assert len(printed) == 1, output.getvalue()
+    return code, printed[0]
+
+
+@pytest.fixture(scope="module")
+def reports(pipeline_run, sample_dir, sample_csv, tmp_path_factory):
+    """The report pages of a blessed, a not-blessed and a gate-stopped run."""
+    build_dir = pipeline_run.build_dir
+    blessed = report.write_report(build_dir, run_id=pipeline_run.first["run_id"])
+
+    code, not_blessed = _main("--data", sample_dir, "--build-dir", build_dir,
+                              "--train-steps", "1", "--min-auc", "0.8")
+    assert code == 0
+
+    bad_dir = tmp_path_factory.mktemp("empty_company")
+    with open(sample_csv, newline="") as source, \
+            open(bad_dir / "data.csv", "w", newline="") as target:
+        rows = csv.DictReader(source)
+        writer = csv.DictWriter(target, rows.fieldnames)
+        writer.writeheader()
+        for _, row in zip(range(300), rows):
+            writer.writerow(dict(row, company=""))
+    code, gate = _main("--data", str(bad_dir), "--build-dir", build_dir)
+    assert code == 1
+    return {"blessed": blessed, "not_blessed": not_blessed, "gate": gate,
+            "latest": os.path.join(build_dir, report.REPORT_DIR, report.LATEST,
+                                   report.PAGE_FILE)}
+
+
+@pytest.mark.parametrize("case, sections, outcome", [
+    ("blessed", ALL_SECTIONS, "Blessed and pushed as version "),
+    ("not_blessed", ALL_SECTIONS, "Not blessed: auc changed by "),
+    ("gate", ["run", "data", "anomalies"], "Stopped at the data gate: 2 anomalies "),
+])
+def test_report_in_a_browser(chromium, reports, case, sections, outcome):
+    path = reports[case]
+    page = chromium.open_page("file://" + path, width=LAPTOP_WIDTH)
+
+    # Nothing but the page itself and its embedded images was requested.
+    assert page.requests[0] == "file://" + path
+    assert [url for url in page.requests[1:] if not url.startswith("data:image/png;base64,")] == []
+    assert page.evaluate("document.scripts.length") == 0
+
+    images = page.evaluate(
+        "Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
+    assert len(images) > 3
+    assert [alt for alt, complete, width in images if not (complete and width > 0)] == []
+
+    assert page.evaluate("Array.from(document.querySelectorAll('main > section'))"
+                         ".map(s => s.id)") == sections
+    assert page.evaluate("document.querySelector('#run .outcome').textContent.trim()"
+                         ).startswith(outcome)
+    # Readable on a laptop: nothing wider than the window.
+    assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP_WIDTH
+
+    shot = page.screenshot(os.path.join(os.path.dirname(path), "screenshot.png"))
+    print(f"screenshot of the {case} report: {shot}")
+    pixels = np.asarray(Image.open(shot).convert("L"))
+    assert pixels.shape[1] == LAPTOP_WIDTH and pixels.shape[0] > 600
+    assert pixels.std() > 10  # Not a blank page.
+
+
+def test_the_blessed_reports_example_scores_a_raw_row(chromium, reports, monkeypatch):
+    monkeypatch.chdir(config_lib.PROJECT_ROOT)  # Where the example is meant to run.
+    page = chromium.open_page("file://" + reports["blessed"])
+    code = page.evaluate("document.querySelector('#pushed pre code').textContent")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, "the report's example", "exec"), {})  # pylint: disable=exec-used
+    (probability,) = [float(v) for v in re.findall(r"[-+0-9.e]+", printed.getvalue())]
+    assert 0.0 <= probability <= 1.0
+
+
+def test_not_blessed_report_says_nothing_was_pushed(chromium, reports):
+    page = chromium.open_page("file://" + reports["not_blessed"])
+    assert page.evaluate("document.querySelector('#pushed').textContent").count(
+        "Nothing was pushed in this run") == 1
+    assert "baseline" in page.evaluate("document.querySelector('#evaluation table').textContent")
+
+
+def test_latest_points_at_the_newest_run(reports):
+    assert os.path.realpath(reports["latest"]) == os.path.realpath(reports["gate"])

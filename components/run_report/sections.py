@@ -57,6 +57,7 @@ def _feature_split(feature: statistics_pb2.FeatureNameStatistics, num_examples: 
     common = _common(feature)
     present = int(common.num_non_missing)
     result = {
+        "type": statistics_pb2.FeatureNameStatistics.Type.Name(feature.type),
         "count": present,
         "missing": int(num_examples - present),
         "missing_share": (num_examples - present) / num_examples if num_examples else 0.0,
@@ -130,9 +131,8 @@ def typical_row(data: dict, split: str = "train",
             continue
         if stats["kind"] == "numeric":
             value = stats.get("median") or stats.get("quantile_median", stats["mean"])
-            integer = all(float(b[0]).is_integer() for b in stats.get("histogram", [])[:1]) and (
-                float(stats["min"]).is_integer() and float(stats["max"]).is_integer())
-            row[feature["name"]] = str(int(round(value))) if integer else f"{value:.6g}"
+            row[feature["name"]] = (str(int(round(value))) if stats["type"] == "INT"
+                                    else f"{value:.6g}")
         elif stats["kind"] == "categorical" and stats["top_values"]:
             row[feature["name"]] = stats["top_values"][0][0]
     return row

@@ -133,3 +133,24 @@ def test_not_blessed_report_says_nothing_was_pushed(chromium, reports):
 
 def test_latest_points_at_the_newest_run(reports):
     assert os.path.realpath(reports["latest"]) == os.path.realpath(reports["gate"])
+
+
+def test_the_local_report_reads_the_run_from_ml_metadata(pipeline_run, reports):
+    from tfx.orchestration import metadata
+
+    run = report.read_run(metadata.sqlite_metadata_connection_config(pipeline_run.metadata),
+                          pipeline_run.config.pipeline_name, pipeline_run.config.pipeline_root)
+    states = {c["id"]: c["state"] for c in run["components"]}
+    assert states["DataGate"] == "failed" and run["gate_stopped"]
+    assert "Transform" not in states
+    assert set(run["uris"]) == {"statistics", "anomalies"}
+    assert all(0 <= c["start"] <= c["end"] for c in run["components"])
+
+    # Re-rendered from the build folder alone, the page still says what stopped the run.
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        assert report.main(["--build-dir", pipeline_run.build_dir]) == 0
+    assert output.getvalue().strip() == f"[report] {reports['gate']}"
+    with open(reports["gate"]) as page_file:
+        page_html = page_file.read()
+    assert "What stopped it" in page_html and "FEATURE_TYPE_NOT_PRESENT" in page_html

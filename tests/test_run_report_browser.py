@@ -28,7 +28,9 @@ ALL_SECTIONS = ["run", "data", "anomalies", "training", "evaluation", "pushed"]
 LAPTOP_WIDTH = 1366
 
 
-@pytest.fixture(scope="module")
+# Session-scoped so that, without a browser, the skip comes before the session's
+# pipeline runs are made.
+@pytest.fixture(scope="session")
 def chromium():
     """A headless Chromium, or a skip (a failure under CI) when none is installed."""
     binary = browser.find_browser()

@@ -20,10 +20,10 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONWARNINGS ?= ignore::FutureWarning
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast clean
+.PHONY: help venv run test test-fast clean report tensorboard
 
 help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements-lock.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; CPython 3.11 is required (make PYTHON=...)"; exit 1; }
@@ -46,6 +46,13 @@ test-fast: venv ## Run the unit tests only (no pipeline runs), in about two minu
 
 clean: ## Remove build/ (pipeline root, metadata, pushed models).
 	rm -rf $(BUILD)
+
+report: venv ## Render the report of the newest MODEL run in BUILD again, from ML Metadata and the pipeline root.
+	$(BIN)/python -m pipeline.results.report --model $(MODEL) --build-dir $(BUILD)
+
+TB_PORT ?= 6006
+tensorboard: venv ## TensorBoard on the MODEL training summaries in BUILD, at http://127.0.0.1:6006 (TB_PORT=...).
+	$(BIN)/python -m pipeline.results.tensorboard --model $(MODEL) --build-dir $(BUILD) --port $(TB_PORT)
 
 # Benchmarks: REPEATS timed runs per figure (median reported); SCALES as multiples of DATA.
 REPEATS ?= 3

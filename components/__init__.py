@@ -8,4 +8,8 @@ def __getattr__(name):
         from components.data_gate.component import DataValidationReport
 
         return DataValidationReport
+    if name == "RunReportPage":
+        from components.run_report.component import RunReportPage
+
+        return RunReportPage
     raise AttributeError(f"module 'components' has no attribute {name!r}")

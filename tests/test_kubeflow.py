@@ -188,6 +188,24 @@ def test_v1_dependencies_equal_the_pipeline_graph(v1):
     assert dag == v1["graph"]
 
 
+def test_v1_report_step_shows_its_page_as_the_steps_ui_output(v1):
+    template = _v1_steps(v1["spec"])[pipeline_lib.RUN_REPORT]
+    ui_outputs = [a for a in template["outputs"]["artifacts"]
+                  if a["name"] == "mlpipeline-ui-metadata"]
+    assert [a["path"] for a in ui_outputs] == [kubeflow_settings.UI_METADATA_PATH]
+    args = template["container"]["args"]
+    assert kubeflow_settings.UI_METADATA_PATH in args[args.index("--tfx_ir") + 1]
+
+
+def test_v2_report_is_an_output_artifact_of_the_projects_page_type(v2):
+    spec = v2["spec"]["pipelineSpec"]
+    component = spec["components"][pipeline_lib.RUN_REPORT]
+    schema = component["outputDefinitions"]["artifacts"]["report"]["artifactType"]
+    assert yaml.safe_load(schema["instanceSchema"])["title"] == "components.RunReportPage"
+    upstream = v2_spec_launcher.task_dependencies(spec)[pipeline_lib.RUN_REPORT]
+    assert pipeline_lib.PUSHER in upstream
+
+
 def test_v1_pipeline_root_is_the_configured_storage(v1):
     assert v1["spec"]["spec"]["arguments"]["parameters"] == [
         {"name": "pipeline-root", "value": SETTINGS.pipeline_root}]
@@ -275,6 +293,7 @@ def test_custom_executors_are_importable_from_the_image_layout(v2):
             class_paths.add(args[args.index("--executor_class_path") + 1])
     project_classes = {p for p in class_paths if not p.startswith("tfx.")}
     assert "components.versioned_pusher.Executor" in project_classes
+    assert "components.run_report.executor.Executor" in project_classes
     for class_path in project_classes:
         module = class_path.rsplit(".", 1)[0].replace(".", "/")
         candidates = [_project_file_for(posixpath.join(root, module + suffix))
@@ -401,18 +420,22 @@ def local_run(tmp_path_factory, sample_dir):
         pipeline_root=str(root / "pipeline_root"), data_root=sample_dir,
         serving_model_dir=str(root / "serving_model"), beam_pipeline_args=(),
     )
-    config = kubeflow_settings.pipeline_config(settings, train_steps=100, min_auc=0.8)
+    # The report's KFP v1 UI metadata goes to the root of a pod's file system; here,
+    # into the run's folder.
+    config = kubeflow_settings.pipeline_config(
+        settings, train_steps=100, min_auc=0.8,
+        report_ui_metadata_path=str(root / "mlpipeline-ui-metadata.json"))
     with open(kubeflow_runner.compile_v2(config, settings, str(root / "kfp"))) as spec_file:
         job = json.load(spec_file)
     (root / "logs").mkdir()
     launcher = v2_spec_launcher.Launcher(job, PROJECT_ROOT, str(root / "logs"))
     launcher.run()
-    return settings, job, launcher
+    return settings, job, launcher, root
 
 
 @pytest.mark.slow
 def test_every_container_task_ran_its_command_line_from_the_spec(local_run):
-    _, job, launcher = local_run
+    _, job, launcher, _ = local_run
     for task, executor in _v2_executors(job).items():
         if "container" not in executor:
             continue
@@ -426,7 +449,7 @@ def test_every_container_task_ran_its_command_line_from_the_spec(local_run):
 
 @pytest.mark.slow
 def test_the_run_blesses_the_model_and_pushes_a_version(local_run):
-    settings, _, launcher = local_run
+    settings, _, launcher, _ = local_run
     (blessing,) = launcher.outputs[pipeline_lib.EVALUATOR]["blessing"]
     assert os.path.isfile(os.path.join(blessing["uri"], "BLESSED"))
     (pushed,) = launcher.outputs[pipeline_lib.PUSHER]["pushed_model"]
@@ -438,10 +461,23 @@ def test_the_run_blesses_the_model_and_pushes_a_version(local_run):
 
 @pytest.mark.slow
 def test_the_pushed_model_scores_raw_rows(local_run, schema, sample_csv):
-    settings, _, _ = local_run
+    settings, _, _, _ = local_run
     version_dir = serving.latest_version_dir(settings.serving_model_dir)
     probabilities = serving.predict(version_dir,
                                     serving.examples_from_csv(sample_csv, schema)[:64])
     assert probabilities.shape == (64,)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
     assert probabilities.std() > 0  # Not a constant: the model learned something.
+
+
+def test_the_report_step_ran_last_and_wrote_the_page(local_run):
+    _, _, launcher, root = local_run
+    (page,) = launcher.outputs[pipeline_lib.RUN_REPORT]["report"]
+    with open(os.path.join(page["uri"], "index.html")) as page_file:
+        page_html = page_file.read()
+    for section in ("run", "data", "anomalies", "training", "evaluation", "pushed"):
+        assert f'<section id="{section}">' in page_html
+    assert "Blessed and pushed as version" in page_html
+    with open(root / "mlpipeline-ui-metadata.json") as ui_file:
+        ui = json.load(ui_file)
+    assert ui["outputs"] == [{"type": "web-app", "storage": "inline", "source": page_html}]

@@ -63,7 +63,4 @@ class Executor(base_executor.BaseExecutor):
             )
             write_report(kept, text, found)
             raise DataValidationError(
-                f"{text}\nThe report is in {kept}. If the data is right and the "
-                "schema is out of date, edit data/schema/schema.pbtxt; to let a kind "
-                "of anomaly through, change PipelineConfig.blocking_anomalies."
-            )
+                f"{text}\nThe report is in {kept}. {report.WHAT_TO_DO}")

@@ -32,6 +32,12 @@ DEFAULT_BLOCKING_KINDS = (
     "DATASET_LOW_NUM_EXAMPLES",
 )
 
+# What to do about anomalies that stop a run: said by the gate and the run report.
+WHAT_TO_DO = ("If the data is right and the schema is out of date, edit the model "
+              "family's curated schema (data/<family>/schema.pbtxt; the next run reads "
+              "it again); to let a kind of anomaly through, change "
+              "PipelineConfig.blocking_anomalies.")
+
 
 def check_kinds(kinds: Iterable[str]) -> None:
     """Raises ValueError naming any kind that is not a TFDV anomaly type."""

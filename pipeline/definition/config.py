@@ -79,6 +79,8 @@ class PipelineConfig:
       component_beam_args: more Beam arguments for single components, by node id;
         they come after `beam_pipeline_args`, so they win where both set a flag.
       enable_cache: take a component's outputs from a previous identical run.
+      report_ui_metadata_path: where the RunReport step writes KFP v1's UI metadata
+        (the page as a `web-app` output); empty (local runs) writes none.
     """
 
     contract: FamilyContract
@@ -103,6 +105,7 @@ class PipelineConfig:
     component_beam_args: Mapping[str, Tuple[str, ...]] = dataclasses.field(
         default_factory=dict)
     enable_cache: bool = True
+    report_ui_metadata_path: str = ""
 
     def __post_init__(self):
         if len(self.split_buckets) != 2 or min(self.split_buckets) < 1:

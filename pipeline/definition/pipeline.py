@@ -34,7 +34,9 @@ from components import example_gen
 from components import pusher
 from components import versioned_pusher
 from components.data_gate.component import DataGate
+from components.run_report.component import RunReport
 from pipeline.definition.config import PipelineConfig
+from pipeline.results import report as report_lib
 
 # Node ids: they name the components in ML Metadata and on a Kubeflow graph.
 EXAMPLE_GEN = "CsvExampleGen"
@@ -48,6 +50,7 @@ TRAINER = "Trainer"
 BASELINE_RESOLVER = "LatestBlessedModelResolver"
 EVALUATOR = "Evaluator"
 PUSHER = "Pusher"
+RUN_REPORT = "RunReport"
 
 
 # TFX's switch for loading `module_file`s from source instead of packaging them.
@@ -187,6 +190,29 @@ def create_pipeline(
         custom_config={versioned_pusher.FORCE_PUSH: config.force_push},
     ).with_id(PUSHER)
 
+    # The run's report as an artifact: what a Kubeflow run shows. A local run also
+    # renders one from ML Metadata after every run, however it ended.
+    facts = report_lib.family_facts(contract, config.hparams, config.train_steps,
+                                    config.blocking_anomalies)
+    run_report = RunReport(
+        family=contract.name,
+        data_root=config.data_root,
+        blocking_kinds=facts["blocking_kinds"],
+        hparam_defaults=facts["hparam_defaults"],
+        hparam_overrides=facts["hparam_overrides"],
+        train_steps=config.train_steps,
+        metric_names=facts["metric_names"],
+        label_sources=facts["label_sources"],
+        example_template=facts["example_template"],
+        ui_metadata_path=config.report_ui_metadata_path,
+        statistics=statistics_gen.outputs["statistics"],
+        anomalies=example_validator.outputs["anomalies"],
+        model_run=trainer.outputs["model_run"],
+        evaluation=evaluator.outputs["evaluation"],
+        blessing=evaluator.outputs["blessing"],
+        pushed_model=pusher_component.outputs["pushed_model"],
+    ).with_id(RUN_REPORT)
+
     components = [
         example_gen_component,
         statistics_gen,
@@ -199,6 +225,7 @@ def create_pipeline(
         baseline_resolver,
         evaluator,
         pusher_component,
+        run_report,
     ]
     by_id = {component.id: component for component in components}
     for component_id, args in config.component_beam_args.items():

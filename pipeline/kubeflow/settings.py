@@ -57,6 +57,10 @@ DEFAULT_RESOURCES = {
     pipeline_lib.EVALUATOR: Resources(cpu=4, memory_gb=16),
 }
 
+# The file KFP v1 reads a step's UI outputs from (TFX's container entrypoint appends
+# its own to what the step wrote there).
+UI_METADATA_PATH = "/mlpipeline-ui-metadata.json"
+
 # DirectRunner inside each pod, one worker per vCPU of the pod.
 DEFAULT_BEAM_ARGS = ("--direct_running_mode=multi_processing", "--direct_num_workers=0")
 
@@ -142,6 +146,7 @@ def pipeline_config(settings: KubeflowSettings, **overrides) -> config_lib.Pipel
         pipeline_name=settings.pipeline_name,
         beam_pipeline_args=tuple(settings.beam_pipeline_args)
         + (f"--sdk_container_image={settings.image_uri}",),
+        report_ui_metadata_path=UI_METADATA_PATH,
     )
     values.update(overrides)
     return config_lib.family_config(

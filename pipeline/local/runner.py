@@ -315,7 +315,28 @@ def main(argv=None) -> int:
         summary = json.load(summary_file)
     _print_outcome(summary, error, log_path, time.monotonic() - start)
     print(f"[pipeline] summary: {summary_path}; full log: {log_path}")
+    if summary["status"] != "refused":  # A refused run did nothing to report.
+        write_run_report(build_dir, args.model, summary["reason"], log_path)
     return EXIT_CODES[summary["status"]]
+
+
+def write_run_report(build_dir: str, family: str, error: str, log_path: str) -> None:
+    """Renders the run's report and prints where it is.
+
+    A report that cannot be written is said on stderr and never changes the run's
+    own outcome or exit code.
+    """
+    from pipeline.results import report
+
+    try:
+        with stderr_to_file(log_path):
+            path = report.write_report(build_dir, family, error=error)
+    except Exception as report_error:  # The run's own outcome matters more.
+        print(f"[pipeline] the run report could not be written: "
+              f"{type(report_error).__name__}: {report_error}", file=sys.stderr)
+        return
+    print(f"[pipeline] report: {path} (newest: "
+          f"{os.path.join(build_dir, report.REPORT_DIR, report.LATEST, report.PAGE_FILE)})")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from ml_metadata.proto import metadata_store_pb2
 
 from components import evaluation
 from components.data_gate.component import DataValidationReport
+# One reading of the Evaluator's validation result, shared with the run report.
+from components.run_report.sections import blessing_reasons
 
 # Overall-slice metrics reported in the summary (TFMA's metric names).
 SUMMARY_METRICS = ("auc", "binary_accuracy", "calibration", "example_count")
@@ -87,27 +89,6 @@ def overall_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
             model = key.model_name or evaluation.CANDIDATE
             metrics[model][key.name] = key_and_value.value.double_value.value
     return dict(metrics)
-
-
-def blessing_reasons(evaluation_uri: str) -> List[str]:
-    """Returns one readable line per failed threshold (empty when all passed)."""
-    result = tfma.load_validation_result(evaluation_uri)
-    reasons = []
-    for per_slice in result.metric_validations_per_slice:
-        for failure in per_slice.failures:
-            name = failure.metric_key.name
-            value = failure.metric_value.double_value.value
-            threshold = failure.metric_threshold
-            if failure.metric_key.is_diff:
-                bound = threshold.change_threshold.absolute.value
-                reasons.append(
-                    f"{name} changed by {value:+.4f} against the baseline, "
-                    f"more than the allowed {bound:+.4f}"
-                )
-            else:
-                bound = threshold.value_threshold.lower_bound.value
-                reasons.append(f"{name} {value:.4f} is below the threshold {bound:.4f}")
-    return reasons
 
 
 def empty_summary(pipeline_name: str) -> dict:

@@ -1,0 +1,1 @@
+"""RunReport: what a run did, as one self-contained HTML page."""

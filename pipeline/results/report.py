@@ -1,0 +1,238 @@
+"""The run report of a local run, from ML Metadata and the pipeline root.
+
+Finds the run's executions (executed, cached or failed) and their artifacts, and hands
+them to the report component's functions (`components/run_report/`), which gather
+each section and render the page. Written to `<build>/report/<run id>/index.html`,
+with `<build>/report/latest` pointing at the newest.
+
+Usage: python -m pipeline.results.report [--build-dir DIR] [--model FAMILY]
+  [--run-id ID]   (re-renders a run's report from a build folder alone)
+"""
+
+import argparse
+import datetime
+import json
+import os
+import sys
+from typing import Optional
+
+from ml_metadata.metadata_store import metadata_store
+from tfx.orchestration import metadata
+
+from components.data_gate import executor as gate_executor
+from components.data_gate.report import DEFAULT_BLOCKING_KINDS
+from components.run_report import render
+from components.run_report import sections
+from modules.common.contract import FamilyContract
+from modules.common.estimator import hparams_for
+from pipeline.definition import config as config_lib
+from pipeline.definition import families
+from pipeline.results import summary as run_summary
+
+REPORT_DIR = "report"
+LATEST = "latest"
+PAGE_FILE = "index.html"
+# Beside the page: what stopped the run, as the runner said it, for later re-renders.
+STOPPED_FILE = "stopped.txt"
+# The evaluation metrics shown, in this order (TFMA's names).
+METRIC_NAMES = ("auc", "binary_accuracy", "calibration", "example_count")
+
+# Scores one raw row with a pushed model through `pipeline/serving.py`, run from the
+# project's root (hence the schema's path relative to it).
+SCORING_EXAMPLE = '''from pipeline.serving import client as serving
+
+schema = serving.load_schema("{schema_file}")
+row = {{row}}
+example = serving.example_from_row(row, serving.feature_types(schema))
+print(serving.predict({{model_dir}}, [example]))  # the probability of the label
+'''
+
+
+def scoring_example_template(schema_file: str) -> str:
+    """The report's scoring example, with `{model_dir}` and `{row}` left to fill."""
+    return SCORING_EXAMPLE.format(schema_file=schema_file)
+
+
+def family_facts(contract: FamilyContract, hparam_overrides: Optional[dict] = None,
+                 train_steps: Optional[int] = None, blocking_kinds=None) -> dict:
+    """The model family's facts the report needs (see `sections.collect_page`)."""
+    schema_file = os.path.relpath(families.load(contract.name).schema_file,
+                                  config_lib.PROJECT_ROOT)
+    return {
+        "blocking_kinds": list(blocking_kinds if blocking_kinds is not None
+                               else DEFAULT_BLOCKING_KINDS),
+        "hparam_defaults": hparams_for(contract, None),
+        "hparam_overrides": dict(hparam_overrides or {}),
+        "train_steps": train_steps,
+        "metric_names": list(METRIC_NAMES),
+        "label_sources": list(contract.label_source_columns),
+        "example_template": scoring_example_template(schema_file),
+    }
+
+
+def _property(execution, key: str):
+    value = execution.custom_properties.get(key)
+    if value is None:
+        value = execution.properties.get(key)
+    if value is None:
+        return None
+    return getattr(value, value.WhichOneof("value"))
+
+
+def _json_property(execution, key: str, default):
+    text = _property(execution, key)
+    try:
+        return json.loads(text) if text else default
+    except (TypeError, json.JSONDecodeError):
+        return default
+
+
+def read_run(connection_config, pipeline_name: str, pipeline_root: str,
+             run_id: Optional[str] = None) -> dict:
+    """Returns what ML Metadata recorded of a run: components and artifact folders.
+
+    Returns {"run_id", "components", "uris", "pushed", "gate_stopped",
+    "data_root", "module_file", "hparam_overrides", "train_steps", "started",
+    "wall_seconds"}. The newest run unless `run_id` is given.
+    """
+    store = metadata_store.MetadataStore(connection_config)
+    newest_id, executions = run_summary._latest_run_executions(store, pipeline_name)
+    if run_id and run_id != newest_id:
+        executions = _run_executions(store, pipeline_name, run_id)
+    run_id = run_id or newest_id
+    start = min(e.create_time_since_epoch for e in executions)
+    end = max(e.last_update_time_since_epoch for e in executions)
+    found = {"run_id": run_id, "components": [], "uris": {}, "pushed": None,
+             "gate_stopped": False, "data_root": None, "module_file": None,
+             "hparam_overrides": {}, "train_steps": None,
+             "started": datetime.datetime.fromtimestamp(start / 1000).strftime(
+                 "%Y-%m-%d %H:%M:%S"),
+             "wall_seconds": (end - start) / 1000.0}
+    roles = {"ExampleStatistics": "statistics", "ExampleAnomalies": "anomalies",
+             "ModelRun": "model_run", "TunerResults": "tuner_results",
+             "ModelEvaluation": "evaluation", "ModelBlessing": "blessing"}
+    for execution in executions:
+        node_id = run_summary._node_id(store, execution.id)
+        state = run_summary._STATE_NAMES.get(execution.last_known_state, "unknown")
+        found["components"].append({
+            "id": node_id, "state": state,
+            "start": (execution.create_time_since_epoch - start) / 1000.0,
+            "end": (execution.last_update_time_since_epoch - start) / 1000.0,
+            "seconds": (execution.last_update_time_since_epoch
+                        - execution.create_time_since_epoch) / 1000.0,
+        })
+        if _property(execution, "input_base"):
+            found["data_root"] = _property(execution, "input_base")
+        if _property(execution, "module_file") and _property(execution, "train_args"):
+            found["module_file"] = _property(execution, "module_file")
+            found["hparam_overrides"] = _json_property(
+                execution, "custom_config", {}).get("hparams") or {}
+            found["train_steps"] = _json_property(execution, "train_args", {}).get("num_steps")
+        if _property(execution, "blocking_kinds"):
+            found["blocking_kinds"] = _json_property(execution, "blocking_kinds", None)
+            if state == "failed":
+                kept = os.path.join(pipeline_root, node_id, gate_executor.REJECTED_DIR)
+                found["gate_stopped"] = os.path.isdir(kept)
+        for artifact in run_summary._output_artifacts(store, execution.id):
+            if artifact.type in roles:
+                found["uris"][roles[artifact.type]] = artifact.uri
+            elif artifact.type == "PushedModel":
+                found["pushed"] = {
+                    "pushed": bool(run_summary._custom(artifact, "pushed")),
+                    "destination": run_summary._custom(artifact, "pushed_destination"),
+                    "version": run_summary._custom(artifact, "pushed_version"),
+                    "forced": bool(run_summary._custom(artifact, "forced")),
+                }
+    return found
+
+
+def _run_executions(store, pipeline_name: str, run_id: str):
+    context = store.get_context_by_type_and_name("pipeline_run", run_id)
+    if context is None:
+        raise ValueError(f"No run {run_id!r} of pipeline {pipeline_name!r} in ML Metadata.")
+    return sorted(store.get_executions_by_context(context.id),
+                  key=lambda e: e.create_time_since_epoch)
+
+
+def build_page(run: dict, contract: FamilyContract, error: str = "") -> dict:
+    """The report page's sections for a run read by `read_run`."""
+    facts = family_facts(contract, run["hparam_overrides"], run["train_steps"],
+                         run.get("blocking_kinds"))
+    pipeline_name = contract.pipeline_name
+    return sections.collect_page(
+        title=f"{pipeline_name}: run {run['run_id']}",
+        run={"family": contract.name, "pipeline": pipeline_name, "run_id": run["run_id"],
+             "data_root": run["data_root"], "components": run["components"],
+             "started": run["started"], "wall_seconds": run["wall_seconds"]},
+        facts=facts, uris=run["uris"], pushed=run["pushed"],
+        gate_stopped=run["gate_stopped"], error=error,
+        generated=datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+    )
+
+
+def _point_latest(report_root: str, run_dir: str) -> None:
+    """Points `<report_root>/latest` at `run_dir` (a relative symlink, swapped atomically)."""
+    latest = os.path.join(report_root, LATEST)
+    temporary = latest + f".{os.getpid()}"
+    os.symlink(os.path.basename(run_dir), temporary)
+    os.replace(temporary, latest)
+
+
+def write_report(build_dir: str, family: str = families.DEFAULT_FAMILY,
+                 error: str = "", run_id: Optional[str] = None) -> str:
+    """Renders a run's report from a build folder; returns the page's path.
+
+    Args:
+      build_dir: the local run's build folder (metadata and pipeline roots).
+      family: the model family whose run it is.
+      error: what stopped the run, when the caller knows (shown on the page, and
+        kept beside it for later re-renders).
+      run_id: the run to report; the newest when None.
+
+    Raises:
+      ValueError: the metadata store holds no run of the pipeline.
+    """
+    metadata_path = config_lib.metadata_path(build_dir)
+    if not os.path.exists(metadata_path):
+        raise ValueError(f"{metadata_path}: no ML Metadata store in this build folder.")
+    connection_config = metadata.sqlite_metadata_connection_config(metadata_path)
+    contract = families.load(family).contract
+    pipeline_root = os.path.join(build_dir, "pipeline_root", family)
+    run = read_run(connection_config, contract.pipeline_name, pipeline_root, run_id)
+    report_root = os.path.join(build_dir, REPORT_DIR)
+    run_dir = os.path.join(report_root, run["run_id"])
+    stopped_path = os.path.join(run_dir, STOPPED_FILE)
+    if error:
+        os.makedirs(run_dir, exist_ok=True)
+        with open(stopped_path, "w", encoding="utf-8") as stopped_file:
+            stopped_file.write(error)
+    elif os.path.exists(stopped_path):
+        with open(stopped_path, encoding="utf-8") as stopped_file:
+            error = stopped_file.read()
+    path = render.write_page(build_page(run, contract, error),
+                             os.path.join(run_dir, PAGE_FILE))
+    if run_id is None:
+        _point_latest(report_root, run_dir)
+    return path
+
+
+def main(argv=None) -> int:
+    """Re-renders the report of a build folder's newest (or a given) run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build-dir", default=os.path.join(config_lib.PROJECT_ROOT, "build"))
+    parser.add_argument("--model", default=families.DEFAULT_FAMILY,
+                        help=f"model family ({', '.join(families.available())})")
+    parser.add_argument("--run-id", default=None, help="a run id (default: the newest run)")
+    args = parser.parse_args(argv)
+    try:
+        path = write_report(os.path.abspath(args.build_dir), args.model,
+                            run_id=args.run_id)
+    except ValueError as error:  # FamilyError included.
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"[report] {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

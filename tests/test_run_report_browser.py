@@ -1,0 +1,160 @@
+"""The run report as a person sees it: real runs' pages opened in headless Chromium.
+
+Three runs in a copy of the session's build folder (`pipeline_run`): its first run (blessed and
+pushed), one more through `local_runner.main` with a one-step training (not blessed
+against that baseline), and one on a copy of the sample with an empty column (stopped at
+the data gate). Each page is loaded through the DevTools protocol, which records every
+request the page makes; a screenshot of each is saved next to its page.
+
+Without Chromium the tests are skipped, saying so; under CI (CI=true) they fail.
+"""
+
+import contextlib
+import csv
+import io
+import os
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import browser
+import conftest
+from pipeline.local import runner as local_runner
+from pipeline.results import report
+
+ALL_SECTIONS = ["run", "data", "anomalies", "training", "evaluation", "pushed"]
+LAPTOP_WIDTH = 1366
+
+
+# Session-scoped so that, without a browser, the skip comes before the session's
+# pipeline runs are made.
+@pytest.fixture(scope="session")
+def chromium():
+    """A headless Chromium, or a skip (a failure under CI) when none is installed."""
+    binary = browser.find_browser()
+    if binary is None:
+        message = (f"no headless Chromium found (looked for {', '.join(browser.BINARIES)}); "
+                   "install Debian's `chromium` package to see the report in a browser")
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI=true: this test must run)")
+        pytest.skip(message)
+    chrome = browser.Browser(binary)
+    yield chrome
+    chrome.close()
+
+
+def _main(*args):
+    """Runs `local_runner.main`; returns (exit code, the report path it printed)."""
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = local_runner.main(list(args))
+    printed = re.findall(r"^\[pipeline\] report: (\S+) ", output.getvalue(), re.M)
+    assert len(printed) == 1, output.getvalue()
+    return code, printed[0]
+
+
+@pytest.fixture(scope="module")
+def reports(pipeline_run, sample_dir, sample_csv, tmp_path_factory):
+    """The report pages of a blessed, a not-blessed and a gate-stopped run."""
+    build = conftest.copy_of_run(pipeline_run, tmp_path_factory.mktemp("report_build"))
+    build_dir = build.build_dir
+    blessed = report.write_report(build_dir, run_id=pipeline_run.first["run_id"])
+
+    code, not_blessed = _main("--data", sample_dir, "--build-dir", build_dir,
+                              "--train-steps", "1", "--min-auc", "0.8")
+    assert code == 0
+
+    bad_dir = tmp_path_factory.mktemp("empty_company")
+    with open(sample_csv, newline="") as source, \
+            open(bad_dir / "data.csv", "w", newline="") as target:
+        rows = csv.DictReader(source)
+        writer = csv.DictWriter(target, rows.fieldnames)
+        writer.writeheader()
+        for _, row in zip(range(300), rows):
+            writer.writerow(dict(row, company=""))
+    code, gate = _main("--data", str(bad_dir), "--build-dir", build_dir)
+    assert code == 1
+    return {"build": build, "blessed": blessed, "not_blessed": not_blessed, "gate": gate,
+            "latest": os.path.join(build_dir, report.REPORT_DIR, report.LATEST,
+                                   report.PAGE_FILE)}
+
+
+@pytest.mark.parametrize("case, sections, outcome", [
+    ("blessed", ALL_SECTIONS, "Blessed and pushed as version "),
+    ("not_blessed", ALL_SECTIONS, "Not blessed: auc "),
+    ("gate", ["run", "data", "anomalies"], "Stopped at the data gate: 2 anomalies "),
+])
+def test_report_in_a_browser(chromium, reports, case, sections, outcome):
+    path = reports[case]
+    page = chromium.open_page("file://" + path, width=LAPTOP_WIDTH)
+
+    # Nothing but the page itself and its embedded images was requested.
+    assert page.requests[0] == "file://" + path
+    assert [url for url in page.requests[1:] if not url.startswith("data:image/png;base64,")] == []
+    assert page.evaluate("document.scripts.length") == 0
+
+    images = page.evaluate(
+        "Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
+    assert len(images) > 3
+    assert [alt for alt, complete, width in images if not (complete and width > 0)] == []
+
+    assert page.evaluate("Array.from(document.querySelectorAll('main > section'))"
+                         ".map(s => s.id)") == sections
+    assert page.evaluate("document.querySelector('#run .outcome').textContent.trim()"
+                         ).startswith(outcome)
+    # Readable on a laptop: nothing wider than the window.
+    assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP_WIDTH
+
+    shot = page.screenshot(os.path.join(os.path.dirname(path), "screenshot.png"))
+    print(f"screenshot of the {case} report: {shot}")
+    pixels = np.asarray(Image.open(shot).convert("L"))
+    assert pixels.shape[1] == LAPTOP_WIDTH and pixels.shape[0] > 600
+    assert pixels.std() > 10  # Not a blank page.
+
+
+def test_the_blessed_reports_example_scores_a_raw_row(chromium, reports, monkeypatch):
+    monkeypatch.chdir(conftest.PROJECT_ROOT)  # Where the example is meant to run.
+    page = chromium.open_page("file://" + reports["blessed"])
+    code = page.evaluate("document.querySelector('#pushed pre code').textContent")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, "the report's example", "exec"), {})  # pylint: disable=exec-used
+    (probability,) = [float(v) for v in re.findall(r"[-+0-9.e]+", printed.getvalue())]
+    assert 0.0 <= probability <= 1.0
+
+
+def test_not_blessed_report_says_nothing_was_pushed(chromium, reports):
+    page = chromium.open_page("file://" + reports["not_blessed"])
+    assert "against the baseline, more than the allowed -0.0100" in page.evaluate(
+        "document.querySelector('#evaluation .outcome').textContent")
+    assert page.evaluate("document.querySelector('#pushed').textContent").count(
+        "Nothing was pushed in this run") == 1
+    assert "baseline" in page.evaluate("document.querySelector('#evaluation table').textContent")
+
+
+def test_latest_points_at_the_newest_run(reports):
+    assert os.path.realpath(reports["latest"]) == os.path.realpath(reports["gate"])
+
+
+def test_the_local_report_reads_the_run_from_ml_metadata(reports):
+    from tfx.orchestration import metadata
+
+    build = reports["build"]
+    run = report.read_run(metadata.sqlite_metadata_connection_config(build.metadata),
+                          build.config.pipeline_name, build.config.pipeline_root)
+    states = {c["id"]: c["state"] for c in run["components"]}
+    assert states["DataGate"] == "failed" and run["gate_stopped"]
+    assert "Transform" not in states
+    assert set(run["uris"]) == {"statistics", "anomalies"}
+    assert all(0 <= c["start"] <= c["end"] for c in run["components"])
+
+    # Re-rendered from the build folder alone, the page still says what stopped the run.
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        assert report.main(["--build-dir", build.build_dir]) == 0
+    assert output.getvalue().strip() == f"[report] {reports['gate']}"
+    with open(reports["gate"]) as page_file:
+        page_html = page_file.read()
+    assert "What stopped it" in page_html and "FEATURE_TYPE_NOT_PRESENT" in page_html

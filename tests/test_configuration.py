@@ -84,6 +84,7 @@ def test_pipeline_wires_every_component(config):
         "LatestBlessedModelResolver": set(),
         "Evaluator": {"CsvExampleGen", "Trainer", "LatestBlessedModelResolver"},
         "Pusher": {"Trainer", "Evaluator"},
+        "RunReport": {"StatisticsGen", "ExampleValidator", "Trainer", "Evaluator", "Pusher"},
     }
 
 

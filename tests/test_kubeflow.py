@@ -470,6 +470,7 @@ def test_the_pushed_model_scores_raw_rows(local_run, schema, sample_csv):
     assert probabilities.std() > 0  # Not a constant: the model learned something.
 
 
+@pytest.mark.slow
 def test_the_report_step_ran_last_and_wrote_the_page(local_run):
     _, _, launcher, root = local_run
     (page,) = launcher.outputs[pipeline_lib.RUN_REPORT]["report"]

@@ -24,6 +24,9 @@ import conftest
 from pipeline.local import runner as local_runner
 from pipeline.results import report
 
+# Whole pipeline runs: `make test-fast` leaves them out.
+pytestmark = pytest.mark.slow
+
 ALL_SECTIONS = ["run", "data", "anomalies", "training", "evaluation", "pushed"]
 LAPTOP_WIDTH = 1366
 

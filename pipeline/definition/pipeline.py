@@ -18,6 +18,9 @@ from tfx.components.trainer import executor as estimator_trainer_executor
 from tfx.dsl.components.base import base_beam_component
 from tfx.dsl.components.base import executor_spec
 from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.input_resolution.strategies.latest_artifact_strategy import (
+    LatestArtifactStrategy,
+)
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
     LatestBlessedModelStrategy,
 )
@@ -32,6 +35,7 @@ from components import curated_schema as curated_schema_lib
 from components import evaluation
 from components import example_gen
 from components import pusher
+from components import tuner as tuner_lib
 from components import versioned_pusher
 from components.data_gate.component import DataGate
 from pipeline.definition.config import PipelineConfig
@@ -44,10 +48,17 @@ SCHEMA_IMPORTER = "CuratedSchema"
 EXAMPLE_VALIDATOR = "ExampleValidator"
 DATA_GATE = "DataGate"
 TRANSFORM = "Transform"
+TUNER = "Tuner"
+HYPERPARAMETERS_RESOLVER = "LatestTunedHyperparametersResolver"
 TRAINER = "Trainer"
 BASELINE_RESOLVER = "LatestBlessedModelResolver"
 EVALUATOR = "Evaluator"
 PUSHER = "Pusher"
+# Every node a pipeline can have: with `config.tune` it has the Tuner, without it the
+# resolver of earlier tuned hyperparameters.
+NODE_IDS = (EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, SCHEMA_IMPORTER, EXAMPLE_VALIDATOR,
+            DATA_GATE, TRANSFORM, TUNER, HYPERPARAMETERS_RESOLVER, TRAINER,
+            BASELINE_RESOLVER, EVALUATOR, PUSHER)
 
 
 # TFX's switch for loading `module_file`s from source instead of packaging them.
@@ -80,6 +91,10 @@ def create_pipeline(
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
 ) -> tfx_pipeline.Pipeline:
     """Returns the TFX pipeline from raw CSV to a pushed, blessed model.
+
+    With `config.tune`, the Tuner searches the family's hyperparameters between
+    Transform and the Trainer, which trains with the best; without it, the Trainer
+    takes the latest ones an earlier run of the same pipeline tuned, if any.
 
     Args:
       config: every setting of the pipeline.
@@ -142,6 +157,32 @@ def create_pipeline(
             force_tf_compat_v1=True,
         ).with_id(TRANSFORM)
 
+        if config.tune:
+            tuner = tuner_lib.Tuner(
+                module_file=config.tuner_module,
+                examples=transform.outputs["transformed_examples"],
+                transform_graph=transform.outputs["transform_graph"],
+                schema=schema,
+                train_args=trainer_pb2.TrainArgs(num_steps=config.trial_steps),
+                eval_args=trainer_pb2.EvalArgs(num_steps=config.eval_steps),
+                custom_config={
+                    "tuning": {"algorithm": config.tuning_algorithm,
+                               "trials": config.tuning_trials,
+                               "seed": config.tuning_seed},
+                    "hparams": dict(config.hparams),
+                    "modules_version": config.modules_version,
+                },
+            ).with_id(TUNER)
+            tuned = tuner.outputs["best_hyperparameters"]
+        else:
+            # The latest hyperparameters an earlier run of this pipeline (so of this
+            # family: the query is scoped to the pipeline's context) tuned, if any.
+            tuner = Resolver(
+                strategy_class=LatestArtifactStrategy,
+                hyperparameters=Channel(type=standard_artifacts.HyperParameters),
+            ).with_id(HYPERPARAMETERS_RESOLVER)
+            tuned = tuner.outputs["hyperparameters"]
+
         trainer = Trainer(
             module_file=config.trainer_module,
             custom_executor_spec=executor_spec.ExecutorClassSpec(
@@ -150,6 +191,7 @@ def create_pipeline(
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
             schema=schema,
+            hyperparameters=tuned,
             train_args=trainer_pb2.TrainArgs(num_steps=config.train_steps),
             eval_args=trainer_pb2.EvalArgs(num_steps=config.eval_steps),
             custom_config={
@@ -194,6 +236,7 @@ def create_pipeline(
         example_validator,
         data_gate,
         transform,
+        tuner,
         trainer,
         baseline_resolver,
         evaluator,

@@ -9,6 +9,7 @@ module files by their paths there, and the image's PYTHONPATH makes `modules` an
 
 Usage: python -m pipeline.kubeflow.runner [--model FAMILY] [--output-dir DIR] [--image I]
   [--tag T] [--pipeline-root URI] [--data-root URI] [--serving-dir URI] [--train-steps N]
+  [--tune]
 """
 
 import argparse
@@ -23,6 +24,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
 from pipeline.kubeflow import settings as kubeflow_settings
+from pipeline.definition import pipeline as pipeline_lib
 from pipeline.definition.pipeline import create_pipeline
 
 V1_FILENAME = "pipeline.yaml"
@@ -37,12 +39,13 @@ def build_pipeline(config: config_lib.PipelineConfig, settings: kubeflow_setting
       ValueError: when `settings.resources` names a component the pipeline lacks.
     """
     tfx_pipeline = create_pipeline(config)
-    ids = {component.id for component in tfx_pipeline.components}
-    unknown = set(settings.resources) - ids
+    # Resources of a component this pipeline leaves out (the Tuner when tuning is
+    # off) are unused, not wrong.
+    unknown = set(settings.resources) - set(pipeline_lib.NODE_IDS)
     if unknown:
         raise ValueError(
             f"resources name components the pipeline does not have: {sorted(unknown)}; "
-            f"its components are {sorted(ids)}."
+            f"its components are {sorted(pipeline_lib.NODE_IDS)}."
         )
     return tfx_pipeline
 
@@ -174,6 +177,8 @@ def main(argv=None) -> int:
     parser.add_argument("--serving-dir", default="", help="default: a placeholder bucket")
     parser.add_argument("--train-steps", type=int, default=None,
                         help="training steps (default: the family's)")
+    parser.add_argument("--tune", action="store_true",
+                        help="compile with the Tuner before the Trainer")
     args = parser.parse_args(argv)
     try:
         settings = kubeflow_settings.KubeflowSettings(
@@ -182,6 +187,8 @@ def main(argv=None) -> int:
             serving_model_dir=args.serving_dir,
         )
         overrides = {} if args.train_steps is None else {"train_steps": args.train_steps}
+        if args.tune:
+            overrides["tune"] = True
         paths = compile_all(settings, os.path.join(args.output_dir, args.model), **overrides)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -452,6 +452,15 @@ def test_without_tuning_the_trainer_takes_earlier_tuned_values_and_no_tuner_runs
         assert pipeline_lib.TUNER not in compiled["graph"]
         assert pipeline_lib.HYPERPARAMETERS_RESOLVER in compiled["graph"][pipeline_lib.TRAINER]
     assert pipeline_lib.TUNER in kubeflow_settings.DEFAULT_RESOURCES
+    # v1 runs TFX's resolver in a container: the strategy that resolves to nothing
+    # before the first tuning; v2 compiles TFX's own strategy into a metadata query.
+    args = _v1_steps(v1["spec"])[pipeline_lib.HYPERPARAMETERS_RESOLVER]["container"]["args"]
+    assert "components.latest_artifact.LatestArtifactIfAnyStrategy" in args[
+        args.index("--tfx_ir") + 1]
+    executors = _v2_executors(v2["spec"])
+    (query,) = [e["resolver"]["outputArtifactQueries"] for t, e in executors.items()
+                if t.startswith(pipeline_lib.HYPERPARAMETERS_RESOLVER)]
+    assert "tfx.HyperParameters" in json.dumps(query)
 
 
 def test_v1_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_the_trainer(

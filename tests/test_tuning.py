@@ -13,15 +13,19 @@ import pytest
 import tensorflow as tf
 import tensorflow_estimator as tf_estimator
 from tfx.components.trainer import fn_args_utils
+from tfx.dsl.components.common.resolver import RESOLVER_STRATEGY_CLASS
 from tfx.proto import trainer_pb2
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
+from components import latest_artifact
 from components import tuner as tuner_component
 from modules.common import contract as contract_lib
 from modules.common import estimator
 from modules.common import tuning
+from pipeline.definition import config as config_lib
 from pipeline.definition import families
+from pipeline.definition import pipeline as pipeline_lib
 from pipeline.serving import client as serving
 
 TRIAL_STEPS = 40
@@ -336,3 +340,55 @@ def test_a_search_space_naming_an_unknown_hyperparameter_is_refused():
     with pytest.raises(ValueError, match="search_space names 'depth', which has no default"):
         contract_lib.FamilyContract(**{**taxi.__dict__,
                                        "search_space": {"depth": contract_lib.Choice((1, 2))}})
+
+
+# --- the pipeline's wiring and settings --------------------------------------------------
+
+def _components(config):
+    return {c.id: c for c in pipeline_lib.create_pipeline(config).components}
+
+
+def test_with_tuning_the_tuner_runs_between_transform_and_the_trainer(tmp_path, sample_dir):
+    config = config_lib.local_config(str(tmp_path), sample_dir, tune=True, tuning_trials=3,
+                                     tuning_steps=50, hparams={"dropout": 0.2})
+    components = _components(config)
+    assert pipeline_lib.HYPERPARAMETERS_RESOLVER not in components
+    tuner = components[pipeline_lib.TUNER]
+    assert tuner.executor_spec.executor_class is tuner_component.Executor
+    assert {u.id for u in tuner.upstream_nodes} == {pipeline_lib.TRANSFORM,
+                                                   pipeline_lib.SCHEMA_IMPORTER}
+    assert tuner.exec_properties["module_file"] == config.tuner_module
+    assert tuner.exec_properties["module_file"].endswith("modules/taxi/tuner.py")
+    assert '"num_steps": 50' in tuner.exec_properties["train_args"]
+    assert json.loads(tuner.exec_properties["custom_config"]) == {
+        "tuning": {"algorithm": "random", "trials": 3, "seed": 1},
+        "hparams": {"dropout": 0.2}, "modules_version": config.modules_version}
+    trainer = components[pipeline_lib.TRAINER]
+    assert trainer.inputs["hyperparameters"].producer_component_id == pipeline_lib.TUNER
+
+
+def test_without_tuning_the_trainer_takes_the_latest_tuned_values_of_its_pipeline(
+        tmp_path, sample_dir):
+    config = config_lib.local_config(str(tmp_path), sample_dir)
+    components = _components(config)
+    assert pipeline_lib.TUNER not in components
+    trainer = components[pipeline_lib.TRAINER]
+    assert trainer.inputs["hyperparameters"].producer_component_id == (
+        pipeline_lib.HYPERPARAMETERS_RESOLVER)
+    resolver = components[pipeline_lib.HYPERPARAMETERS_RESOLVER]
+    assert resolver.exec_properties[RESOLVER_STRATEGY_CLASS] is (
+        latest_artifact.LatestArtifactIfAnyStrategy)
+    assert config.trial_steps == config.train_steps
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"tuning_algorithm": "grid"}, "tuning_algorithm must be one of random, bayesian"),
+    ({"tuning_trials": 0}, "tuning_trials must be 1 or more"),
+    ({"tuning_steps": -1}, "tuning_steps must be 0"),
+    ({"tuning_seed": 0}, "tuning_seed must be 1 or more"),
+    ({"tune": True, "tuner_module": ""}, "cannot be tuned: it has no tuner module"),
+])
+def test_tuning_settings_are_checked_when_the_config_is_built(tmp_path, sample_dir,
+                                                              overrides, message):
+    with pytest.raises(ValueError, match=message):
+        config_lib.local_config(str(tmp_path), sample_dir, **overrides)

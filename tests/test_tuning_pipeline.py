@@ -102,3 +102,9 @@ def test_another_family_in_the_same_store_does_not_take_taxi_values(runs, tmp_pa
     assert summary["pipeline_name"] == "movie-reviews"
     assert summary["hyperparameters"]["source"] == run_summary.DEFAULTS
     assert summary["hyperparameters"]["used"]["lstm_units"] == 32
+
+
+def test_before_any_tuning_the_resolver_resolves_nothing_without_failing(pipeline_run):
+    states = {c["id"]: c["state"] for c in pipeline_run.first["components"]}
+    assert states[pipeline_lib.HYPERPARAMETERS_RESOLVER] == "executed"
+    assert "failed" not in states.values()

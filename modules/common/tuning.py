@@ -24,6 +24,7 @@ import tensorflow as tf
 import tensorflow_estimator as tf_estimator
 from absl import logging as absl_logging
 from keras_tuner.engine import base_tuner
+from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.engine import trial as trial_lib
 from tfx.components.trainer import fn_args_utils
 from tfx.components.tuner.component import TunerFnResult
@@ -152,8 +153,8 @@ class EstimatorTuner(base_tuner.BaseTuner):
         self.fixed_hparams = dict(fixed_hparams or {})
         # trial id -> (seconds, one-line error) of the trials that raised.
         self.failures = {}
-        super().__init__(oracle=oracle, directory=directory, project_name=contract.name,
-                         overwrite=True)
+        # Never overwrite: in distributed mode every worker shares the project folder.
+        super().__init__(oracle=oracle, directory=directory, project_name=contract.name)
 
     def trial_hparams(self, values: Mapping[str, object]) -> dict:
         """Returns every hyperparameter of a trial: defaults < its values < fixed ones."""
@@ -236,6 +237,8 @@ class EstimatorTuner(base_tuner.BaseTuner):
             raise TuningError(
                 f"Tuning {self.contract.name!r} stopped: {MAX_FAILURES_IN_A_ROW} trials "
                 f"failed in a row; {self._first_failure()}") from None
+        if dist_utils.has_chief_oracle() and not dist_utils.is_chief_oracle():
+            return  # A worker: the chief's oracle holds the trials and judges them.
         completed = [t for t in self.oracle.trials.values()
                      if t.status == trial_lib.TrialStatus.COMPLETED]
         if not completed:

@@ -18,9 +18,6 @@ from tfx.components.trainer import executor as estimator_trainer_executor
 from tfx.dsl.components.base import base_beam_component
 from tfx.dsl.components.base import executor_spec
 from tfx.dsl.components.common.resolver import Resolver
-from tfx.dsl.input_resolution.strategies.latest_artifact_strategy import (
-    LatestArtifactStrategy,
-)
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
     LatestBlessedModelStrategy,
 )
@@ -33,6 +30,7 @@ from ml_metadata.proto import metadata_store_pb2
 from components import checked_csv_example_gen
 from components import curated_schema as curated_schema_lib
 from components import evaluation
+from components import latest_artifact
 from components import example_gen
 from components import pusher
 from components import tuner as tuner_lib
@@ -178,7 +176,7 @@ def create_pipeline(
             # The latest hyperparameters an earlier run of this pipeline (so of this
             # family: the query is scoped to the pipeline's context) tuned, if any.
             tuner = Resolver(
-                strategy_class=LatestArtifactStrategy,
+                strategy_class=latest_artifact.LatestArtifactIfAnyStrategy,
                 hyperparameters=Channel(type=standard_artifacts.HyperParameters),
             ).with_id(HYPERPARAMETERS_RESOLVER)
             tuned = tuner.outputs["hyperparameters"]

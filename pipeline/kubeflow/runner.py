@@ -16,11 +16,15 @@ import argparse
 import os
 import sys
 
+from tfx.dsl.components.common.resolver import RESOLVER_STRATEGY_CLASS
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.input_resolution.strategies import latest_artifact_strategy
 from tfx.orchestration.kubeflow import kubeflow_dag_runner
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 from tfx.utils import import_utils
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from components import latest_artifact
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
 from pipeline.kubeflow import settings as kubeflow_settings
@@ -133,11 +137,29 @@ def check_v2_artifact_types(tfx_pipeline) -> None:
         )
 
 
+def use_v2_resolver_strategies(tfx_pipeline) -> None:
+    """Gives each resolver a strategy KFP v2 compiles into its metadata query.
+
+    KFP v2 knows only TFX's `LatestArtifactStrategy` and `LatestBlessedModelStrategy`,
+    by class; there the query itself resolves, to nothing when no artifact exists, so
+    `LatestArtifactIfAnyStrategy` becomes TFX's own strategy.
+    """
+    for component in tfx_pipeline.components:
+        if not isinstance(component, Resolver):
+            continue
+        strategy = component.exec_properties.get(RESOLVER_STRATEGY_CLASS)
+        if strategy is latest_artifact.LatestArtifactIfAnyStrategy:
+            # Resolver offers no setter; its exec properties are read from this field.
+            component._strategy_class = (  # pylint: disable=protected-access
+                latest_artifact_strategy.LatestArtifactStrategy)
+
+
 def compile_v2(config: config_lib.PipelineConfig, settings: kubeflow_settings.KubeflowSettings,
                output_dir: str) -> str:
     """Compiles the KFP v2 / Vertex AI PipelineJob JSON; returns the written file's path."""
     tfx_pipeline = build_pipeline(config, settings)
     check_v2_artifact_types(tfx_pipeline)
+    use_v2_resolver_strategies(tfx_pipeline)
     for component in tfx_pipeline.components:
         if component.id in settings.resources:
             component.with_platform_config(_v2_resource_spec(settings.resources[component.id]))

@@ -153,6 +153,8 @@ class EstimatorTuner(base_tuner.BaseTuner):
         self.fixed_hparams = dict(fixed_hparams or {})
         # trial id -> (seconds, one-line error) of the trials that raised.
         self.failures = {}
+        # The ids of the trials this process ran (in distributed mode, its share).
+        self.trials_run = []
         # Never overwrite: in distributed mode every worker shares the project folder.
         super().__init__(oracle=oracle, directory=directory, project_name=contract.name)
 
@@ -168,6 +170,7 @@ class EstimatorTuner(base_tuner.BaseTuner):
           TrialError: the training raised, or ran no evaluation.
         """
         values = dict(trial.hyperparameters.values)
+        self.trials_run.append(trial.trial_id)
         model_dir = os.path.join(self.get_trial_dir(trial.trial_id), "model")
         if tf.io.gfile.exists(model_dir):
             tf.io.gfile.rmtree(model_dir)  # A retried trial starts from scratch too.

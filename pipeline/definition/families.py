@@ -153,6 +153,19 @@ def trainer_fn(family: Family):
     return _function(family.name, family.trainer_module, "trainer_fn")
 
 
+def tuner_fn(family: Family):
+    """Returns the family's `tuner_fn(fn_args)`.
+
+    Raises:
+      FamilyError: the family has no `tuner.py`.
+    """
+    if not family.tuner_module:
+        raise FamilyError(f"Model family {family.name!r} has no "
+                          f"{_relative(os.path.join(family.module_dir, 'tuner.py'))}: "
+                          "it cannot be tuned.")
+    return _function(family.name, family.tuner_module, "tuner_fn")
+
+
 def load(name: str, modules_dir: str = MODULES_DIR, data_dir: str = DATA_DIR) -> Family:
     """Returns the family `name`, checked for what the pipeline needs of it.
 

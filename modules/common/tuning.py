@@ -217,8 +217,9 @@ class EstimatorTuner(base_tuner.BaseTuner):
         if not failed:
             return "no trial ran"
         first = min(failed, key=lambda t: t.trial_id)
-        seconds, message = self.failures.get(
-            first.trial_id, (None, _one_line((first.message or "").strip().splitlines()[-1:])))
+        # A trial another process ran (distributed mode) has only keras-tuner's message.
+        last_line = ((first.message or "").strip().splitlines() or [""])[-1]
+        seconds, message = self.failures.get(first.trial_id, (None, _one_line(last_line)))
         return (f"the first, trial {first.trial_id} with hyperparameters "
                 f"{dict(first.hyperparameters.values)}, failed"
                 + (f" after {seconds:.1f}s" if seconds is not None else "")

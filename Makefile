@@ -11,6 +11,13 @@ TRAIN_STEPS ?=
 # Beam profile of the Beam-based components: local or local-multiprocess.
 BEAM_PROFILE ?= local
 FORCE_PUSH ?=
+# Tuning: TUNE=1 runs the Tuner before the Trainer (make tune sets it); TRIALS trials
+# of TUNING_STEPS steps each (empty: 4 trials of the family's training steps);
+# TUNING_ALGORITHM random or bayesian.
+TUNE ?=
+TRIALS ?=
+TUNING_STEPS ?=
+TUNING_ALGORITHM ?=
 
 # The project's packages (pipeline, components, modules) import from the root.
 export PYTHONPATH := $(CURDIR)
@@ -20,7 +27,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONWARNINGS ?= ignore::FutureWarning
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast clean report tensorboard
+.PHONY: help venv run tune test test-fast clean report tensorboard
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,8 +42,12 @@ $(VENV)/.installed: requirements-lock.txt requirements-dev.txt
 
 venv: $(VENV)/.installed ## Create the virtual environment from the lock file, if missing.
 
-run: venv ## Run the pipeline of MODEL (taxi) on DATA (the family's data); outputs go to build/.
-	$(BIN)/python -m pipeline.local.runner --model $(MODEL) $(if $(DATA),--data $(DATA)) --build-dir $(BUILD) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(FORCE_PUSH),--force-push) --beam-profile $(BEAM_PROFILE)
+run: venv ## Run the pipeline of MODEL (taxi) on DATA (the family's data); outputs go to build/. TUNE=1 tunes first.
+	$(BIN)/python -m pipeline.local.runner --model $(MODEL) $(if $(DATA),--data $(DATA)) --build-dir $(BUILD) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(FORCE_PUSH),--force-push) --beam-profile $(BEAM_PROFILE) \
+		$(if $(TUNE),--tune) $(if $(TRIALS),--tuning-trials $(TRIALS)) $(if $(TUNING_STEPS),--tuning-steps $(TUNING_STEPS)) $(if $(TUNING_ALGORITHM),--tuning-algorithm $(TUNING_ALGORITHM))
+
+tune: TUNE = 1
+tune: run ## Run the pipeline with the Tuner (TRIALS=4 TUNING_STEPS=...); later runs reuse its best values.
 
 test: venv ## Run the whole test suite.
 	$(BIN)/python -m pytest
@@ -72,4 +83,4 @@ SERVING_DIR ?=
 kfp: venv ## Compile MODEL for Kubeflow into $(BUILD)/kfp/MODEL: pipeline.yaml (KFP v1), pipeline.json (KFP v2, Vertex).
 	$(BIN)/python -m pipeline.kubeflow.runner --model $(MODEL) --output-dir $(BUILD)/kfp --image $(IMAGE) --tag $(TAG) \
 		$(if $(PIPELINE_ROOT),--pipeline-root $(PIPELINE_ROOT)) $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) \
-		$(if $(SERVING_DIR),--serving-dir $(SERVING_DIR)) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS))
+		$(if $(SERVING_DIR),--serving-dir $(SERVING_DIR)) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(TUNE),--tune)

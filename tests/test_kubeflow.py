@@ -117,10 +117,10 @@ def test_v2_has_a_step_per_component_in_the_image_with_its_resources(v2):
     node_ids = set(v2["graph"])
     assert {_v2_node_id(t, node_ids) for t in executors} == node_ids
     containers = {t: e["container"] for t, e in executors.items() if "container" in e}
-    # Only the Resolver runs inside the metadata service rather than a container.
-    assert {_v2_node_id(t, node_ids) for t in set(executors) - set(containers)} == {
-        pipeline_lib.BASELINE_RESOLVER}
-    assert set(containers) == node_ids - {pipeline_lib.BASELINE_RESOLVER}
+    # Only the Resolvers run inside the metadata service rather than a container.
+    resolvers = {pipeline_lib.BASELINE_RESOLVER, pipeline_lib.HYPERPARAMETERS_RESOLVER}
+    assert {_v2_node_id(t, node_ids) for t in set(executors) - set(containers)} == resolvers
+    assert set(containers) == node_ids - resolvers
     for task, container in containers.items():
         assert container["image"] == SETTINGS.image_uri, task
         assert container["command"] == list(kubeflow_v2_dag_runner.KUBEFLOW_TFX_CMD), task
@@ -482,3 +482,81 @@ def test_the_report_step_ran_last_and_wrote_the_page(local_run):
     with open(root / "mlpipeline-ui-metadata.json") as ui_file:
         ui = json.load(ui_file)
     assert ui["outputs"] == [{"type": "web-app", "storage": "inline", "source": page_html}]
+
+
+# --- tuning on ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    """Both targets compiled with tuning on, with SETTINGS and a Tuner pod size."""
+    settings = kubeflow_settings.KubeflowSettings(
+        **{**{f: getattr(SETTINGS, f) for f in ("image", "image_tag", "pipeline_root",
+                                               "data_root", "serving_model_dir")},
+           "resources": {**SETTINGS.resources,
+                         pipeline_lib.TUNER: Resources(cpu=6, memory_gb=20)}})
+    out_dir = str(tmp_path_factory.mktemp("kfp_tuned"))
+    v1_path, v2_path = kubeflow_runner.compile_all(settings, out_dir, tune=True)
+    with open(v1_path) as v1_file, open(v2_path) as v2_file:
+        return settings, yaml.safe_load(v1_file), json.load(v2_file)
+
+
+def test_without_tuning_the_trainer_takes_earlier_tuned_values_and_no_tuner_runs(v1, v2):
+    for compiled in (v1, v2):
+        assert pipeline_lib.TUNER not in compiled["graph"]
+        assert pipeline_lib.HYPERPARAMETERS_RESOLVER in compiled["graph"][pipeline_lib.TRAINER]
+    assert pipeline_lib.TUNER in kubeflow_settings.DEFAULT_RESOURCES
+    # v1 runs TFX's resolver in a container: the strategy that resolves to nothing
+    # before the first tuning; v2 compiles TFX's own strategy into a metadata query.
+    args = _v1_steps(v1["spec"])[pipeline_lib.HYPERPARAMETERS_RESOLVER]["container"]["args"]
+    assert "components.latest_artifact.LatestArtifactIfAnyStrategy" in args[
+        args.index("--tfx_ir") + 1]
+    executors = _v2_executors(v2["spec"])
+    (query,) = [e["resolver"]["outputArtifactQueries"] for t, e in executors.items()
+                if t.startswith(pipeline_lib.HYPERPARAMETERS_RESOLVER)]
+    assert "tfx.HyperParameters" in json.dumps(query)
+
+
+def test_v1_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_the_trainer(
+        tuned):
+    settings, workflow, _ = tuned
+    steps = _v1_steps(workflow)
+    assert pipeline_lib.HYPERPARAMETERS_RESOLVER not in steps
+    tuner = steps[pipeline_lib.TUNER]["container"]
+    assert tuner["image"] == settings.image_uri and tuner["command"] == V1_COMMAND
+    assert tuner["resources"]["requests"] == {"cpu": "6", "memory": "20G"}
+    node_of = {template["name"]: node_id for node_id, template in steps.items()}
+    dag = {node_of[t["template"]]: {node_of[d] for d in t.get("dependencies", [])}
+           for t in _v1_dag(workflow)}
+    assert dag[pipeline_lib.TUNER] == {pipeline_lib.TRANSFORM, pipeline_lib.SCHEMA_IMPORTER}
+    assert pipeline_lib.TUNER in dag[pipeline_lib.TRAINER]
+    args = tuner["args"]
+    ir = args[args.index("--tfx_ir") + 1]
+    assert settings.image_path("modules", "taxi", "tuner.py") in ir
+    assert "components.tuner.Executor" in ir
+
+
+def test_v2_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_the_trainer(
+        tuned):
+    settings, _, job = tuned
+    executors = _v2_executors(job)
+    assert pipeline_lib.HYPERPARAMETERS_RESOLVER not in executors
+    container = executors[pipeline_lib.TUNER]["container"]
+    assert container["image"] == settings.image_uri
+    assert container["command"] == list(kubeflow_v2_dag_runner.KUBEFLOW_TFX_CMD)
+    assert container["resources"]["cpuLimit"] == 6
+    assert container["resources"]["memoryLimit"] == 20
+    args = container["args"]
+    assert args[args.index("--executor_class_path") + 1] == "components.tuner.Executor"
+    deps = v2_spec_launcher.task_dependencies(job["pipelineSpec"])
+    assert pipeline_lib.TUNER in deps[pipeline_lib.TRAINER]
+    assert pipeline_lib.TRANSFORM in deps[pipeline_lib.TUNER]
+    tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
+    parameters = tasks[pipeline_lib.TUNER]["inputs"]["parameters"]
+    assert parameters["module_file"]["runtimeValue"]["constantValue"]["stringValue"] == (
+        settings.image_path("modules", "taxi", "tuner.py"))
+    config = json.loads(
+        parameters["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
+    assert config["tuning"] == {"algorithm": "random", "trials": 4, "seed": 1}
+    trainer_inputs = tasks[pipeline_lib.TRAINER]["inputs"]["artifacts"]
+    assert trainer_inputs["hyperparameters"]["taskOutputArtifact"] == {
+        "producerTask": pipeline_lib.TUNER, "outputArtifactKey": "best_hyperparameters"}

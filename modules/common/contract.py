@@ -10,7 +10,7 @@ The pipeline's components never import a family: they get these facts as paramet
 """
 
 import dataclasses
-from typing import Mapping, Tuple
+from typing import Mapping, Tuple, Union
 
 # The TFMA metrics every family is evaluated with (binary classifiers); the Evaluator
 # blesses on AUC.
@@ -34,6 +34,81 @@ TRAINING_DEFAULTS = {
     # Evaluate during training at most this often; the last step is always evaluated.
     "eval_throttle_secs": 600,
 }
+
+# Search algorithms of the Tuner (keras-tuner oracles): random search, or Bayesian
+# optimization with a Gaussian process over the trials so far.
+TUNING_ALGORITHMS = ("random", "bayesian")
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """A hyperparameter tuned over a few values (int, float, str or bool)."""
+
+    values: Tuple[Union[int, float, str, bool], ...]
+
+    def contains(self, value) -> bool:
+        return value in self.values
+
+    def describe(self) -> str:
+        return f"one of {list(self.values)}"
+
+
+@dataclasses.dataclass(frozen=True)
+class IntRange:
+    """An integer hyperparameter tuned within [low, high], by `step`."""
+
+    low: int
+    high: int
+    step: int = 1
+
+    def contains(self, value) -> bool:
+        return (isinstance(value, int) and self.low <= value <= self.high
+                and (value - self.low) % self.step == 0)
+
+    def describe(self) -> str:
+        return f"an integer in [{self.low}, {self.high}] by {self.step}"
+
+
+@dataclasses.dataclass(frozen=True)
+class FloatRange:
+    """A float hyperparameter tuned within [low, high]; `log` samples on a log scale."""
+
+    low: float
+    high: float
+    log: bool = False
+
+    def contains(self, value) -> bool:
+        return isinstance(value, (int, float)) and self.low <= value <= self.high
+
+    def describe(self) -> str:
+        return f"a number in [{self.low:g}, {self.high:g}]" + (" (log scale)" if self.log else "")
+
+
+Dimension = Union[Choice, IntRange, FloatRange]
+
+
+def _dimension_problems(name: str, dimension: Dimension, default) -> list:
+    """What is wrong with one search dimension and the default it must contain."""
+    problems = []
+    if isinstance(dimension, Choice):
+        if not dimension.values:
+            problems.append(f"search_space[{name!r}] has no values")
+        elif not all(isinstance(v, (bool, int, float, str)) for v in dimension.values):
+            problems.append(f"search_space[{name!r}] values must be int, float, str or bool")
+    elif isinstance(dimension, (IntRange, FloatRange)):
+        if not dimension.low < dimension.high:
+            problems.append(f"search_space[{name!r}] needs low < high")
+        if isinstance(dimension, FloatRange) and dimension.log and dimension.low <= 0:
+            problems.append(f"search_space[{name!r}] on a log scale needs low > 0")
+        if isinstance(dimension, IntRange) and dimension.step < 1:
+            problems.append(f"search_space[{name!r}] needs a step of 1 or more")
+    else:
+        return [f"search_space[{name!r}] is a {type(dimension).__name__}, not a Choice, "
+                "IntRange or FloatRange"]
+    if not problems and not dimension.contains(default):
+        problems.append(f"the default {name}={default!r} is not {dimension.describe()} "
+                        "(search_space must contain the defaults, the first trial)")
+    return problems
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +134,10 @@ class FamilyContract:
       max_auc_drop: how far below the latest blessed model's AUC a candidate may fall.
       train_steps: training steps of a run, by default.
       default_hparams: the model's and the training's hyperparameters.
+      search_space: hyperparameter name -> the `Choice`, `IntRange` or `FloatRange`
+        the Tuner searches; each names a hyperparameter with a default (in
+        `default_hparams` or `TRAINING_DEFAULTS`) that lies within it. Empty: the
+        family cannot be tuned.
       default_data: the folder of CSV files a run reads by default.
       metrics: TFMA metric class names the Evaluator computes.
     """
@@ -79,6 +158,7 @@ class FamilyContract:
     default_hparams: Mapping[str, object]
     default_data: str
     metrics: Tuple[str, ...] = BINARY_METRICS
+    search_space: Mapping[str, Dimension] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         problems = []
@@ -94,5 +174,12 @@ class FamilyContract:
             problems.append(f"min_auc must be within [0, 1], got {self.min_auc}")
         if self.train_steps <= 0:
             problems.append(f"train_steps must be positive, got {self.train_steps}")
+        defaults = {**TRAINING_DEFAULTS, **self.default_hparams}
+        for name, dimension in self.search_space.items():
+            if name not in defaults:
+                problems.append(f"search_space names {name!r}, which has no default in "
+                                "default_hparams")
+                continue
+            problems.extend(_dimension_problems(name, dimension, defaults[name]))
         if problems:
             raise ValueError(f"Family {self.name!r}: " + "; ".join(problems) + ".")

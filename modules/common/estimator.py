@@ -32,10 +32,39 @@ RESUMED_FILE = "resumed_from.json"
 ModelBuilder = Callable[[tft.TFTransformOutput, Mapping[str, object]], tf.keras.Model]
 
 
-def hparams_for(contract: FamilyContract, custom_config: Optional[Mapping]) -> dict:
-    """Returns the training defaults, the family's defaults, then a run's overrides."""
+def tuned_values(contract: FamilyContract, hyperparameters: Optional[Mapping]) -> dict:
+    """Returns the values of a Tuner's best hyperparameters that the family has.
+
+    Args:
+      contract: the family's contract.
+      hyperparameters: a keras-tuner `HyperParameters.get_config()` dict, as TFX's
+        Trainer executor puts it in `fn_args.hyperparameters`; None: nothing tuned.
+
+    A value the family no longer has (a hyperparameter renamed since the tuning) is
+    left out with a warning: the family's default takes its place.
+    """
+    values = dict((hyperparameters or {}).get("values") or {})
+    known = set(TRAINING_DEFAULTS) | set(contract.default_hparams)
+    unknown = sorted(set(values) - known)
+    if unknown:
+        absl_logging.warning(
+            "Family %r: the tuned hyperparameters %s are not the family's; its defaults "
+            "are used for them. Tune again (make tune) to tune what it has now.",
+            contract.name, unknown)
+    return {name: value for name, value in values.items() if name in known}
+
+
+def hparams_for(contract: FamilyContract, custom_config: Optional[Mapping],
+                hyperparameters: Optional[Mapping] = None) -> dict:
+    """Returns the hyperparameters a training uses, later sources winning.
+
+    The training defaults, the family's defaults, the tuned values (a Tuner's best,
+    see `tuned_values`), then a run's explicit overrides (`custom_config["hparams"]`):
+    an operator who sets a value for one run means it, tuned or not.
+    """
     overrides = (custom_config or {}).get("hparams") or {}
-    return {**TRAINING_DEFAULTS, **contract.default_hparams, **overrides}
+    return {**TRAINING_DEFAULTS, **contract.default_hparams,
+            **tuned_values(contract, hyperparameters), **overrides}
 
 
 def check_transform_outputs(contract: FamilyContract, keys: Iterable[str]) -> None:
@@ -187,21 +216,26 @@ def resume_interrupted_training(fn_args, hparams) -> Optional[str]:
 
 
 def build_trainer_spec(fn_args, schema, contract: FamilyContract,
-                       build_model: ModelBuilder) -> dict:
+                       build_model: ModelBuilder,
+                       hparams: Optional[Mapping[str, object]] = None) -> dict:
     """Builds the Estimator from a family's Keras model, and its train and eval specs.
 
     Args:
       fn_args: TFX's `FnArgs` (files, transform output, steps, model dirs,
-        `custom_config` with hyperparameter overrides).
+        `custom_config` with hyperparameter overrides, tuned `hyperparameters`).
       schema: the raw data's `schema_pb2.Schema`.
       contract: the family's contract.
       build_model: the family's builder of its compiled Keras model.
+      hparams: every hyperparameter, used as given (a tuning trial's); None: from
+        `hparams_for` and `fn_args`.
 
     Returns:
       The dict TFX's Estimator executor expects: `estimator`, `train_spec`,
       `eval_spec` and `eval_input_receiver_fn`.
     """
-    hparams = hparams_for(contract, fn_args.custom_config)
+    if hparams is None:
+        hparams = hparams_for(contract, fn_args.custom_config,
+                              getattr(fn_args, "hyperparameters", None))
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     check_transform_outputs(contract, tf_transform_output.transformed_feature_spec())
     # Under TF_CONFIG, RunConfig takes this replica's role from it.

@@ -11,7 +11,9 @@ from (long IMDB reviews, short Rotten Tomatoes sentences).
 import importlib.util
 import os
 
+from modules.common.contract import Choice
 from modules.common.contract import FamilyContract
+from modules.common.contract import FloatRange
 
 TEXT_KEY = "text"
 LABEL_COLUMN = "label"
@@ -65,6 +67,12 @@ CONTRACT = FamilyContract(
         "lstm_units": 32,
         "dropout": 0.2,
         "learning_rate": 0.001,
+    },
+    search_space={
+        "embedding_dim": Choice((16, 32, 64)),
+        "lstm_units": Choice((16, 32, 64)),
+        "dropout": Choice((0.0, 0.2, 0.4)),
+        "learning_rate": FloatRange(0.0005, 0.01, log=True),
     },
     default_data=packaged_data_dir(),
 )

@@ -7,7 +7,9 @@ raw and transformed features can live side by side in one dict: the Evaluator sl
 raw columns while the model reads transformed ones.
 """
 
+from modules.common.contract import Choice
 from modules.common.contract import FamilyContract
+from modules.common.contract import FloatRange
 from modules.common.paths import family_data_dir
 
 # Raw float columns that Transform z-scores (missing values filled with 0 first).
@@ -120,9 +122,20 @@ CONTRACT = FamilyContract(
     # training rows and falls to 0.918 at 3,000 steps: 300 steps of 128 is enough.
     train_steps=300,
     default_hparams={
-        "hidden_units": [64, 32],
+        # Widths of the two dense layers.
+        "first_layer_units": 64,
+        "second_layer_units": 32,
         "dropout": 0.1,
         "learning_rate": 0.003,
+        # An embedding of n ids is about embedding_scale * n ** 0.25 wide.
+        "embedding_scale": 2.0,
+    },
+    search_space={
+        "first_layer_units": Choice((32, 64, 128, 256)),
+        "second_layer_units": Choice((16, 32, 64)),
+        "dropout": Choice((0.0, 0.1, 0.2, 0.3)),
+        "learning_rate": FloatRange(0.0003, 0.01, log=True),
+        "embedding_scale": Choice((1.0, 2.0, 4.0)),
     },
     default_data=family_data_dir("taxi", "full"),
 )

@@ -22,9 +22,13 @@ def categorical_sizes(tf_transform_output: tft.TFTransformOutput) -> dict:
     }
 
 
-def embedding_dim(size: int) -> int:
-    """Returns the width of an embedding for `size` ids: grows as the fourth root."""
-    return max(2, min(16, round(2 * size**0.25)))
+def embedding_dim(size: int, scale: float = 2.0) -> int:
+    """Returns the width of an embedding for `size` ids: grows as the fourth root.
+
+    `scale` widens every embedding alike; the cap (16 at the default scale) grows
+    with it.
+    """
+    return max(2, min(round(8 * scale), round(scale * size**0.25)))
 
 
 def build_keras_model(
@@ -32,6 +36,7 @@ def build_keras_model(
     hidden_units=(64, 32),
     dropout: float = 0.1,
     learning_rate: float = 0.003,
+    embedding_scale: float = 2.0,
 ) -> tf.keras.Model:
     """Builds and compiles the functional Keras model.
 
@@ -40,6 +45,7 @@ def build_keras_model(
       hidden_units: widths of the dense layers.
       dropout: dropout rate after each dense layer.
       learning_rate: learning rate of the (legacy, graph-mode compatible) Adam.
+      embedding_scale: widens the embeddings (`embedding_dim`).
 
     Returns:
       A compiled model whose inputs are named by `contract.MODEL_INPUT_KEYS` and
@@ -61,7 +67,7 @@ def build_keras_model(
     columns = [tf.keras.layers.Reshape((1,))(inputs[key]) for key in contract.DENSE_KEYS]
     for key in contract.CATEGORICAL_KEYS:
         embedding = tf.keras.layers.Embedding(
-            sizes[key], embedding_dim(sizes[key]), name=f"{key}_embedding"
+            sizes[key], embedding_dim(sizes[key], embedding_scale), name=f"{key}_embedding"
         )
         columns.append(embedding(inputs[key]))
     hidden = tf.keras.layers.Concatenate()(columns)
@@ -87,7 +93,8 @@ def build_from_transform(tf_transform_output: tft.TFTransformOutput,
     """The family's model builder: sizes from Transform, widths from `hparams`."""
     return build_keras_model(
         categorical_sizes(tf_transform_output),
-        hidden_units=hparams["hidden_units"],
+        hidden_units=(hparams["first_layer_units"], hparams["second_layer_units"]),
         dropout=hparams["dropout"],
         learning_rate=hparams["learning_rate"],
+        embedding_scale=hparams["embedding_scale"],
     )

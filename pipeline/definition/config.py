@@ -8,6 +8,7 @@ from typing import Mapping, Tuple
 from components.data_gate.report import DEFAULT_BLOCKING_KINDS
 from components.example_gen import DEFAULT_SPLIT_BUCKETS
 from modules.common.contract import TRAINING_DEFAULTS
+from modules.common.contract import TUNING_ALGORITHMS
 from modules.common.contract import FamilyContract
 from modules.common.paths import PROJECT_ROOT
 from pipeline.definition import families
@@ -81,6 +82,15 @@ class PipelineConfig:
       enable_cache: take a component's outputs from a previous identical run.
       report_ui_metadata_path: where the RunReport step writes KFP v1's UI metadata
         (the page as a `web-app` output); empty (local runs) writes none.
+      tune: run the Tuner before the Trainer, which then trains with its best
+        hyperparameters; off, the Trainer takes the latest ones tuned by an earlier
+        run of this pipeline (the family's defaults if none).
+      tuner_module: file holding `tuner_fn`; empty: the family cannot be tuned.
+      tuning_algorithm: the search: "random" (keras-tuner's random search) or
+        "bayesian" (Bayesian optimization; needs scikit-learn).
+      tuning_trials: trials of a search, the first of them the family's defaults.
+      tuning_steps: training steps of each trial; 0: `train_steps`.
+      tuning_seed: the search's random seed (the same seed proposes the same trials).
     """
 
     contract: FamilyContract
@@ -106,6 +116,17 @@ class PipelineConfig:
         default_factory=dict)
     enable_cache: bool = True
     report_ui_metadata_path: str = ""
+    tune: bool = False
+    tuner_module: str = ""
+    tuning_algorithm: str = "random"
+    tuning_trials: int = 4
+    tuning_steps: int = 0
+    tuning_seed: int = 1
+
+    @property
+    def trial_steps(self) -> int:
+        """Training steps of each tuning trial."""
+        return self.tuning_steps or self.train_steps
 
     def __post_init__(self):
         if len(self.split_buckets) != 2 or min(self.split_buckets) < 1:
@@ -119,6 +140,23 @@ class PipelineConfig:
             raise ValueError(f"min_auc must be within [0, 1], got {self.min_auc}.")
         if self.max_auc_drop < 0:
             raise ValueError(f"max_auc_drop must be 0 or more, got {self.max_auc_drop}.")
+        if self.tuning_algorithm not in TUNING_ALGORITHMS:
+            raise ValueError(f"tuning_algorithm must be one of {', '.join(TUNING_ALGORITHMS)}, "
+                             f"got {self.tuning_algorithm!r}.")
+        if self.tuning_trials < 1:
+            raise ValueError(f"tuning_trials must be 1 or more, got {self.tuning_trials}.")
+        if self.tuning_steps < 0:
+            raise ValueError(f"tuning_steps must be 0 (train_steps) or more, "
+                             f"got {self.tuning_steps}.")
+        if self.tuning_seed < 1:
+            # keras-tuner draws a random seed for 0.
+            raise ValueError(f"tuning_seed must be 1 or more, got {self.tuning_seed}.")
+        if self.tune and not self.contract.search_space:
+            raise ValueError(f"The {self.contract.name!r} family cannot be tuned: its "
+                             "contract declares no search_space.")
+        if self.tune and not self.tuner_module:
+            raise ValueError(f"The {self.contract.name!r} family cannot be tuned: it has no "
+                             "tuner module (modules/<family>/tuner.py with tuner_fn).")
         unknown = sorted(set(self.hparams) - set(self.contract.default_hparams)
                          - set(TRAINING_DEFAULTS))
         if unknown:
@@ -164,6 +202,7 @@ def family_config(family_name: str, pipeline_root: str, data_root: str,
         schema_digest=file_digest(schema_file),
         preprocessing_module=where_run(family.preprocessing_module),
         trainer_module=where_run(family.trainer_module),
+        tuner_module=where_run(family.tuner_module) if family.tuner_module else "",
         modules_version=modules_fingerprint(family.module_dir),
         train_steps=contract.train_steps,
         min_auc=contract.min_auc,

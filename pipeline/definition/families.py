@@ -51,6 +51,12 @@ class Family:
         """The file defining the Trainer's `trainer_fn`."""
         return os.path.join(self.module_dir, "trainer.py")
 
+    @property
+    def tuner_module(self) -> str:
+        """The file defining the Tuner's `tuner_fn`, or "" for a family without one."""
+        path = os.path.join(self.module_dir, "tuner.py")
+        return path if os.path.isfile(path) else ""
+
 
 def available(modules_dir: str = MODULES_DIR) -> List[str]:
     """Returns the names of the families under `modules_dir`."""
@@ -147,6 +153,19 @@ def trainer_fn(family: Family):
     return _function(family.name, family.trainer_module, "trainer_fn")
 
 
+def tuner_fn(family: Family):
+    """Returns the family's `tuner_fn(fn_args)`.
+
+    Raises:
+      FamilyError: the family has no `tuner.py`.
+    """
+    if not family.tuner_module:
+        raise FamilyError(f"Model family {family.name!r} has no "
+                          f"{_relative(os.path.join(family.module_dir, 'tuner.py'))}: "
+                          "it cannot be tuned.")
+    return _function(family.name, family.tuner_module, "tuner_fn")
+
+
 def load(name: str, modules_dir: str = MODULES_DIR, data_dir: str = DATA_DIR) -> Family:
     """Returns the family `name`, checked for what the pipeline needs of it.
 
@@ -157,7 +176,7 @@ def load(name: str, modules_dir: str = MODULES_DIR, data_dir: str = DATA_DIR) ->
 
     Raises:
       FamilyError: no such family; its contract, `preprocessing_fn` or `trainer_fn`
-        is missing; its schema is missing or disagrees with the contract's columns;
+        is missing, or its `tuner.py` defines no `tuner_fn`; its schema is missing or disagrees with the contract's columns;
         or Transform would not produce a model input or the label the contract names.
     """
     module_dir = os.path.join(modules_dir, name)
@@ -178,6 +197,8 @@ def load(name: str, modules_dir: str = MODULES_DIR, data_dir: str = DATA_DIR) ->
                     sample_dir=os.path.join(data_dir, name, "sample"))
     preprocessing_fn = _function(name, family.preprocessing_module, "preprocessing_fn")
     _function(name, family.trainer_module, "trainer_fn")
+    if family.tuner_module:
+        _function(name, family.tuner_module, "tuner_fn")
     schema = _load_schema(name, family.schema_file)
     _check_schema(contract, schema, family.schema_file)
     _check_transform_outputs(contract, preprocessing_fn, schema, family.preprocessing_module)

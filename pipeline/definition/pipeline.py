@@ -30,8 +30,10 @@ from ml_metadata.proto import metadata_store_pb2
 from components import checked_csv_example_gen
 from components import curated_schema as curated_schema_lib
 from components import evaluation
+from components import latest_artifact
 from components import example_gen
 from components import pusher
+from components import tuner as tuner_lib
 from components import versioned_pusher
 from components.data_gate.component import DataGate
 from components.run_report.component import RunReport
@@ -46,11 +48,18 @@ SCHEMA_IMPORTER = "CuratedSchema"
 EXAMPLE_VALIDATOR = "ExampleValidator"
 DATA_GATE = "DataGate"
 TRANSFORM = "Transform"
+TUNER = "Tuner"
+HYPERPARAMETERS_RESOLVER = "LatestTunedHyperparametersResolver"
 TRAINER = "Trainer"
 BASELINE_RESOLVER = "LatestBlessedModelResolver"
 EVALUATOR = "Evaluator"
 PUSHER = "Pusher"
 RUN_REPORT = "RunReport"
+# Every node a pipeline can have: with `config.tune` it has the Tuner, without it the
+# resolver of earlier tuned hyperparameters.
+NODE_IDS = (EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, SCHEMA_IMPORTER, EXAMPLE_VALIDATOR,
+            DATA_GATE, TRANSFORM, TUNER, HYPERPARAMETERS_RESOLVER, TRAINER,
+            BASELINE_RESOLVER, EVALUATOR, PUSHER, RUN_REPORT)
 
 
 # TFX's switch for loading `module_file`s from source instead of packaging them.
@@ -83,6 +92,10 @@ def create_pipeline(
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
 ) -> tfx_pipeline.Pipeline:
     """Returns the TFX pipeline from raw CSV to a pushed, blessed model.
+
+    With `config.tune`, the Tuner searches the family's hyperparameters between
+    Transform and the Trainer, which trains with the best; without it, the Trainer
+    takes the latest ones an earlier run of the same pipeline tuned, if any.
 
     Args:
       config: every setting of the pipeline.
@@ -146,6 +159,32 @@ def create_pipeline(
             force_tf_compat_v1=True,
         ).with_id(TRANSFORM)
 
+        if config.tune:
+            tuner = tuner_lib.Tuner(
+                module_file=config.tuner_module,
+                examples=transform.outputs["transformed_examples"],
+                transform_graph=transform.outputs["transform_graph"],
+                schema=schema,
+                train_args=trainer_pb2.TrainArgs(num_steps=config.trial_steps),
+                eval_args=trainer_pb2.EvalArgs(num_steps=config.eval_steps),
+                custom_config={
+                    "tuning": {"algorithm": config.tuning_algorithm,
+                               "trials": config.tuning_trials,
+                               "seed": config.tuning_seed},
+                    "hparams": dict(config.hparams),
+                    "modules_version": config.modules_version,
+                },
+            ).with_id(TUNER)
+            tuned = tuner.outputs["best_hyperparameters"]
+        else:
+            # The latest hyperparameters an earlier run of this pipeline (so of this
+            # family: the query is scoped to the pipeline's context) tuned, if any.
+            tuner = Resolver(
+                strategy_class=latest_artifact.LatestArtifactIfAnyStrategy,
+                hyperparameters=Channel(type=standard_artifacts.HyperParameters),
+            ).with_id(HYPERPARAMETERS_RESOLVER)
+            tuned = tuner.outputs["hyperparameters"]
+
         trainer = Trainer(
             module_file=config.trainer_module,
             custom_executor_spec=executor_spec.ExecutorClassSpec(
@@ -154,6 +193,7 @@ def create_pipeline(
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
             schema=schema,
+            hyperparameters=tuned,
             train_args=trainer_pb2.TrainArgs(num_steps=config.train_steps),
             eval_args=trainer_pb2.EvalArgs(num_steps=config.eval_steps),
             custom_config={
@@ -221,6 +261,7 @@ def create_pipeline(
         example_validator,
         data_gate,
         transform,
+        tuner,
         trainer,
         baseline_resolver,
         evaluator,

@@ -9,20 +9,26 @@ module files by their paths there, and the image's PYTHONPATH makes `modules` an
 
 Usage: python -m pipeline.kubeflow.runner [--model FAMILY] [--output-dir DIR] [--image I]
   [--tag T] [--pipeline-root URI] [--data-root URI] [--serving-dir URI] [--train-steps N]
+  [--tune]
 """
 
 import argparse
 import os
 import sys
 
+from tfx.dsl.components.common.resolver import RESOLVER_STRATEGY_CLASS
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.input_resolution.strategies import latest_artifact_strategy
 from tfx.orchestration.kubeflow import kubeflow_dag_runner
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 from tfx.utils import import_utils
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from components import latest_artifact
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
 from pipeline.kubeflow import settings as kubeflow_settings
+from pipeline.definition import pipeline as pipeline_lib
 from pipeline.definition.pipeline import create_pipeline
 
 V1_FILENAME = "pipeline.yaml"
@@ -37,12 +43,13 @@ def build_pipeline(config: config_lib.PipelineConfig, settings: kubeflow_setting
       ValueError: when `settings.resources` names a component the pipeline lacks.
     """
     tfx_pipeline = create_pipeline(config)
-    ids = {component.id for component in tfx_pipeline.components}
-    unknown = set(settings.resources) - ids
+    # Resources of a component this pipeline leaves out (the Tuner when tuning is
+    # off) are unused, not wrong.
+    unknown = set(settings.resources) - set(pipeline_lib.NODE_IDS)
     if unknown:
         raise ValueError(
             f"resources name components the pipeline does not have: {sorted(unknown)}; "
-            f"its components are {sorted(ids)}."
+            f"its components are {sorted(pipeline_lib.NODE_IDS)}."
         )
     return tfx_pipeline
 
@@ -130,11 +137,29 @@ def check_v2_artifact_types(tfx_pipeline) -> None:
         )
 
 
+def use_v2_resolver_strategies(tfx_pipeline) -> None:
+    """Gives each resolver a strategy KFP v2 compiles into its metadata query.
+
+    KFP v2 knows only TFX's `LatestArtifactStrategy` and `LatestBlessedModelStrategy`,
+    by class; there the query itself resolves, to nothing when no artifact exists, so
+    `LatestArtifactIfAnyStrategy` becomes TFX's own strategy.
+    """
+    for component in tfx_pipeline.components:
+        if not isinstance(component, Resolver):
+            continue
+        strategy = component.exec_properties.get(RESOLVER_STRATEGY_CLASS)
+        if strategy is latest_artifact.LatestArtifactIfAnyStrategy:
+            # Resolver offers no setter; its exec properties are read from this field.
+            component._strategy_class = (  # pylint: disable=protected-access
+                latest_artifact_strategy.LatestArtifactStrategy)
+
+
 def compile_v2(config: config_lib.PipelineConfig, settings: kubeflow_settings.KubeflowSettings,
                output_dir: str) -> str:
     """Compiles the KFP v2 / Vertex AI PipelineJob JSON; returns the written file's path."""
     tfx_pipeline = build_pipeline(config, settings)
     check_v2_artifact_types(tfx_pipeline)
+    use_v2_resolver_strategies(tfx_pipeline)
     for component in tfx_pipeline.components:
         if component.id in settings.resources:
             component.with_platform_config(_v2_resource_spec(settings.resources[component.id]))
@@ -174,6 +199,8 @@ def main(argv=None) -> int:
     parser.add_argument("--serving-dir", default="", help="default: a placeholder bucket")
     parser.add_argument("--train-steps", type=int, default=None,
                         help="training steps (default: the family's)")
+    parser.add_argument("--tune", action="store_true",
+                        help="compile with the Tuner before the Trainer")
     args = parser.parse_args(argv)
     try:
         settings = kubeflow_settings.KubeflowSettings(
@@ -182,6 +209,8 @@ def main(argv=None) -> int:
             serving_model_dir=args.serving_dir,
         )
         overrides = {} if args.train_steps is None else {"train_steps": args.train_steps}
+        if args.tune:
+            overrides["tune"] = True
         paths = compile_all(settings, os.path.join(args.output_dir, args.model), **overrides)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

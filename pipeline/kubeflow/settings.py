@@ -50,9 +50,11 @@ class Resources:
 
 
 # Transform and the Evaluator run Beam's DirectRunner over the data inside their pod;
-# the Trainer holds the model and the Estimator's input pipeline.
+# the Trainer holds the model and the Estimator's input pipeline; the Tuner trains one
+# such model per trial, one after the other (used only when tuning is on).
 DEFAULT_RESOURCES = {
     pipeline_lib.TRANSFORM: Resources(cpu=4, memory_gb=16),
+    pipeline_lib.TUNER: Resources(cpu=4, memory_gb=16),
     pipeline_lib.TRAINER: Resources(cpu=4, memory_gb=16),
     pipeline_lib.EVALUATOR: Resources(cpu=4, memory_gb=16),
 }

@@ -2,6 +2,10 @@
 
 Usage: python -m pipeline.local.runner [--model FAMILY] [--data DIR] [--build-dir DIR]
   [--train-steps N] [--min-auc X] [--force-push] [--beam-profile local|local-multiprocess]
+  [--tune [--tuning-trials N] [--tuning-steps N] [--tuning-algorithm random|bayesian]]
+
+With --tune, the Tuner searches the family's hyperparameters before the Trainer; a run
+without it trains with the latest ones tuned by an earlier run of the same family.
 
 Every run, whatever its end, leaves `<build dir>/run_summary.json` with its `status`:
 finished (exit 0, blessed or not: see the summary), stopped by bad input or an
@@ -26,6 +30,7 @@ from tfx.orchestration.beam import beam_dag_runner
 from components import data_files
 from components.csv_check import CsvFormatError
 from components.data_gate.executor import DataValidationError
+from modules.common.contract import TUNING_ALGORITHMS
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
 from pipeline.definition.pipeline import EVALUATOR
@@ -268,12 +273,25 @@ def main(argv=None) -> int:
                         help="operator override: push the model even if it is not blessed")
     parser.add_argument("--beam-profile", default="local", choices=beam_profiles.LOCAL_PROFILES,
                         help="how the Beam-based components run (pipeline/local/beam_profiles.py)")
+    parser.add_argument("--tune", action="store_true",
+                        help="search the hyperparameters with the Tuner before training")
+    parser.add_argument("--tuning-trials", type=int, default=None,
+                        help="trials of the search, the first the family's defaults "
+                             "(default: 4)")
+    parser.add_argument("--tuning-steps", type=int, default=None,
+                        help="training steps of each trial (default: the training's)")
+    parser.add_argument("--tuning-algorithm", default=None, choices=TUNING_ALGORITHMS,
+                        help="the search (default: random)")
     args = parser.parse_args(argv)
 
     build_dir = os.path.abspath(args.build_dir)
     summary_path = os.path.join(build_dir, "run_summary.json")
-    overrides = {key: value for key, value in (("train_steps", args.train_steps),
-                                                ("min_auc", args.min_auc)) if value is not None}
+    overrides = {key: value for key, value in (
+        ("train_steps", args.train_steps), ("min_auc", args.min_auc),
+        ("tuning_trials", args.tuning_trials), ("tuning_steps", args.tuning_steps),
+        ("tuning_algorithm", args.tuning_algorithm)) if value is not None}
+    if args.tune:
+        overrides["tune"] = True
     try:
         family = families.load(args.model)
         data_root = args.data or family.contract.default_data
@@ -299,6 +317,10 @@ def main(argv=None) -> int:
     print(f"[pipeline] {config.pipeline_name} (model family {args.model}) on "
           f"{config.data_root} (about {rows:,} rows, split train:eval "
           f"{train_buckets}:{eval_buckets}); detailed log: {log_path}", flush=True)
+    if config.tune:
+        print(f"[pipeline] tuning: {config.tuning_trials} trials ({config.tuning_algorithm} "
+              f"search, the first the family's defaults) of {config.trial_steps} steps each",
+              flush=True)
     for component_id, component_args in config.component_beam_args.items():
         print(f"[pipeline] {component_id} runs with {' '.join(component_args[:3])}",
               flush=True)

@@ -1,8 +1,10 @@
 """What a pipeline run did, read back from ML Metadata and the Evaluator's output.
 
 The summary says which components ran and which came from the cache, how long each
-took, the candidate's (and the baseline's) eval metrics, whether the model was blessed
-and why, and where it was pushed.
+took, which hyperparameters the Trainer used and where they came from (the family's
+defaults, this run's Tuner or an earlier run's) with that tuning's trials, the
+candidate's (and the baseline's) eval metrics, whether the model was blessed and why,
+and where it was pushed.
 """
 
 import collections
@@ -15,6 +17,7 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from components import evaluation
+from components import tuner as tuner_lib
 from components.data_gate.component import DataValidationReport
 # One reading of the Evaluator's validation result, shared with the run report.
 from components.run_report.sections import blessing_reasons
@@ -69,6 +72,72 @@ def _output_artifacts(store, execution_id: int) -> List[metadata_store_pb2.Artif
     return store.get_artifacts_by_id(ids) if ids else []
 
 
+def _input_artifacts(store, execution_id: int) -> List[metadata_store_pb2.Artifact]:
+    events = store.get_events_by_execution_ids([execution_id])
+    ids = [e.artifact_id for e in events if e.type == metadata_store_pb2.Event.INPUT]
+    return store.get_artifacts_by_id(ids) if ids else []
+
+
+def _run_of(store, execution_id: int) -> Optional[str]:
+    for context in store.get_contexts_by_execution(execution_id):
+        if context.type == "pipeline_run":
+            return context.name
+    return None
+
+
+def _producer(store, artifact_id: int):
+    """The execution that made an artifact: the first to output it (a cached one reuses)."""
+    events = [e for e in store.get_events_by_artifact_ids([artifact_id])
+              if e.type == metadata_store_pb2.Event.OUTPUT]
+    if not events:
+        return None
+    executions = store.get_executions_by_id([e.execution_id for e in events])
+    return min(executions, key=lambda e: (e.create_time_since_epoch, e.id))
+
+
+# Where the Trainer's hyperparameters came from, as the summary says it.
+DEFAULTS = "defaults"
+TUNED_IN_THIS_RUN = "tuned in this run"
+
+
+def hyperparameters_of(store, trainer_execution_id: int, run_id: str) -> dict:
+    """Returns the source of a Trainer execution's hyperparameters, with the trials.
+
+    Read from its input `HyperParameters` artifact (none: the family's `defaults`)
+    and the `TunerResults` of the Tuner execution that made it.
+    """
+    tuned = [a for a in _input_artifacts(store, trainer_execution_id)
+             if a.type == "HyperParameters"]
+    if not tuned:
+        return {"source": DEFAULTS, "tuned": {}, "tuned_in_run": None, "trials": []}
+    artifact = tuned[0]
+    with open(os.path.join(artifact.uri, "best_hyperparameters.txt")) as best_file:
+        values = json.load(best_file).get("values", {})
+    producer = _producer(store, artifact.id)
+    tuned_in = _run_of(store, producer.id) if producer else None
+    trials = []
+    if producer is not None:
+        for output in _output_artifacts(store, producer.id):
+            if output.type == "TunerResults" and os.path.isfile(
+                    os.path.join(output.uri, tuner_lib.TRIALS_FILE)):
+                trials = tuner_lib.read_trials(output.uri)
+    return {
+        "source": TUNED_IN_THIS_RUN if tuned_in == run_id else f"tuned in run {tuned_in}",
+        "tuned": values,
+        "tuned_in_run": tuned_in,
+        "trials": trials,
+    }
+
+
+def _training_hparams(model_run_uri: str) -> dict:
+    """The hyperparameters a Trainer execution recorded in its model run folder."""
+    path = os.path.join(model_run_uri, "training_inputs.json")
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as inputs_file:
+        return json.load(inputs_file).get("hparams", {})
+
+
 def _custom(artifact, key: str):
     value = artifact.custom_properties.get(key)
     if value is None:
@@ -104,6 +173,7 @@ def empty_summary(pipeline_name: str) -> dict:
         "pushed_model": None,
         "forced_push": False,
         "data_anomalies": [],
+        "hyperparameters": None,
     }
 
 
@@ -150,6 +220,11 @@ def summarize_latest_run(
                 summary["pushed"] = True
                 summary["pushed_model"] = _custom(artifact, "pushed_destination")
                 summary["forced_push"] = bool(_custom(artifact, "forced"))
+            elif artifact.type == "ModelRun":
+                summary["hyperparameters"] = {
+                    **hyperparameters_of(store, execution.id, run_id),
+                    "used": _training_hparams(artifact.uri),
+                }
             elif artifact.type == DataValidationReport.TYPE_NAME:
                 with open(os.path.join(artifact.uri, "report.json")) as report_file:
                     summary["data_anomalies"] = json.load(report_file)
@@ -165,6 +240,40 @@ def _format_metrics(metrics: Optional[Dict[str, float]]) -> str:
         for name in SUMMARY_METRICS
         if name in metrics
     )
+
+
+def _format_values(values: dict) -> str:
+    return ", ".join(f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}"
+                     for name, value in sorted(values.items()))
+
+
+def _format_trial(trial: dict) -> str:
+    values = _format_values(trial["hyperparameters"])
+    if trial["score"] is None:
+        return f"    trial {trial['trial_id']}: {trial['status']}: {values}: {trial['error']}"
+    metrics = trial["metrics"]
+    return (f"    trial {trial['trial_id']}: auc {trial['score']:.4f}, "
+            f"{int(metrics.get('global_step', 0))} steps, {metrics.get('seconds', 0):.0f}s: "
+            f"{values}")
+
+
+def _format_hyperparameters(hyperparameters: Optional[dict]) -> List[str]:
+    """Lines on the Trainer's hyperparameters: their source, values and trials."""
+    if not hyperparameters:
+        return []
+    source = hyperparameters["source"]
+    if source == DEFAULTS:
+        lines = ["  hyperparameters: the family's defaults (no tuning yet: make tune)"]
+    else:
+        lines = [f"  hyperparameters: {source}: {_format_values(hyperparameters['tuned'])}"]
+    if hyperparameters.get("used"):
+        lines.append(f"  trained with: {_format_values(hyperparameters['used'])}")
+    trials = hyperparameters.get("trials") or []
+    if trials:
+        failed = sum(trial["score"] is None for trial in trials)
+        lines.append(f"  trials ({len(trials)}, {failed} failed; best first):")
+        lines.extend(_format_trial(trial) for trial in trials)
+    return lines
 
 
 def format_summary(summary: dict) -> str:
@@ -186,6 +295,7 @@ def format_summary(summary: dict) -> str:
     )
     if timings:
         lines.append(f"  time: {timings}")
+    lines.extend(_format_hyperparameters(summary.get("hyperparameters")))
     metrics = summary["metrics"]
     lines.append(f"  candidate: {_format_metrics(metrics.get(evaluation.CANDIDATE))}")
     if evaluation.BASELINE in metrics:

@@ -35,8 +35,8 @@ venv: $(VENV)/.installed ## Create the virtual environment from the lock file, i
 run: venv ## Run the whole pipeline on DATA (default data/taxi); outputs go to build/.
 	$(BIN)/python -m pipeline.local_runner --data $(DATA) --build-dir $(BUILD) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(FORCE_PUSH),--force-push) --beam-profile $(BEAM_PROFILE)
 
-test: venv ## Run the whole test suite.
-	$(BIN)/python -m pytest
+test: venv ## Run the whole test suite (without the image tests: make test-image).
+	$(BIN)/python -m pytest -m "not image"
 
 clean: ## Remove build/ (pipeline root, metadata, pushed models).
 	rm -rf $(BUILD)
@@ -59,3 +59,15 @@ kfp: venv ## Compile for Kubeflow into $(BUILD)/kfp: pipeline.yaml (KFP v1) and 
 	$(BIN)/python -m pipeline.kubeflow_runner --output-dir $(BUILD)/kfp --image $(IMAGE) --tag $(TAG) \
 		--pipeline-root $(PIPELINE_ROOT) --data-root $(DATA_ROOT) --serving-dir $(SERVING_DIR) \
 		$(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS))
+
+# The pipeline image, built with Docker where its engine runs, else with podman
+# (pipeline/image/build.py, standard library only: no venv needed to build).
+.PHONY: image image-tools test-image
+image: ## Build the pipeline image $(IMAGE):$(TAG) (Docker, else podman); log in $(BUILD)/image/.
+	$(PYTHON) -m pipeline.image.build --image $(IMAGE):$(TAG) --log $(BUILD)/image/build.log
+
+image-tools: ## Install podman, buildah, runc, debootstrap with apt where no Docker engine runs.
+	$(PYTHON) -m pipeline.image.build --install-tools
+
+test-image: venv ## Build the image and run the compiled pipeline in it (slow; skipped without an engine).
+	$(BIN)/python -m pytest -m image tests/test_image.py

@@ -225,8 +225,9 @@ def test_dockerfile_builds_the_lock_on_cpython_311_with_the_project_at_the_image
     workdir, pythonpath, copies = _dockerfile_layout()
     with open(os.path.join(PROJECT_ROOT, "Dockerfile")) as dockerfile:
         text = dockerfile.read()
-    assert re.findall(r"^FROM python:3\.11\S*", text, re.M)
-    assert len(re.findall(r"^FROM python:3\.11\S*", text, re.M)) == len(re.findall(r"^FROM ", text, re.M))
+    # Every stage starts from the BASE_IMAGE argument, CPython 3.11 by default.
+    assert re.search(r"^ARG BASE_IMAGE=python:3\.11-slim-bookworm$", text, re.M)
+    assert set(re.findall(r"^FROM (\S+)", text, re.M)) == {"${BASE_IMAGE}"}
     assert re.search(r"pip install [^\n]*--no-deps --ignore-requires-python \\?\s*-r \S*requirements-lock\.txt", text)
     assert workdir == kubeflow_settings.IMAGE_ROOT == SETTINGS.image_root
     assert kubeflow_settings.IMAGE_ROOT in pythonpath.split(":")

@@ -1,0 +1,175 @@
+"""The pipeline image, built from the Dockerfile, running the compiled Kubeflow steps.
+
+The KFP v2 pipeline runs on the sample with every task in its own container of the
+image, as a KFP launcher would run it: the task's command line from the spec, its
+executor input, the pipeline root mounted at the same path in every container, in
+dependency order. The KFP v1 steps' command and everything their IR names must resolve
+in the image too. Marked `image`: `make test-image` runs it, `make test` does not.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import yaml
+from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
+
+import v2_spec_launcher
+from pipeline import config as config_lib
+from pipeline import kubeflow_runner
+from pipeline import kubeflow_settings
+from pipeline import pipeline as pipeline_lib
+from pipeline import serving
+from pipeline.image import build
+from pipeline.image import engine as engine_lib
+
+pytestmark = pytest.mark.image
+
+IMAGE_REPOSITORY = "localhost/taxi-estimator-pipeline"
+IMAGE_TAG = "test"
+V1_COMMAND = ["python", "-m", "tfx.orchestration.kubeflow.container_entrypoint"]
+
+
+def _report(request, line):
+    """Writes a line to the terminal whatever pytest captures (figures, not checks)."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"[image] {line}")
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    """The engine, with the test image built or found up to date; skips without one."""
+    found = engine_lib.find_engine()
+    if found is None:
+        pytest.skip(engine_lib.why_no_engine())
+    log = tmp_path_factory.mktemp("image-build") / "build.log"
+    return build.ensure_image(f"{IMAGE_REPOSITORY}:{IMAGE_TAG}", log_path=str(log))
+
+
+def _in_image(engine, settings, argv, mounts=()):
+    """Runs argv in the image offline; returns its output (asserting it succeeded)."""
+    result = subprocess.run(
+        engine.run_argv(settings.image_uri, argv, mounts=mounts),
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def image_run(engine, tmp_path_factory, sample_dir, request):
+    """Compiles KFP v2 for the image and runs every task in a container of it."""
+    root = tmp_path_factory.mktemp("image-run")
+    settings = kubeflow_settings.KubeflowSettings(
+        image=IMAGE_REPOSITORY, image_tag=IMAGE_TAG,
+        pipeline_root=str(root / "pipeline_root"), data_root=sample_dir,
+        serving_model_dir=str(root / "serving_model"),
+    )
+    config = kubeflow_settings.pipeline_config(settings, train_steps=100, min_auc=0.8)
+    with open(kubeflow_runner.compile_v2(config, settings, str(root / "kfp"))) as spec_file:
+        job = json.load(spec_file)
+    (root / "logs").mkdir()
+    # Shared storage: the same path in every container, as a volume would be in pods.
+    mounts = [(str(root), str(root), False), (sample_dir, sample_dir, True)]
+    launcher = v2_spec_launcher.Launcher(
+        job, settings.image_root, str(root / "logs"),
+        container=lambda argv: engine.run_argv(settings.image_uri, argv, mounts=mounts))
+    launcher.run()
+    slowest = sorted(launcher.seconds.items(), key=lambda item: -item[1])[:5]
+    _report(request, f"KFP v2 pipeline in {engine.name} containers: tasks took "
+            + ", ".join(f"{task} {seconds:.0f} s" for task, seconds in slowest))
+    return settings, job, launcher, root
+
+
+def test_every_container_task_ran_in_the_image_with_its_command_line(image_run):
+    settings, job, launcher, _ = image_run
+    spec = job["pipelineSpec"]
+    for task_name, task in spec["root"]["dag"]["tasks"].items():
+        executor = spec["deploymentSpec"]["executors"][
+            spec["components"][task["componentRef"]["name"]]["executorLabel"]]
+        if "container" not in executor:
+            continue
+        container = executor["container"]
+        assert container["image"] == settings.image_uri
+        command, launched = launcher.commands[task_name][-1], launcher.launched[task_name][-1]
+        assert command[:3] == list(kubeflow_v2_dag_runner.KUBEFLOW_TFX_CMD)
+        assert command[3:5] == container["args"][:2]
+        # The image's own interpreter ran it: the launched command ends with the task's.
+        assert launched[-len(command):] == command
+        assert settings.image_uri in launched[:-len(command)]
+
+
+def test_the_run_in_the_image_blesses_and_pushes_a_version(image_run):
+    settings, _, launcher, root = image_run
+    (blessing,) = launcher.outputs[pipeline_lib.EVALUATOR]["blessing"]
+    assert blessing["uri"].startswith(str(root))
+    assert os.path.isfile(os.path.join(blessing["uri"], "BLESSED"))
+    (pushed,) = launcher.outputs[pipeline_lib.PUSHER]["pushed_model"]
+    assert pushed["metadata"]["pushed"] == 1
+    version_dir = serving.latest_version_dir(settings.serving_model_dir)
+    assert pushed["metadata"]["pushed_destination"] == version_dir
+
+
+_SCORE = """
+import json, sys
+from pipeline import serving
+schema = serving.load_schema("/pipeline/data/schema/schema.pbtxt")
+examples = serving.examples_from_csv(sys.argv[2], schema)[:64]
+print(json.dumps(serving.predict(sys.argv[1], examples).tolist()))
+"""
+
+
+def test_the_pushed_model_scores_raw_rows_from_its_folder_alone(
+        image_run, engine, tmp_path, sample_csv, schema):
+    settings, _, _, _ = image_run
+    # Only the version folder, copied away from the pipeline root, is mounted.
+    model_dir = str(tmp_path / "model")
+    shutil.copytree(serving.latest_version_dir(settings.serving_model_dir), model_dir)
+    output = _in_image(engine, settings, ["python", "-c", _SCORE, "/model", "/rows.csv"],
+                       mounts=[(model_dir, "/model", True), (sample_csv, "/rows.csv", True)])
+    in_image = np.array(json.loads(output.strip().splitlines()[-1]))
+    assert in_image.shape == (64,)
+    assert np.all((in_image >= 0) & (in_image <= 1))
+    assert in_image.std() > 0  # Not a constant: the model learned something.
+    on_host = serving.predict(model_dir, serving.examples_from_csv(sample_csv, schema)[:64])
+    np.testing.assert_allclose(in_image, on_host, atol=1e-5)
+
+
+_V1_CHECK = """
+import json, os, sys
+from tfx.utils import import_utils
+named = json.loads(sys.argv[1])
+for class_path in named["classes"]:
+    import_utils.import_class_by_path(class_path)
+missing = [path for path in named["files"] if not os.path.isfile(path)]
+assert not missing, f"missing in the image: {missing}"
+print("resolved", len(named["classes"]), "classes", len(named["files"]), "files")
+"""
+
+
+def test_the_kfp_v1_steps_command_and_what_they_name_resolve_in_the_image(
+        engine, tmp_path):
+    settings = kubeflow_settings.KubeflowSettings(image=IMAGE_REPOSITORY, image_tag=IMAGE_TAG)
+    config = kubeflow_settings.pipeline_config(settings)
+    with open(kubeflow_runner.compile_v1(config, settings, str(tmp_path))) as workflow_file:
+        workflow = yaml.safe_load(workflow_file)
+    containers = [t["container"] for t in workflow["spec"]["templates"] if "container" in t]
+    assert {c["image"] for c in containers} == {settings.image_uri}
+    assert {tuple(c["command"]) for c in containers} == {tuple(V1_COMMAND)}
+    usage = _in_image(engine, settings, V1_COMMAND + ["--help"])
+    for flag in {a for c in containers for a in c["args"] if a.startswith("--")}:
+        assert flag in usage, flag
+    irs = [c["args"][c["args"].index("--tfx_ir") + 1] for c in containers]
+    named = {
+        "classes": sorted({p for ir in irs for p in re.findall(r'"classPath": "([^"]+)"', ir)}),
+        "files": sorted({p for ir in irs
+                         for p in re.findall(re.escape(settings.image_root) + r'/[^"\\ ]+', ir)}),
+    }
+    assert "components.versioned_pusher.Executor" in named["classes"]
+    assert settings.image_path("modules", "trainer.py") in named["files"]
+    output = _in_image(engine, settings, ["python", "-c", _V1_CHECK, json.dumps(named)])
+    assert f"resolved {len(named['classes'])} classes" in output

@@ -17,6 +17,11 @@ ARG PIP_CERT=
 COPY requirements-lock.txt /tmp/requirements-lock.txt
 RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --ignore-requires-python \
     -r /tmp/requirements-lock.txt
+# What no step needs (the notebook stack; see the list), and TensorFlow's C++ headers,
+# which only compiling custom ops reads.
+COPY pipeline/image/not-in-image.txt /tmp/not-in-image.txt
+RUN /opt/venv/bin/pip uninstall --yes --quiet -r /tmp/not-in-image.txt \
+    && rm -rf /opt/venv/lib/python3.11/site-packages/tensorflow/include
 
 FROM ${BASE_IMAGE}
 COPY --from=build /opt/venv /opt/venv

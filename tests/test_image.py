@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -36,9 +37,11 @@ V1_COMMAND = ["python", "-m", "tfx.orchestration.kubeflow.container_entrypoint"]
 
 def _report(request, line):
     """Writes a line to the terminal whatever pytest captures (figures, not checks)."""
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"[image] {line}")
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"[image] {line}")
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +81,11 @@ def image_run(engine, tmp_path_factory, sample_dir, request):
     launcher = v2_spec_launcher.Launcher(
         job, settings.image_root, str(root / "logs"),
         container=lambda argv: engine.run_argv(settings.image_uri, argv, mounts=mounts))
+    started = time.monotonic()
     launcher.run()
     slowest = sorted(launcher.seconds.items(), key=lambda item: -item[1])[:5]
-    _report(request, f"KFP v2 pipeline in {engine.name} containers: tasks took "
+    _report(request, f"KFP v2 pipeline in {engine.name} containers: "
+            f"{time.monotonic() - started:.0f} s wall; slowest tasks "
             + ", ".join(f"{task} {seconds:.0f} s" for task, seconds in slowest))
     return settings, job, launcher, root
 

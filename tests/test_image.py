@@ -45,13 +45,14 @@ def _report(request, line):
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory):
+def engine(tmp_path_factory, request):
     """The engine, with the test image built or found up to date; skips without one."""
     found = engine_lib.find_engine()
     if found is None:
         pytest.skip(engine_lib.why_no_engine())
     log = tmp_path_factory.mktemp("image-build") / "build.log"
-    return build.ensure_image(f"{IMAGE_REPOSITORY}:{IMAGE_TAG}", log_path=str(log))
+    return build.ensure_image(f"{IMAGE_REPOSITORY}:{IMAGE_TAG}", log_path=str(log),
+                              say=lambda line: _report(request, line))
 
 
 def _in_image(engine, settings, argv, mounts=()):

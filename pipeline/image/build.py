@@ -107,7 +107,7 @@ def make_stand_in_base(engine: engine_lib.Engine, tag: str, log_path: str) -> No
         shutil.rmtree(root, ignore_errors=True)
 
 
-def ensure_base(engine: engine_lib.Engine, base: str, log_path: str) -> str:
+def ensure_base(engine: engine_lib.Engine, base: str, log_path: str, say=_say) -> str:
     """Makes `base` available locally: present, pulled, or (the default base only) made.
 
     Returns:
@@ -123,11 +123,11 @@ def ensure_base(engine: engine_lib.Engine, base: str, log_path: str) -> str:
     if base != DEFAULT_BASE:
         raise engine_lib.EngineError(
             f"the base image {base} cannot be pulled: {pulled.stderr.strip()[-500:]}")
-    _say(f"{base} cannot be pulled here; making a local stand-in from Debian 12 "
-         f"packages with debootstrap ({debian_mirror()}), about a minute")
+    say(f"{base} cannot be pulled here; making a local stand-in from Debian 12 "
+        f"packages with debootstrap ({debian_mirror()}), about a minute")
     started = time.monotonic()
     make_stand_in_base(engine, base, log_path)
-    _say(f"stand-in {base} made in {time.monotonic() - started:.0f} s")
+    say(f"stand-in {base} made in {time.monotonic() - started:.0f} s")
     return engine.image_id(base)
 
 
@@ -183,8 +183,10 @@ def build(engine: engine_lib.Engine, image: str, base: str, project_root: str,
 
 def ensure_image(image: str = DEFAULT_IMAGE, base: str = DEFAULT_BASE,
                  project_root: str = PROJECT_ROOT, force: bool = False,
-                 log_path: str = "") -> engine_lib.Engine:
+                 log_path: str = "", say=_say) -> engine_lib.Engine:
     """Builds `image` unless it is up to date with the project; returns the engine.
+
+    `say` receives one line per step taken (base made, image built or up to date).
 
     Raises:
       EngineError: no engine can run a container, or a step failed.
@@ -196,16 +198,16 @@ def ensure_image(image: str = DEFAULT_IMAGE, base: str = DEFAULT_BASE,
     os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
     with open(log_path, "w"):
         pass
-    base_id = ensure_base(engine, base, log_path)
+    base_id = ensure_base(engine, base, log_path, say)
     digest = context_digest(project_root, base_id)
     if not force and engine.image_label(image, CONTEXT_LABEL) == digest:
-        _say(f"{image} is up to date with the project ({engine.name})")
+        say(f"{image} is up to date with the project ({engine.name})")
         return engine
-    _say(f"building {image} from {base} with {engine.name}; log {log_path}")
+    say(f"building {image} from {base} with {engine.name}; log {log_path}")
     started = time.monotonic()
     build(engine, image, base, project_root, digest, log_path)
     size_gb = engine.image_size(image) / 1e9
-    _say(f"built {image} in {time.monotonic() - started:.0f} s: {size_gb:.2f} GB")
+    say(f"built {image} in {time.monotonic() - started:.0f} s: {size_gb:.2f} GB")
     return engine
 
 

@@ -69,5 +69,5 @@ image: ## Build the pipeline image $(IMAGE):$(TAG) (Docker, else podman); log in
 image-tools: ## Install podman, buildah, runc, debootstrap with apt where no Docker engine runs.
 	$(PYTHON) -m pipeline.image.build --install-tools
 
-test-image: venv ## Build the image and run the compiled pipeline in it (slow; skipped without an engine).
-	$(BIN)/python -m pytest -m image tests/test_image.py
+test-image: venv ## Build the image; run the compiled pipeline and a training cluster in it (slow; skipped without an engine).
+	$(BIN)/python -m pytest -m image tests/test_image.py tests/test_multiworker.py

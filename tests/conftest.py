@@ -1,4 +1,5 @@
-"""Shared fixtures: the committed sample, the curated schema, and a real Transform run."""
+"""Shared fixtures: the committed sample, the curated schema, a real Transform run, and
+the pipeline image."""
 
 import os
 import types
@@ -13,9 +14,13 @@ from tfx_bsl.public import tfxio
 from modules import preprocessing
 from pipeline import config as config_lib
 from pipeline import serving
+from pipeline.image import build as image_build
+from pipeline.image import engine as image_engine
 
 PROJECT_ROOT = config_lib.PROJECT_ROOT
 SAMPLE_CSV = os.path.join(PROJECT_ROOT, "data", "sample", "data.csv")
+# The image the `image` tests build from the checkout, or reuse when up to date.
+TEST_IMAGE = "localhost/taxi-estimator-pipeline:test"
 
 
 @pytest.fixture(scope="session")
@@ -109,3 +114,23 @@ def pipeline_run(tmp_path_factory, sample_dir):
         serving_after_second=sorted(os.listdir(config.serving_model_dir)),
         second_summary_file=second_summary_file,
     )
+
+
+def report_line(config, line):
+    """Writes a line to the terminal whatever pytest captures (figures, not checks)."""
+    plugins = config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"[image] {line}")
+
+
+@pytest.fixture(scope="session")
+def pipeline_image(tmp_path_factory, request):
+    """(engine, image reference): TEST_IMAGE built or found up to date; skips without an engine."""
+    if image_engine.find_engine() is None:
+        pytest.skip(image_engine.why_no_engine())
+    log = tmp_path_factory.mktemp("image-build") / "build.log"
+    engine = image_build.ensure_image(TEST_IMAGE, log_path=str(log),
+                                      say=lambda line: report_line(request.config, line))
+    return engine, TEST_IMAGE

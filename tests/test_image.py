@@ -25,34 +25,18 @@ from pipeline import kubeflow_runner
 from pipeline import kubeflow_settings
 from pipeline import pipeline as pipeline_lib
 from pipeline import serving
-from pipeline.image import build
-from pipeline.image import engine as engine_lib
+from conftest import TEST_IMAGE, report_line
 
 pytestmark = pytest.mark.image
 
-IMAGE_REPOSITORY = "localhost/taxi-estimator-pipeline"
-IMAGE_TAG = "test"
+IMAGE_REPOSITORY, IMAGE_TAG = TEST_IMAGE.rsplit(":", 1)
 V1_COMMAND = ["python", "-m", "tfx.orchestration.kubeflow.container_entrypoint"]
 
 
-def _report(request, line):
-    """Writes a line to the terminal whatever pytest captures (figures, not checks)."""
-    plugins = request.config.pluginmanager
-    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
-    if reporter is not None and capture is not None:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(f"[image] {line}")
-
-
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory, request):
-    """The engine, with the test image built or found up to date; skips without one."""
-    found = engine_lib.find_engine()
-    if found is None:
-        pytest.skip(engine_lib.why_no_engine())
-    log = tmp_path_factory.mktemp("image-build") / "build.log"
-    return build.ensure_image(f"{IMAGE_REPOSITORY}:{IMAGE_TAG}", log_path=str(log),
-                              say=lambda line: _report(request, line))
+def engine(pipeline_image):
+    """The engine that built the test image."""
+    return pipeline_image[0]
 
 
 def _in_image(engine, settings, argv, mounts=()):
@@ -85,7 +69,7 @@ def image_run(engine, tmp_path_factory, sample_dir, request):
     started = time.monotonic()
     launcher.run()
     slowest = sorted(launcher.seconds.items(), key=lambda item: -item[1])[:5]
-    _report(request, f"KFP v2 pipeline in {engine.name} containers: "
+    report_line(request.config, f"KFP v2 pipeline in {engine.name} containers: "
             f"{time.monotonic() - started:.0f} s wall; slowest tasks "
             + ", ".join(f"{task} {seconds:.0f} s" for task, seconds in slowest))
     return settings, job, launcher, root

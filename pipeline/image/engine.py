@@ -45,7 +45,8 @@ class Engine:
                  mounts: Sequence[Tuple[str, str, bool]] = (),
                  env: Optional[Mapping[str, str]] = None, workdir: Optional[str] = None,
                  network: Optional[str] = "none", name: Optional[str] = None,
-                 hostname: Optional[str] = None) -> list:
+                 hostname: Optional[str] = None, ip: Optional[str] = None,
+                 hosts: Optional[Mapping[str, str]] = None) -> list:
         """Returns `<engine> run --rm ...` running `argv` in `image`.
 
         Args:
@@ -57,6 +58,9 @@ class Engine:
           network: the network to join; "none" keeps the container offline.
           name: the container's name (other containers on a network reach it by it).
           hostname: the container's host name.
+          ip: the container's address on `network`.
+          hosts: host name -> address entries for the container's /etc/hosts (podman's
+            CNI networks here have no DNS between containers).
         """
         args = ["run", "--rm", *self.limits]
         if network:
@@ -65,6 +69,10 @@ class Engine:
             args += ["--name", name]
         if hostname:
             args += ["--hostname", hostname]
+        if ip:
+            args += ["--ip", ip]
+        for host, address in (hosts or {}).items():
+            args += ["--add-host", f"{host}:{address}"]
         for source, target, read_only in mounts:
             args += ["--volume", f"{source}:{target}" + (":ro" if read_only else "")]
         for key, value in (env or {}).items():
@@ -155,7 +163,7 @@ def install_tools(log=print) -> None:
     if os.geteuid() != 0:
         raise EngineError(f"{', '.join(packages)} missing; installing them needs root "
                           f"(sudo apt-get install {' '.join(packages)}).")
-    log(f"[image] installing {', '.join(packages)} with apt")
+    log(f"installing {', '.join(packages)} with apt")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for argv in (["apt-get", "update", "-qq"],
                  ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]):

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import report_line
 from modules import trainer
 from pipeline import config as config_lib
 from pipeline import distributed_training
@@ -206,6 +207,9 @@ def cluster_run(request, tmp_path_factory, transformed_sample):
             remove()
     cluster.ps_alive_at_end = ps_alive_at_end
     cluster.wall_secs = time.monotonic() - start
+    if request.param == "containers":
+        report_line(request.config, f"multi-worker training in containers: "
+                    f"{cluster.wall_secs:.0f} s wall")
     return cluster
 
 

@@ -20,7 +20,6 @@ import yaml
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 import v2_spec_launcher
-from pipeline import config as config_lib
 from pipeline import kubeflow_runner
 from pipeline import kubeflow_settings
 from pipeline import pipeline as pipeline_lib

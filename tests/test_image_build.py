@@ -66,7 +66,7 @@ def test_the_debian_mirror_comes_from_the_apt_sources(tmp_path, files, expected)
 @pytest.fixture
 def context(tmp_path):
     """A copy of what the Dockerfile copies, to change files in."""
-    for source in build._copied_sources(os.path.join(PROJECT_ROOT, "Dockerfile")):
+    for source in build.copied_sources(os.path.join(PROJECT_ROOT, "Dockerfile")):
         source_path = os.path.join(PROJECT_ROOT, source)
         target = tmp_path / source
         if os.path.isdir(source_path):
@@ -80,7 +80,7 @@ def context(tmp_path):
 
 
 def test_the_dockerfile_copies_the_lock_the_list_and_the_project_folders():
-    assert set(build._copied_sources(os.path.join(PROJECT_ROOT, "Dockerfile"))) == {
+    assert set(build.copied_sources(os.path.join(PROJECT_ROOT, "Dockerfile"))) == {
         "requirements-lock.txt", "pipeline/image/not-in-image.txt", "pipeline",
         "components", "modules", "data/schema"}
 

@@ -115,8 +115,9 @@ def ensure_base(engine: engine_lib.Engine, base: str, log_path: str, say=_say) -
     Raises:
       EngineError: a base other than the default could not be pulled.
     """
-    if engine.image_id(base):
-        return engine.image_id(base)
+    present = engine.image_id(base)
+    if present:
+        return present
     pulled = subprocess.run(engine.argv("pull", "-q", base), capture_output=True, text=True)
     if pulled.returncode == 0:
         return engine.image_id(base)
@@ -131,8 +132,8 @@ def ensure_base(engine: engine_lib.Engine, base: str, log_path: str, say=_say) -
     return engine.image_id(base)
 
 
-def _copied_sources(dockerfile: str) -> list:
-    """The project paths the Dockerfile copies (COPY without --from)."""
+def copied_sources(dockerfile: str) -> list:
+    """Returns the project paths the Dockerfile copies (COPY without --from)."""
     with open(dockerfile) as handle:
         text = re.sub(r"\\\n\s*", " ", handle.read())
     sources = []
@@ -147,7 +148,7 @@ def context_digest(project_root: str, base_id: str) -> str:
     dockerfile = os.path.join(project_root, "Dockerfile")
     digest = hashlib.sha256(base_id.encode())
     paths = [dockerfile]
-    for source in _copied_sources(dockerfile):
+    for source in copied_sources(dockerfile):
         full = os.path.join(project_root, source)
         if os.path.isdir(full):
             for folder, dirs, files in os.walk(full):

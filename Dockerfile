@@ -1,20 +1,29 @@
 # The pipeline image: CPython 3.11 with the same pinned TFX 1.15.1 stack as a local
 # run, and the project at /pipeline, where the compiled Kubeflow pipelines look for
 # module files, the curated schema and the custom executors.
-#   docker build -t <registry>/taxi-estimator-pipeline:<tag> .
+#   make image IMAGE=<registry>/keras-estimator-pipeline TAG=<tag>
+# (python3 -m pipeline.image.build: Docker where its engine runs, else podman.)
+ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 # crcmod and pyfarmhash ship no CPython 3.11 wheels: they are compiled here, and only
 # the finished environment goes into the image.
-FROM python:3.11-slim-bookworm AS build
+FROM ${BASE_IMAGE} AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential \
     && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
+# Set only where the build reaches PyPI through the host's CA bundle (podman here).
+ARG PIP_CERT=
 COPY requirements-lock.txt /tmp/requirements-lock.txt
 RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --ignore-requires-python \
     -r /tmp/requirements-lock.txt
+# What no step needs (the notebook stack; see the list), and TensorFlow's C++ headers,
+# which only compiling custom ops reads.
+COPY pipeline/image/not-in-image.txt /tmp/not-in-image.txt
+RUN /opt/venv/bin/pip uninstall --yes --quiet -r /tmp/not-in-image.txt \
+    && rm -rf /opt/venv/lib/python3.11/site-packages/tensorflow/include
 
-FROM python:3.11-slim-bookworm
+FROM ${BASE_IMAGE}
 COPY --from=build /opt/venv /opt/venv
 # KFP runs `python -m tfx.orchestration...`: `python` must be the environment's.
 ENV PATH=/opt/venv/bin:$PATH \

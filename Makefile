@@ -49,8 +49,8 @@ run: venv ## Run the pipeline of MODEL (taxi) on DATA (the family's data); outpu
 tune: TUNE = 1
 tune: run ## Run the pipeline with the Tuner (TRIALS=4 TUNING_STEPS=...); later runs reuse its best values.
 
-test: venv ## Run the whole test suite.
-	$(BIN)/python -m pytest
+test: venv ## Run the whole test suite (without the image tests: make test-image).
+	$(BIN)/python -m pytest -m "not image"
 
 test-fast: venv ## Run the unit tests only (no pipeline runs), in about two minutes.
 	$(BIN)/python -m pytest -m "not slow"
@@ -73,7 +73,7 @@ bench: venv ## Benchmark MODEL: pipeline, training, serving, scale (REPEATS=3 SC
 	$(BIN)/python -m bench --model $(MODEL) --repeats $(REPEATS) --scales $(SCALES) $(if $(DATA),--data $(DATA)) --out $(BUILD)/bench/$(MODEL) $(BENCH_ARGS)
 
 # Kubeflow deployment: the image the steps run in and the storage they share.
-IMAGE ?= gcr.io/my-project/taxi-estimator-pipeline
+IMAGE ?= gcr.io/my-project/keras-estimator-pipeline
 TAG ?= 0.1.0
 # Empty: placeholder buckets named after the family's pipeline.
 PIPELINE_ROOT ?=
@@ -84,3 +84,15 @@ kfp: venv ## Compile MODEL for Kubeflow into $(BUILD)/kfp/MODEL: pipeline.yaml (
 	$(BIN)/python -m pipeline.kubeflow.runner --model $(MODEL) --output-dir $(BUILD)/kfp --image $(IMAGE) --tag $(TAG) \
 		$(if $(PIPELINE_ROOT),--pipeline-root $(PIPELINE_ROOT)) $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) \
 		$(if $(SERVING_DIR),--serving-dir $(SERVING_DIR)) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(TUNE),--tune)
+
+# The pipeline image, built with Docker where its engine runs, else with podman
+# (pipeline/image/build.py, standard library only: no venv needed to build).
+.PHONY: image image-tools test-image
+image: ## Build the pipeline image $(IMAGE):$(TAG) (Docker, else podman); log in $(BUILD)/image/.
+	$(PYTHON) -m pipeline.image.build --image $(IMAGE):$(TAG) --log $(BUILD)/image/build.log
+
+image-tools: ## Install podman, buildah, runc, debootstrap with apt where no Docker engine runs.
+	$(PYTHON) -m pipeline.image.build --install-tools
+
+test-image: venv ## Build the image; run the compiled pipeline and a training cluster in it (slow; skipped without an engine).
+	$(BIN)/python -m pytest -m image tests/test_image.py tests/test_multiworker.py

@@ -1,4 +1,5 @@
-"""Shared fixtures: the committed samples, the curated schemas, and real Transform runs."""
+"""Shared fixtures: the committed samples, the curated schemas, real Transform runs,
+and the pipeline image."""
 
 import dataclasses
 import importlib
@@ -20,6 +21,10 @@ from pipeline.serving import client as serving
 PROJECT_ROOT = config_lib.PROJECT_ROOT
 TAXI = families.load("taxi")
 SAMPLE_CSV = os.path.join(TAXI.sample_dir, "data.csv")
+from pipeline.image import build as image_build
+from pipeline.image import engine as image_engine
+# The image the `image` tests build from the checkout, or reuse when up to date.
+TEST_IMAGE = "localhost/keras-estimator-pipeline:test"
 
 
 @pytest.fixture(scope="session")
@@ -150,3 +155,23 @@ def copy_of_run(pipeline_run, build_dir):
         metadata=config_lib.metadata_path(str(build_dir)),
         summary_path=os.path.join(str(build_dir), "run_summary.json"),
     )
+
+
+def report_line(config, line):
+    """Writes a line to the terminal whatever pytest captures (figures, not checks)."""
+    plugins = config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"[image] {line}")
+
+
+@pytest.fixture(scope="session")
+def pipeline_image(tmp_path_factory, request):
+    """(engine, image reference): TEST_IMAGE built or found up to date; skips without an engine."""
+    if image_engine.find_engine() is None:
+        pytest.skip(image_engine.why_no_engine())
+    log = tmp_path_factory.mktemp("image-build") / "build.log"
+    engine = image_build.ensure_image(TEST_IMAGE, log_path=str(log),
+                                      say=lambda line: report_line(request.config, line))
+    return engine, TEST_IMAGE

@@ -29,7 +29,7 @@ V1_COMMAND = ["python", "-m", "tfx.orchestration.kubeflow.container_entrypoint"]
 Resources = kubeflow_settings.Resources
 
 SETTINGS = kubeflow_settings.KubeflowSettings(
-    image="registry.example.com/ml/taxi-estimator-pipeline",
+    image="registry.example.com/ml/keras-estimator-pipeline",
     image_tag="1.4.2",
     pipeline_root="gs://ml-artifacts/tfx/chicago-taxi",
     data_root="gs://ml-data/taxi",
@@ -245,8 +245,9 @@ def test_dockerfile_builds_the_lock_on_cpython_311_with_the_project_at_the_image
     workdir, pythonpath, copies = _dockerfile_layout()
     with open(os.path.join(PROJECT_ROOT, "Dockerfile")) as dockerfile:
         text = dockerfile.read()
-    assert re.findall(r"^FROM python:3\.11\S*", text, re.M)
-    assert len(re.findall(r"^FROM python:3\.11\S*", text, re.M)) == len(re.findall(r"^FROM ", text, re.M))
+    # Every stage starts from the BASE_IMAGE argument, CPython 3.11 by default.
+    assert re.search(r"^ARG BASE_IMAGE=python:3\.11-slim-bookworm$", text, re.M)
+    assert set(re.findall(r"^FROM (\S+)", text, re.M)) == {"${BASE_IMAGE}"}
     assert re.search(r"pip install [^\n]*--no-deps --ignore-requires-python \\?\s*-r \S*requirements-lock\.txt", text)
     assert workdir == kubeflow_settings.IMAGE_ROOT == SETTINGS.image_root
     assert kubeflow_settings.IMAGE_ROOT in pythonpath.split(":")
@@ -416,7 +417,7 @@ def local_run(tmp_path_factory, sample_dir):
     """Compiles v2 with the checkout as image root and runs every task of the spec."""
     root = tmp_path_factory.mktemp("v2run")
     settings = kubeflow_settings.KubeflowSettings(
-        image="local/taxi-estimator-pipeline", image_tag="test", image_root=PROJECT_ROOT,
+        image="local/keras-estimator-pipeline", image_tag="test", image_root=PROJECT_ROOT,
         pipeline_root=str(root / "pipeline_root"), data_root=sample_dir,
         serving_model_dir=str(root / "serving_model"), beam_pipeline_args=(),
     )

@@ -2,7 +2,10 @@
 
 A chief, a worker and a parameter server form the cluster on 127.0.0.1; an evaluator
 outside the cluster spec evaluates and exports. Every process runs the same entry,
-`pipeline.cluster.replica`, on the transformed sample.
+`pipeline.cluster.replica`, on the transformed sample. The same cluster runs
+again with each replica in its own container of the pipeline image on a podman
+network, TF_CONFIG naming the containers, as a Kubernetes training job runs it
+(marked `image`: `make test-image`).
 """
 
 import glob
@@ -12,11 +15,13 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import report_line
 from modules.taxi import contract
 from pipeline.definition import config as config_lib
 from pipeline.cluster import replica as distributed_training
@@ -25,6 +30,7 @@ from pipeline.serving import client as serving
 # Whole pipeline runs: `make test-fast` leaves them out.
 pytestmark = pytest.mark.slow
 
+TASKS = ("chief", "worker", "ps")
 TRAIN_STEPS = 600
 # The whole cluster must finish within this; every process is killed after it.
 DEADLINE_SECS = 300
@@ -57,9 +63,14 @@ def _tail(path, lines=30):
 class Cluster:
     """The replicas' processes, their logs, and their cleanup."""
 
-    def __init__(self, root, transformed_sample):
-        chief, worker, ps = (f"127.0.0.1:{port}" for port in _free_ports(3))
-        self.spec = {"chief": [chief], "worker": [worker], "ps": [ps]}
+    def __init__(self, root, transformed_sample, addresses=None, container=None):
+        """`addresses`: task -> host:port (default: free ports on 127.0.0.1);
+        `container(task, argv, env)`: the command running a replica in a container
+        (default: a process here)."""
+        if addresses is None:
+            addresses = {task: f"127.0.0.1:{port}" for task, port in zip(TASKS, _free_ports(3))}
+        self.spec = {task: [addresses[task]] for task in TASKS}
+        self.container = container
         self.root = root
         self.model_run_dir = os.path.join(root, "model_run")
         self.model_dir = os.path.join(root, "model")
@@ -78,14 +89,20 @@ class Cluster:
 
     def start(self, task_type):
         """Starts one replica with its TF_CONFIG; the evaluator is not in the spec."""
-        tf_config = {"cluster": self.spec, "task": {"type": task_type, "index": 0}}
-        env = {**os.environ, "TF_CONFIG": json.dumps(tf_config),
-               "PYTHONPATH": config_lib.PROJECT_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        tf_config = {"TF_CONFIG": json.dumps(
+            {"cluster": self.spec, "task": {"type": task_type, "index": 0}})}
+        argv = ["python", "-m", "pipeline.cluster.replica", *self.args,
+                "--step-report", self.report_path(task_type)]
+        if self.container is None:
+            argv[0] = sys.executable
+            env = {**os.environ, **tf_config,
+                   "PYTHONPATH": config_lib.PROJECT_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
+            cwd = config_lib.PROJECT_ROOT
+        else:
+            argv, env, cwd = self.container(task_type, argv, tf_config), None, None
         log = open(self.log_path(task_type), "w")
         self.processes[task_type] = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cluster.replica", *self.args,
-             "--step-report", self.report_path(task_type)],
-            env=env, cwd=config_lib.PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+            argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
         log.close()
 
     def log_path(self, task_type):
@@ -122,10 +139,55 @@ class Cluster:
                 process.wait()
 
 
-@pytest.fixture(scope="module")
-def cluster_run(tmp_path_factory, transformed_sample):
+# A subnet of its own for the replicas' network; each replica gets a fixed address
+# there, which every container's /etc/hosts lists by task name.
+CONTAINER_SUBNET = "10.89.217"
+CONTAINER_PORT = 2222
+
+
+def _in_containers(request, root, transformed_sample):
+    """A Cluster whose replicas run in containers of the image on their own network.
+
+    Returns the cluster and a function removing the containers and the network."""
+    engine, image = request.getfixturevalue("pipeline_image")
+    if engine.name != "podman":
+        pytest.skip("the container cluster is written for podman's CNI networks")
+    suffix = uuid.uuid4().hex[:8]
+    network = f"taxi-training-{suffix}"
+    subprocess.run(engine.argv("network", "create", "--subnet", f"{CONTAINER_SUBNET}.0/24",
+                               network), check=True, capture_output=True)
+    replicas = TASKS + ("evaluator",)
+    ips = {task: f"{CONTAINER_SUBNET}.{11 + i}" for i, task in enumerate(replicas)}
+    # The transformed sample and the cluster's folder, at the same paths as here.
+    shared = os.path.commonpath([transformed_sample.transform_output,
+                                 *transformed_sample.train_files])
+    mounts = [(root, root, False), (shared, shared, True)]
+
+    def container(task, argv, env):
+        return engine.run_argv(image, argv, mounts=mounts, env=env, network=network,
+                               name=f"{task}-{suffix}", hostname=task, ip=ips[task],
+                               hosts=ips)
+
+    def remove():
+        for task in replicas:
+            subprocess.run(engine.argv("rm", "--force", f"{task}-{suffix}"),
+                           capture_output=True)
+        subprocess.run(engine.argv("network", "rm", network), capture_output=True)
+
+    addresses = {task: f"{task}:{CONTAINER_PORT}" for task in TASKS}
+    return Cluster(root, transformed_sample, addresses, container), remove
+
+
+@pytest.fixture(scope="module", params=[
+    "processes", pytest.param("containers", marks=pytest.mark.image)])
+def cluster_run(request, tmp_path_factory, transformed_sample):
     """Runs chief, worker, ps and evaluator to the end; returns the cluster and timings."""
-    cluster = Cluster(str(tmp_path_factory.mktemp("multiworker")), transformed_sample)
+    root = str(tmp_path_factory.mktemp("multiworker"))
+    remove = None
+    if request.param == "containers":
+        cluster, remove = _in_containers(request, root, transformed_sample)
+    else:
+        cluster = Cluster(root, transformed_sample)
     start = time.monotonic()
     deadline = start + DEADLINE_SECS
     try:
@@ -144,8 +206,13 @@ def cluster_run(tmp_path_factory, transformed_sample):
         ps_alive_at_end = cluster.processes["ps"].poll() is None
     finally:
         cluster.stop()
+        if remove is not None:
+            remove()
     cluster.ps_alive_at_end = ps_alive_at_end
     cluster.wall_secs = time.monotonic() - start
+    if request.param == "containers":
+        report_line(request.config, f"multi-worker training in containers: "
+                    f"{cluster.wall_secs:.0f} s wall")
     return cluster
 
 

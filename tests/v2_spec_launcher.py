@@ -4,8 +4,10 @@ For each task, in dependency order, it builds the `ExecutorInput` from the spec 
 task's constant parameters, its upstream tasks' output artifacts, fresh output
 artifact URIs under the pipeline root) and runs the task's container command line
 from the spec as a subprocess: first the `preCacheCheck` driver when there is one,
-then the executor. The `python` of a command is this interpreter, and the working
-folder and PYTHONPATH are the image root, standing in for the pipeline image.
+then the executor. Given a `container` function, each command line runs in the
+pipeline image through it; without one, the `python` of a command is this
+interpreter, and the working folder and PYTHONPATH are the image root, standing in
+for the pipeline image.
 
 Resolver tasks query ML Metadata for artifacts of earlier runs. A launched job here is
 always a first run on a fresh pipeline root, so they resolve to nothing.
@@ -16,7 +18,8 @@ import json
 import os
 import subprocess
 import sys
-from typing import Dict, List, Mapping
+import time
+from typing import Callable, Dict, List, Mapping, Optional
 
 _EXECUTOR_INPUT_PLACEHOLDER = "{{$}}"
 
@@ -39,19 +42,28 @@ def task_dependencies(pipeline_spec: Mapping) -> Dict[str, set]:
 
 
 class Launcher:
-    """Runs the tasks of one PipelineJob dict; `run` returns each task's outputs."""
+    """Runs the tasks of one PipelineJob dict; `run` returns each task's outputs.
+
+    `container`, when given, turns a task's command line into the command that runs
+    it in the pipeline image (for instance `podman run ... <image> <command line>`).
+    """
 
     def __init__(self, pipeline_job: Mapping, image_root: str, work_dir: str,
-                 job_id: str = "local-run", parallelism: int = 2):
+                 job_id: str = "local-run", parallelism: int = 2,
+                 container: Optional[Callable[[List[str]], List[str]]] = None):
         self._spec = pipeline_job["pipelineSpec"]
         self._root = pipeline_job["runtimeConfig"]["gcsOutputDirectory"]
         self._image_root = image_root
         self._work_dir = work_dir
         self._job_id = job_id
         self._parallelism = parallelism
+        self._container = container
         # task name -> output key -> list of RuntimeArtifact dicts
         self.outputs: Dict[str, Dict[str, List[dict]]] = {}
+        # task name -> the task's command lines, and what was run for each.
         self.commands: Dict[str, List[List[str]]] = {}
+        self.launched: Dict[str, List[List[str]]] = {}
+        self.seconds: Dict[str, float] = {}
 
     def run(self) -> Dict[str, Dict[str, List[dict]]]:
         """Runs every task once its dependencies are done; raises TaskFailed on error."""
@@ -78,6 +90,13 @@ class Launcher:
         return self._spec["components"][task["componentRef"]["name"]]
 
     def _run_task(self, name: str) -> Dict[str, List[dict]]:
+        started = time.monotonic()
+        try:
+            return self._run_task_steps(name)
+        finally:
+            self.seconds[name] = time.monotonic() - started
+
+    def _run_task_steps(self, name: str) -> Dict[str, List[dict]]:
         component = self._component(name)
         executor = self._spec["deploymentSpec"]["executors"][component["executorLabel"]]
         if "resolver" in executor:
@@ -139,13 +158,18 @@ class Launcher:
                  executor_input: Mapping) -> None:
         serialized = json.dumps(executor_input)
         argv = list(command) + [serialized if a == _EXECUTOR_INPUT_PLACEHOLDER else a for a in args]
-        if argv[0] == "python":  # The image's interpreter.
-            argv[0] = sys.executable
+        if self._container is not None:
+            launched, cwd, env = self._container(argv), None, None
+        else:
+            if argv[0] == "python":  # The image's interpreter.
+                argv[0] = sys.executable
+            launched, cwd = argv, self._image_root
+            env = dict(os.environ, PYTHONPATH=self._image_root, TF_CPP_MIN_LOG_LEVEL="2")
         self.commands.setdefault(name, []).append(argv)
-        env = dict(os.environ, PYTHONPATH=self._image_root, TF_CPP_MIN_LOG_LEVEL="2")
+        self.launched.setdefault(name, []).append(launched)
         log_path = os.path.join(self._work_dir, f"{name}.{stage}.log")
         with open(log_path, "w") as log:
-            status = subprocess.run(argv, cwd=self._image_root, env=env, stdout=log,
+            status = subprocess.run(launched, cwd=cwd, env=env, stdout=log,
                                     stderr=subprocess.STDOUT).returncode
         if status != 0:
             with open(log_path) as log:

@@ -91,7 +91,7 @@ class KubeflowSettings:
       resources: component id -> the pod size it asks for.
     """
 
-    image: str = "gcr.io/my-project/taxi-estimator-pipeline"
+    image: str = "gcr.io/my-project/keras-estimator-pipeline"
     image_tag: str = "0.1.0"
     image_root: str = IMAGE_ROOT
     family: str = families.DEFAULT_FAMILY

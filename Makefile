@@ -53,7 +53,7 @@ test: venv ## Run the whole test suite (without the image tests: make test-image
 	$(BIN)/python -m pytest -m "not image"
 
 test-fast: venv ## Run the unit tests only (no pipeline runs), in about two minutes.
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not image"
 
 clean: ## Remove build/ (pipeline root, metadata, pushed models).
 	rm -rf $(BUILD)

@@ -158,6 +158,18 @@ def test_hyperparameters_say_where_each_came_from():
     assert training["trials"] is None
 
 
+def test_tuned_values_come_between_the_defaults_and_the_pipeline_settings():
+    training = sections.training_section(
+        URIS["model_run"], {"learning_rate": 0.003, "dropout": 0.1, "lstm_units": 32},
+        {"learning_rate": 0.01}, hparam_tuned={"learning_rate": 0.002, "lstm_units": 64},
+        tuned_source="tuned in run 20261126-101500")
+    assert training["hparams"] == [
+        {"name": "dropout", "value": "0.1", "source": "family default"},
+        {"name": "learning_rate", "value": "0.01", "source": "pipeline setting"},
+        {"name": "lstm_units", "value": "64", "source": "tuned in run 20261126-101500"},
+    ]
+
+
 def test_tuning_trials_are_read_from_the_tuner_results():
     trials = sections.read_tuning_trials(URIS["tuner_results"])
     assert [t["trial_id"] for t in trials] == ["03", "01"]

@@ -247,7 +247,9 @@ def read_tuning_trials(tuner_results_uri: str) -> List[dict]:
 def training_section(model_run_uri: str, hparam_defaults: Mapping[str, object],
                      hparam_overrides: Mapping[str, object],
                      tuner_results_uri: Optional[str] = None,
-                     train_steps: Optional[int] = None) -> dict:
+                     train_steps: Optional[int] = None,
+                     hparam_tuned: Optional[Mapping[str, object]] = None,
+                     tuned_source: str = "tuned") -> dict:
     """Loss and metrics against the step (train and eval), hyperparameters, trials.
 
     Args:
@@ -256,16 +258,20 @@ def training_section(model_run_uri: str, hparam_defaults: Mapping[str, object],
       hparam_overrides: what the pipeline set on top of them.
       tuner_results_uri: a Tuner's `tuner_results` folder, when one ran.
       train_steps: the training steps asked for.
+      hparam_tuned: a Tuner's best values the Trainer took (between the defaults and
+        the pipeline's settings), with `tuned_source` saying where they came from.
     """
     files = find_event_files(model_run_uri)
+    hparam_tuned = hparam_tuned or {}
     hparams = []
-    for name in sorted(set(hparam_defaults) | set(hparam_overrides)):
-        overridden = name in hparam_overrides
-        hparams.append({
-            "name": name,
-            "value": json.dumps(hparam_overrides[name] if overridden else hparam_defaults[name]),
-            "source": "pipeline setting" if overridden else "family default",
-        })
+    for name in sorted(set(hparam_defaults) | set(hparam_tuned) | set(hparam_overrides)):
+        for values, source in ((hparam_overrides, "pipeline setting"),
+                               (hparam_tuned, tuned_source),
+                               (hparam_defaults, "family default")):
+            if name in values:
+                hparams.append({"name": name, "value": json.dumps(values[name]),
+                                "source": source})
+                break
     return {
         "train": read_scalars(files["train"]),
         "eval": read_scalars(files["eval"]),
@@ -600,7 +606,8 @@ def collect_page(title: str, run: Mapping, facts: Mapping,
       run: {"family", "pipeline", "run_id", "data_root", "components", "started",
         "wall_seconds"}; `components` as [{"id", "state", "seconds", "start", "end"}].
       facts: the model family's facts: "blocking_kinds", "hparam_defaults",
-        "hparam_overrides", "train_steps", "metric_names", "candidate", "baseline",
+        "hparam_overrides", "hparam_tuned" and "tuned_source" (values a Tuner chose,
+        and where), "train_steps", "metric_names", "candidate", "baseline",
         "label_sources", "example_template".
       uris: artifact folders by role: "statistics", "anomalies", "model_run",
         "tuner_results", "evaluation", "blessing"; missing or None when the run did
@@ -621,7 +628,8 @@ def collect_page(title: str, run: Mapping, facts: Mapping,
     page["training"] = _guarded(
         errors, "training", training_section, uris["model_run"],
         facts.get("hparam_defaults", {}), facts.get("hparam_overrides", {}),
-        uris.get("tuner_results"), facts.get("train_steps")) if uris.get("model_run") else None
+        uris.get("tuner_results"), facts.get("train_steps"), facts.get("hparam_tuned"),
+        facts.get("tuned_source", "tuned")) if uris.get("model_run") else None
     page["evaluation"] = _guarded(
         errors, "evaluation", evaluation_section, uris["evaluation"], uris.get("blessing"),
         facts.get("candidate", "candidate"), facts.get("baseline", "baseline"),

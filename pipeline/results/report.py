@@ -124,6 +124,7 @@ def read_run(connection_config, pipeline_name: str, pipeline_root: str,
         if _property(execution, "input_base"):
             found["data_root"] = _property(execution, "input_base")
         if _property(execution, "module_file") and _property(execution, "train_args"):
+            found["tuning"] = run_summary.hyperparameters_of(store, execution.id, run_id)
             found["module_file"] = _property(execution, "module_file")
             found["hparam_overrides"] = _json_property(
                 execution, "custom_config", {}).get("hparams") or {}
@@ -158,6 +159,9 @@ def build_page(run: dict, contract: FamilyContract, error: str = "") -> dict:
     """The report page's sections for a run read by `read_run`."""
     facts = family_facts(contract, run["hparam_overrides"], run["train_steps"],
                          run.get("blocking_kinds"))
+    tuning = run.get("tuning") or {}
+    facts.update(hparam_tuned=tuning.get("tuned") or {},
+                 tuned_source=tuning.get("source", "tuned"))
     pipeline_name = contract.pipeline_name
     return sections.collect_page(
         title=f"{pipeline_name}: run {run['run_id']}",

@@ -40,6 +40,10 @@ def _runner_command(pipeline_run, train_steps):
             "--train-steps", str(train_steps), "--min-auc", "0.8"]
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _checkpoint_step(model_dir):
     checkpoint = tf.train.latest_checkpoint(model_dir)
     return int(checkpoint.rsplit("-", 1)[1]) if checkpoint else 0
@@ -131,7 +135,10 @@ def test_ctrl_c_during_training_ends_with_a_summary_and_releases_the_lock(pipeli
     command = _runner_command(pipeline_run, train_steps=5000)
     with open(tmp_path / "interrupted.log", "w") as log:
         process = subprocess.Popen(command, env=ENV, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+                                   start_new_session=True,
+                                   # As at a terminal: a shell's background job (CI)
+                                   # would pass SIGINT on as ignored.
+                                   preexec_fn=_default_sigint)
         deadline = time.monotonic() + 600
         try:
             while not set(os.listdir(model_runs)) - before:

@@ -153,7 +153,8 @@ def step_microseconds(examples_per_second: Optional[float], batch_size: int) -> 
 # ---------------------------------------------------------------------------
 # The training runs (child process).
 
-def _fn_args(paths, steps: int, model_dir: str, hparams: Mapping) -> types.SimpleNamespace:
+def fn_args(paths, steps: int, model_dir: str, hparams: Mapping) -> types.SimpleNamespace:
+    """Returns the `FnArgs` fields a `trainer_fn` reads, for a fresh run in `model_dir`."""
     return types.SimpleNamespace(
         transform_output=paths["transform_graph"],
         train_files=paths["train_files"],
@@ -193,8 +194,8 @@ def _train_estimator(family, paths, seconds: float, work_dir: str, hparams: Mapp
     from pipeline.definition import families
     from pipeline.serving import client as serving
 
-    fn_args = _fn_args(paths, UNBOUNDED_STEPS, tempfile.mkdtemp(dir=work_dir), hparams)
-    built = families.trainer_fn(family)(fn_args, serving.load_schema(family.schema_file))
+    trainer_args = fn_args(paths, UNBOUNDED_STEPS, tempfile.mkdtemp(dir=work_dir), hparams)
+    built = families.trainer_fn(family)(trainer_args, serving.load_schema(family.schema_file))
     hook = _estimator_hook(seconds)
     train_spec = built["train_spec"]._replace(hooks=tuple(built["train_spec"].hooks) + (hook,))
     tf_estimator.estimator.train_and_evaluate(built["estimator"], train_spec,

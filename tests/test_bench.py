@@ -10,6 +10,7 @@ from bench import report
 from bench import stats
 from bench import targets
 from bench import timeline
+from bench import trainer_split
 from bench import training_throughput
 from data import make_scaled
 
@@ -344,3 +345,14 @@ def test_training_target_and_report_show_the_windows_spread():
     assert "| 1,050 | 975 to 1,125 | 900 to 1,200 |" in markdown
     assert "runs paired in order: 1.00 to 1.05" in markdown
     assert "fewer windows" not in markdown
+
+
+def test_trainer_split_subtracts_evaluations_during_training():
+    events = {"began": 0.0, "built": 2.0, "first_step": 5.0, "last_step": 65.0,
+              "saves": [4.5, 15.0, 25.0, 66.0], "evaluations": [(15.0, 18.0)],
+              "export": (70.0, 71.5), "returned": 71.75, "eval_savedmodel": (72.0, 73.0)}
+    assert trainer_split.phase_split(events) == pytest.approx({
+        "build": 2.0, "start_up": 3.0, "training": 57.0,
+        "evaluation_during_training": 3.0, "final_checkpoint": 1.0,
+        "final_evaluation": 4.25, "serving_export": 1.5, "eval_savedmodel_export": 1.0})
+    assert set(trainer_split.PHASES) == set(trainer_split.phase_split(events))

@@ -26,6 +26,11 @@ TRAINING_DEFAULTS = {
     # `save_checkpoints_steps` instead checkpoints by steps.
     "save_checkpoints_secs": 10,
     "save_checkpoints_steps": None,
+    # The loss goes to TensorBoard every this many steps (SummarySaverHook).
+    "save_summary_steps": 100,
+    # None: no step-counter and loss-logging hooks. Each runs in every step, whatever
+    # its frequency; the loss is in the summaries and `make bench` measures the rate.
+    "log_step_count_steps": None,
     # Evaluate during training at most this often; the last step is always evaluated.
     "eval_throttle_secs": 600,
 }

@@ -105,6 +105,37 @@ def _training(section: dict) -> List[str]:
         f"**{fmt(section['ratio_estimator_to_keras'], 2)}**; runs paired in order: "
         f"{fmt(paired['min'], 2)} to {fmt(paired['max'], 2)} "
         f"(median {fmt(paired['median'], 2)}, {paired['runs']} pairs).", "",
+        *_trainer_split(section.get("trainer_split")),
+    ]
+
+
+_PHASE_NAMES = {
+    "build": "build (`trainer_fn`: Transform output, Keras model, `model_to_estimator`)",
+    "start_up": "start-up (training graph, session, warm start, first checkpoint)",
+    "training": "training",
+    "evaluation_during_training": "evaluation after the first periodic checkpoint",
+    "final_checkpoint": "final checkpoint",
+    "final_evaluation": "final evaluation",
+    "serving_export": "serving export",
+    "eval_savedmodel_export": "EvalSavedModel export (`tfma.export`)",
+}
+
+
+def _trainer_split(split: Optional[dict]) -> List[str]:
+    if not split:
+        return []
+    seconds = split["median_seconds"]
+    training = seconds["training"]
+    rows = [[_PHASE_NAMES[phase], fmt(value, 2),
+             "**yes**" if phase != "training" and value > training else ""]
+            for phase, value in seconds.items()]
+    return [
+        f"Trainer component at {split['train_steps']} steps, as TFX's Estimator executor "
+        f"runs it (median of {len(split['runs'])} runs, one process each; evaluations "
+        f"during training: {', '.join(map(str, split['evaluations_during_training']))}):",
+        "",
+        *table(["phase", "seconds", "longer than training"], rows), "",
+        f"Total: {fmt(split['median_total_seconds'], 1)} s.", "",
     ]
 
 

@@ -12,11 +12,14 @@ the serving exporter; `phase_split` turns them into seconds per phase.
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
 from typing import Dict, Optional
 
+from bench import process_monitor
+from bench import stats
 from bench import training_throughput
 
 PHASES = ("build", "start_up", "training", "evaluation_during_training",
@@ -134,6 +137,24 @@ def measure(build_dir: str, family_name: str, train_steps: Optional[int] = None,
             "evaluations_during_training": len(events["evaluations"]),
             "seconds": phase_split(events),
             "total_seconds": events["eval_savedmodel"][1] - events["began"]}
+
+
+def run(build_dir: str, family: str, repeats: int, out_dir: str) -> dict:
+    """Times `repeats` Trainer runs, each in its own process; medians per phase."""
+    runs = []
+    for repeat in range(repeats):
+        print(f"[bench] Trainer time split ({family}): run {repeat + 1}", flush=True)
+        runs.append(process_monitor.run_json(
+            "bench.trainer_split", ["--model", family, "--build-dir", build_dir],
+            os.path.join(out_dir, "logs", f"trainer-split-{family}-{repeat + 1}")))
+    return {
+        "train_steps": runs[0]["train_steps"],
+        "median_seconds": {phase: stats.median([r["seconds"][phase] for r in runs])
+                           for phase in PHASES},
+        "median_total_seconds": stats.median([r["total_seconds"] for r in runs]),
+        "evaluations_during_training": [r["evaluations_during_training"] for r in runs],
+        "runs": runs,
+    }
 
 
 def main(argv=None) -> int:

@@ -345,6 +345,20 @@ def test_training_target_and_report_show_the_windows_spread():
     assert "| 1,050 | 975 to 1,125 | 900 to 1,200 |" in markdown
     assert "runs paired in order: 1.00 to 1.05" in markdown
     assert "fewer windows" not in markdown
+    assert "Trainer component" not in markdown
+
+    seconds = {phase: 0.5 for phase in trainer_split.PHASES}
+    seconds.update({"training": 1.0, "start_up": 2.0})
+    section["trainer_split"] = {"train_steps": 300, "median_seconds": seconds,
+                                "median_total_seconds": 5.0,
+                                "evaluations_during_training": [0], "runs": [{}]}
+    markdown = report.render_markdown({"generated_at": "now", "command": "python -m bench",
+                                       "sections": {"training": section}, "targets": [row]})
+    assert "Trainer component at 300 steps" in markdown
+    assert ("| start-up (training graph, session, warm start, first checkpoint) | 2.00 "
+            "| **yes** |") in markdown
+    assert "| training | 1.00 |  |" in markdown
+    assert "| serving export | 0.50 |  |" in markdown
 
 
 def test_trainer_split_subtracts_evaluations_during_training():

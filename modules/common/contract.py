@@ -32,6 +32,8 @@ TRAINING_DEFAULTS = {
     # its frequency; the loss is in the summaries and `make bench` measures the rate.
     "log_step_count_steps": None,
     # Evaluate during training at most this often; the last step is always evaluated.
+    # The Estimator's throttle lets the first checkpoint after step 0 (about 10 s in)
+    # through too: one evaluation during any training longer than that.
     "eval_throttle_secs": 600,
 }
 

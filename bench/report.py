@@ -117,6 +117,7 @@ _PHASE_NAMES = {
     "final_checkpoint": "final checkpoint",
     "final_evaluation": "final evaluation",
     "serving_export": "serving export",
+    "training_session_close": "closing the training session (its input pipeline too)",
     "eval_savedmodel_export": "EvalSavedModel export (`tfma.export`)",
 }
 

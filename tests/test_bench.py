@@ -368,5 +368,6 @@ def test_trainer_split_subtracts_evaluations_during_training():
     assert trainer_split.phase_split(events) == pytest.approx({
         "build": 2.0, "start_up": 3.0, "training": 57.0,
         "evaluation_during_training": 3.0, "final_checkpoint": 1.0,
-        "final_evaluation": 4.25, "serving_export": 1.5, "eval_savedmodel_export": 1.0})
+        "final_evaluation": 4.0, "serving_export": 1.5, "training_session_close": 0.25,
+        "eval_savedmodel_export": 1.0})
     assert set(trainer_split.PHASES) == set(trainer_split.phase_split(events))

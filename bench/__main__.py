@@ -1,8 +1,9 @@
 """Runs the benchmark suite and writes build/bench/results.json and results.md.
 
 Sections: `pipeline` (whole pipeline, cold and warm), `training` (Estimator against
-native Keras examples/s, in steady-state windows, and the Trainer's time split), `serving` (latency and throughput of the pushed model) and
-`scale` (the pipeline at multiples of the data). Training and serving use the first
+native Keras examples/s in steady-state windows, and the Trainer's time split),
+`serving` (latency and throughput of the pushed model) and `scale` (the pipeline at
+multiples of the data). Training and serving use the first
 cold run's build folder, or `--model-build`. Results of sections not run this time are
 kept from the previous results.json (each section records its own machine and time).
 

@@ -14,8 +14,9 @@ tracing, the first steps) is cut; the rest is cut into consecutive windows of at
 `window_seconds` of training each, and each window gives examples/s. Whatever the
 Estimator does periodically (checkpoints every 10 s, summaries) falls inside the
 windows, as it does in the pipeline; one-off costs (start-up, the evaluation after the
-first periodic checkpoint, the final evaluation and exports) are `bench.trainer_split`'s. Estimator and Keras runs are interleaved
-(ABBA...), and the median of the windows is reported with their spread.
+first periodic checkpoint, the final evaluation and exports) are measured by
+`bench.trainer_split`. Estimator and Keras runs are interleaved (ABBA...), and the
+median of the windows is reported with their spread.
 
 Run as a child process, one mode at a time:
     python -m bench.training_throughput --mode keras --model taxi --build-dir DIR

@@ -1,8 +1,9 @@
 """Runs the benchmark suite and writes build/bench/results.json and results.md.
 
 Sections: `pipeline` (whole pipeline, cold and warm), `training` (Estimator against
-native Keras examples/s), `serving` (latency and throughput of the pushed model) and
-`scale` (the pipeline at multiples of the data). Training and serving use the first
+native Keras examples/s in steady-state windows, and the Trainer's time split),
+`serving` (latency and throughput of the pushed model) and `scale` (the pipeline at
+multiples of the data). Training and serving use the first
 cold run's build folder, or `--model-build`. Results of sections not run this time are
 kept from the previous results.json (each section records its own machine and time).
 
@@ -25,6 +26,7 @@ from bench import pipeline_runs
 from bench import report
 from bench import serving_latency
 from bench import targets
+from bench import trainer_split
 from bench import training_throughput
 
 SECTIONS = ("pipeline", "training", "serving", "scale")
@@ -55,8 +57,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--model-build", default=None,
                         help="a pipeline build folder for the training and serving "
                              "sections (default: this bench's first cold run)")
-    parser.add_argument("--train-steps", default="200,1200",
-                        help="the two step counts whose difference gives steady state")
+    parser.add_argument("--train-windows", type=int, default=training_throughput.WINDOWS,
+                        help="steady-state windows per training run")
+    parser.add_argument("--window-seconds", type=float,
+                        default=training_throughput.WINDOW_SECONDS,
+                        help="the least training time in one steady-state window")
+    parser.add_argument("--warmup-seconds", type=float,
+                        default=training_throughput.WARMUP_SECONDS,
+                        help="training time cut at the start of each run")
     parser.add_argument("--serving-calls", type=int, default=1000,
                         help="single-example calls per serving round")
     parser.add_argument("--scale-timeout", type=float, default=None,
@@ -72,6 +80,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.train_windows < 1 or args.window_seconds <= 0 or args.warmup_seconds < 0:
+        parser.error("--train-windows must be at least 1, --window-seconds positive, "
+                     "--warmup-seconds not negative")
     if args.data is None:
         from pipeline.definition import families
         args.data = families.load(args.model).contract.default_data
@@ -150,8 +161,11 @@ def main(argv=None) -> int:
                 measured["reference"] = {"model": REFERENCE_MODEL, "cold": reference}
         elif name == "training":
             measured = training_throughput.compare(
-                model_build, args.repeats, out_dir,
-                [int(s) for s in args.train_steps.split(",")], family=args.model)
+                model_build, args.repeats, out_dir, family=args.model,
+                windows=args.train_windows, window_seconds=args.window_seconds,
+                warmup_seconds=args.warmup_seconds)
+            measured["trainer_split"] = trainer_split.run(
+                model_build, args.model, args.repeats, out_dir)
         elif name == "serving":
             measured = serving_latency.run(
                 os.path.join(model_build, "serving_model", args.model),

@@ -69,37 +69,74 @@ def _pipeline(section: dict) -> List[str]:
 
 
 def _training(section: dict) -> List[str]:
+    names = {"estimator": "Estimator (`model_to_estimator` + `train_and_evaluate`)",
+             "keras": "Keras `model.fit`"}
     rows = []
     for mode, figures in section["modes"].items():
         rows.append([
-            {"estimator": "Estimator (`model_to_estimator` + `train_and_evaluate`)",
-             "keras": "Keras `model.fit`"}[mode],
-            fmt(figures["steady_examples_per_second"]["median"], 0),
-            fmt(figures["overall_examples_per_second"]["median"], 0),
-            fmt(figures["startup_seconds"]["median"]),
-            str(figures["steady_examples_per_second"]["runs"]),
+            names[mode], fmt(figures["median"], 0),
+            f"{fmt(figures['p25'], 0)} to {fmt(figures['p75'], 0)}",
+            f"{fmt(figures['min'], 0)} to {fmt(figures['max'], 0)}",
+            fmt(figures["step_microseconds"], 0), str(figures["windows"]),
+            ", ".join(fmt(value, 0) for value in figures["run_medians"]),
         ])
-    steps = section["step_counts"]
-    runs = {mode: len(records) for mode, records in section["run_records"].items()}
-    missing = [mode for mode, figures in section["modes"].items()
-               if figures["steady_examples_per_second"]["runs"] < runs[mode]]
-    note = ([f"Steady state not measurable in some {' and '.join(missing)} runs: the "
-             "longer run was not slower than the shorter one by more than the noise; "
-             "use larger --train-steps.", ""] if missing else [])
+    paired = section["ratio_paired_runs"]
+    loads = [str(record.get("load_average_1m"))
+             for records in section["run_records"].values() for record in records]
+    short = [mode for mode, figures in section["modes"].items()
+             if figures["windows"] < section["windows_per_run"] * len(
+                 section["run_records"][mode])]
+    note = ([f"Some {' and '.join(short)} runs gave fewer windows than asked for: a "
+             "step longer than the slack at the end of a run.", ""] if short else [])
     return [
-        "## Training throughput", "",
+        f"## Training throughput ({section['model']})", "",
         _machine_line(section),
-        f"Same model, same Transform output, batch {section['batch_size']}; each run "
-        f"builds a fresh model and trains {steps[0]} or {steps[-1]} steps. Reported: "
-        f"steady state = ({steps[-1]} - {steps[0]}) steps x batch / (t{steps[-1]} - "
-        f"t{steps[0]}), which leaves out start-up (graph building or tracing, the "
-        "Estimator's start checkpoint, final evaluation and export). "
-        f"'Overall' is the {steps[-1]}-step run with its start-up.", "",
-        *table(["path", "steady examples/s", "overall examples/s", "start-up s", "runs"],
-               rows), "",
+        f"Same model, same Transform output, batch {section['batch_size']}. Each run is "
+        f"one training in its own process; the first {section['warmup_seconds']:g} s "
+        f"are cut (graph building or tracing, first steps), then consecutive windows of "
+        f"at least {section['window_seconds']:g} s of training give examples/s "
+        f"({section['windows_per_run']} per run; the Estimator's checkpoints and "
+        f"summaries fall inside them). Run order: {' '.join(section['order'])}. "
+        f"1-minute load average after each run: {', '.join(loads)}.", "",
+        *table(["path", "median examples/s", "p25 to p75", "min to max", "us per step",
+                "windows", "run medians"], rows), "",
         *note,
-        f"Estimator / Keras (steady state, ratio of medians): "
-        f"**{fmt(section['ratio_estimator_to_keras'], 2)}**", "",
+        f"Estimator / Keras (ratio of the window medians): "
+        f"**{fmt(section['ratio_estimator_to_keras'], 2)}**; runs paired in order: "
+        f"{fmt(paired['min'], 2)} to {fmt(paired['max'], 2)} "
+        f"(median {fmt(paired['median'], 2)}, {paired['runs']} pairs).", "",
+        *_trainer_split(section.get("trainer_split")),
+    ]
+
+
+_PHASE_NAMES = {
+    "build": "build (`trainer_fn`: Transform output, Keras model, `model_to_estimator`)",
+    "start_up": "start-up (training graph, session, warm start, first checkpoint)",
+    "training": "training",
+    "evaluation_during_training": "evaluation after the first periodic checkpoint",
+    "final_checkpoint": "final checkpoint",
+    "final_evaluation": "final evaluation",
+    "serving_export": "serving export",
+    "training_session_close": "closing the training session (its input pipeline too)",
+    "eval_savedmodel_export": "EvalSavedModel export (`tfma.export`)",
+}
+
+
+def _trainer_split(split: Optional[dict]) -> List[str]:
+    if not split:
+        return []
+    seconds = split["median_seconds"]
+    training = seconds["training"]
+    rows = [[_PHASE_NAMES[phase], fmt(value, 2),
+             "**yes**" if phase != "training" and value > training else ""]
+            for phase, value in seconds.items()]
+    return [
+        f"Trainer component at {split['train_steps']} steps, as TFX's Estimator executor "
+        f"runs it (median of {len(split['runs'])} runs, one process each; evaluations "
+        f"during training: {', '.join(map(str, split['evaluations_during_training']))}):",
+        "",
+        *table(["phase", "seconds", "longer than training"], rows), "",
+        f"Total: {fmt(split['median_total_seconds'], 1)} s.", "",
     ]
 
 

@@ -7,7 +7,8 @@ MIN_AUC = 0.93
 # Another family than taxi: its own AUC target, and its cold run against taxi's.
 FAMILY_MIN_AUC = {"reviews": 0.88}
 MAX_COLD_RATIO_TO_TAXI = 3.0
-MIN_ESTIMATOR_RATIO = 0.9
+# Estimator examples/s over model.fit's at steady state, for every family.
+MIN_ESTIMATOR_RATIO = 1.0
 SCALE_FACTOR = 100  # About 1.5 million rows of the taxi data.
 SCALE_SECONDS = 20 * 60.0
 SCALE_PEAK_MB = 6 * 1024.0
@@ -50,8 +51,9 @@ def evaluate(sections: dict, model: str = "taxi") -> List[dict]:
                         lambda v: v >= min_auc, f"{auc or 0:.4f}"))
 
     ratio = (sections.get("training") or {}).get("ratio_estimator_to_keras")
-    rows.append(_target("training", f"Estimator >= {MIN_ESTIMATOR_RATIO:g} x Keras examples/s",
-                        ratio, lambda v: v >= MIN_ESTIMATOR_RATIO, f"{ratio or 0:.2f} x"))
+    rows.append(_target("training", f"{model}: Estimator >= {MIN_ESTIMATOR_RATIO:g} x Keras "
+                        "examples/s (steady state)", ratio,
+                        lambda v: v >= MIN_ESTIMATOR_RATIO, f"{ratio or 0:.2f} x"))
 
     big = _scale_run(sections, SCALE_FACTOR)
     ok = big is not None and big["returncode"] == 0

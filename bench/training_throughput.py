@@ -1,22 +1,25 @@
 """Training throughput: the Estimator path against the same Keras model's `fit`.
 
-Both train `modules.model.build_keras_model` on Transform's output through
-`modules.trainer.input_fn`, with the trainer's batch size. The Estimator path is what
-the pipeline's Trainer runs: `trainer_fn` (`model_to_estimator`) and
-`tf.estimator.train_and_evaluate`. The Keras path is `model.fit` in eager/tf.function
-mode.
+Both train a family's Keras model (`families.model_builder`) on Transform's output
+through `modules.common.estimator.input_fn`, with the family's batch size. The
+Estimator path is what the pipeline's Trainer runs: the family's `trainer_fn`
+(`model_to_estimator`) and `tf.estimator.train_and_evaluate` on the specs it returns,
+checkpoints, summaries and the final evaluation and export included. The Keras path is
+`model.fit` (tf.function, compiled metrics updated every step).
 
-Each timed run builds its model from scratch and trains a given number of steps. Two
-step counts are timed and the steady-state figure is their difference:
-(steps2 - steps1) * batch / (t2 - t1). Everything paid once per run cancels out:
-graph building or tracing, the Estimator's first checkpoint, its evaluation and
-export at the end. The Estimator's periodic checkpoints (every `save_checkpoints_secs`
-in trainer.py) grow with the time trained and are counted, as they are in the
-pipeline. Each mode first runs a short unmeasured warm-up in the same
-process, so lazy imports and thread pools are not charged to the first timed run.
+Each child process makes one training run and timestamps the end of every step (a
+`SessionRunHook` for the Estimator, a Keras `Callback` for `fit`). Training stops after
+a warm-up and enough time for `windows` windows. The warm-up (graph building or
+tracing, the first steps) is cut; the rest is cut into consecutive windows of at least
+`window_seconds` of training each, and each window gives examples/s. Whatever the
+Estimator does periodically (checkpoints every 10 s, summaries) falls inside the
+windows, as it does in the pipeline; one-off costs (start-up, the evaluation after the
+first periodic checkpoint, the final evaluation and exports) are measured by
+`bench.trainer_split`. Estimator and Keras runs are interleaved (ABBA...), and the
+median of the windows is reported with their spread.
 
 Run as a child process, one mode at a time:
-    python -m bench.training_throughput --mode keras --build-dir build/bench/runs/cold-1
+    python -m bench.training_throughput --mode keras --model taxi --build-dir DIR
 """
 
 import argparse
@@ -27,14 +30,23 @@ import sys
 import tempfile
 import time
 import types
-from typing import Dict, List, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
 from bench import process_monitor
 from bench import stats
 
 MODES = ("estimator", "keras")
-DEFAULT_STEPS = (200, 1200)
-WARMUP_STEPS = 20
+# Past the first periodic checkpoint (every 10 s), after which the Estimator runs its
+# one evaluation during training: a one-off, reported by bench/trainer_split.py. An
+# evaluation runs inside one step, so it never falls inside a window.
+WARMUP_SECONDS = 15.0
+WINDOW_SECONDS = 10.0
+WINDOWS = 3
+# Training goes on this long past warm-up + windows, so the last window can close
+# even if a checkpoint lands at its end.
+STOP_SLACK_SECONDS = 2.0
+# A step count no run reaches: runs stop on time.
+UNBOUNDED_STEPS = 10**9
 
 
 def _newest(folder: str) -> str:
@@ -58,126 +70,270 @@ def transform_paths(build_dir: str, family: str) -> Dict[str, object]:
     return paths
 
 
-def _train_estimator(family, paths, steps: int, work_dir: str) -> None:
-    import tensorflow_estimator as tf_estimator
-    from pipeline.definition import families
-    from pipeline.serving import client as serving
+# ---------------------------------------------------------------------------
+# The pure parts: windows, order, statistics.
 
-    fn_args = types.SimpleNamespace(
+def steady_windows(step_ends: Sequence[float], start: float, batch_size: int,
+                   warmup_seconds: float = WARMUP_SECONDS,
+                   window_seconds: float = WINDOW_SECONDS) -> List[dict]:
+    """Cuts a run's step end times into consecutive steady-state windows.
+
+    Args:
+      step_ends: the time each step ended, increasing (one entry per step).
+      start: the time the first step began.
+      batch_size: examples per step.
+      warmup_seconds: training time cut at the start; the first window begins at the
+        end of the first step that ends at or after `start + warmup_seconds`.
+      window_seconds: a window closes at the end of the first step that ends at least
+        this long after the window began; it holds the steps ended within it.
+
+    Returns:
+      One dict per complete window, in order: `steps`, `seconds`,
+      `examples_per_second`, `begins_at` (seconds after `start`). A trailing window
+      shorter than `window_seconds` is left out.
+    """
+    if window_seconds <= 0:
+        raise ValueError(f"window_seconds must be positive, got {window_seconds}.")
+    cut = start + warmup_seconds
+    begin = next((i for i, end in enumerate(step_ends) if end >= cut), None)
+    windows = []
+    if begin is None:
+        return windows
+    for index in range(begin + 1, len(step_ends)):
+        seconds = step_ends[index] - step_ends[begin]
+        if seconds >= window_seconds:
+            steps = index - begin
+            windows.append({"steps": steps, "seconds": seconds,
+                            "examples_per_second": steps * batch_size / seconds,
+                            "begins_at": step_ends[begin] - start})
+            begin = index
+    return windows
+
+
+def interleaved_order(modes: Sequence[str], repeats: int) -> List[str]:
+    """Returns the run order: each repeat runs every mode once, reversed every other
+    repeat (A B B A A B ...), so a drift in the machine's load hits all modes alike."""
+    order: List[str] = []
+    for repeat in range(repeats):
+        order.extend(modes if repeat % 2 == 0 else list(reversed(modes)))
+    return order
+
+
+def window_summary(runs: Sequence[Sequence[dict]]) -> dict:
+    """Returns the examples/s of all windows of one mode's runs, pooled.
+
+    `median`, `min`, `max`, `p25`, `p75` and `windows` over every window; `run_medians`
+    is each run's own median, in run order.
+    """
+    rates = [w["examples_per_second"] for windows in runs for w in windows]
+    return {
+        "median": stats.median(rates),
+        "min": min(rates) if rates else None,
+        "max": max(rates) if rates else None,
+        "p25": stats.percentile(rates, 25),
+        "p75": stats.percentile(rates, 75),
+        "windows": len(rates),
+        "run_medians": [stats.median([w["examples_per_second"] for w in windows])
+                        for windows in runs],
+    }
+
+
+def ratio_summary(numerator: dict, denominator: dict) -> dict:
+    """Returns the ratio of two modes' window medians, with the spread of the ratios of
+    their runs paired in order (run k of one against run k of the other)."""
+    top, bottom = numerator["median"], denominator["median"]
+    paired = [a / b for a, b in zip(numerator["run_medians"], denominator["run_medians"])
+              if a and b]
+    return {"median_ratio": top / bottom if top and bottom else None,
+            "paired": stats.spread(paired)}
+
+
+def step_microseconds(examples_per_second: Optional[float], batch_size: int) -> Optional[float]:
+    """Returns the time of one step, in microseconds, at a throughput."""
+    if not examples_per_second:
+        return None
+    return batch_size / examples_per_second * 1e6
+
+
+# ---------------------------------------------------------------------------
+# The training runs (child process).
+
+def fn_args(paths, steps: int, model_dir: str, hparams: Mapping) -> types.SimpleNamespace:
+    """Returns the `FnArgs` fields a `trainer_fn` reads, for a fresh run in `model_dir`."""
+    return types.SimpleNamespace(
         transform_output=paths["transform_graph"],
         train_files=paths["train_files"],
         eval_files=paths["eval_files"],
         train_steps=steps,
         eval_steps=0,
-        serving_model_dir=tempfile.mkdtemp(dir=work_dir),
+        serving_model_dir=model_dir,
         model_run_dir=None,  # No resuming of an earlier attempt: every run is fresh.
-        custom_config=None,  # The family's own hyperparameters, checkpoints included.
+        custom_config={"hparams": dict(hparams)},
     )
-    built = families.trainer_fn(family)(fn_args, serving.load_schema(family.schema_file))
-    tf_estimator.estimator.train_and_evaluate(
-        built["estimator"], built["train_spec"], built["eval_spec"])
 
 
-def _train_keras(family, paths, steps: int, work_dir: str) -> None:
+def _estimator_hook(seconds: float):
+    import tensorflow as tf
+
+    class StepTimesHook(tf.compat.v1.train.SessionRunHook):
+        """Records the end time of every training step; stops after `seconds`."""
+
+        def __init__(self):
+            self.start = None
+            self.step_ends: List[float] = []
+
+        def after_create_session(self, session, coord):
+            self.start = time.perf_counter()
+
+        def after_run(self, run_context, run_values):
+            now = time.perf_counter()
+            self.step_ends.append(now)
+            if now - self.start >= seconds:
+                run_context.request_stop()
+
+    return StepTimesHook()
+
+
+def _train_estimator(family, paths, seconds: float, work_dir: str, hparams: Mapping) -> dict:
+    import tensorflow_estimator as tf_estimator
+    from pipeline.definition import families
+    from pipeline.serving import client as serving
+
+    trainer_args = fn_args(paths, UNBOUNDED_STEPS, tempfile.mkdtemp(dir=work_dir), hparams)
+    built = families.trainer_fn(family)(trainer_args, serving.load_schema(family.schema_file))
+    hook = _estimator_hook(seconds)
+    train_spec = built["train_spec"]._replace(hooks=tuple(built["train_spec"].hooks) + (hook,))
+    tf_estimator.estimator.train_and_evaluate(built["estimator"], train_spec,
+                                              built["eval_spec"])
+    return {"start": hook.start, "step_ends": hook.step_ends}
+
+
+def _train_keras(family, paths, seconds: float, work_dir: str, hparams: Mapping) -> dict:
     del work_dir  # Keras keeps its model in memory.
+    import tensorflow as tf
     import tensorflow_transform as tft
     from modules.common import estimator
     from pipeline.definition import families
 
-    hparams = estimator.hparams_for(family.contract, None)
+    class StepTimes(tf.keras.callbacks.Callback):
+        """Records the end time of every training step; stops after `seconds`."""
+
+        def __init__(self):
+            super().__init__()
+            self._supports_tf_logs = True  # Leaves the logs as tensors: no sync per step.
+            self.start = None
+            self.step_ends: List[float] = []
+
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = time.perf_counter()
+            self.step_ends.append(now)
+            if now - self.start >= seconds:
+                self.model.stop_training = True
+
+    hparams = {**estimator.hparams_for(family.contract, None), **hparams}
     tf_transform_output = tft.TFTransformOutput(paths["transform_graph"])
     keras_model = families.model_builder(family)(tf_transform_output, hparams)
     dataset = estimator.input_fn(paths["train_files"], tf_transform_output,
                                  family.contract.label_key, hparams["train_batch_size"])
-    keras_model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+    callback = StepTimes()
+    keras_model.fit(dataset, steps_per_epoch=UNBOUNDED_STEPS, epochs=1, verbose=0,
+                    callbacks=[callback])
+    return {"start": callback.start, "step_ends": callback.step_ends}
 
 
-def measure(mode: str, build_dir: str, step_counts: Sequence[int],
-            family_name: str = "taxi") -> dict:
-    """Times training runs of `mode` for each step count, after a warm-up run."""
+def measure(mode: str, build_dir: str, family_name: str = "taxi",
+            warmup_seconds: float = WARMUP_SECONDS, windows: int = WINDOWS,
+            window_seconds: float = WINDOW_SECONDS,
+            hparams: Optional[Mapping] = None) -> dict:
+    """Makes one training run of `mode` and returns its steady-state windows."""
     from modules.common import estimator
     from pipeline.definition import families
 
+    hparams = dict(hparams or {})
     family = families.load(family_name)
     train = {"estimator": _train_estimator, "keras": _train_keras}[mode]
     paths = transform_paths(build_dir, family_name)
+    batch_size = {**estimator.hparams_for(family.contract, None), **hparams}[
+        "train_batch_size"]
+    seconds = warmup_seconds + windows * window_seconds + STOP_SLACK_SECONDS
     with tempfile.TemporaryDirectory(prefix=f"bench-{mode}-") as work_dir:
-        timed = []
-        for steps in (WARMUP_STEPS, *step_counts):
-            start = time.perf_counter()
-            train(family, paths, steps, work_dir)
-            timed.append({"steps": steps, "seconds": time.perf_counter() - start})
-    batch_size = estimator.hparams_for(family.contract, None)["train_batch_size"]
+        began = time.perf_counter()
+        timed = train(family, paths, seconds, work_dir, hparams)
+        ended = time.perf_counter()
+    found = steady_windows(timed["step_ends"], timed["start"], batch_size,
+                           warmup_seconds, window_seconds)
     return {"mode": mode, "model": family_name, "batch_size": batch_size,
-            "warmup": timed[0], "runs": timed[1:]}
+            "hparams": hparams, "steps": len(timed["step_ends"]),
+            "start_up_seconds": timed["start"] - began,
+            "training_seconds": timed["step_ends"][-1] - timed["start"],
+            "after_training_seconds": ended - timed["step_ends"][-1],
+            "windows": found[:windows]}
 
 
-def steady_state(result: dict) -> dict:
-    """Returns examples/s from the difference of the first and last timed runs.
+def compare(build_dir: str, repeats: int, out_dir: str, family: str = "taxi",
+            windows: int = WINDOWS, window_seconds: float = WINDOW_SECONDS,
+            warmup_seconds: float = WARMUP_SECONDS) -> dict:
+    """Runs both modes `repeats` times, interleaved, and returns windows and ratio."""
+    from bench import machine
 
-    Also returns the throughput of the longest run start-up included, and the
-    start-up (seconds of the longest run not explained by steady-state training).
-    """
-    first, last = result["runs"][0], result["runs"][-1]
-    batch = result["batch_size"]
-    extra = last["seconds"] - first["seconds"]
-    steady = (last["steps"] - first["steps"]) * batch / extra if extra > 0 else None
-    return {
-        "steady_examples_per_second": steady,
-        "overall_examples_per_second": last["steps"] * batch / last["seconds"],
-        "startup_seconds": (last["seconds"] - last["steps"] * batch / steady
-                            if steady else None),
-    }
-
-
-def compare(build_dir: str, repeats: int, out_dir: str,
-            step_counts: Sequence[int] = DEFAULT_STEPS, family: str = "taxi") -> dict:
-    """Measures both modes `repeats` times, in alternating order, and their ratio."""
-    per_mode: Dict[str, List[dict]] = {mode: [] for mode in MODES}
-    for repeat in range(repeats):
-        order = MODES if repeat % 2 == 0 else tuple(reversed(MODES))
-        for mode in order:
-            print(f"[bench] training throughput: {mode}, run {repeat + 1}", flush=True)
-            result = process_monitor.run_json(
-                "bench.training_throughput",
-                ["--mode", mode, "--build-dir", build_dir, "--model", family,
-                 "--steps", ",".join(map(str, step_counts))],
-                os.path.join(out_dir, "logs", f"train-{mode}-{repeat + 1}"))
-            result.update(steady_state(result))
-            per_mode[mode].append(result)
-    summary = {
-        mode: {key: stats.spread([r[key] for r in results]) for key in (
-            "steady_examples_per_second", "overall_examples_per_second",
-            "startup_seconds")}
-        for mode, results in per_mode.items()
-    }
-    estimator = summary["estimator"]["steady_examples_per_second"]["median"]
-    keras = summary["keras"]["steady_examples_per_second"]["median"]
+    records: Dict[str, List[dict]] = {mode: [] for mode in MODES}
+    for index, mode in enumerate(interleaved_order(MODES, repeats)):
+        run = len(records[mode]) + 1
+        print(f"[bench] training throughput ({family}): {mode}, run {run}", flush=True)
+        result = process_monitor.run_json(
+            "bench.training_throughput",
+            ["--mode", mode, "--build-dir", build_dir, "--model", family,
+             "--windows", str(windows), "--window-seconds", str(window_seconds),
+             "--warmup-seconds", str(warmup_seconds)],
+            os.path.join(out_dir, "logs", f"train-{family}-{index + 1}-{mode}"))
+        result["load_average_1m"] = machine.machine_info()["load_average_1m"]
+        records[mode].append(result)
+    batch_size = records["keras"][0]["batch_size"]
+    summary = {mode: window_summary([r["windows"] for r in runs])
+               for mode, runs in records.items()}
+    for figures in summary.values():
+        figures["step_microseconds"] = step_microseconds(figures["median"], batch_size)
+    ratio = ratio_summary(summary["estimator"], summary["keras"])
     return {
         "build_dir": build_dir,
-        "batch_size": per_mode["keras"][0]["batch_size"],
-        "step_counts": list(step_counts),
-        "reported": "steady state: (steps2 - steps1) * batch / (t2 - t1), start-up excluded",
+        "model": family,
+        "batch_size": batch_size,
+        "warmup_seconds": warmup_seconds,
+        "window_seconds": window_seconds,
+        "windows_per_run": windows,
+        "order": interleaved_order(MODES, repeats),
+        "reported": "steady state: examples/s in consecutive windows of at least "
+                    f"{window_seconds:g} s of training after a {warmup_seconds:g} s "
+                    "warm-up, one training run per child process; median of all windows",
         "modes": summary,
-        "ratio_estimator_to_keras": estimator / keras if estimator and keras else None,
-        "run_records": per_mode,
+        "ratio_estimator_to_keras": ratio["median_ratio"],
+        "ratio_paired_runs": ratio["paired"],
+        "run_records": records,
     }
 
 
 def main(argv=None) -> int:
-    """Measures one mode and prints its timings as one JSON line."""
+    """Makes one training run of one mode and prints its windows as one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=MODES, required=True)
     parser.add_argument("--model", default="taxi", help="model family")
     parser.add_argument("--build-dir", required=True,
                         help="a pipeline build folder holding Transform's output")
-    parser.add_argument("--steps", default=",".join(map(str, DEFAULT_STEPS)),
-                        help="two or more increasing step counts, comma-separated")
+    parser.add_argument("--windows", type=int, default=WINDOWS)
+    parser.add_argument("--window-seconds", type=float, default=WINDOW_SECONDS)
+    parser.add_argument("--warmup-seconds", type=float, default=WARMUP_SECONDS)
+    parser.add_argument("--hparams", default="{}",
+                        help="JSON object of hyperparameter overrides (both modes)")
     args = parser.parse_args(argv)
-    step_counts = [int(s) for s in args.steps.split(",")]
-    if len(step_counts) < 2 or step_counts != sorted(set(step_counts)):
-        parser.error("--steps needs two or more increasing step counts")
-    print(json.dumps(measure(args.mode, args.build_dir, step_counts, args.model)), flush=True)
+    if args.windows < 1 or args.window_seconds <= 0 or args.warmup_seconds < 0:
+        parser.error("--windows must be at least 1, --window-seconds positive, "
+                     "--warmup-seconds not negative")
+    print(json.dumps(measure(args.mode, args.build_dir, args.model, args.warmup_seconds,
+                             args.windows, args.window_seconds,
+                             json.loads(args.hparams))), flush=True)
     return 0
 
 

@@ -10,6 +10,8 @@ from bench import report
 from bench import stats
 from bench import targets
 from bench import timeline
+from bench import trainer_split
+from bench import training_throughput
 from data import make_scaled
 
 HEADER = ["trip_start_timestamp", "fare", "tips", "trip_miles", "trip_seconds",
@@ -208,7 +210,7 @@ def test_targets_and_markdown_report():
     assert rows["cold run under 70 s"]["met"] is True
     assert rows["eval AUC >= 0.93"]["met"] is True
     assert rows["p50 under 5 ms"]["met"] is False
-    assert rows["Estimator >= 0.9 x Keras examples/s"]["met"] is None
+    assert rows["taxi: Estimator >= 1 x Keras examples/s (steady state)"]["met"] is None
 
     markdown = report.render_markdown({
         "generated_at": "now", "command": "python -m bench", "sections": sections,
@@ -241,3 +243,131 @@ def test_scale_report_lists_eval_examples_and_seconds_per_component():
     assert "| component | 1x | 100x |" in markdown
     assert "| Evaluator | 20.0 | 95.0 |" in markdown
     assert "| Pusher |" not in markdown  # under 1 s at every scale
+
+
+def _steps(start, seconds_per_step, count):
+    """End times of `count` steps of equal length, the first beginning at `start`."""
+    return [start + seconds_per_step * (i + 1) for i in range(count)]
+
+
+def test_windows_cut_the_warm_up_and_close_after_the_window_length():
+    # 0.5 s per step from t=100: steps end at 100.5, 101.0, ...; the warm-up ends at 102.
+    ends = _steps(100.0, 0.5, 30)
+    windows = training_throughput.steady_windows(ends, 100.0, batch_size=10,
+                                                 warmup_seconds=2.0, window_seconds=3.0)
+    # The first window begins at the end of the step ending at 102.0 (the 4th).
+    assert [w["begins_at"] for w in windows] == [2.0, 5.0, 8.0, 11.0]
+    assert all(w["steps"] == 6 and w["seconds"] == pytest.approx(3.0) for w in windows)
+    assert windows[0]["examples_per_second"] == pytest.approx(20.0)
+    # 30 steps end at 115.0: a fifth window would end at 117.0, so it is left out.
+    assert len(windows) == 4
+
+
+def test_a_slow_step_makes_its_window_longer_and_slower():
+    ends = _steps(0.0, 1.0, 5) + [9.0] + _steps(9.0, 1.0, 10)  # The 6th step takes 4 s.
+    windows = training_throughput.steady_windows(ends, 0.0, batch_size=1,
+                                                 warmup_seconds=0.0, window_seconds=3.0)
+    # Window 1: 1.0 -> 4.0; window 2: 4.0 -> 9.0 (two steps in 5 s); window 3: 9.0 -> 12.0.
+    assert [(w["steps"], w["seconds"]) for w in windows][:3] == [(3, 3.0), (2, 5.0), (3, 3.0)]
+    assert windows[1]["examples_per_second"] == pytest.approx(0.4)
+
+
+def test_no_window_when_training_is_shorter_than_warm_up_and_window():
+    ends = _steps(0.0, 0.1, 50)  # 5 s of training.
+    assert training_throughput.steady_windows(ends, 0.0, 64, 3.0, 10.0) == []
+    assert training_throughput.steady_windows(ends, 0.0, 64, 6.0, 1.0) == []
+    assert training_throughput.steady_windows([], 0.0, 64) == []
+    with pytest.raises(ValueError):
+        training_throughput.steady_windows(ends, 0.0, 64, 1.0, 0.0)
+
+
+@pytest.mark.parametrize("repeats, expected", [
+    (1, ["estimator", "keras"]),
+    (2, ["estimator", "keras", "keras", "estimator"]),
+    (3, ["estimator", "keras", "keras", "estimator", "estimator", "keras"]),
+])
+def test_runs_are_interleaved_abba(repeats, expected):
+    assert training_throughput.interleaved_order(("estimator", "keras"), repeats) == expected
+
+
+def _windows(*rates):
+    return [{"examples_per_second": rate} for rate in rates]
+
+
+def test_window_summary_pools_the_windows_and_keeps_each_run_median():
+    summary = training_throughput.window_summary([_windows(10, 30, 20), _windows(40, 50)])
+    assert summary["median"] == 30
+    assert (summary["min"], summary["max"], summary["windows"]) == (10, 50, 5)
+    assert (summary["p25"], summary["p75"]) == (20, 40)
+    assert summary["run_medians"] == [20, 45]
+
+
+def test_ratio_of_medians_and_of_paired_runs():
+    estimator = training_throughput.window_summary([_windows(30, 30), _windows(60)])
+    keras = training_throughput.window_summary([_windows(20), _windows(40, 40)])
+    ratio = training_throughput.ratio_summary(estimator, keras)
+    assert ratio["median_ratio"] == pytest.approx(30 / 40)  # Medians of 30, 30, 60 and 20, 40, 40.
+    assert ratio["paired"]["values"] == [1.5, 1.5]
+    empty = training_throughput.window_summary([[]])
+    assert training_throughput.ratio_summary(empty, keras)["median_ratio"] is None
+
+
+def test_step_microseconds():
+    assert training_throughput.step_microseconds(64_000.0, 128) == pytest.approx(2000.0)
+    assert training_throughput.step_microseconds(None, 128) is None
+
+
+def test_training_target_and_report_show_the_windows_spread():
+    machine = {"cores_logical": 2, "memory_gb": 24, "cpu_model": "Test CPU",
+               "load_average_1m": 0.5, "measured_at": "2026-01-01T00:00:00"}
+    runs = {"estimator": [_windows(1000, 1100), _windows(1200, 900)],
+            "keras": [_windows(1000, 1000), _windows(1100, 1000)]}
+    modes = {mode: training_throughput.window_summary(windows)
+             for mode, windows in runs.items()}
+    for figures in modes.values():
+        figures["step_microseconds"] = training_throughput.step_microseconds(
+            figures["median"], 64)
+    ratio = training_throughput.ratio_summary(modes["estimator"], modes["keras"])
+    section = {"machine": machine, "model": "reviews", "batch_size": 64,
+               "warmup_seconds": 5.0, "window_seconds": 10.0, "windows_per_run": 2,
+               "order": ["estimator", "keras", "keras", "estimator"], "modes": modes,
+               "ratio_estimator_to_keras": ratio["median_ratio"],
+               "ratio_paired_runs": ratio["paired"],
+               "run_records": {mode: [{"load_average_1m": 0.5}] * 2 for mode in runs}}
+    (row,) = [r for r in targets.evaluate({"training": section}, "reviews")
+              if r["section"] == "training"]
+    assert row["target"] == "reviews: Estimator >= 1 x Keras examples/s (steady state)"
+    assert (row["measured"], row["met"]) == ("1.05 x", True)  # 1,050 against 1,000
+    markdown = report.render_markdown({"generated_at": "now", "command": "python -m bench",
+                                       "sections": {"training": section}, "targets": [row]})
+    assert ("| Keras `model.fit` | 1,000 | 1,000 to 1,025 | 1,000 to 1,100 | 64,000 | 4 "
+            "| 1,000, 1,050 |") in markdown
+    assert "| 1,050 | 975 to 1,125 | 900 to 1,200 |" in markdown
+    assert "runs paired in order: 1.00 to 1.05" in markdown
+    assert "fewer windows" not in markdown
+    assert "Trainer component" not in markdown
+
+    seconds = {phase: 0.5 for phase in trainer_split.PHASES}
+    seconds.update({"training": 1.0, "start_up": 2.0})
+    section["trainer_split"] = {"train_steps": 300, "median_seconds": seconds,
+                                "median_total_seconds": 5.0,
+                                "evaluations_during_training": [0], "runs": [{}]}
+    markdown = report.render_markdown({"generated_at": "now", "command": "python -m bench",
+                                       "sections": {"training": section}, "targets": [row]})
+    assert "Trainer component at 300 steps" in markdown
+    assert ("| start-up (training graph, session, warm start, first checkpoint) | 2.00 "
+            "| **yes** |") in markdown
+    assert "| training | 1.00 |  |" in markdown
+    assert "| serving export | 0.50 |  |" in markdown
+
+
+def test_trainer_split_subtracts_evaluations_during_training():
+    events = {"began": 0.0, "built": 2.0, "first_step": 5.0, "last_step": 65.0,
+              "saves": [4.5, 15.0, 25.0, 66.0], "evaluations": [(15.0, 18.0)],
+              "export": (70.0, 71.5), "returned": 71.75, "eval_savedmodel": (72.0, 73.0)}
+    assert trainer_split.phase_split(events) == pytest.approx({
+        "build": 2.0, "start_up": 3.0, "training": 57.0,
+        "evaluation_during_training": 3.0, "final_checkpoint": 1.0,
+        "final_evaluation": 4.0, "serving_export": 1.5, "training_session_close": 0.25,
+        "eval_savedmodel_export": 1.0})
+    assert set(trainer_split.PHASES) == set(trainer_split.phase_split(events))

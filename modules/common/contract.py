@@ -31,7 +31,14 @@ TRAINING_DEFAULTS = {
     # `save_checkpoints_steps` instead checkpoints by steps.
     "save_checkpoints_secs": 10,
     "save_checkpoints_steps": None,
+    # The loss goes to TensorBoard every this many steps (SummarySaverHook).
+    "save_summary_steps": 100,
+    # None: no step-counter and loss-logging hooks. Each runs in every step, whatever
+    # its frequency; the loss is in the summaries and `make bench` measures the rate.
+    "log_step_count_steps": None,
     # Evaluate during training at most this often; the last step is always evaluated.
+    # The Estimator's throttle lets the first checkpoint after step 0 (about 10 s in)
+    # through too: one evaluation during any training longer than that.
     "eval_throttle_secs": 600,
 }
 

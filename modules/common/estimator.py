@@ -246,6 +246,8 @@ def build_trainer_spec(fn_args, schema, contract: FamilyContract,
             None if hparams["save_checkpoints_steps"] else hparams["save_checkpoints_secs"]
         ),
         keep_checkpoint_max=3,
+        save_summary_steps=hparams["save_summary_steps"],
+        log_step_count_steps=hparams["log_step_count_steps"],
     )
     # Only the chief writes checkpoints, so only the chief resumes them.
     if fn_args.model_run_dir and run_config.is_chief:

@@ -5,7 +5,7 @@ from typing import Tuple
 from tfx.proto import example_gen_pb2
 
 # Hash buckets per split: two thirds of the rows train, one third evaluates
-# (`pipeline.sizing` gives large data a smaller eval share).
+# (`pipeline.local.sizing` gives large data a smaller eval share).
 DEFAULT_SPLIT_BUCKETS = (2, 1)
 SPLIT_NAMES = ("train", "eval")
 

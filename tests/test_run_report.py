@@ -1,6 +1,6 @@
 """The run report's parts on small committed artifacts (tests/data/run_report/).
 
-The artifacts come from real runs on data/sample: statistics of the sample, the
+The artifacts come from real runs on data/taxi/sample: statistics of the sample, the
 anomalies of a copy whose `company` column is empty and whose `payment_type` holds an
 unseen value, the evaluation of a one-step candidate against a blessed baseline (not
 blessed), and the scalar summaries of a 201-step training.

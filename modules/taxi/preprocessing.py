@@ -51,7 +51,7 @@ def preprocessing_fn(inputs):
       inputs: raw feature name to `Tensor` or `SparseTensor`, as parsed by Transform.
 
     Returns:
-      Transformed feature name (see `modules.features`) to a dense `[batch]` tensor.
+      Transformed feature name (see `modules.taxi.contract`) to a dense `[batch]` tensor.
     """
     outputs = {}
     name = contract.transformed_name

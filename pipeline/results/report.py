@@ -37,7 +37,7 @@ STOPPED_FILE = "stopped.txt"
 # The evaluation metrics shown, in this order (TFMA's names).
 METRIC_NAMES = ("auc", "binary_accuracy", "calibration", "example_count")
 
-# Scores one raw row with a pushed model through `pipeline/serving.py`, run from the
+# Scores one raw row with a pushed model through `pipeline/serving/client.py`, run from the
 # project's root (hence the schema's path relative to it).
 SCORING_EXAMPLE = '''from pipeline.serving import client as serving
 

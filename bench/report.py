@@ -5,6 +5,7 @@ import os
 from typing import List, Optional, Sequence
 
 from bench import machine as machine_lib
+from bench import targets
 
 
 def fmt(value: Optional[float], digits: int = 1) -> str:
@@ -21,8 +22,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
     return lines
 
 
-def _met(flag: Optional[bool]) -> str:
-    return {True: "met", False: "**missed**", None: "not measured"}[flag]
+def _met(flag) -> str:
+    return {True: "met", False: "**missed**", None: "not measured",
+            targets.UNRESOLVED: "not resolved: the interval holds both sides"}[flag]
 
 
 def _machine_line(section: dict) -> str:
@@ -102,11 +104,20 @@ def _training(section: dict) -> List[str]:
                 "windows", "run medians"], rows), "",
         *note,
         f"Estimator / Keras (ratio of the window medians): "
-        f"**{fmt(section['ratio_estimator_to_keras'], 2)}**; runs paired in order: "
+        f"**{fmt(section['ratio_estimator_to_keras'], 2)}**{_interval(section)}; "
+        "runs paired in order: "
         f"{fmt(paired['min'], 2)} to {fmt(paired['max'], 2)} "
         f"(median {fmt(paired['median'], 2)}, {paired['runs']} pairs).", "",
         *_trainer_split(section.get("trainer_split")),
     ]
+
+
+def _interval(section: dict) -> str:
+    interval = section.get("ratio_interval")
+    if not interval:
+        return ""
+    return (f" ({interval['confidence']:.0%} bootstrap interval over the windows: "
+            f"{interval['low']:.2f} to {interval['high']:.2f})")
 
 
 _PHASE_NAMES = {

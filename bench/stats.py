@@ -1,7 +1,8 @@
-"""Small statistics used by every measurement: median, percentile, a run summary."""
+"""Small statistics used by every measurement: median, percentile, a run summary, and
+a bootstrap interval for the ratio of two medians."""
 
 import math
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 
 def median(values: Sequence[float]) -> Optional[float]:
@@ -40,3 +41,29 @@ def spread(values: Sequence[float]) -> Dict[str, object]:
         "runs": len(present),
         "values": list(present),
     }
+
+
+def ratio_of_medians_interval(numerator: Sequence[float], denominator: Sequence[float],
+                              confidence: float = 0.9, resamples: int = 4000,
+                              seed: int = 0) -> Optional[Tuple[float, float]]:
+    """Returns a bootstrap interval for median(numerator) / median(denominator).
+
+    The two samples are independent measurements (not paired), so each is resampled
+    on its own: scipy's percentile bootstrap, seeded, so the same values give the same
+    interval. None when either sample has fewer than two values.
+    """
+    import numpy as np
+    from scipy import stats as scipy_stats
+
+    if len(numerator) < 2 or len(denominator) < 2:
+        return None
+
+    def ratio(top, bottom, axis):
+        return np.median(top, axis=axis) / np.median(bottom, axis=axis)
+
+    result = scipy_stats.bootstrap(
+        (np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)), ratio,
+        n_resamples=resamples, confidence_level=confidence, method="percentile",
+        paired=False, vectorized=True, random_state=np.random.default_rng(seed))
+    interval = result.confidence_interval
+    return float(interval.low), float(interval.high)

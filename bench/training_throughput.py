@@ -16,7 +16,9 @@ Estimator does periodically (checkpoints every 10 s, summaries) falls inside the
 windows, as it does in the pipeline; one-off costs (start-up, the evaluation after the
 first periodic checkpoint, the final evaluation and exports) are measured by
 `bench.trainer_split`. Estimator and Keras runs are interleaved (ABBA...), and the
-median of the windows is reported with their spread.
+median of the windows is reported with their spread; the ratio of the two medians
+comes with a bootstrap interval over the windows, which says whether the runs
+resolve the difference at all.
 
 Run as a child process, one mode at a time:
     python -m bench.training_throughput --mode keras --model taxi --build-dir DIR
@@ -47,6 +49,9 @@ WINDOWS = 3
 STOP_SLACK_SECONDS = 2.0
 # A step count no run reaches: runs stop on time.
 UNBOUNDED_STEPS = 10**9
+# The ratio's interval: windows of one path differ by several percent on these
+# machines, more than the two paths differ per step where a step is long (reviews).
+RATIO_CONFIDENCE = 0.9
 
 
 def _newest(folder: str) -> str:
@@ -122,11 +127,12 @@ def interleaved_order(modes: Sequence[str], repeats: int) -> List[str]:
 def window_summary(runs: Sequence[Sequence[dict]]) -> dict:
     """Returns the examples/s of all windows of one mode's runs, pooled.
 
-    `median`, `min`, `max`, `p25`, `p75` and `windows` over every window; `run_medians`
-    is each run's own median, in run order.
+    `median`, `min`, `max`, `p25`, `p75` and `windows` over every window, and `rates`,
+    each window's examples/s; `run_medians` is each run's own median, in run order.
     """
     rates = [w["examples_per_second"] for windows in runs for w in windows]
     return {
+        "rates": rates,
         "median": stats.median(rates),
         "min": min(rates) if rates else None,
         "max": max(rates) if rates else None,
@@ -138,14 +144,21 @@ def window_summary(runs: Sequence[Sequence[dict]]) -> dict:
     }
 
 
-def ratio_summary(numerator: dict, denominator: dict) -> dict:
-    """Returns the ratio of two modes' window medians, with the spread of the ratios of
-    their runs paired in order (run k of one against run k of the other)."""
+def ratio_summary(numerator: dict, denominator: dict,
+                  confidence: float = RATIO_CONFIDENCE) -> dict:
+    """Returns the ratio of two modes' window medians, its bootstrap interval over the
+    windows (`interval`: low, high, confidence; None with under two windows a mode),
+    and the spread of the ratios of their runs paired in order (run k of one against
+    run k of the other)."""
     top, bottom = numerator["median"], denominator["median"]
     paired = [a / b for a, b in zip(numerator["run_medians"], denominator["run_medians"])
               if a and b]
+    bounds = stats.ratio_of_medians_interval(numerator["rates"], denominator["rates"],
+                                             confidence)
+    interval = ({"low": bounds[0], "high": bounds[1], "confidence": confidence}
+                if bounds else None)
     return {"median_ratio": top / bottom if top and bottom else None,
-            "paired": stats.spread(paired)}
+            "interval": interval, "paired": stats.spread(paired)}
 
 
 def step_microseconds(examples_per_second: Optional[float], batch_size: int) -> Optional[float]:
@@ -310,6 +323,7 @@ def compare(build_dir: str, repeats: int, out_dir: str, family: str = "taxi",
                     "warm-up, one training run per child process; median of all windows",
         "modes": summary,
         "ratio_estimator_to_keras": ratio["median_ratio"],
+        "ratio_interval": ratio["interval"],
         "ratio_paired_runs": ratio["paired"],
         "run_records": records,
     }

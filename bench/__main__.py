@@ -1,7 +1,8 @@
 """Runs the benchmark suite and writes build/bench/results.json and results.md.
 
 Sections: `pipeline` (whole pipeline, cold and warm), `training` (Estimator against
-native Keras examples/s in steady-state windows, and the Trainer's time split),
+native Keras examples/s in steady-state windows, the training step alone in one
+process, and the Trainer's time split),
 `serving` (latency and throughput of the pushed model) and `scale` (the pipeline at
 multiples of the data). Training and serving use the first
 cold run's build folder, or `--model-build`. Results of sections not run this time are
@@ -26,6 +27,7 @@ from bench import pipeline_runs
 from bench import report
 from bench import serving_latency
 from bench import targets
+from bench import step_compute
 from bench import trainer_split
 from bench import training_throughput
 
@@ -164,6 +166,7 @@ def main(argv=None) -> int:
                 model_build, args.repeats, out_dir, family=args.model,
                 windows=args.train_windows, window_seconds=args.window_seconds,
                 warmup_seconds=args.warmup_seconds)
+            measured["step_compute"] = step_compute.run(model_build, out_dir, args.model)
             measured["trainer_split"] = trainer_split.run(
                 model_build, args.model, args.repeats, out_dir)
         elif name == "serving":

@@ -108,7 +108,29 @@ def _training(section: dict) -> List[str]:
         "runs paired in order: "
         f"{fmt(paired['min'], 2)} to {fmt(paired['max'], 2)} "
         f"(median {fmt(paired['median'], 2)}, {paired['runs']} pairs).", "",
+        *_step_compute(section.get("step_compute"), section["modes"]["estimator"]),
         *_trainer_split(section.get("trainer_split")),
+    ]
+
+
+def _step_compute(step: Optional[dict], estimator_path: dict) -> List[str]:
+    """The training step alone, and what the Estimator path adds around it."""
+    if not step:
+        return []
+    op, keras = step["modes"]["estimator_op"], step["modes"]["keras_function"]
+    interval = step["interval"] or {}
+    around = (estimator_path["step_microseconds"] - op["step_microseconds"]
+              if estimator_path.get("step_microseconds") and op["step_microseconds"] else None)
+    return [
+        f"The training step alone, in one process ({step['blocks']} alternating blocks of "
+        f"{step['block_seconds']:g} s a path): the Estimator's training op in a plain "
+        f"session {fmt(op['median'], 0)} examples/s ({fmt(op['step_microseconds'], 0)} us "
+        f"a step, {step['op_executions_per_step']:,} op executions), Keras' train function "
+        f"{fmt(keras['median'], 0)} ({fmt(keras['step_microseconds'], 0)} us); ratio "
+        f"**{fmt(step['ratio'], 2)}** ({fmt(interval.get('low'), 2)} to "
+        f"{fmt(interval.get('high'), 2)}). The whole Estimator path's step above, less "
+        f"this: {fmt(around, 0)} us a step for hooks, checkpoints and summaries (two "
+        "processes: as noisy as the windows).", "",
     ]
 
 

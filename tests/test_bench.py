@@ -8,6 +8,7 @@ import pytest
 from bench import pipeline_runs
 from bench import report
 from bench import stats
+from bench import step_compute
 from bench import targets
 from bench import timeline
 from bench import trainer_split
@@ -410,3 +411,18 @@ def test_trainer_split_subtracts_evaluations_during_training():
         "final_evaluation": 4.0, "serving_export": 1.5, "training_session_close": 0.25,
         "eval_savedmodel_export": 1.0})
     assert set(trainer_split.PHASES) == set(trainer_split.phase_split(events))
+
+
+def test_step_compute_summary_and_its_report_line():
+    rates = {"estimator_op": [1400.0, 1450.0, 1500.0], "keras_function": [1300.0, 1350.0, 1400.0]}
+    step = {"blocks": 3, "block_seconds": 5.0, "op_executions_per_step": 53345,
+            **step_compute.summarize(rates, 64)}
+    assert step["ratio"] == pytest.approx(1450 / 1350)
+    assert step["modes"]["estimator_op"]["step_microseconds"] == pytest.approx(64 / 1450 * 1e6)
+    assert step["interval"]["low"] <= step["ratio"] <= step["interval"]["high"]
+    estimator_path = {"step_microseconds": 46_000.0}
+    text = "\n".join(report._step_compute(step, estimator_path))
+    assert "1,450 examples/s (44,138 us a step, 53,345 op executions)" in text
+    assert "Keras' train function 1,350 (47,407 us); ratio **1.07**" in text
+    assert f"less this: {46_000 - 64 / 1450 * 1e6:,.0f} us a step" in text
+    assert report._step_compute(None, estimator_path) == []

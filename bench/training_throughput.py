@@ -43,7 +43,8 @@ MODES = ("estimator", "keras")
 # evaluation runs inside one step, so it never falls inside a window.
 WARMUP_SECONDS = 15.0
 WINDOW_SECONDS = 10.0
-WINDOWS = 3
+# Per run: 18 windows a path at 3 runs, for a ratio interval about a tenth wide.
+WINDOWS = 6
 # Training goes on this long past warm-up + windows, so the last window can close
 # even if a checkpoint lands at its end.
 STOP_SLACK_SECONDS = 2.0

@@ -26,8 +26,8 @@ from bench import machine
 from bench import pipeline_runs
 from bench import report
 from bench import serving_latency
-from bench import targets
 from bench import step_compute
+from bench import targets
 from bench import trainer_split
 from bench import training_throughput
 

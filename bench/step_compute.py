@@ -40,12 +40,9 @@ def summarize(rates: Dict[str, List[float]], batch_size: int) -> dict:
                         stats.median(values), batch_size)}
              for mode, values in rates.items()}
     top, bottom = modes["estimator_op"]["median"], modes["keras_function"]["median"]
-    bounds = stats.ratio_of_medians_interval(rates["estimator_op"], rates["keras_function"],
-                                             training_throughput.RATIO_CONFIDENCE)
     return {"modes": modes, "ratio": top / bottom if top and bottom else None,
-            "interval": ({"low": bounds[0], "high": bounds[1],
-                          "confidence": training_throughput.RATIO_CONFIDENCE}
-                         if bounds else None)}
+            "interval": training_throughput.ratio_interval(rates["estimator_op"],
+                                                           rates["keras_function"])}
 
 
 def measure(build_dir: str, family_name: str, blocks: int = BLOCKS,

@@ -154,12 +154,17 @@ def ratio_summary(numerator: dict, denominator: dict,
     top, bottom = numerator["median"], denominator["median"]
     paired = [a / b for a, b in zip(numerator["run_medians"], denominator["run_medians"])
               if a and b]
-    bounds = stats.ratio_of_medians_interval(numerator["rates"], denominator["rates"],
-                                             confidence)
-    interval = ({"low": bounds[0], "high": bounds[1], "confidence": confidence}
-                if bounds else None)
     return {"median_ratio": top / bottom if top and bottom else None,
-            "interval": interval, "paired": stats.spread(paired)}
+            "interval": ratio_interval(numerator["rates"], denominator["rates"], confidence),
+            "paired": stats.spread(paired)}
+
+
+def ratio_interval(numerator_rates: Sequence[float], denominator_rates: Sequence[float],
+                   confidence: float = RATIO_CONFIDENCE) -> Optional[dict]:
+    """Returns {low, high, confidence}: the bootstrap interval of the ratio of the two
+    rates' medians; None with under two rates a side."""
+    bounds = stats.ratio_of_medians_interval(numerator_rates, denominator_rates, confidence)
+    return {"low": bounds[0], "high": bounds[1], "confidence": confidence} if bounds else None
 
 
 def step_microseconds(examples_per_second: Optional[float], batch_size: int) -> Optional[float]:

@@ -112,7 +112,7 @@ def pipeline_run(tmp_path_factory, sample_dir):
     from pipeline.local import runner as local_runner
 
     build_dir = str(tmp_path_factory.mktemp("build"))
-    config = config_lib.local_config(build_dir, sample_dir, train_steps=200, min_auc=0.8)
+    config = config_lib.local_config(build_dir, sample_dir, train_steps=200, blessing_bound=0.8)
     metadata = config_lib.metadata_path(build_dir)
     summary_path = os.path.join(build_dir, "run_summary.json")
     first = local_runner.run(config, metadata, summary_path)

@@ -32,11 +32,11 @@ def test_push_destination_is_the_serving_folder(tmp_path):
     assert destination.filesystem.base_directory == str(tmp_path / "serving")
 
 
-def _eval_config(min_auc=0.9, max_auc_drop=0.01):
+def _eval_config(bound=0.9, max_change=0.01):
     contract = features.CONTRACT
     return evaluation.eval_config(
-        min_auc=min_auc, max_auc_drop=max_auc_drop, slice_columns=contract.slice_columns,
-        prediction_key=contract.prediction_key, metrics=contract.metrics)
+        metrics_specs=contract.task.with_blessing(bound, max_change).metrics_specs(),
+        slice_columns=contract.slice_columns, prediction_key=contract.prediction_key)
 
 
 def test_eval_config_compares_candidate_with_baseline_eval_savedmodels():
@@ -58,7 +58,7 @@ def test_eval_config_slices_overall_by_hour_and_by_payment_type():
 
 
 def test_auc_thresholds_judge_the_overall_slice_only():
-    config = _eval_config(min_auc=0.87, max_auc_drop=0.02)
+    config = _eval_config(bound=0.87, max_change=0.02)
     (auc,) = [m for m in config.metrics_specs[0].metrics if m.class_name == "AUC"]
     assert not auc.HasField("threshold")
     (per_slice,) = auc.per_slice_thresholds
@@ -144,8 +144,8 @@ def test_the_label_is_never_a_model_input():
     [
         ({"train_steps": 0}, "train_steps"),
         ({"eval_steps": -1}, "eval_steps"),
-        ({"min_auc": 1.5}, "min_auc"),
-        ({"max_auc_drop": -0.1}, "max_auc_drop"),
+        ({"blessing_bound": 1.5}, "blessing_bound"),
+        ({"blessing_max_change": -0.1}, "blessing_max_change"),
         ({"split_buckets": (2, 0)}, "split_buckets"),
         ({"split_buckets": (2,)}, "split_buckets"),
     ],

@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+from modules.common import tasks
 from modules.common.contract import FamilyContract
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
@@ -111,8 +112,9 @@ def test_an_inconsistent_contract_is_refused():
         FamilyContract(name="x", pipeline_name="x", raw_columns=("a", "y"),
                        numeric_columns=(), label_source_columns=("y",), label_key="y_xf",
                        model_input_keys=("a_xf",), slice_columns=("city",),
-                       prediction_key="p", exporter_name="x", min_auc=0.5,
-                       max_auc_drop=0.01, train_steps=1, default_hparams={}, default_data="")
+                       prediction_key="p", exporter_name="x",
+                       task=tasks.binary(bound=0.5, max_change=0.01),
+                       train_steps=1, default_hparams={}, default_data="")
 
 
 def test_hparams_the_family_does_not_have_are_refused(tmp_path):

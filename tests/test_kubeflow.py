@@ -424,7 +424,7 @@ def local_run(tmp_path_factory, sample_dir):
     # The report's KFP v1 UI metadata goes to the root of a pod's file system; here,
     # into the run's folder.
     config = kubeflow_settings.pipeline_config(
-        settings, train_steps=100, min_auc=0.8,
+        settings, train_steps=100, blessing_bound=0.8,
         report_ui_metadata_path=str(root / "mlpipeline-ui-metadata.json"))
     with open(kubeflow_runner.compile_v2(config, settings, str(root / "kfp"))) as spec_file:
         job = json.load(spec_file)
@@ -465,7 +465,7 @@ def test_the_pushed_model_scores_raw_rows(local_run, schema, sample_csv):
     settings, _, _, _ = local_run
     version_dir = serving.latest_version_dir(settings.serving_model_dir)
     probabilities = serving.predict(version_dir,
-                                    serving.examples_from_csv(sample_csv, schema)[:64])
+                                    serving.examples_from_csv(sample_csv, schema)[:64]).scores
     assert probabilities.shape == (64,)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
     assert probabilities.std() > 0  # Not a constant: the model learned something.

@@ -50,7 +50,7 @@ def test_pushed_model_alone_scores_raw_csv_rows(runs, tmp_path, schema, sample_c
     # Copy the version folder elsewhere: serving needs nothing but that folder.
     model_copy = shutil.copytree(first["pushed_model"], tmp_path / "model")
     probabilities = serving.predict(str(model_copy),
-                                    serving.examples_from_csv(sample_csv, schema)[:50])
+                                    serving.examples_from_csv(sample_csv, schema)[:50]).scores
     assert probabilities.shape == (50,)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
 

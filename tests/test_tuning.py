@@ -98,7 +98,7 @@ def test_both_trials_train_the_requested_steps_and_are_scored_by_eval_auc(search
     assert [t["status"] for t in trials] == ["COMPLETED", "COMPLETED"]
     for trial in trials:
         assert 0.0 < trial["score"] <= 1.0
-        assert trial["score"] == trial["metrics"][tuning.OBJECTIVE]
+        assert trial["score"] == trial["metrics"][family.contract.task.objective[0]]
         assert trial["metrics"]["global_step"] == TRIAL_STEPS
         assert trial["metrics"]["seconds"] > 0
         assert set(trial["hyperparameters"]) == set(family.contract.search_space)
@@ -294,13 +294,14 @@ HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
 def test_every_algorithm_proposes_the_defaults_first_then_values_in_the_space(algorithm,
                                                                              tmp_path):
     taxi = families.load("taxi").contract
-    oracle = tuning.make_oracle(algorithm, tuning.search_space(taxi), trials=3, seed=5)
+    oracle = tuning.make_oracle(algorithm, tuning.search_space(taxi), trials=3, seed=5,
+                                objective=taxi.task.objective)
     oracle._set_project_dir(str(tmp_path), "p")
     first = oracle.create_trial("tuner0")
     assert first.hyperparameters.values == {n: taxi.default_hparams[n]
                                             for n in taxi.search_space}
     first.status = "COMPLETED"
-    oracle.update_trial(first.trial_id, {tuning.OBJECTIVE: 0.9})
+    oracle.update_trial(first.trial_id, {taxi.task.objective[0]: 0.9})
     oracle.end_trial(first)
     second = oracle.create_trial("tuner0")
     assert second.hyperparameters.values != first.hyperparameters.values
@@ -312,13 +313,13 @@ def test_every_algorithm_proposes_the_defaults_first_then_values_in_the_space(al
 def test_bayesian_search_without_scikit_learn_is_refused_with_what_to_do():
     space = tuning.search_space(families.load("taxi").contract)
     with pytest.raises(ValueError, match="needs scikit-learn.*tune with 'random'"):
-        tuning.make_oracle("bayesian", space, trials=2, seed=1)
+        tuning.make_oracle("bayesian", space, trials=2, seed=1, objective=("auc", "max"))
 
 
 def test_unknown_algorithms_and_settings_are_refused():
     space = tuning.search_space(families.load("taxi").contract)
     with pytest.raises(ValueError, match="Unknown tuning algorithm 'grid'.*random, bayesian"):
-        tuning.make_oracle("grid", space, trials=2, seed=1)
+        tuning.make_oracle("grid", space, trials=2, seed=1, objective=("auc", "max"))
     with pytest.raises(ValueError, match=r"Unknown tuning settings \['trails'\]"):
         tuning.tuning_settings({"tuning": {"trails": 3}})
 

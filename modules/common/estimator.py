@@ -19,6 +19,7 @@ import tensorflow_estimator as tf_estimator
 import tensorflow_model_analysis as tfma
 import tensorflow_transform as tft
 
+from modules.common import tasks
 from modules.common.contract import TRAINING_DEFAULTS
 from modules.common.contract import FamilyContract
 from modules.common.schema import raw_feature_spec
@@ -136,6 +137,34 @@ def eval_input_receiver_fn(tf_transform_output, schema, label_key):
         receiver_tensors={"examples": serialized},
         labels=label,
     )
+
+
+def with_class_names(estimator, prediction_key: str, classes) -> tf_estimator.estimator.Estimator:
+    """Returns `estimator` whose serving signature also names the classes.
+
+    `model_to_estimator` exports one output per Keras output and cannot carry strings
+    (a second Keras output would enter the training). This Estimator runs the same
+    model function with the same config and warm start (the Keras model's initial
+    weights); in PREDICT mode, which the export uses, it returns `scores` `[N, K]`
+    (the Keras output) and `classes` `[N, K]`, the class names, so a caller needs
+    nothing else to read a score. Training and evaluation are unchanged.
+    """
+    keras_model_fn = estimator.model_fn
+
+    def model_fn(features, labels, mode, config):
+        spec = keras_model_fn(features, labels, mode, config)
+        if mode != tf_estimator.estimator.ModeKeys.PREDICT:
+            return spec
+        scores = spec.predictions[prediction_key]
+        names = tf.tile(tf.constant([list(classes)]), [tf.shape(scores)[0], 1])
+        outputs = {tasks.SCORES_OUTPUT: scores, tasks.CLASSES_OUTPUT: names}
+        serving_key = tf.compat.v1.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY
+        return spec._replace(predictions=outputs, export_outputs={
+            serving_key: tf_estimator.estimator.export.PredictOutput(outputs)})
+
+    return tf_estimator.estimator.Estimator(
+        model_fn, config=estimator.config,
+        warm_start_from=estimator._warm_start_settings)  # pylint: disable=protected-access
 
 
 def _training_inputs(fn_args, hparams) -> dict:
@@ -257,6 +286,9 @@ def build_trainer_spec(fn_args, schema, contract: FamilyContract,
     estimator = tf.keras.estimator.model_to_estimator(
         keras_model=keras_model, config=run_config
     )
+    if contract.task.kind == tasks.MULTICLASS:
+        estimator = with_class_names(estimator, contract.prediction_key,
+                                     contract.task.classes)
     label_key = contract.label_key
     train_spec = tf_estimator.estimator.TrainSpec(
         lambda: input_fn(fn_args.train_files, tf_transform_output, label_key,

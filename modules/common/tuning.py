@@ -7,7 +7,8 @@ Bayesian optimization) whose first trial is the family's defaults, and a tuner w
 `run_trial` builds the family's Keras model from the trial's values, turns it into an
 Estimator with `build_trainer_spec` (the production Trainer's code), trains it from
 scratch in the trial's own folder with `train_and_evaluate` on Transform's output,
-and scores it on the Estimator's eval AUC, the metric the Evaluator blesses on.
+and scores it on the Estimator's eval metric its task optimizes (`Task.objective`:
+AUC, accuracy or RMSE, the compiled Keras metric's name).
 
 A trial that raises is marked failed and the search moves on; a search in which no
 trial completes (or `MAX_FAILURES_IN_A_ROW` fail one after the other) raises a
@@ -17,7 +18,7 @@ trial completes (or `MAX_FAILURES_IN_A_ROW` fail one after the other) raises a
 import importlib.util
 import os
 import time
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 import keras_tuner
 import tensorflow as tf
@@ -39,8 +40,6 @@ from modules.common.contract import FamilyContract
 from modules.common.contract import FloatRange
 from modules.common.contract import IntRange
 
-# The Estimator's eval metric a trial is scored on: the compiled Keras AUC's name.
-OBJECTIVE = "auc"
 # keras-tuner stops a search after this many failed trials in a row.
 MAX_FAILURES_IN_A_ROW = 3
 # Defaults of the tuning settings, which come in the Tuner's `custom_config["tuning"]`.
@@ -102,8 +101,10 @@ class _BayesianOracle(_DefaultsFirst, keras_tuner.oracles.BayesianOptimizationOr
 
 
 def make_oracle(algorithm: str, space: keras_tuner.HyperParameters, trials: int,
-                seed: int) -> keras_tuner.Oracle:
-    """Returns the oracle of `algorithm` ("random" or "bayesian"), maximizing AUC.
+                seed: int, objective: Tuple[str, str]) -> keras_tuner.Oracle:
+    """Returns the oracle of `algorithm` ("random" or "bayesian") for `objective`.
+
+    `objective` is (the Estimator's eval metric, "max" or "min"): a task's `objective`.
 
     Raises:
       ValueError: an unknown algorithm, fewer than one trial, or an empty space.
@@ -122,7 +123,7 @@ def make_oracle(algorithm: str, space: keras_tuner.HyperParameters, trials: int,
                          "tune with 'random', or add scikit-learn to the lock.")
     oracle_class = _RandomSearchOracle if algorithm == "random" else _BayesianOracle
     return oracle_class(
-        objective=keras_tuner.Objective(OBJECTIVE, direction="max"),
+        objective=keras_tuner.Objective(*objective),
         max_trials=trials,
         hyperparameters=space,
         # The space is the family's: a trial may not add names of its own.
@@ -164,12 +165,13 @@ class EstimatorTuner(base_tuner.BaseTuner):
                 **self.fixed_hparams}
 
     def run_trial(self, trial, fn_args=None, schema=None, **_):
-        """Trains one trial from scratch through the Estimator; returns its eval AUC.
+        """Trains one trial from scratch through the Estimator; returns its eval metrics.
 
         Raises:
           TrialError: the training raised, or ran no evaluation.
         """
         values = dict(trial.hyperparameters.values)
+        objective, _ = self.contract.task.objective
         self.trials_run.append(trial.trial_id)
         model_dir = os.path.join(self.get_trial_dir(trial.trial_id), "model")
         if tf.io.gfile.exists(model_dir):
@@ -194,8 +196,8 @@ class EstimatorTuner(base_tuner.BaseTuner):
                                                 hparams=self.trial_hparams(values))
             metrics, _ = tf_estimator.estimator.train_and_evaluate(
                 spec["estimator"], spec["train_spec"], spec["eval_spec"])
-            if not metrics or OBJECTIVE not in metrics:
-                raise RuntimeError(f"the training ran no evaluation with {OBJECTIVE!r} "
+            if not metrics or objective not in metrics:
+                raise RuntimeError(f"the training ran no evaluation with {objective!r} "
                                    f"(metrics: {metrics})")
         except Exception as error:
             seconds = time.monotonic() - start
@@ -205,9 +207,9 @@ class EstimatorTuner(base_tuner.BaseTuner):
                              f"{seconds:.1f}s: {message}") from error
         seconds = time.monotonic() - start
         absl_logging.info("Trial %s with %s: %s %.4f after %d steps in %.1fs",
-                          trial.trial_id, values, OBJECTIVE, metrics[OBJECTIVE],
+                          trial.trial_id, values, objective, metrics[objective],
                           metrics["global_step"], seconds)
-        return {OBJECTIVE: float(metrics[OBJECTIVE]),
+        return {objective: float(metrics[objective]),
                 "global_step": float(metrics["global_step"]),
                 "seconds": round(seconds, 1)}
 
@@ -271,7 +273,8 @@ def build_tuner(fn_args, contract: FamilyContract,
     settings = tuning_settings(fn_args.custom_config)
     fixed = (fn_args.custom_config or {}).get("hparams") or {}
     oracle = make_oracle(settings["algorithm"], search_space(contract, fixed),
-                         int(settings["trials"]), int(settings["seed"]))
+                         int(settings["trials"]), int(settings["seed"]),
+                         contract.task.objective)
     return EstimatorTuner(oracle, contract, build_model, fixed_hparams=fixed,
                           directory=os.path.join(fn_args.working_dir, "tuning"))
 

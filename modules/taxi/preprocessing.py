@@ -9,25 +9,13 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tensorflow_transform import schema_inference
 
+from modules.common.preprocessing import dense
 from modules.taxi import contract
-
-
-def _fill_in_missing(tensor, default):
-    """Returns a dense `[batch]` tensor from an optional (sparse) raw column."""
-    if not isinstance(tensor, tf.sparse.SparseTensor):
-        return tf.reshape(tensor, [-1])
-    dense = tf.sparse.to_dense(
-        tf.sparse.SparseTensor(
-            tensor.indices, tensor.values, [tensor.dense_shape[0], 1]
-        ),
-        default_value=default,
-    )
-    return tf.squeeze(dense, axis=1)
 
 
 def _as_float(tensor):
     """Returns `tensor` as float32 with missing values filled with 0."""
-    return tf.cast(_fill_in_missing(tensor, tf.zeros([], tensor.dtype)), tf.float32)
+    return tf.cast(dense(tensor, tf.zeros([], tensor.dtype)), tf.float32)
 
 
 def _identity_ids(tensor, size):
@@ -36,7 +24,7 @@ def _identity_ids(tensor, size):
     The range is recorded in the transformed schema, so the model reads the number of
     ids from Transform's output as it does for vocabularies.
     """
-    values = tf.cast(_fill_in_missing(tensor, tf.constant(-1, tensor.dtype)), tf.int64)
+    values = tf.cast(dense(tensor, tf.constant(-1, tensor.dtype)), tf.int64)
     ids = tf.where((values >= 0) & (values < size), values, tf.constant(size, tf.int64))
     schema_inference.set_tensor_schema_override(
         ids, tf.constant(0, tf.int64), tf.constant(size, tf.int64)
@@ -66,7 +54,7 @@ def preprocessing_fn(inputs):
         # A missing category is a category of its own: "" or -1.
         missing = tf.constant("" if raw.dtype == tf.string else -1, raw.dtype)
         outputs[name(key)] = tft.compute_and_apply_vocabulary(
-            _fill_in_missing(raw, missing),
+            dense(raw, missing),
             top_k=contract.VOCAB_SIZE,
             num_oov_buckets=contract.OOV_BUCKETS,
             vocab_filename=contract.vocabulary_name(key),

@@ -67,8 +67,10 @@ class PipelineConfig:
       modules_version: digest of the family's and the shared modules, part of
         Transform's and the Trainer's cache keys.
       train_steps: training steps of `train_batch_size` examples.
-      min_auc: the lowest overall eval AUC that may be blessed.
-      max_auc_drop: how far below the latest blessed model's AUC a candidate may fall.
+      blessing_bound: the worst value of the task's blessing metric that may be
+        blessed (a lower bound where higher is better, an upper bound where lower is).
+      blessing_max_change: how much worse than the latest blessed model's value of
+        that metric a candidate may be.
       split_buckets: ExampleGen's hash buckets for train and eval; see
         `pipeline.local.sizing.split_buckets_for_rows` for sizing them to the data.
       eval_steps: evaluation steps during training; 0 reads the whole eval split.
@@ -104,8 +106,8 @@ class PipelineConfig:
     trainer_module: str
     modules_version: str
     train_steps: int
-    min_auc: float
-    max_auc_drop: float
+    blessing_bound: float
+    blessing_max_change: float
     split_buckets: Tuple[int, int] = DEFAULT_SPLIT_BUCKETS
     eval_steps: int = 0
     hparams: Mapping[str, object] = dataclasses.field(default_factory=dict)
@@ -124,6 +126,11 @@ class PipelineConfig:
     tuning_seed: int = 1
 
     @property
+    def task(self):
+        """The family's task, with this run's blessing bound and allowed change."""
+        return self.contract.task.with_blessing(self.blessing_bound, self.blessing_max_change)
+
+    @property
     def trial_steps(self) -> int:
         """Training steps of each tuning trial."""
         return self.tuning_steps or self.train_steps
@@ -136,10 +143,11 @@ class PipelineConfig:
             raise ValueError(f"train_steps must be positive, got {self.train_steps}.")
         if self.eval_steps < 0:
             raise ValueError(f"eval_steps must be 0 or more, got {self.eval_steps}.")
-        if not 0.0 <= self.min_auc <= 1.0:
-            raise ValueError(f"min_auc must be within [0, 1], got {self.min_auc}.")
-        if self.max_auc_drop < 0:
-            raise ValueError(f"max_auc_drop must be 0 or more, got {self.max_auc_drop}.")
+        try:
+            self.task  # pylint: disable=pointless-statement
+        except ValueError as error:
+            raise ValueError(f"blessing_bound {self.blessing_bound} or blessing_max_change "
+                             f"{self.blessing_max_change}: {error}.") from None
         if self.tuning_algorithm not in TUNING_ALGORITHMS:
             raise ValueError(f"tuning_algorithm must be one of {', '.join(TUNING_ALGORITHMS)}, "
                              f"got {self.tuning_algorithm!r}.")
@@ -205,8 +213,8 @@ def family_config(family_name: str, pipeline_root: str, data_root: str,
         tuner_module=where_run(family.tuner_module) if family.tuner_module else "",
         modules_version=modules_fingerprint(family.module_dir),
         train_steps=contract.train_steps,
-        min_auc=contract.min_auc,
-        max_auc_drop=contract.max_auc_drop,
+        blessing_bound=contract.task.blessing.bound,
+        blessing_max_change=contract.task.blessing.max_change,
     )
     values.update(overrides)
     return PipelineConfig(**values)

@@ -214,11 +214,9 @@ def create_pipeline(
         model=trainer.outputs["model"],
         baseline_model=baseline_resolver.outputs["model"],
         eval_config=evaluation.eval_config(
-            min_auc=config.min_auc,
-            max_auc_drop=config.max_auc_drop,
+            metrics_specs=config.task.metrics_specs(),
             slice_columns=contract.slice_columns,
             prediction_key=contract.prediction_key,
-            metrics=contract.metrics,
         ),
     ).with_id(EVALUATOR)
 

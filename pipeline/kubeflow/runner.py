@@ -179,7 +179,7 @@ def compile_all(settings: kubeflow_settings.KubeflowSettings, output_dir: str,
     Args:
       settings: the deployment.
       output_dir: folder receiving `pipeline.yaml` and `pipeline.json`.
-      **overrides: `PipelineConfig` fields to change (train_steps, min_auc, ...).
+      **overrides: `PipelineConfig` fields to change (train_steps, blessing_bound, ...).
     """
     config = kubeflow_settings.pipeline_config(settings, **overrides)
     return compile_v1(config, settings, output_dir), compile_v2(config, settings, output_dir)

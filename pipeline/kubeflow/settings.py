@@ -142,7 +142,7 @@ def pipeline_config(settings: KubeflowSettings, **overrides) -> config_lib.Pipel
 
     Args:
       settings: the deployment.
-      **overrides: any other `PipelineConfig` field (train_steps, min_auc, ...).
+      **overrides: any other `PipelineConfig` field (train_steps, blessing_bound, ...).
     """
     values = dict(
         pipeline_name=settings.pipeline_name,

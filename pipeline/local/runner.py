@@ -1,7 +1,7 @@
 """Runs the pipeline on this machine with TFX's BeamDagRunner and SQLite ML Metadata.
 
 Usage: python -m pipeline.local.runner [--model FAMILY] [--data DIR] [--build-dir DIR]
-  [--train-steps N] [--min-auc X] [--force-push] [--beam-profile local|local-multiprocess]
+  [--train-steps N] [--blessing-bound X] [--force-push] [--beam-profile local|local-multiprocess]
   [--tune [--tuning-trials N] [--tuning-steps N] [--tuning-algorithm random|bayesian]]
 
 With --tune, the Tuner searches the family's hyperparameters before the Trainer; a run
@@ -147,11 +147,11 @@ def _ended_summary(config, connection_config, started_ms: int,
     if connection_config is not None:
         try:
             summary = run_summary.summarize_latest_run(
-                connection_config, config.pipeline_name, since_ms=started_ms)
+                connection_config, config.pipeline_name, config.task, since_ms=started_ms)
         except Exception as read_error:  # The run's own outcome matters more.
             print(f"[pipeline] could not read this run from ML Metadata: {read_error}",
                   file=sys.stderr)
-    summary = summary or run_summary.empty_summary(config.pipeline_name)
+    summary = summary or run_summary.empty_summary(config.pipeline_name, config.task)
     summary.update(
         status=status_of(error),
         reason="" if error is None else (str(error) or type(error).__name__),
@@ -267,8 +267,13 @@ def main(argv=None) -> int:
                         help="folder for the pipeline root, metadata and pushed models")
     parser.add_argument("--train-steps", type=int, default=None,
                         help="training steps (default: the family's)")
-    parser.add_argument("--min-auc", type=float, default=None,
-                        help="lowest eval AUC that may be blessed (default: the family's)")
+    parser.add_argument("--blessing-bound", type=float, default=None,
+                        help="the worst value of the task's blessing metric that may be "
+                             "blessed: lowest AUC or accuracy, highest RMSE "
+                             "(default: the family's)"),
+    parser.add_argument("--blessing-max-change", type=float, default=None,
+                        help="how much worse than the baseline's blessing metric a "
+                             "candidate may be (default: the family's)")
     parser.add_argument("--force-push", action="store_true",
                         help="operator override: push the model even if it is not blessed")
     parser.add_argument("--beam-profile", default="local", choices=beam_profiles.LOCAL_PROFILES,
@@ -287,7 +292,8 @@ def main(argv=None) -> int:
     build_dir = os.path.abspath(args.build_dir)
     summary_path = os.path.join(build_dir, "run_summary.json")
     overrides = {key: value for key, value in (
-        ("train_steps", args.train_steps), ("min_auc", args.min_auc),
+        ("train_steps", args.train_steps), ("blessing_bound", args.blessing_bound),
+        ("blessing_max_change", args.blessing_max_change),
         ("tuning_trials", args.tuning_trials), ("tuning_steps", args.tuning_steps),
         ("tuning_algorithm", args.tuning_algorithm)) if value is not None}
     if args.tune:

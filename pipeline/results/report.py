@@ -23,6 +23,7 @@ from components.data_gate import executor as gate_executor
 from components.data_gate.report import DEFAULT_BLOCKING_KINDS
 from components.run_report import render
 from components.run_report import sections
+from modules.common import tasks
 from modules.common.contract import FamilyContract
 from modules.common.estimator import hparams_for
 from pipeline.definition import config as config_lib
@@ -34,9 +35,6 @@ LATEST = "latest"
 PAGE_FILE = "index.html"
 # Beside the page: what stopped the run, as the runner said it, for later re-renders.
 STOPPED_FILE = "stopped.txt"
-# The evaluation metrics shown, in this order (TFMA's names).
-METRIC_NAMES = ("auc", "binary_accuracy", "calibration", "example_count")
-
 # Scores one raw row with a pushed model through `pipeline/serving/client.py`, run from the
 # project's root (hence the schema's path relative to it).
 SCORING_EXAMPLE = '''from pipeline.serving import client as serving
@@ -44,13 +42,20 @@ SCORING_EXAMPLE = '''from pipeline.serving import client as serving
 schema = serving.load_schema("{schema_file}")
 row = {{row}}
 example = serving.example_from_row(row, serving.feature_types(schema))
-print(serving.predict({{model_dir}}, [example]))  # the probability of the label
+print(serving.predict({{model_dir}}, [example]))  # {what}
 '''
 
+# What `predict` returns, by task.
+_PREDICTION_TEXT = {
+    tasks.BINARY: "scores: the probability of class 1",
+    tasks.MULTICLASS: "scores: one per class, named in classes",
+    tasks.REGRESSION: "scores: the predicted value",
+}
 
-def scoring_example_template(schema_file: str) -> str:
+
+def scoring_example_template(schema_file: str, task: tasks.Task) -> str:
     """The report's scoring example, with `{model_dir}` and `{row}` left to fill."""
-    return SCORING_EXAMPLE.format(schema_file=schema_file)
+    return SCORING_EXAMPLE.format(schema_file=schema_file, what=_PREDICTION_TEXT[task.kind])
 
 
 def family_facts(contract: FamilyContract, hparam_overrides: Optional[dict] = None,
@@ -64,9 +69,10 @@ def family_facts(contract: FamilyContract, hparam_overrides: Optional[dict] = No
         "hparam_defaults": hparams_for(contract, None),
         "hparam_overrides": dict(hparam_overrides or {}),
         "train_steps": train_steps,
-        "metric_names": list(METRIC_NAMES),
+        "metric_names": list(contract.task.metric_names),
+        "task": contract.task.facts(),
         "label_sources": list(contract.label_source_columns),
-        "example_template": scoring_example_template(schema_file),
+        "example_template": scoring_example_template(schema_file, contract.task),
     }
 
 

@@ -2,15 +2,16 @@
 
 The summary says which components ran and which came from the cache, how long each
 took, which hyperparameters the Trainer used and where they came from (the family's
-defaults, this run's Tuner or an earlier run's) with that tuning's trials, the
-candidate's (and the baseline's) eval metrics, whether the model was blessed and why,
-and where it was pushed.
+defaults, this run's Tuner or an earlier run's) with that tuning's trials, the task,
+the candidate's (and the baseline's) eval metrics as the task names them, what blesses
+(the metric, its value, bound, allowed change and direction, and the baseline's
+value), whether the model was blessed and why, and where it was pushed.
 """
 
 import collections
 import json
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import tensorflow_model_analysis as tfma
 from ml_metadata.metadata_store import metadata_store
@@ -21,9 +22,7 @@ from components import tuner as tuner_lib
 from components.data_gate.component import DataValidationReport
 # One reading of the Evaluator's validation result, shared with the run report.
 from components.run_report.sections import blessing_reasons
-
-# Overall-slice metrics reported in the summary (TFMA's metric names).
-SUMMARY_METRICS = ("auc", "binary_accuracy", "calibration", "example_count")
+from modules.common import tasks
 
 _STATE_NAMES = {
     metadata_store_pb2.Execution.COMPLETE: "executed",
@@ -145,28 +144,47 @@ def _custom(artifact, key: str):
     return getattr(value, value.WhichOneof("value"))
 
 
-def overall_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
-    """Returns {model name: {metric: value}} for the overall slice of an evaluation."""
+def overall_metrics(evaluation_uri: str,
+                    metric_names: Sequence[str]) -> Dict[str, Dict[str, float]]:
+    """Returns {model name: {metric: value}} for the overall slice of an evaluation.
+
+    Args:
+      evaluation_uri: the Evaluator's output folder.
+      metric_names: the metrics to read, named as `modules.common.tasks` names them
+        (a macro average with the `macro_` prefix); per-class values are left out.
+    """
     metrics = collections.defaultdict(dict)
     for slice_metrics in tfma.load_metrics(evaluation_uri):
         if slice_metrics.slice_key.single_slice_keys:
             continue
         for key_and_value in slice_metrics.metric_keys_and_values:
             key = key_and_value.key
-            if key.is_diff or key.name not in SUMMARY_METRICS:
+            name = tasks.metric_name(key)
+            if (key.is_diff or name not in metric_names or key.HasField("sub_key")
+                    or not key_and_value.value.HasField("double_value")):
                 continue
             model = key.model_name or evaluation.CANDIDATE
-            metrics[model][key.name] = key_and_value.value.double_value.value
+            metrics[model][name] = key_and_value.value.double_value.value
     return dict(metrics)
 
 
-def empty_summary(pipeline_name: str) -> dict:
+def blessing_of(task: tasks.Task, metrics: Mapping[str, Mapping[str, float]]) -> dict:
+    """The blessing as the summary states it: the metric, its values, bound and change."""
+    blessing = task.blessing
+    return {**blessing.as_dict(),
+            "value": metrics.get(evaluation.CANDIDATE, {}).get(blessing.metric),
+            "baseline_value": metrics.get(evaluation.BASELINE, {}).get(blessing.metric)}
+
+
+def empty_summary(pipeline_name: str, task: Optional[tasks.Task] = None) -> dict:
     """Returns the summary of a run of which ML Metadata recorded nothing."""
     return {
         "pipeline_name": pipeline_name,
         "run_id": None,
         "components": [],
+        "task": task.kind if task else None,
         "metrics": {},
+        "blessing": blessing_of(task, {}) if task else None,
         "blessed": None,
         "blessing_reasons": [],
         "pushed": False,
@@ -179,13 +197,14 @@ def empty_summary(pipeline_name: str) -> dict:
 
 def summarize_latest_run(
     connection_config: metadata_store_pb2.ConnectionConfig, pipeline_name: str,
-    since_ms: int = 0,
+    task: tasks.Task, since_ms: int = 0,
 ) -> Optional[dict]:
     """Returns the summary of the newest run of `pipeline_name` as a JSON-able dict.
 
     Args:
       connection_config: the ML Metadata store.
       pipeline_name: the pipeline.
+      task: the model's task, with the run's blessing bound and allowed change.
       since_ms: only a run started at this time or later (ms since the epoch) counts.
 
     Returns:
@@ -196,7 +215,7 @@ def summarize_latest_run(
         run_id, executions = _latest_run_executions(store, pipeline_name, since_ms)
     except ValueError:
         return None
-    summary = {**empty_summary(pipeline_name), "run_id": run_id}
+    summary = {**empty_summary(pipeline_name, task), "run_id": run_id}
     for execution in executions:
         node_id = _node_id(store, execution.id)
         summary["components"].append(
@@ -212,7 +231,8 @@ def summarize_latest_run(
         )
         for artifact in _output_artifacts(store, execution.id):
             if artifact.type == "ModelEvaluation":
-                summary["metrics"] = overall_metrics(artifact.uri)
+                summary["metrics"] = overall_metrics(artifact.uri, task.metric_names)
+                summary["blessing"] = blessing_of(task, summary["metrics"])
                 summary["blessing_reasons"] = blessing_reasons(artifact.uri)
             elif artifact.type == "ModelBlessing":
                 summary["blessed"] = bool(_custom(artifact, "blessed"))
@@ -235,11 +255,29 @@ def _format_metrics(metrics: Optional[Dict[str, float]]) -> str:
     if not metrics:
         return "none"
     return ", ".join(
-        f"{name} {metrics[name]:.4f}" if name != "example_count"
-        else f"{int(metrics[name])} examples"
-        for name in SUMMARY_METRICS
-        if name in metrics
+        f"{tasks.LABELS.get(name, name)} {value:.4f}" if name != tasks.EXAMPLE_COUNT
+        else f"{int(value)} examples"
+        for name, value in metrics.items()
     )
+
+
+def _format_blessing(blessing: Optional[dict]) -> str:
+    """The blessing rule in words, with the candidate's and the baseline's values."""
+    if not blessing:
+        return ""
+    label = tasks.LABELS.get(blessing["metric"], blessing["metric"])
+    bound = "at least" if blessing["direction"] == tasks.HIGHER else "at most"
+    worse = "below" if blessing["direction"] == tasks.HIGHER else "above"
+    text = (f"  judged on: {label} ({blessing['direction']} is better), {bound} "
+            f"{blessing['bound']:g}, and at most {blessing['max_change']:g} {worse} the "
+            "baseline's")
+    if blessing["value"] is not None:
+        text += f"; candidate {blessing['value']:.4f}"
+    if blessing["baseline_value"] is not None:
+        text += f", baseline {blessing['baseline_value']:.4f}"
+    elif blessing["value"] is not None:
+        text += ", no baseline yet"
+    return text
 
 
 def _format_values(values: dict) -> str:
@@ -252,7 +290,8 @@ def _format_trial(trial: dict) -> str:
     if trial["score"] is None:
         return f"    trial {trial['trial_id']}: {trial['status']}: {values}: {trial['error']}"
     metrics = trial["metrics"]
-    return (f"    trial {trial['trial_id']}: auc {trial['score']:.4f}, "
+    return (f"    trial {trial['trial_id']}: {trial.get('objective', 'score')} "
+            f"{trial['score']:.4f}, "
             f"{int(metrics.get('global_step', 0))} steps, {metrics.get('seconds', 0):.0f}s: "
             f"{values}")
 
@@ -297,9 +336,13 @@ def format_summary(summary: dict) -> str:
         lines.append(f"  time: {timings}")
     lines.extend(_format_hyperparameters(summary.get("hyperparameters")))
     metrics = summary["metrics"]
+    if summary.get("task"):
+        lines.append(f"  task: {summary['task']}")
     lines.append(f"  candidate: {_format_metrics(metrics.get(evaluation.CANDIDATE))}")
     if evaluation.BASELINE in metrics:
         lines.append(f"  baseline:  {_format_metrics(metrics[evaluation.BASELINE])}")
+    if summary.get("blessing"):
+        lines.append(_format_blessing(summary["blessing"]))
     if summary["blessed"]:
         lines.append("  blessed: yes, every threshold passed")
     elif summary["blessed"] is False:

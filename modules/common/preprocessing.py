@@ -1,0 +1,36 @@
+"""What every family's `preprocessing_fn` shares: filling missing cells, making the label."""
+
+import tensorflow as tf
+
+from modules.common import tasks
+from modules.common.contract import FamilyContract
+
+
+def dense(tensor, default):
+    """Returns a dense `[batch]` tensor of an optional raw column, `default` where empty.
+
+    TFX's CSV reading writes an empty cell as an empty list, which Transform reads as a
+    `SparseTensor` with no value in that row.
+    """
+    if isinstance(tensor, tf.sparse.SparseTensor):
+        tensor = tf.sparse.to_dense(
+            tf.sparse.SparseTensor(tensor.indices, tensor.values, [tensor.dense_shape[0], 1]),
+            default_value=tf.cast(default, tensor.dtype))
+    return tf.reshape(tensor, [-1])
+
+
+def label(inputs, contract: FamilyContract) -> tf.Tensor:
+    """The label of a family whose label is one raw column, as its task trains on it.
+
+    Multi-class: the class id (`tasks.class_ids`); regression: float32; binary: int64.
+    The CSV checks have stopped a run with an empty or unknown label cell before
+    Transform (or left such rows out, if the family drops them).
+    """
+    raw = inputs[contract.label_column]
+    kind = contract.task.kind
+    if kind == tasks.MULTICLASS:
+        missing = "" if raw.dtype == tf.string else -1
+        return tasks.class_ids(dense(raw, missing), contract.task.classes)
+    if kind == tasks.REGRESSION:
+        return tf.cast(dense(raw, 0), tf.float32)
+    return tf.cast(dense(raw, 0), tf.int64)

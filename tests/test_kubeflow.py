@@ -304,7 +304,7 @@ def test_custom_executors_are_importable_from_the_image_layout(v2):
 
 
 def test_example_gen_gets_the_columns_to_check_in_both_targets(v1, v2):
-    expected = (list(features.REQUIRED_COLUMNS), list(features.NUMERIC_COLUMNS))
+    expected = (list(features.REQUIRED_COLUMNS), list(features.NUMERIC_COLUMNS), None)
     (v2_config,) = [value["stringValue"] for key, value in _v2_parameters(v2["spec"])
                     if key == "custom_config" and "required_columns" in value["stringValue"]]
     assert checked_csv_example_gen.columns_from_exec_properties(
@@ -366,7 +366,7 @@ def test_the_reviews_steps_name_its_image_files_and_facts(reviews):
     }
     assert checked_csv_example_gen.columns_from_exec_properties(
         {"custom_config": by_task[pipeline_lib.EXAMPLE_GEN]["custom_config"]}) == (
-        ["text", "label", "source"], ["label"])
+        ["text", "label", "source"], ["label"], None)
     eval_config = json.loads(by_task[pipeline_lib.EVALUATOR]["eval_config"])
     assert [spec.get("feature_keys", []) for spec in eval_config["slicing_specs"]] == [
         [], ["source"]]

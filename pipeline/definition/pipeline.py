@@ -28,6 +28,7 @@ from tfx.types import standard_artifacts
 from ml_metadata.proto import metadata_store_pb2
 
 from components import checked_csv_example_gen
+from components import csv_check
 from components import curated_schema as curated_schema_lib
 from components import evaluation
 from components import latest_artifact
@@ -37,6 +38,7 @@ from components import tuner as tuner_lib
 from components import versioned_pusher
 from components.data_gate.component import DataGate
 from components.run_report.component import RunReport
+from modules.common import tasks
 from pipeline.definition.config import PipelineConfig
 from pipeline.results import report as report_lib
 
@@ -87,6 +89,20 @@ def _modules_loaded_from_source() -> Iterator[None]:
             os.environ[_NO_PACKAGING_ENV] = saved
 
 
+def label_rule(contract) -> Optional[csv_check.LabelRule]:
+    """What the CSV checks require of the label cells: a known class, or a number.
+
+    None for a binary family, whose label Transform computes (from one column or more)
+    and whose schema bounds the values.
+    """
+    task = contract.task
+    if task.kind == tasks.BINARY:
+        return None
+    return csv_check.LabelRule(column=contract.label_column, classes=task.classes,
+                               numeric=task.kind == tasks.REGRESSION,
+                               drop_empty=task.drop_empty_label)
+
+
 def create_pipeline(
     config: PipelineConfig,
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
@@ -109,7 +125,7 @@ def create_pipeline(
         input_base=config.data_root,
         output_config=example_gen.split_config(config.split_buckets),
         custom_config=checked_csv_example_gen.custom_config(
-            contract.raw_columns, contract.numeric_columns),
+            contract.raw_columns, contract.numeric_columns, label_rule(contract)),
         custom_executor_spec=executor_spec.BeamExecutorSpec(
             checked_csv_example_gen.Executor
         ),

@@ -165,7 +165,9 @@ def overall_metrics(evaluation_uri: str,
                 continue
             model = key.model_name or evaluation.CANDIDATE
             metrics[model][name] = key_and_value.value.double_value.value
-    return dict(metrics)
+    # In the task's order, for the printed summary.
+    return {model: {name: values[name] for name in metric_names if name in values}
+            for model, values in metrics.items()}
 
 
 def blessing_of(task: tasks.Task, metrics: Mapping[str, Mapping[str, float]]) -> dict:

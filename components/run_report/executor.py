@@ -44,7 +44,7 @@ class Executor(base_executor.BaseExecutor):
             "hparam_defaults": hparams["defaults"],
             "hparam_overrides": hparams["overrides"],
             "train_steps": exec_properties["train_steps"],
-            "metric_names": json.loads(exec_properties["metric_names"]),
+            "task": json.loads(exec_properties["task"]),
             "label_sources": json.loads(exec_properties["label_sources"]),
             "example_template": exec_properties["example_template"],
         }
@@ -54,7 +54,7 @@ class Executor(base_executor.BaseExecutor):
             run={"family": exec_properties["family"], "data_root": exec_properties["data_root"],
                  "components": []},
             facts=facts,
-            uris={key: uri(key) for key in ("statistics", "anomalies", "model_run",
+            uris={key: uri(key) for key in ("examples", "statistics", "anomalies", "model_run",
                                             "tuner_results", "evaluation", "blessing")},
             pushed=pushed_facts(pushed[0]) if pushed else None,
             generated=datetime.datetime.now(datetime.timezone.utc).strftime(

@@ -69,7 +69,6 @@ def family_facts(contract: FamilyContract, hparam_overrides: Optional[dict] = No
         "hparam_defaults": hparams_for(contract, None),
         "hparam_overrides": dict(hparam_overrides or {}),
         "train_steps": train_steps,
-        "metric_names": list(contract.task.metric_names),
         "task": contract.task.facts(),
         "label_sources": list(contract.label_source_columns),
         "example_template": scoring_example_template(schema_file, contract.task),
@@ -143,6 +142,9 @@ def read_run(connection_config, pipeline_name: str, pipeline_root: str,
         for artifact in run_summary._output_artifacts(store, execution.id):
             if artifact.type in roles:
                 found["uris"][roles[artifact.type]] = artifact.uri
+            elif artifact.type == "Examples":
+                # ExampleGen's, which runs first; Transform's examples come later.
+                found["uris"].setdefault("examples", artifact.uri)
             elif artifact.type == "PushedModel":
                 found["pushed"] = {
                     "pushed": bool(run_summary._custom(artifact, "pushed")),

@@ -21,7 +21,7 @@ from components import evaluation
 from components import tuner as tuner_lib
 from components.data_gate.component import DataValidationReport
 # One reading of the Evaluator's validation result, shared with the run report.
-from components.run_report.sections import blessing_reasons
+from components.run_report.readers.evaluation import blessing_reasons
 from modules.common import tasks
 
 _STATE_NAMES = {
@@ -159,7 +159,7 @@ def overall_metrics(evaluation_uri: str,
             continue
         for key_and_value in slice_metrics.metric_keys_and_values:
             key = key_and_value.key
-            name = tasks.metric_name(key)
+            name = evaluation.metric_name(key)
             if (key.is_diff or name not in metric_names or key.HasField("sub_key")
                     or not key_and_value.value.HasField("double_value")):
                 continue

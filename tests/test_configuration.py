@@ -85,7 +85,8 @@ def test_pipeline_wires_every_component(config):
         "LatestBlessedModelResolver": set(),
         "Evaluator": {"CsvExampleGen", "Trainer", "LatestBlessedModelResolver"},
         "Pusher": {"Trainer", "Evaluator"},
-        "RunReport": {"StatisticsGen", "ExampleValidator", "Trainer", "Evaluator", "Pusher"},
+        "RunReport": {"CsvExampleGen", "StatisticsGen", "ExampleValidator", "Trainer",
+                      "Evaluator", "Pusher"},
     }
 
 
@@ -195,3 +196,10 @@ def test_user_modules_are_loaded_from_source_not_packaged(config):
         assert component.exec_properties["module_file"] == getattr(
             config, "preprocessing_module" if component_id == "Transform" else "trainer_module")
         assert not component._pip_dependencies  # No wheel is built at compile time.
+
+
+def test_the_run_report_takes_the_task_and_the_examples(config):
+    pipeline = pipeline_lib.create_pipeline(config)
+    run_report = next(c for c in pipeline.components if c.id == "RunReport")
+    assert json.loads(run_report.exec_properties["task"]) == config.task.facts()
+    assert run_report.inputs["examples"].producer_component_id == "CsvExampleGen"

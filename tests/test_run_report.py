@@ -24,10 +24,16 @@ from components.run_report import component
 from components.run_report import executor
 from components.run_report import render
 from components.run_report import sections
+from components.run_report.readers import ReportInputError
+from components.run_report.readers import anomalies as anomalies_reader
+from components.run_report.readers import evaluation as evaluation_reader
+from components.run_report.readers import statistics
+from components.run_report.readers import tuning
+from modules.common import tasks
+from modules.penguins import contract as penguins
 from modules.taxi import contract as taxi
 from pipeline.definition import config as config_lib
 from pipeline.results import report
-from pipeline.results import summary as run_summary
 from pipeline.serving import client as serving
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "run_report")
@@ -38,13 +44,13 @@ FACTS = report.family_facts(taxi.CONTRACT, {"learning_rate": 0.01}, 201)
 
 @pytest.fixture(scope="module")
 def data():
-    return sections.data_section(URIS["statistics"])
+    return statistics.data_section(URIS["statistics"])
 
 
 @pytest.fixture(scope="module")
 def evaluation():
-    return sections.evaluation_section(URIS["evaluation"], URIS["blessing"],
-                                       metric_names=taxi.CONTRACT.task.metric_names)
+    return evaluation_reader.evaluation_section(URIS["evaluation"], URIS["blessing"],
+                                                taxi.CONTRACT.task.facts())
 
 
 @pytest.fixture(scope="module")
@@ -94,11 +100,11 @@ def test_categorical_feature_has_its_top_values(data):
 def test_a_column_missing_everywhere_counts_as_missing(data):
     tract = next(f for f in data["features"] if f["name"] == "pickup_census_tract")
     assert tract["splits"]["train"]["missing_share"] == 1.0
-    assert "pickup_census_tract" not in sections.typical_row(data)
+    assert "pickup_census_tract" not in statistics.typical_row(data)
 
 
 def test_typical_row_is_a_raw_row_the_serving_parser_takes(data, schema):
-    row = sections.typical_row(data, leave_out=FACTS["label_sources"])
+    row = statistics.typical_row(data, leave_out=FACTS["label_sources"])
     assert "tips" not in row
     assert row["payment_type"] == "Cash"
     assert row["trip_start_hour"].isdigit()
@@ -110,7 +116,7 @@ def test_typical_row_is_a_raw_row_the_serving_parser_takes(data, schema):
 # --- anomalies -------------------------------------------------------------------------------
 
 def test_anomalies_mark_the_kinds_that_stop_a_run_first():
-    found = sections.anomalies_section(URIS["anomalies"], FACTS["blocking_kinds"], stopped=True)
+    found = anomalies_reader.anomalies_section(URIS["anomalies"], FACTS["blocking_kinds"], stopped=True)
     kinds = [(f["column"], f["kind"], f["blocking"]) for f in found["findings"]]
     assert kinds[:2] == [("company", "FEATURE_TYPE_NOT_PRESENT", True)] * 2
     assert ("payment_type", "ENUM_TYPE_UNEXPECTED_STRING_VALUES", False) in kinds
@@ -119,34 +125,13 @@ def test_anomalies_mark_the_kinds_that_stop_a_run_first():
 
 
 def test_anomalies_of_kinds_let_through_carry_no_advice():
-    found = sections.anomalies_section(URIS["anomalies"], blocking_kinds=())
+    found = anomalies_reader.anomalies_section(URIS["anomalies"], blocking_kinds=())
     assert found["blocking"] == 0
     assert not any(f["blocking"] for f in found["findings"])
     assert found["advice"] == ""
 
 
 # --- training --------------------------------------------------------------------------------
-
-def test_training_curves_come_from_the_estimator_event_files():
-    training = sections.training_section(URIS["model_run"], FACTS["hparam_defaults"], {})
-    # `loss_1` is the Keras model's training loss; `global_step/sec` is left out.
-    assert set(training["train"]) == {"loss"}
-    steps = [step for step, _ in training["train"]["loss"]]
-    assert steps == sorted(steps) and steps[-1] == 201
-    assert set(training["eval"]) == {"loss", "auc", "accuracy"}
-    ((step, auc),) = training["eval"]["auc"]
-    assert step == 201 and 0.5 < auc <= 1.0
-
-
-def test_event_files_of_exported_models_are_not_read(tmp_path):
-    model_run = tmp_path / "model_run"
-    (model_run / "export" / "1").mkdir(parents=True)
-    (model_run / "export" / "1" / "events.out.tfevents.1.host").write_bytes(b"")
-    (model_run / "eval_x").mkdir()
-    (model_run / "eval_x" / "events.out.tfevents.2.host").write_bytes(b"")
-    found = sections.find_event_files(str(model_run))
-    assert found == {"train": [], "eval": [str(model_run / "eval_x" / "events.out.tfevents.2.host")]}
-
 
 def test_hyperparameters_say_where_each_came_from():
     training = sections.training_section(URIS["model_run"], {"learning_rate": 0.003, "dropout": 0.1},
@@ -171,16 +156,16 @@ def test_tuned_values_come_between_the_defaults_and_the_pipeline_settings():
 
 
 def test_tuning_trials_are_read_from_the_tuner_results():
-    trials = sections.read_tuning_trials(URIS["tuner_results"])
+    trials = tuning.read_tuning_trials(URIS["tuner_results"])
     assert [t["trial_id"] for t in trials] == ["03", "01"]
     assert trials[0]["score"] == pytest.approx(0.9431)
 
 
 def test_a_broken_tuner_results_file_is_named_with_line_and_column(tmp_path):
     (tmp_path / "tuner_results.json").write_text('[{"trial_id": "01",\n "score": }]')
-    with pytest.raises(sections.ReportInputError,
+    with pytest.raises(ReportInputError,
                        match=r"tuner_results\.json: line 2, column 11: Expecting value"):
-        sections.read_tuning_trials(str(tmp_path))
+        tuning.read_tuning_trials(str(tmp_path))
 
 
 # --- evaluation ------------------------------------------------------------------------------
@@ -205,7 +190,6 @@ def test_the_verdict_and_its_reason(evaluation):
     (reason,) = evaluation["reasons"]
     assert re.fullmatch(r"auc changed by -0\.3957 against the baseline, more than the "
                         r"allowed -0\.0100", reason)
-    assert run_summary.blessing_reasons is sections.blessing_reasons
 
 
 def test_thresholds_are_read_from_the_eval_config(evaluation):
@@ -231,7 +215,7 @@ def test_reliability_bins_cover_every_eval_example(evaluation):
 def test_pushed_model_signature_and_scoring_example(saved_model, data):
     section = sections.pushed_section(
         True, saved_model, "1700000000", example_template=FACTS["example_template"],
-        row=sections.typical_row(data, leave_out=FACTS["label_sources"]))
+        row=statistics.typical_row(data, leave_out=FACTS["label_sources"]))
     signature = section["signatures"]["serving_default"]
     assert signature["inputs"] == {"examples": {"name": "serving_default_examples:0",
                                                 "dtype": "string", "shape": "[None]"}}
@@ -350,7 +334,7 @@ def test_executor_writes_the_page_and_kfp_ui_metadata(tmp_path, saved_model):
     spec = component.RunReport(
         family="taxi", data_root="gs://data/taxi", blocking_kinds=FACTS["blocking_kinds"],
         hparam_defaults=FACTS["hparam_defaults"], hparam_overrides={}, train_steps=201,
-        metric_names=taxi.CONTRACT.task.metric_names, label_sources=FACTS["label_sources"],
+        task=FACTS["task"], label_sources=FACTS["label_sources"],
         example_template=FACTS["example_template"],
         ui_metadata_path=str(tmp_path / "mlpipeline-ui-metadata.json"))
     exec_properties = dict(spec.exec_properties)
@@ -390,3 +374,117 @@ def test_local_report_facts_name_the_family_and_its_schema():
     template = report.family_facts(taxi.CONTRACT)["example_template"]
     assert 'load_schema("data/taxi/schema.pbtxt")' in template
     assert "from pipeline.serving import client as serving" in template
+
+
+# --- multi-class and regression pages --------------------------------------------------------
+
+MULTICLASS = os.path.join(DATA, "multiclass")
+REGRESSION = os.path.join(DATA, "regression")
+PUSHED_REGRESSION = os.path.join(REGRESSION, "pushed_model", "1796402863")
+# The regression artifacts' family: a penguin's body mass in kilograms (see the README).
+REGRESSION_FACTS = dict(FACTS, task=tasks.regression(bound=0.6, max_change=0.05).facts(),
+                        label_sources=["body_mass_kg"])
+
+
+def _uris(folder, *roles):
+    return {role: os.path.join(folder, role) for role in roles}
+
+
+def test_a_multiclass_page_names_the_classes_and_has_no_reliability_diagram():
+    facts = report.family_facts(penguins.CONTRACT)
+    page = sections.collect_page(
+        "t", {"components": []}, facts,
+        _uris(MULTICLASS, "statistics", "evaluation", "blessing"))
+    assert page["errors"] == []
+    assert page["evaluation"]["predictions"] is None
+    page_html = html.unescape(render.render_page(page))
+    assert "Confusion matrix: candidate (overall slice)" in page_html
+    assert "Confusion matrix: baseline (overall slice)" in page_html
+    for name in penguins.CLASSES:
+        assert f"<th>{name}</th>" in page_html
+    assert "Per class (overall slice)" in page_html
+    assert "Reliability" not in page_html and "positives" not in page_html
+    assert "sparse_categorical_accuracy per slice" in page_html
+    assert "macro_auc" in page_html
+    assert ("Judged on <code>sparse_categorical_accuracy</code> (higher is better)"
+            in page_html)
+
+
+def test_a_regression_page_shows_predictions_against_actual():
+    page = sections.collect_page(
+        "t", {"components": []}, REGRESSION_FACTS,
+        _uris(REGRESSION, "statistics", "evaluation", "blessing", "examples"),
+        pushed={"pushed": True, "destination": PUSHED_REGRESSION, "version": "1796402863"})
+    assert page["errors"] == []
+    scored = page["evaluation"]["predictions"]
+    assert scored["examples"] == 109 and scored["mean_baseline"]["rmse"] > scored["rmse"]
+    page_html = html.unescape(render.render_page(page))
+    assert "109 examples of the eval split scored with the pushed model" in page_html
+    assert "Predicting the training mean" in page_html
+    assert 'alt="predicted against actual on eval examples"' in page_html
+    assert 'alt="residuals on eval examples"' in page_html
+    assert "Reliability" not in page_html and "Confusion matrix" not in page_html
+    assert "Judged on <code>root_mean_squared_error</code> (lower is better)" in page_html
+    assert "RootMeanSquaredError at most 0.6 (overall slice)" in page_html
+    assert "scores: the predicted value" not in page_html  # The template is the taxi one.
+    for uri in _images(page_html):
+        assert _decode(uri).size[0] > 100
+
+
+def test_a_regression_without_a_pushed_model_shows_no_predictions():
+    page = sections.collect_page(
+        "t", {"components": []}, REGRESSION_FACTS,
+        _uris(REGRESSION, "statistics", "evaluation", "blessing", "examples"),
+        pushed={"pushed": False})
+    assert page["errors"] == [] and page["evaluation"]["predictions"] is None
+
+
+def test_a_model_that_cannot_score_the_examples_is_named_on_the_page(tmp_path):
+    """A model whose `serving_default` returns two outputs is no regression's."""
+
+    class TwoOutputs(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+        def serve(self, examples):
+            zeros = tf.zeros([tf.shape(examples)[0]])
+            return {"a": zeros, "b": zeros}
+
+    model = TwoOutputs()
+    tf.saved_model.save(model, str(tmp_path), signatures={"serving_default": model.serve})
+    page = sections.collect_page(
+        "t", {"components": []}, REGRESSION_FACTS,
+        _uris(REGRESSION, "evaluation", "examples"),
+        pushed={"pushed": True, "destination": str(tmp_path), "version": "1"})
+    (error,) = page["errors"]
+    assert error == (f"predictions on eval examples: {tmp_path}: the serving signature "
+                     "returns ['a', 'b']; a regression returns one output.")
+    assert page["evaluation"]["slices"]
+    assert "could not read predictions on eval examples" in html.unescape(
+        render.render_page(page))
+
+
+def test_executor_reads_the_task_and_scores_a_regressions_examples(tmp_path):
+    spec = component.RunReport(
+        family="penguin_mass", data_root="data/penguin_mass",
+        blocking_kinds=FACTS["blocking_kinds"], hparam_defaults={}, hparam_overrides={},
+        train_steps=400, task=REGRESSION_FACTS["task"],
+        label_sources=REGRESSION_FACTS["label_sources"],
+        example_template=FACTS["example_template"])
+    assert json.loads(spec.exec_properties["task"]) == REGRESSION_FACTS["task"]
+    inputs = {
+        "examples": [_artifact(standard_artifacts.Examples, os.path.join(REGRESSION, "examples"))],
+        "statistics": [_artifact(standard_artifacts.ExampleStatistics,
+                                 os.path.join(REGRESSION, "statistics"))],
+        "evaluation": [_artifact(standard_artifacts.ModelEvaluation,
+                                 os.path.join(REGRESSION, "evaluation"))],
+        "blessing": [_artifact(standard_artifacts.ModelBlessing,
+                               os.path.join(REGRESSION, "blessing"))],
+        "pushed_model": [_artifact(standard_artifacts.PushedModel, str(tmp_path / "push"),
+                                   pushed=1, forced=0, pushed_destination=PUSHED_REGRESSION,
+                                   pushed_version="1796402863")],
+    }
+    output = _artifact(component.RunReportPage, str(tmp_path / "report"))
+    executor.Executor().Do(inputs, {"report": [output]}, dict(spec.exec_properties))
+    with open(tmp_path / "report" / executor.PAGE_FILE) as page_file:
+        page_html = html.unescape(page_file.read())
+    assert "109 examples of the eval split scored with the pushed model" in page_html
+    assert output.get_string_custom_property("outcome") == "Blessed and pushed as version 1796402863."

@@ -3,8 +3,11 @@
 Three runs in a copy of the session's build folder (`pipeline_run`): its first run (blessed and
 pushed), one more through `local_runner.main` with a one-step training (not blessed
 against that baseline), and one on a copy of the sample with an empty column (stopped at
-the data gate). Each page is loaded through the DevTools protocol, which records every
-request the page makes; a screenshot of each is saved next to its page.
+the data gate). Besides the taxi family's binary classifier: a run of the penguins
+family (multi-class), and a regression's page made from the committed artifacts of a
+small real run (tests/data/run_report/regression: a penguin's body mass). Each page is
+loaded through the DevTools protocol, which records every request the page makes; a
+screenshot of each is saved next to its page.
 
 Without Chromium the tests are skipped, saying so; under CI (CI=true) they fail.
 """
@@ -21,6 +24,10 @@ from PIL import Image
 
 import browser
 import conftest
+from components.run_report import render
+from components.run_report import sections as report_sections
+from modules.common import tasks
+from modules.penguins import contract as penguins
 from pipeline.local import runner as local_runner
 from pipeline.results import report
 
@@ -29,6 +36,8 @@ pytestmark = pytest.mark.slow
 
 ALL_SECTIONS = ["run", "data", "anomalies", "training", "evaluation", "pushed"]
 LAPTOP_WIDTH = 1366
+REGRESSION = os.path.join(conftest.PROJECT_ROOT, "tests", "data", "run_report", "regression")
+REGRESSION_VERSION = "1796402863"
 
 
 # Session-scoped so that, without a browser, the skip comes before the session's
@@ -84,13 +93,47 @@ def reports(pipeline_run, sample_dir, sample_csv, tmp_path_factory):
                                    report.PAGE_FILE)}
 
 
+@pytest.fixture(scope="module")
+def task_reports(tmp_path_factory):
+    """A multi-class run's page (penguins) and a regression's page, made from artifacts."""
+    code, multiclass = _main("--model", "penguins",
+                             "--build-dir", str(tmp_path_factory.mktemp("penguins_build")))
+    assert code == 0
+    task = tasks.regression(bound=0.6, max_change=0.05)
+    facts = {"task": task.facts(), "label_sources": ["body_mass_kg"],
+             "example_template": report.scoring_example_template(
+                 os.path.relpath(os.path.join(REGRESSION, "schema.pbtxt"),
+                                 conftest.PROJECT_ROOT), task)}
+    page = report_sections.collect_page(
+        "penguin-mass: a regression", {"family": "penguin_mass", "components": []}, facts,
+        {role: os.path.join(REGRESSION, role)
+         for role in ("statistics", "evaluation", "blessing", "examples")},
+        pushed={"pushed": True, "version": REGRESSION_VERSION,
+                "destination": os.path.join(REGRESSION, "pushed_model", REGRESSION_VERSION)})
+    assert page["errors"] == []
+    regression = render.write_page(
+        page, str(tmp_path_factory.mktemp("regression_report") / "index.html"))
+    return {"multiclass": multiclass, "regression": regression}
+
+
+@pytest.fixture
+def pages(request):
+    """Every report page, by case; a task's pages without the taxi runs."""
+    if request.node.callspec.params["case"] in ("multiclass", "regression"):
+        return request.getfixturevalue("task_reports")
+    return request.getfixturevalue("reports")
+
+
 @pytest.mark.parametrize("case, sections, outcome", [
     ("blessed", ALL_SECTIONS, "Blessed and pushed as version "),
     ("not_blessed", ALL_SECTIONS, "Not blessed: auc "),
     ("gate", ["run", "data", "anomalies"], "Stopped at the data gate: 2 anomalies "),
+    ("multiclass", ALL_SECTIONS, "Blessed and pushed as version "),
+    ("regression", ["run", "data", "evaluation", "pushed"],
+     f"Blessed and pushed as version {REGRESSION_VERSION}."),
 ])
-def test_report_in_a_browser(chromium, reports, case, sections, outcome):
-    path = reports[case]
+def test_report_in_a_browser(chromium, pages, case, sections, outcome):
+    path = pages[case]
     page = chromium.open_page("file://" + path, width=LAPTOP_WIDTH)
 
     # Nothing but the page itself and its embedded images was requested.
@@ -161,3 +204,45 @@ def test_the_local_report_reads_the_run_from_ml_metadata(reports):
     with open(reports["gate"]) as page_file:
         page_html = page_file.read()
     assert "What stopped it" in page_html and "FEATURE_TYPE_NOT_PRESENT" in page_html
+
+
+def _example_output(chromium, path, monkeypatch):
+    """Runs the page's scoring example from the project's root; returns what it printed."""
+    monkeypatch.chdir(conftest.PROJECT_ROOT)
+    page = chromium.open_page("file://" + path)
+    code = page.evaluate("document.querySelector('#pushed pre code').textContent")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, "the report's example", "exec"), {})  # pylint: disable=exec-used
+    return code, printed.getvalue()
+
+
+def test_the_multiclass_report_names_the_classes(chromium, task_reports, monkeypatch):
+    page = chromium.open_page("file://" + task_reports["multiclass"])
+    headers = page.evaluate(
+        "Array.from(document.querySelectorAll('#evaluation table.confusion tr:first-child th'))"
+        ".map(th => th.textContent.trim())")
+    assert headers[1:] == list(penguins.CLASSES)
+    counts = page.evaluate(
+        "Array.from(document.querySelectorAll('#evaluation table.confusion td'))"
+        ".map(td => Number(td.textContent))")
+    assert len(counts) == len(penguins.CLASSES) ** 2 and sum(counts) > 100
+    assert "Reliability" not in page.evaluate("document.querySelector('#evaluation').textContent")
+    code, printed = _example_output(chromium, task_reports["multiclass"], monkeypatch)
+    assert "# scores: one per class, named in classes" in code
+    assert all(repr(name) in printed for name in penguins.CLASSES)
+
+
+def test_the_regression_report_plots_predictions_and_scores_a_raw_row(
+        chromium, task_reports, monkeypatch):
+    page = chromium.open_page("file://" + task_reports["regression"])
+    images = page.evaluate(
+        "Array.from(document.querySelectorAll('#evaluation img')).map(i => [i.alt, i.naturalWidth])")
+    alts = [alt for alt, width in images if width > 0]
+    assert {"predicted against actual on eval examples", "residuals on eval examples"} <= set(alts)
+    text = page.evaluate("document.querySelector('#evaluation').textContent")
+    assert "Predicting the training mean" in text and "lower is better" in text
+    code, printed = _example_output(chromium, task_reports["regression"], monkeypatch)
+    assert "# scores: the predicted value" in code
+    (mass,) = [float(v) for v in re.findall(r"\d+\.\d+", printed)]
+    assert 2.0 < mass < 7.0  # Kilograms: a penguin's body mass.

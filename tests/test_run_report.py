@@ -6,17 +6,16 @@ unseen value, the evaluation of a one-step candidate against a blessed baseline 
 blessed), and the scalar summaries of a 201-step training.
 """
 
-import base64
 import html
-import io
 import json
 import os
 import re
 
 import pytest
 import tensorflow as tf
-from PIL import Image
 from tfx.types import standard_artifacts
+
+import report_pages
 
 from components.data_gate import report as gate_report
 from components.run_report import charts
@@ -29,14 +28,12 @@ from components.run_report.readers import anomalies as anomalies_reader
 from components.run_report.readers import evaluation as evaluation_reader
 from components.run_report.readers import statistics
 from components.run_report.readers import tuning
-from modules.common import tasks
-from modules.penguins import contract as penguins
 from modules.taxi import contract as taxi
 from pipeline.definition import config as config_lib
 from pipeline.results import report
 from pipeline.serving import client as serving
 
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "run_report")
+DATA = report_pages.DATA
 URIS = {name: os.path.join(DATA, name) for name in (
     "statistics", "anomalies", "model_run", "tuner_results", "evaluation", "blessing")}
 FACTS = report.family_facts(taxi.CONTRACT, {"learning_rate": 0.01}, 201)
@@ -259,15 +256,6 @@ def test_outcome_in_one_sentence(components, evaluation_, pushed, anomalies, err
 
 # --- the page ----------------------------------------------------------------------------------
 
-def _images(page_html):
-    return re.findall(r'<img src="([^"]*)"', page_html)
-
-
-def _decode(uri):
-    assert uri.startswith("data:image/png;base64,")
-    return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
-
-
 def test_a_full_page_has_every_section_and_embedded_images_only(saved_model):
     page = sections.collect_page(
         "t", {"components": [{"id": "Trainer", "state": "executed", "seconds": 2.0,
@@ -279,11 +267,11 @@ def test_a_full_page_has_every_section_and_embedded_images_only(saved_model):
         assert f'<section id="{key}">' in page_html
     assert "<script" not in page_html and "<link" not in page_html
     assert not re.search(r'(src|href)="(?!data:|#)', page_html)
-    images = _images(page_html)
+    images = report_pages.images(page_html)
     # The timeline, a chart per column but the empty one, 3 training charts, 2 evaluation.
     assert len(images) == 1 + 17 + 3 + 2
     for uri in images:
-        assert _decode(uri).size[0] > 100
+        assert report_pages.decode(uri).size[0] > 100
     assert "Not blessed: auc changed by -0.3957" in html.unescape(page_html)
     assert "Tuning" in page_html and "03" in page_html
 
@@ -312,23 +300,12 @@ def test_an_unreadable_artifact_is_named_on_the_page(tmp_path):
 def test_charts_are_pngs():
     uri = charts.training_curves({"loss": [[0, 0.7], [100, 0.2]]}, {"loss": [[100, 0.3]]})
     assert [c["metric"] for c in uri] == ["loss"]
-    assert _decode(uri[0]["image"]).format == "PNG"
+    assert report_pages.decode(uri[0]["image"]).format == "PNG"
     assert charts.timeline([]) is None
     assert charts.reliability_diagram({}) is None
 
 
 # --- the component's executor ----------------------------------------------------------------
-
-def _artifact(artifact_class, uri, **custom):
-    artifact = artifact_class()
-    artifact.uri = uri
-    for key, value in custom.items():
-        if isinstance(value, int):
-            artifact.set_int_custom_property(key, value)
-        else:
-            artifact.set_string_custom_property(key, value)
-    return artifact
-
 
 def test_executor_writes_the_page_and_kfp_ui_metadata(tmp_path, saved_model):
     spec = component.RunReport(
@@ -339,16 +316,16 @@ def test_executor_writes_the_page_and_kfp_ui_metadata(tmp_path, saved_model):
         ui_metadata_path=str(tmp_path / "mlpipeline-ui-metadata.json"))
     exec_properties = dict(spec.exec_properties)
     inputs = {
-        "statistics": [_artifact(standard_artifacts.ExampleStatistics, URIS["statistics"])],
-        "anomalies": [_artifact(standard_artifacts.ExampleAnomalies, URIS["anomalies"])],
-        "model_run": [_artifact(standard_artifacts.ModelRun, URIS["model_run"])],
-        "evaluation": [_artifact(standard_artifacts.ModelEvaluation, URIS["evaluation"])],
-        "blessing": [_artifact(standard_artifacts.ModelBlessing, URIS["blessing"])],
-        "pushed_model": [_artifact(standard_artifacts.PushedModel, str(tmp_path / "push"),
+        "statistics": [report_pages.artifact(standard_artifacts.ExampleStatistics, URIS["statistics"])],
+        "anomalies": [report_pages.artifact(standard_artifacts.ExampleAnomalies, URIS["anomalies"])],
+        "model_run": [report_pages.artifact(standard_artifacts.ModelRun, URIS["model_run"])],
+        "evaluation": [report_pages.artifact(standard_artifacts.ModelEvaluation, URIS["evaluation"])],
+        "blessing": [report_pages.artifact(standard_artifacts.ModelBlessing, URIS["blessing"])],
+        "pushed_model": [report_pages.artifact(standard_artifacts.PushedModel, str(tmp_path / "push"),
                                    pushed=1, forced=1, pushed_destination=saved_model,
                                    pushed_version="1700000000")],
     }
-    output = _artifact(component.RunReportPage, str(tmp_path / "report"))
+    output = report_pages.artifact(component.RunReportPage, str(tmp_path / "report"))
     executor.Executor().Do(inputs, {"report": [output]}, exec_properties)
 
     with open(tmp_path / "report" / executor.PAGE_FILE) as page_file:
@@ -375,116 +352,3 @@ def test_local_report_facts_name_the_family_and_its_schema():
     assert 'load_schema("data/taxi/schema.pbtxt")' in template
     assert "from pipeline.serving import client as serving" in template
 
-
-# --- multi-class and regression pages --------------------------------------------------------
-
-MULTICLASS = os.path.join(DATA, "multiclass")
-REGRESSION = os.path.join(DATA, "regression")
-PUSHED_REGRESSION = os.path.join(REGRESSION, "pushed_model", "1796402863")
-# The regression artifacts' family: a penguin's body mass in kilograms (see the README).
-REGRESSION_FACTS = dict(FACTS, task=tasks.regression(bound=0.6, max_change=0.05).facts(),
-                        label_sources=["body_mass_kg"])
-
-
-def _uris(folder, *roles):
-    return {role: os.path.join(folder, role) for role in roles}
-
-
-def test_a_multiclass_page_names_the_classes_and_has_no_reliability_diagram():
-    facts = report.family_facts(penguins.CONTRACT)
-    page = sections.collect_page(
-        "t", {"components": []}, facts,
-        _uris(MULTICLASS, "statistics", "evaluation", "blessing"))
-    assert page["errors"] == []
-    assert page["evaluation"]["predictions"] is None
-    page_html = html.unescape(render.render_page(page))
-    assert "Confusion matrix: candidate (overall slice)" in page_html
-    assert "Confusion matrix: baseline (overall slice)" in page_html
-    for name in penguins.CLASSES:
-        assert f"<th>{name}</th>" in page_html
-    assert "Per class (overall slice)" in page_html
-    assert "Reliability" not in page_html and "positives" not in page_html
-    assert "sparse_categorical_accuracy per slice" in page_html
-    assert "macro_auc" in page_html
-    assert ("Judged on <code>sparse_categorical_accuracy</code> (higher is better)"
-            in page_html)
-
-
-def test_a_regression_page_shows_predictions_against_actual():
-    page = sections.collect_page(
-        "t", {"components": []}, REGRESSION_FACTS,
-        _uris(REGRESSION, "statistics", "evaluation", "blessing", "examples"),
-        pushed={"pushed": True, "destination": PUSHED_REGRESSION, "version": "1796402863"})
-    assert page["errors"] == []
-    scored = page["evaluation"]["predictions"]
-    assert scored["examples"] == 109 and scored["mean_baseline"]["rmse"] > scored["rmse"]
-    page_html = html.unescape(render.render_page(page))
-    assert "109 examples of the eval split scored with the pushed model" in page_html
-    assert "Predicting the training mean" in page_html
-    assert 'alt="predicted against actual on eval examples"' in page_html
-    assert 'alt="residuals on eval examples"' in page_html
-    assert "Reliability" not in page_html and "Confusion matrix" not in page_html
-    assert "Judged on <code>root_mean_squared_error</code> (lower is better)" in page_html
-    assert "RootMeanSquaredError at most 0.6 (overall slice)" in page_html
-    assert "scores: the predicted value" not in page_html  # The template is the taxi one.
-    for uri in _images(page_html):
-        assert _decode(uri).size[0] > 100
-
-
-def test_a_regression_without_a_pushed_model_shows_no_predictions():
-    page = sections.collect_page(
-        "t", {"components": []}, REGRESSION_FACTS,
-        _uris(REGRESSION, "statistics", "evaluation", "blessing", "examples"),
-        pushed={"pushed": False})
-    assert page["errors"] == [] and page["evaluation"]["predictions"] is None
-
-
-def test_a_model_that_cannot_score_the_examples_is_named_on_the_page(tmp_path):
-    """A model whose `serving_default` returns two outputs is no regression's."""
-
-    class TwoOutputs(tf.Module):
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
-        def serve(self, examples):
-            zeros = tf.zeros([tf.shape(examples)[0]])
-            return {"a": zeros, "b": zeros}
-
-    model = TwoOutputs()
-    tf.saved_model.save(model, str(tmp_path), signatures={"serving_default": model.serve})
-    page = sections.collect_page(
-        "t", {"components": []}, REGRESSION_FACTS,
-        _uris(REGRESSION, "evaluation", "examples"),
-        pushed={"pushed": True, "destination": str(tmp_path), "version": "1"})
-    (error,) = page["errors"]
-    assert error == (f"predictions on eval examples: {tmp_path}: the serving signature "
-                     "returns ['a', 'b']; a regression returns one output.")
-    assert page["evaluation"]["slices"]
-    assert "could not read predictions on eval examples" in html.unescape(
-        render.render_page(page))
-
-
-def test_executor_reads_the_task_and_scores_a_regressions_examples(tmp_path):
-    spec = component.RunReport(
-        family="penguin_mass", data_root="data/penguin_mass",
-        blocking_kinds=FACTS["blocking_kinds"], hparam_defaults={}, hparam_overrides={},
-        train_steps=400, task=REGRESSION_FACTS["task"],
-        label_sources=REGRESSION_FACTS["label_sources"],
-        example_template=FACTS["example_template"])
-    assert json.loads(spec.exec_properties["task"]) == REGRESSION_FACTS["task"]
-    inputs = {
-        "examples": [_artifact(standard_artifacts.Examples, os.path.join(REGRESSION, "examples"))],
-        "statistics": [_artifact(standard_artifacts.ExampleStatistics,
-                                 os.path.join(REGRESSION, "statistics"))],
-        "evaluation": [_artifact(standard_artifacts.ModelEvaluation,
-                                 os.path.join(REGRESSION, "evaluation"))],
-        "blessing": [_artifact(standard_artifacts.ModelBlessing,
-                               os.path.join(REGRESSION, "blessing"))],
-        "pushed_model": [_artifact(standard_artifacts.PushedModel, str(tmp_path / "push"),
-                                   pushed=1, forced=0, pushed_destination=PUSHED_REGRESSION,
-                                   pushed_version="1796402863")],
-    }
-    output = _artifact(component.RunReportPage, str(tmp_path / "report"))
-    executor.Executor().Do(inputs, {"report": [output]}, dict(spec.exec_properties))
-    with open(tmp_path / "report" / executor.PAGE_FILE) as page_file:
-        page_html = html.unescape(page_file.read())
-    assert "109 examples of the eval split scored with the pushed model" in page_html
-    assert output.get_string_custom_property("outcome") == "Blessed and pushed as version 1796402863."

@@ -12,6 +12,7 @@ import os
 import pytest
 import tensorflow as tf
 
+import report_pages
 from components import evaluation as evaluation_config
 from components.run_report.readers import ReportInputError
 from components.run_report.readers import evaluation
@@ -24,7 +25,7 @@ from modules.penguins import contract as penguins
 from modules.taxi import contract as taxi
 from pipeline.definition import families
 
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "run_report")
+DATA = report_pages.DATA
 MULTICLASS = os.path.join(DATA, "multiclass")
 REGRESSION = os.path.join(DATA, "regression")
 # The regression artifacts' family: a penguin's body mass in kilograms.

@@ -237,7 +237,8 @@ def test_the_regression_report_plots_predictions_and_scores_a_raw_row(
         chromium, task_reports, monkeypatch):
     page = chromium.open_page("file://" + task_reports["regression"])
     images = page.evaluate(
-        "Array.from(document.querySelectorAll('#evaluation img')).map(i => [i.alt, i.naturalWidth])")
+        "Array.from(document.querySelectorAll('#evaluation img'))"
+        ".map(i => [i.alt, i.naturalWidth])")
     alts = [alt for alt, width in images if width > 0]
     assert {"predicted against actual on eval examples", "residuals on eval examples"} <= set(alts)
     text = page.evaluate("document.querySelector('#evaluation').textContent")

@@ -119,21 +119,19 @@ def test_executor_reads_the_task_and_scores_a_regressions_examples(tmp_path):
         label_sources=REGRESSION_FACTS["label_sources"],
         example_template=FACTS["example_template"])
     assert json.loads(spec.exec_properties["task"]) == REGRESSION_FACTS["task"]
-    inputs = {
-        "examples": [report_pages.artifact(standard_artifacts.Examples, os.path.join(REGRESSION, "examples"))],
-        "statistics": [report_pages.artifact(standard_artifacts.ExampleStatistics,
-                                 os.path.join(REGRESSION, "statistics"))],
-        "evaluation": [report_pages.artifact(standard_artifacts.ModelEvaluation,
-                                 os.path.join(REGRESSION, "evaluation"))],
-        "blessing": [report_pages.artifact(standard_artifacts.ModelBlessing,
-                               os.path.join(REGRESSION, "blessing"))],
-        "pushed_model": [report_pages.artifact(standard_artifacts.PushedModel, str(tmp_path / "push"),
-                                   pushed=1, forced=0, pushed_destination=PUSHED_REGRESSION,
-                                   pushed_version="1796402863")],
-    }
+    types = {"examples": standard_artifacts.Examples,
+             "statistics": standard_artifacts.ExampleStatistics,
+             "evaluation": standard_artifacts.ModelEvaluation,
+             "blessing": standard_artifacts.ModelBlessing}
+    inputs = {role: [report_pages.artifact(kind, os.path.join(REGRESSION, role))]
+              for role, kind in types.items()}
+    inputs["pushed_model"] = [report_pages.artifact(
+        standard_artifacts.PushedModel, str(tmp_path / "push"), pushed=1, forced=0,
+        pushed_destination=PUSHED_REGRESSION, pushed_version="1796402863")]
     output = report_pages.artifact(component.RunReportPage, str(tmp_path / "report"))
     executor.Executor().Do(inputs, {"report": [output]}, dict(spec.exec_properties))
     with open(tmp_path / "report" / executor.PAGE_FILE) as page_file:
         page_html = html.unescape(page_file.read())
     assert "109 examples of the eval split scored with the pushed model" in page_html
-    assert output.get_string_custom_property("outcome") == "Blessed and pushed as version 1796402863."
+    assert (output.get_string_custom_property("outcome")
+            == "Blessed and pushed as version 1796402863.")

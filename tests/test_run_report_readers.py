@@ -133,6 +133,10 @@ def regression():
                                          REGRESSION_TASK.facts())
 
 
+def test_the_reader_names_the_kinds_as_the_tasks_do():
+    assert (evaluation.BINARY, evaluation.MULTICLASS, evaluation.REGRESSION) == tasks.KINDS
+
+
 def test_each_task_shows_its_own_metrics(binary, multiclass, regression):
     for section, task in ((binary, taxi.CONTRACT.task), (multiclass, penguins.CONTRACT.task),
                           (regression, REGRESSION_TASK)):

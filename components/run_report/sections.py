@@ -19,8 +19,6 @@ from components.run_report.readers import signatures
 from components.run_report.readers import statistics
 from components.run_report.readers import tuning
 
-REGRESSION = "regression"
-
 
 # --- training -----------------------------------------------------------------------------
 
@@ -149,8 +147,8 @@ def regression_predictions(task: Mapping, facts: Mapping, uris: Mapping[str, Opt
     """A regression's predictions on eval examples, when the run pushed a model."""
     label_sources = list(facts.get("label_sources") or [])
     destination = (pushed or {}).get("destination")
-    if (task.get("kind") != REGRESSION or not uris.get("examples") or len(label_sources) != 1
-            or not (pushed or {}).get("pushed") or not destination
+    if (task.get("kind") != evaluation_reader.REGRESSION or not uris.get("examples")
+            or len(label_sources) != 1 or not (pushed or {}).get("pushed") or not destination
             or not signatures.has_saved_model(destination)):
         return None
     label_stats = statistics.column(data, label_sources[0]) if data else None

@@ -22,6 +22,10 @@ NOT_BLESSED_FILE = "NOT_BLESSED"
 OVERALL = "Overall"
 CONFUSION_MATRIX = "multi_class_confusion_matrix_plot"
 CANDIDATE = "candidate"
+# The task kinds, as `modules.common.tasks` names them in a family's facts.
+BINARY = "binary"
+MULTICLASS = "multiclass"
+REGRESSION = "regression"
 
 
 def slice_name(slice_key) -> str:
@@ -132,12 +136,11 @@ def confusion_matrices(evaluation_uri: str, classes: Sequence[str],
         matrices = plot.multi_class_confusion_matrix_at_thresholds.matrices
         if name != CONFUSION_MATRIX or not matrices:
             continue
-        size = len(classes)
-        ids = {e.actual_class_id for e in matrices[0].entries} | {
-            e.predicted_class_id for e in matrices[0].entries}
-        size = max([size] + [i + 1 for i in ids if i >= 0])
+        entries = matrices[0].entries
+        ids = ({e.actual_class_id for e in entries} | {e.predicted_class_id for e in entries})
+        size = max([len(classes)] + [i + 1 for i in ids if i >= 0])
         counts = [[0.0] * size for _ in range(size)]
-        for entry in matrices[0].entries:
+        for entry in entries:
             if 0 <= entry.actual_class_id < size and 0 <= entry.predicted_class_id < size:
                 counts[entry.actual_class_id][entry.predicted_class_id] += (
                     entry.num_weighted_examples)
@@ -303,12 +306,12 @@ def evaluation_section(evaluation_uri: str, blessing_uri: Optional[str],
         "baseline": baseline,
         "blessing": dict(task.get("blessing") or {}),
         "calibration": calibration(evaluation_uri, candidate=candidate)
-        if kind == "binary" else {},
+        if kind == BINARY else {},
         "classes": classes,
         "class_metrics": class_metrics(evaluation_uri, classes, candidate)
-        if kind == "multiclass" else {},
+        if kind == MULTICLASS else {},
         "confusion": confusion_matrices(evaluation_uri, classes, candidate)
-        if kind == "multiclass" else {},
+        if kind == MULTICLASS else {},
         "thresholds": thresholds(load_eval_config(evaluation_uri)),
         "blessed": verdict(blessing_uri),
         "reasons": blessing_reasons(evaluation_uri),

@@ -30,13 +30,13 @@ from components.run_report.readers import statistics
 from components.run_report.readers import tuning
 from modules.taxi import contract as taxi
 from pipeline.definition import config as config_lib
-from pipeline.results import report
+from pipeline.results import facts as report_facts
 from pipeline.serving import client as serving
 
 DATA = report_pages.DATA
 URIS = {name: os.path.join(DATA, name) for name in (
     "statistics", "anomalies", "model_run", "tuner_results", "evaluation", "blessing")}
-FACTS = report.family_facts(taxi.CONTRACT, {"learning_rate": 0.01}, 201)
+FACTS = report_facts.family_facts(taxi.CONTRACT, {"learning_rate": 0.01}, 201)
 
 
 @pytest.fixture(scope="module")
@@ -348,7 +348,7 @@ def test_the_page_artifact_type_is_importable_by_its_type_name():
 
 
 def test_local_report_facts_name_the_family_and_its_schema():
-    template = report.family_facts(taxi.CONTRACT)["example_template"]
+    template = report_facts.family_facts(taxi.CONTRACT)["example_template"]
     assert 'load_schema("data/taxi/schema.pbtxt")' in template
     assert "from pipeline.serving import client as serving" in template
 

@@ -29,6 +29,7 @@ from components.run_report import sections as report_sections
 from modules.common import tasks
 from modules.penguins import contract as penguins
 from pipeline.local import runner as local_runner
+from pipeline.results import facts as report_facts
 from pipeline.results import report
 
 # Whole pipeline runs: `make test-fast` leaves them out.
@@ -101,7 +102,7 @@ def task_reports(tmp_path_factory):
     assert code == 0
     task = tasks.regression(bound=0.6, max_change=0.05)
     facts = {"task": task.facts(), "label_sources": ["body_mass_kg"],
-             "example_template": report.scoring_example_template(
+             "example_template": report_facts.scoring_example_template(
                  os.path.relpath(os.path.join(REGRESSION, "schema.pbtxt"),
                                  conftest.PROJECT_ROOT), task)}
     page = report_sections.collect_page(

@@ -21,10 +21,10 @@ from components.run_report import sections
 from modules.common import tasks
 from modules.penguins import contract as penguins
 from modules.taxi import contract as taxi
-from pipeline.results import report
+from pipeline.results import facts as report_facts
 
 DATA = report_pages.DATA
-FACTS = report.family_facts(taxi.CONTRACT)
+FACTS = report_facts.family_facts(taxi.CONTRACT)
 
 
 MULTICLASS = os.path.join(DATA, "multiclass")
@@ -40,7 +40,7 @@ def _uris(folder, *roles):
 
 
 def test_a_multiclass_page_names_the_classes_and_has_no_reliability_diagram():
-    facts = report.family_facts(penguins.CONTRACT)
+    facts = report_facts.family_facts(penguins.CONTRACT)
     page = sections.collect_page(
         "t", {"components": []}, facts,
         _uris(MULTICLASS, "statistics", "evaluation", "blessing"))

@@ -166,7 +166,44 @@ def tuner_fn(family: Family):
     return _function(family.name, family.tuner_module, "tuner_fn")
 
 
+def _files_state(*folders_and_files: str) -> tuple:
+    """(path, size, modification time) of each file: what a loaded family depends on."""
+    state = []
+    for top in folders_and_files:
+        paths = [top] if os.path.isfile(top) else sorted(
+            os.path.join(root, name) for root, dirs, names in os.walk(top)
+            for name in names if not name.endswith(".pyc"))
+        for path in paths:
+            stat = os.stat(path)
+            state.append((path, stat.st_size, stat.st_mtime_ns))
+    return tuple(state)
+
+
 def load(name: str, modules_dir: str = MODULES_DIR, data_dir: str = DATA_DIR) -> Family:
+    """Returns the family `name`, checked; loaded once per process while its files stay.
+
+    Loading imports the family's files and traces its `preprocessing_fn` (see
+    `_load`); a process that asks again for a family whose files have not changed
+    gets the same `Family`.
+    """
+    state = _files_state(os.path.join(modules_dir, name),
+                         os.path.join(modules_dir, COMMON),
+                         os.path.join(data_dir, name, "schema.pbtxt")) if os.path.isdir(
+        os.path.join(modules_dir, name)) else ()
+    key = (name, modules_dir, data_dir)
+    cached = _LOADED.get(key)
+    if cached is not None and cached[0] == state:
+        return cached[1]
+    family = _load(name, modules_dir, data_dir)
+    _LOADED[key] = (state, family)
+    return family
+
+
+# (name, modules_dir, data_dir) -> (the files' state when loaded, the family).
+_LOADED = {}
+
+
+def _load(name: str, modules_dir: str, data_dir: str) -> Family:
     """Returns the family `name`, checked for what the pipeline needs of it.
 
     Args:

@@ -40,7 +40,7 @@ from components.data_gate.component import DataGate
 from components.run_report.component import RunReport
 from modules.common import tasks
 from pipeline.definition.config import PipelineConfig
-from pipeline.results import report as report_lib
+from pipeline.results.facts import family_facts
 
 # Node ids: they name the components in ML Metadata and on a Kubeflow graph.
 EXAMPLE_GEN = "CsvExampleGen"
@@ -246,8 +246,8 @@ def create_pipeline(
 
     # The run's report as an artifact: what a Kubeflow run shows. A local run also
     # renders one from ML Metadata after every run, however it ended.
-    facts = report_lib.family_facts(contract, config.hparams, config.train_steps,
-                                    config.blocking_anomalies)
+    facts = family_facts(contract, config.hparams, config.train_steps,
+                         config.blocking_anomalies)
     run_report = RunReport(
         family=contract.name,
         data_root=config.data_root,

@@ -168,8 +168,9 @@ def test_the_blessed_reports_example_scores_a_raw_row(chromium, reports, monkeyp
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         exec(compile(code, "the report's example", "exec"), {})  # pylint: disable=exec-used
-    (probability,) = [float(v) for v in re.findall(r"[-+0-9.e]+", printed.getvalue())]
-    assert 0.0 <= probability <= 1.0
+    # `Predictions(scores=array([0.1...], dtype=float32), classes=None)`.
+    (scores,) = re.findall(r"scores=array\(\[([^\]]*)\]", printed.getvalue())
+    assert 0.0 <= float(scores) <= 1.0
 
 
 def test_not_blessed_report_says_nothing_was_pushed(chromium, reports):
@@ -194,7 +195,7 @@ def test_the_local_report_reads_the_run_from_ml_metadata(reports):
     states = {c["id"]: c["state"] for c in run["components"]}
     assert states["DataGate"] == "failed" and run["gate_stopped"]
     assert "Transform" not in states
-    assert set(run["uris"]) == {"statistics", "anomalies"}
+    assert set(run["uris"]) == {"examples", "statistics", "anomalies"}
     assert all(0 <= c["start"] <= c["end"] for c in run["components"])
 
     # Re-rendered from the build folder alone, the page still says what stopped the run.
@@ -246,5 +247,5 @@ def test_the_regression_report_plots_predictions_and_scores_a_raw_row(
     assert "Predicting the training mean" in text and "lower is better" in text
     code, printed = _example_output(chromium, task_reports["regression"], monkeypatch)
     assert "# scores: the predicted value" in code
-    (mass,) = [float(v) for v in re.findall(r"\d+\.\d+", printed)]
-    assert 2.0 < mass < 7.0  # Kilograms: a penguin's body mass.
+    (mass,) = re.findall(r"scores=array\(\[([^\]]*)\]", printed)
+    assert 2.0 < float(mass) < 7.0  # Kilograms: a penguin's body mass.

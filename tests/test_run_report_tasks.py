@@ -55,6 +55,11 @@ def test_a_multiclass_page_names_the_classes_and_has_no_reliability_diagram():
     assert "Reliability" not in page_html and "positives" not in page_html
     assert "sparse_categorical_accuracy per slice" in page_html
     assert "macro_auc" in page_html
+    # Torgersen's penguins are all Adelie: every class's AUC there is undefined.
+    torgersen = next(row for row in page["evaluation"]["slices"]
+                     if row["slice"] == "island = Torgersen")
+    assert torgersen["models"]["candidate"]["macro_auc"] == 0.0
+    assert "an AUC of 0, which lowers that slice's average" in page_html
     assert ("Judged on <code>sparse_categorical_accuracy</code> (higher is better)"
             in page_html)
 

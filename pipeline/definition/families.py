@@ -57,6 +57,17 @@ class Family:
         path = os.path.join(self.module_dir, "tuner.py")
         return path if os.path.isfile(path) else ""
 
+    def function_path(self, module: str, function: str) -> str:
+        """The dotted path by which TFX imports a function of the family's folder.
+
+        TFX's components take `preprocessing_fn`, `trainer_fn` and `tuner_fn` as such
+        paths and import them where they run, from the project's root on the Python
+        path (this checkout locally, the image's project folder on Kubeflow): nothing
+        is packaged, and nothing is read when the pipeline is built.
+        """
+        package = os.path.basename(os.path.dirname(os.path.normpath(self.module_dir)))
+        return f"{package}.{self.name}.{module}.{function}"
+
 
 def available(modules_dir: str = MODULES_DIR) -> List[str]:
     """Returns the names of the families under `modules_dir`."""

@@ -7,7 +7,6 @@ from typing import Mapping, Tuple
 
 from components.data_gate.report import DEFAULT_BLOCKING_KINDS
 from components.example_gen import DEFAULT_SPLIT_BUCKETS
-from modules.common.contract import TRAINING_DEFAULTS
 from modules.common.contract import TUNING_ALGORITHMS
 from modules.common.contract import FamilyContract
 from modules.common.paths import PROJECT_ROOT
@@ -166,12 +165,10 @@ class PipelineConfig:
         if self.tune and not self.tuner_fn:
             raise ValueError(f"The {self.contract.name!r} family cannot be tuned: it has no "
                              "tuner module (modules/<family>/tuner.py with tuner_fn).")
-        unknown = sorted(set(self.hparams) - set(self.contract.default_hparams)
-                         - set(TRAINING_DEFAULTS))
+        unknown = sorted(set(self.hparams) - set(self.contract.hparam_defaults))
         if unknown:
             raise ValueError(f"hparams names {unknown}, which the {self.contract.name!r} "
-                             "family does not have; it has "
-                             f"{sorted(set(self.contract.default_hparams) | set(TRAINING_DEFAULTS))}.")
+                             f"family does not have; it has {sorted(self.contract.hparam_defaults)}.")
 
 
 def family_config(family_name: str, pipeline_root: str, data_root: str,

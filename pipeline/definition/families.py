@@ -14,6 +14,7 @@ from typing import List
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from modules.common import schema as schema_lib
 from modules.common.contract import FamilyContract
 from modules.common.paths import PROJECT_ROOT
 
@@ -107,11 +108,10 @@ def _load_schema(name: str, path: str) -> schema_pb2.Schema:
     if not os.path.isfile(path):
         raise FamilyError(f"Model family {name!r}: its curated schema {_relative(path)} "
                           "is missing.")
-    with open(path) as schema_file:
-        try:
-            return text_format.Parse(schema_file.read(), schema_pb2.Schema())
-        except text_format.ParseError as error:
-            raise FamilyError(f"Model family {name!r}: {_relative(path)}: {error}") from None
+    try:
+        return schema_lib.load_schema(path)
+    except text_format.ParseError as error:
+        raise FamilyError(f"Model family {name!r}: {_relative(path)}: {error}") from None
 
 
 def _check_schema(contract: FamilyContract, schema: schema_pb2.Schema, path: str) -> None:

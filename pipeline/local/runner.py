@@ -31,6 +31,7 @@ from components import data_files
 from components.csv_check import CsvFormatError
 from components.data_gate.executor import DataValidationError
 from modules.common.contract import TUNING_ALGORITHMS
+from modules.common.files import write_json_atomically
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
 from pipeline.definition.pipeline import EVALUATOR
@@ -109,11 +110,7 @@ def exclusive_store(metadata_path: str):
 
 def write_summary(summary: dict, summary_path: str) -> None:
     """Writes the summary as JSON; a reader sees the previous file or this one, whole."""
-    os.makedirs(os.path.dirname(os.path.abspath(summary_path)), exist_ok=True)
-    partial = f"{summary_path}.partial-{os.getpid()}"
-    with open(partial, "w") as summary_file:
-        json.dump(summary, summary_file, indent=2)
-    os.replace(partial, summary_path)
+    write_json_atomically(os.path.abspath(summary_path), summary, indent=2)
 
 
 def _interrupted(error: BaseException) -> bool:

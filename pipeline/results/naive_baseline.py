@@ -63,7 +63,7 @@ def majority_class_accuracy(train: statistics_pb2.DatasetFeatureStatistics,
     majority = max(train_counts, key=train_counts.get)
     eval_feature = _feature(evaluation, column)
     eval_counts = _frequencies(eval_feature)
-    labelled = sections._common(eval_feature).num_non_missing  # pylint: disable=protected-access
+    labelled = eval_feature.string_stats.common_stats.num_non_missing
     return {"metric": tasks.ACCURACY, "value": eval_counts.get(majority, 0) / labelled,
             "majority_class": majority, "eval_counts": eval_counts,
             "eval_examples": int(labelled)}

@@ -14,7 +14,7 @@ from pipeline.definition import pipeline as pipeline_lib
 PROJECT_ROOT = config_lib.PROJECT_ROOT
 
 
-@pytest.mark.parametrize("name", ["taxi", "reviews"])
+@pytest.mark.parametrize("name", ["taxi", "reviews", "penguins", "taxi_fare"])
 def test_each_family_loads_and_builds_a_pipeline_of_its_own(name, tmp_path):
     family = families.load(name)
     assert family.contract.name == name
@@ -28,7 +28,7 @@ def test_each_family_loads_and_builds_a_pipeline_of_its_own(name, tmp_path):
 
 
 def test_families_are_listed():
-    assert {"taxi", "reviews"} <= set(families.available())
+    assert {"taxi", "reviews", "penguins", "taxi_fare"} <= set(families.available())
     assert families.COMMON not in families.available()
 
 

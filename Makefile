@@ -2,7 +2,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-# The model family: a folder of modules/ (taxi, reviews).
+# The model family: a folder of modules/ (taxi, reviews, penguins, taxi_fare).
 MODEL ?= taxi
 # A folder of CSV files; empty: the family's own data.
 DATA ?=

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 import shutil
 
 import pytest
@@ -120,7 +121,11 @@ def test_trainer_runs_the_estimator_executor_with_configured_steps(config):
     trainer = next(c for c in pipeline.components if c.id == "Trainer")
     assert trainer.executor_spec.executor_class is estimator_trainer_executor.Executor
     assert '"num_steps": 123' in trainer.exec_properties["train_args"]
-    assert trainer.exec_properties["module_file"] == config.trainer_module
+    assert trainer.exec_properties["trainer_fn"] == config.trainer_fn == (
+        "modules.taxi.trainer.trainer_fn")
+    # The family's functions are imported where the components run: nothing is
+    # packaged when the pipeline is built.
+    assert not trainer.exec_properties.get("module_file")
 
 
 def test_evaluator_takes_its_baseline_from_the_latest_blessed_model(config):
@@ -189,13 +194,16 @@ def test_the_curated_schema_contents_are_in_its_cache_key(tmp_path, sample_dir):
     assert edited.schema_digest != config.schema_digest
 
 
-def test_user_modules_are_loaded_from_source_not_packaged(config):
+def test_user_functions_are_imported_where_they_run_not_packaged(config, tmp_path):
     pipeline = pipeline_lib.create_pipeline(config)
-    for component_id in ("Transform", "Trainer"):
+    for component_id, key in (("Transform", "preprocessing_fn"), ("Trainer", "trainer_fn")):
         component = next(c for c in pipeline.components if c.id == component_id)
-        assert component.exec_properties["module_file"] == getattr(
-            config, "preprocessing_module" if component_id == "Transform" else "trainer_module")
-        assert not component._pip_dependencies  # No wheel is built at compile time.
+        assert component.exec_properties[key] == getattr(config, key)
+        assert not component.exec_properties.get("module_file")
+        # What TFX would package resolves to nothing: no wheel is built.
+        assert all(dependency.resolve(str(tmp_path)) is None
+                   for dependency in component._pip_dependencies)
+    assert not os.listdir(tmp_path)
 
 
 def test_the_run_report_takes_the_task_and_the_examples(config):

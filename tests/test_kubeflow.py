@@ -255,32 +255,43 @@ def test_dockerfile_builds_the_lock_on_cpython_311_with_the_project_at_the_image
         assert os.path.exists(os.path.join(PROJECT_ROOT, source)), source
 
 
-IMAGE_FILES = sorted([
-    SETTINGS.image_path("modules", "taxi", "preprocessing.py"),
-    SETTINGS.image_path("modules", "taxi", "trainer.py"),
-    SETTINGS.image_path("data", "taxi", "schema.pbtxt"),
-])
+# The family's functions, imported by dotted path in the image, and its schema file.
+FUNCTIONS = ("modules.taxi.preprocessing.preprocessing_fn", "modules.taxi.trainer.trainer_fn")
+SCHEMA_FILE = SETTINGS.image_path("data", "taxi", "schema.pbtxt")
+_FUNCTION_KEYS = ("preprocessing_fn", "trainer_fn", "tuner_fn")
 
 
-def test_module_and_schema_files_are_image_paths_present_in_the_image(v2):
-    referenced = [value["stringValue"] for key, value in _v2_parameters(v2["spec"])
-                  if key in ("module_file", "schema_file")]
-    assert sorted(referenced) == IMAGE_FILES
-    for image_path in referenced:
-        project_file = _project_file_for(image_path)
-        assert project_file and os.path.isfile(project_file), image_path
-    # Module files are used in place, not packaged into wheels under the root.
+def _assert_importable_in_the_image(function_path):
+    """The function's module is a file under the image's Python path (its project folder)."""
+    module = function_path.rsplit(".", 1)[0]
+    image_file = SETTINGS.image_path(*module.split(".")[:-1], module.split(".")[-1] + ".py")
+    project_file = _project_file_for(image_file)
+    assert project_file and os.path.isfile(project_file), function_path
+
+
+def test_functions_and_schema_are_found_in_the_image(v2):
+    parameters = list(_v2_parameters(v2["spec"]))
+    functions = sorted(value["stringValue"] for key, value in parameters
+                       if key in _FUNCTION_KEYS)
+    assert functions == sorted(FUNCTIONS)
+    for function_path in functions:
+        _assert_importable_in_the_image(function_path)
+    assert [value["stringValue"] for key, value in parameters
+            if key == "schema_file"] == [SCHEMA_FILE]
+    assert _project_file_for(SCHEMA_FILE) and os.path.isfile(_project_file_for(SCHEMA_FILE))
+    # The family's code is used in place, not packaged into wheels under the root.
     assert "_wheels" not in v2["text"]
     assert "module_path" not in v2["text"]
+    assert "module_file" not in v2["text"]
 
 
-def test_v1_steps_refer_to_the_same_image_files(v1):
+def test_v1_steps_refer_to_the_same_functions_and_schema(v1):
     ir_texts = []
     for template in _v1_steps(v1["spec"]).values():
         args = template["container"]["args"]
         ir_texts.append(args[args.index("--tfx_ir") + 1])
-    for image_path in IMAGE_FILES:
-        assert sum(image_path in ir for ir in ir_texts) == 1, image_path
+    for reference in FUNCTIONS + (SCHEMA_FILE,):
+        assert sum(reference in ir for ir in ir_texts) == 1, reference
     assert "_wheels" not in v1["text"]
     assert "module_path" not in v1["text"]
 
@@ -321,7 +332,6 @@ def test_no_path_of_the_compiling_machine_appears(target, request):
     compiled = request.getfixturevalue(target)
     for local in ("/work/", PROJECT_ROOT, compiled["dir"], "/tmp/"):
         assert local not in compiled["text"]
-    assert pipeline_lib._NO_PACKAGING_ENV not in os.environ, "the switch is restored"
 
 
 # --- another family ---------------------------------------------------------------------
@@ -348,16 +358,17 @@ def test_the_reviews_family_compiles_to_its_own_pipeline_and_storage(reviews):
 
 def test_the_reviews_steps_name_its_image_files_and_facts(reviews):
     settings, workflow, job = reviews
-    referenced = sorted(value["stringValue"] for key, value in _v2_parameters(job)
-                        if key in ("module_file", "schema_file"))
-    assert referenced == sorted([
-        settings.image_path("modules", "reviews", "preprocessing.py"),
-        settings.image_path("modules", "reviews", "trainer.py"),
-        settings.image_path("data", "reviews", "schema.pbtxt"),
-    ])
-    for image_path in referenced:
-        project_file = _project_file_for(image_path)
-        assert project_file and os.path.isfile(project_file), image_path
+    parameters = list(_v2_parameters(job))
+    functions = sorted(value["stringValue"] for key, value in parameters
+                       if key in _FUNCTION_KEYS)
+    assert functions == ["modules.reviews.preprocessing.preprocessing_fn",
+                         "modules.reviews.trainer.trainer_fn"]
+    for function_path in functions:
+        _assert_importable_in_the_image(function_path)
+    (schema_file,) = [value["stringValue"] for key, value in parameters
+                      if key == "schema_file"]
+    assert schema_file == settings.image_path("data", "reviews", "schema.pbtxt")
+    assert os.path.isfile(_project_file_for(schema_file))
     by_task = {
         task: {key: value["runtimeValue"]["constantValue"]["stringValue"]
                for key, value in spec.get("inputs", {}).get("parameters", {}).items()
@@ -532,7 +543,7 @@ def test_v1_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_th
     assert pipeline_lib.TUNER in dag[pipeline_lib.TRAINER]
     args = tuner["args"]
     ir = args[args.index("--tfx_ir") + 1]
-    assert settings.image_path("modules", "taxi", "tuner.py") in ir
+    assert "modules.taxi.tuner.tuner_fn" in ir
     assert "components.tuner.Executor" in ir
 
 
@@ -553,8 +564,8 @@ def test_v2_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_th
     assert pipeline_lib.TRANSFORM in deps[pipeline_lib.TUNER]
     tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
     parameters = tasks[pipeline_lib.TUNER]["inputs"]["parameters"]
-    assert parameters["module_file"]["runtimeValue"]["constantValue"]["stringValue"] == (
-        settings.image_path("modules", "taxi", "tuner.py"))
+    assert parameters["tuner_fn"]["runtimeValue"]["constantValue"]["stringValue"] == (
+        "modules.taxi.tuner.tuner_fn")
     config = json.loads(
         parameters["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
     assert config["tuning"] == {"algorithm": "random", "trials": 4, "seed": 1}

@@ -358,8 +358,7 @@ def test_with_tuning_the_tuner_runs_between_transform_and_the_trainer(tmp_path, 
     assert tuner.executor_spec.executor_class is tuner_component.Executor
     assert {u.id for u in tuner.upstream_nodes} == {pipeline_lib.TRANSFORM,
                                                    pipeline_lib.SCHEMA_IMPORTER}
-    assert tuner.exec_properties["module_file"] == config.tuner_module
-    assert tuner.exec_properties["module_file"].endswith("modules/taxi/tuner.py")
+    assert tuner.exec_properties["tuner_fn"] == config.tuner_fn == "modules.taxi.tuner.tuner_fn"
     assert '"num_steps": 50' in tuner.exec_properties["train_args"]
     assert json.loads(tuner.exec_properties["custom_config"]) == {
         "tuning": {"algorithm": "random", "trials": 3, "seed": 1},
@@ -387,7 +386,7 @@ def test_without_tuning_the_trainer_takes_the_latest_tuned_values_of_its_pipelin
     ({"tuning_trials": 0}, "tuning_trials must be 1 or more"),
     ({"tuning_steps": -1}, "tuning_steps must be 0"),
     ({"tuning_seed": 0}, "tuning_seed must be 1 or more"),
-    ({"tune": True, "tuner_module": ""}, "cannot be tuned: it has no tuner module"),
+    ({"tune": True, "tuner_fn": ""}, "cannot be tuned: it has no tuner module"),
 ])
 def test_tuning_settings_are_checked_when_the_config_is_built(tmp_path, sample_dir,
                                                               overrides, message):

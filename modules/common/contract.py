@@ -181,7 +181,7 @@ class FamilyContract:
                             f"label_source_columns names {list(self.label_source_columns)}")
         if self.train_steps <= 0:
             problems.append(f"train_steps must be positive, got {self.train_steps}")
-        defaults = {**TRAINING_DEFAULTS, **self.default_hparams}
+        defaults = self.hparam_defaults
         for name, dimension in self.search_space.items():
             if name not in defaults:
                 problems.append(f"search_space names {name!r}, which has no default in "
@@ -190,6 +190,11 @@ class FamilyContract:
             problems.extend(_dimension_problems(name, dimension, defaults[name]))
         if problems:
             raise ValueError(f"Family {self.name!r}: " + "; ".join(problems) + ".")
+
+    @property
+    def hparam_defaults(self) -> dict:
+        """Every hyperparameter with its default: the training's, then the family's."""
+        return {**TRAINING_DEFAULTS, **self.default_hparams}
 
     @property
     def label_column(self) -> str:

@@ -20,6 +20,7 @@ import tensorflow_model_analysis as tfma
 import tensorflow_transform as tft
 
 from modules.common import tasks
+from modules.common.files import write_json_atomically
 from modules.common.contract import TRAINING_DEFAULTS
 from modules.common.contract import FamilyContract
 from modules.common.schema import raw_feature_spec
@@ -45,7 +46,7 @@ def tuned_values(contract: FamilyContract, hyperparameters: Optional[Mapping]) -
     left out with a warning: the family's default takes its place.
     """
     values = dict((hyperparameters or {}).get("values") or {})
-    known = set(TRAINING_DEFAULTS) | set(contract.default_hparams)
+    known = set(contract.hparam_defaults)
     unknown = sorted(set(values) - known)
     if unknown:
         absl_logging.warning(
@@ -64,8 +65,8 @@ def hparams_for(contract: FamilyContract, custom_config: Optional[Mapping],
     an operator who sets a value for one run means it, tuned or not.
     """
     overrides = (custom_config or {}).get("hparams") or {}
-    return {**TRAINING_DEFAULTS, **contract.default_hparams,
-            **tuned_values(contract, hyperparameters), **overrides}
+    return {**contract.hparam_defaults, **tuned_values(contract, hyperparameters),
+            **overrides}
 
 
 def check_transform_outputs(contract: FamilyContract, keys: Iterable[str]) -> None:
@@ -178,14 +179,6 @@ def _training_inputs(fn_args, hparams) -> dict:
     }
 
 
-def _write_json_atomically(path: str, value) -> None:
-    """Writes `value` as JSON so that a reader sees the whole file or none of it."""
-    partial = f"{path}.partial-{os.getpid()}"
-    with tf.io.gfile.GFile(partial, "w") as json_file:
-        json.dump(value, json_file)
-    tf.io.gfile.rename(partial, path, overwrite=True)
-
-
 def _read_record(path: str) -> Optional[dict]:
     """Returns an attempt's training record, or None (with a warning) if unreadable."""
     try:
@@ -211,7 +204,7 @@ def resume_interrupted_training(fn_args, hparams) -> Optional[str]:
     """
     inputs = _training_inputs(fn_args, hparams)
     tf.io.gfile.makedirs(fn_args.model_run_dir)
-    _write_json_atomically(os.path.join(fn_args.model_run_dir, TRAINING_INPUTS_FILE), inputs)
+    write_json_atomically(os.path.join(fn_args.model_run_dir, TRAINING_INPUTS_FILE), inputs)
     if tf.train.latest_checkpoint(fn_args.serving_model_dir):
         return None  # This attempt has checkpoints of its own.
     runs_dir = os.path.dirname(fn_args.model_run_dir.rstrip("/"))
@@ -239,7 +232,7 @@ def resume_interrupted_training(fn_args, hparams) -> Optional[str]:
         tf.io.gfile.copy(os.path.join(source, name),
                          os.path.join(fn_args.serving_model_dir, name), overwrite=True)
     absl_logging.warning("Resuming interrupted training from step %d of %s.", step, source)
-    _write_json_atomically(os.path.join(fn_args.model_run_dir, RESUMED_FILE),
+    write_json_atomically(os.path.join(fn_args.model_run_dir, RESUMED_FILE),
                            {"source": source, "step": step})
     return source
 

@@ -29,16 +29,14 @@ from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.engine import trial as trial_lib
 from tfx.components.trainer import fn_args_utils
 from tfx.components.tuner.component import TunerFnResult
-from tfx.utils import io_utils
-from tensorflow_metadata.proto.v0 import schema_pb2
 
 from modules.common import estimator
-from modules.common.contract import TRAINING_DEFAULTS
 from modules.common.contract import TUNING_ALGORITHMS
 from modules.common.contract import Choice
 from modules.common.contract import FamilyContract
 from modules.common.contract import FloatRange
 from modules.common.contract import IntRange
+from modules.common.schema import load_schema
 
 # keras-tuner stops a search after this many failed trials in a row.
 MAX_FAILURES_IN_A_ROW = 3
@@ -61,7 +59,7 @@ def search_space(contract: FamilyContract, fixed=()) -> keras_tuner.HyperParamet
     any sampling are the defaults. Names in `fixed` (set explicitly for the run)
     are left out: they are not searched.
     """
-    defaults = {**TRAINING_DEFAULTS, **contract.default_hparams}
+    defaults = contract.hparam_defaults
     space = keras_tuner.HyperParameters()
     for name, dimension in contract.search_space.items():
         if name in fixed:
@@ -161,8 +159,7 @@ class EstimatorTuner(base_tuner.BaseTuner):
 
     def trial_hparams(self, values: Mapping[str, object]) -> dict:
         """Returns every hyperparameter of a trial: defaults < its values < fixed ones."""
-        return {**TRAINING_DEFAULTS, **self.contract.default_hparams, **values,
-                **self.fixed_hparams}
+        return {**self.contract.hparam_defaults, **values, **self.fixed_hparams}
 
     def run_trial(self, trial, fn_args=None, schema=None, **_):
         """Trains one trial from scratch through the Estimator; returns its eval metrics.
@@ -283,7 +280,7 @@ def tuner_fn_for(contract: FamilyContract, build_model: estimator.ModelBuilder):
     """Returns the `tuner_fn(fn_args)` TFX's Tuner executor calls, for one family."""
 
     def tuner_fn(fn_args):
-        schema = io_utils.parse_pbtxt_file(fn_args.schema_path, schema_pb2.Schema())
+        schema = load_schema(fn_args.schema_path)
         return TunerFnResult(tuner=build_tuner(fn_args, contract, build_model),
                              fit_kwargs={"fn_args": fn_args, "schema": schema})
 

@@ -7,7 +7,6 @@ from typing import Mapping, Tuple
 
 from components.data_gate.report import DEFAULT_BLOCKING_KINDS
 from components.example_gen import DEFAULT_SPLIT_BUCKETS
-from modules.common.contract import TRAINING_DEFAULTS
 from modules.common.contract import TUNING_ALGORITHMS
 from modules.common.contract import FamilyContract
 from modules.common.paths import PROJECT_ROOT
@@ -62,8 +61,8 @@ class PipelineConfig:
       serving_model_dir: where blessed models are pushed, one version folder each.
       schema_file: the curated raw-data schema new data is validated against.
       schema_digest: digest of the schema's contents, part of its importer's cache key.
-      preprocessing_module: file holding `preprocessing_fn`.
-      trainer_module: file holding `trainer_fn`.
+      preprocessing_fn: the dotted path of Transform's `preprocessing_fn`.
+      trainer_fn: the dotted path of the Trainer's `trainer_fn`.
       modules_version: digest of the family's and the shared modules, part of
         Transform's and the Trainer's cache keys.
       train_steps: training steps of `train_batch_size` examples.
@@ -87,7 +86,8 @@ class PipelineConfig:
       tune: run the Tuner before the Trainer, which then trains with its best
         hyperparameters; off, the Trainer takes the latest ones tuned by an earlier
         run of this pipeline (the family's defaults if none).
-      tuner_module: file holding `tuner_fn`; empty: the family cannot be tuned.
+      tuner_fn: the dotted path of the Tuner's `tuner_fn`; empty: the family cannot
+        be tuned.
       tuning_algorithm: the search: "random" (keras-tuner's random search) or
         "bayesian" (Bayesian optimization; needs scikit-learn).
       tuning_trials: trials of a search, the first of them the family's defaults.
@@ -102,8 +102,8 @@ class PipelineConfig:
     serving_model_dir: str
     schema_file: str
     schema_digest: str
-    preprocessing_module: str
-    trainer_module: str
+    preprocessing_fn: str
+    trainer_fn: str
     modules_version: str
     train_steps: int
     blessing_bound: float
@@ -119,7 +119,7 @@ class PipelineConfig:
     enable_cache: bool = True
     report_ui_metadata_path: str = ""
     tune: bool = False
-    tuner_module: str = ""
+    tuner_fn: str = ""
     tuning_algorithm: str = "random"
     tuning_trials: int = 4
     tuning_steps: int = 0
@@ -162,15 +162,13 @@ class PipelineConfig:
         if self.tune and not self.contract.search_space:
             raise ValueError(f"The {self.contract.name!r} family cannot be tuned: its "
                              "contract declares no search_space.")
-        if self.tune and not self.tuner_module:
+        if self.tune and not self.tuner_fn:
             raise ValueError(f"The {self.contract.name!r} family cannot be tuned: it has no "
                              "tuner module (modules/<family>/tuner.py with tuner_fn).")
-        unknown = sorted(set(self.hparams) - set(self.contract.default_hparams)
-                         - set(TRAINING_DEFAULTS))
+        unknown = sorted(set(self.hparams) - set(self.contract.hparam_defaults))
         if unknown:
             raise ValueError(f"hparams names {unknown}, which the {self.contract.name!r} "
-                             "family does not have; it has "
-                             f"{sorted(set(self.contract.default_hparams) | set(TRAINING_DEFAULTS))}.")
+                             f"family does not have; it has {sorted(self.contract.hparam_defaults)}.")
 
 
 def family_config(family_name: str, pipeline_root: str, data_root: str,
@@ -208,9 +206,9 @@ def family_config(family_name: str, pipeline_root: str, data_root: str,
         serving_model_dir=serving_model_dir,
         schema_file=where_run(schema_file),
         schema_digest=file_digest(schema_file),
-        preprocessing_module=where_run(family.preprocessing_module),
-        trainer_module=where_run(family.trainer_module),
-        tuner_module=where_run(family.tuner_module) if family.tuner_module else "",
+        preprocessing_fn=family.function_path("preprocessing", "preprocessing_fn"),
+        trainer_fn=family.function_path("trainer", "trainer_fn"),
+        tuner_fn=family.function_path("tuner", "tuner_fn") if family.tuner_module else "",
         modules_version=modules_fingerprint(family.module_dir),
         train_steps=contract.train_steps,
         blessing_bound=contract.task.blessing.bound,

@@ -1,8 +1,6 @@
 """The pipeline definition: one `create_pipeline`, shared by every runner."""
 
-import contextlib
-import os
-from typing import Iterator, Optional
+from typing import Optional
 
 # Direct imports, not `tfx.v1`: that one also loads the Kubeflow and Google Cloud
 # extensions, 7 s of every run's start-up here.
@@ -62,31 +60,6 @@ RUN_REPORT = "RunReport"
 NODE_IDS = (EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, SCHEMA_IMPORTER, EXAMPLE_VALIDATOR,
             DATA_GATE, TRANSFORM, TUNER, HYPERPARAMETERS_RESOLVER, TRAINER,
             BASELINE_RESOLVER, EVALUATOR, PUSHER, RUN_REPORT)
-
-
-# TFX's switch for loading `module_file`s from source instead of packaging them.
-_NO_PACKAGING_ENV = "UNSUPPORTED_DO_NOT_PACKAGE_USER_MODULES"
-
-
-@contextlib.contextmanager
-def _modules_loaded_from_source() -> Iterator[None]:
-    """Keeps TFX from packaging module files into wheels while components are built.
-
-    Packaging costs a wheel build at start-up and a pip install in every Transform
-    and Trainer execution (18 s a run here), and on Kubeflow it needs write access to
-    the pipeline root at compile time. The modules are importable where components
-    run (the project root locally, the image on Kubeflow), and `modules_version`
-    keeps the cache honest.
-    """
-    saved = os.environ.get(_NO_PACKAGING_ENV)
-    os.environ[_NO_PACKAGING_ENV] = "1"
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ[_NO_PACKAGING_ENV]
-        else:
-            os.environ[_NO_PACKAGING_ENV] = saved
 
 
 def label_rule(contract) -> Optional[csv_check.LabelRule]:
@@ -160,63 +133,65 @@ def create_pipeline(
         data_root=config.data_root,
     ).with_id(DATA_GATE)
 
-    with _modules_loaded_from_source():
-        transform = Transform(
-            examples=example_gen_component.outputs["examples"],
-            schema=schema,
-            module_file=config.preprocessing_module,
-            custom_config={"modules_version": config.modules_version},
-            # Statistics of the transformed data cost two TFDV passes (5 s a run here).
-            disable_statistics=True,
-            # Nothing reads the analyzer cache; writing it costs 5 s a run here.
-            disable_analyzer_cache=True,
-            # The TF1 graph path analyzes this data set about 20% faster than tracing
-            # `preprocessing_fn` as a tf.function (on the sample: 18 s against 21 s).
-            force_tf_compat_v1=True,
-        ).with_id(TRANSFORM)
+    # The family's functions by dotted path: imported where the components run,
+    # never packaged into wheels (a wheel build at start-up and a pip install in every
+    # execution). `modules_version` keeps the cache honest about their code.
+    transform = Transform(
+        examples=example_gen_component.outputs["examples"],
+        schema=schema,
+        preprocessing_fn=config.preprocessing_fn,
+        custom_config={"modules_version": config.modules_version},
+        # Statistics of the transformed data cost two TFDV passes (5 s a run here).
+        disable_statistics=True,
+        # Nothing reads the analyzer cache; writing it costs 5 s a run here.
+        disable_analyzer_cache=True,
+        # The TF1 graph path analyzes this data set about 20% faster than tracing
+        # `preprocessing_fn` as a tf.function (on the sample: 18 s against 21 s).
+        force_tf_compat_v1=True,
+    ).with_id(TRANSFORM)
 
-        if config.tune:
-            tuner = tuner_lib.Tuner(
-                module_file=config.tuner_module,
-                examples=transform.outputs["transformed_examples"],
-                transform_graph=transform.outputs["transform_graph"],
-                schema=schema,
-                train_args=trainer_pb2.TrainArgs(num_steps=config.trial_steps),
-                eval_args=trainer_pb2.EvalArgs(num_steps=config.eval_steps),
-                custom_config={
-                    "tuning": {"algorithm": config.tuning_algorithm,
-                               "trials": config.tuning_trials,
-                               "seed": config.tuning_seed},
-                    "hparams": dict(config.hparams),
-                    "modules_version": config.modules_version,
-                },
-            ).with_id(TUNER)
-            tuned = tuner.outputs["best_hyperparameters"]
-        else:
-            # The latest hyperparameters an earlier run of this pipeline (so of this
-            # family: the query is scoped to the pipeline's context) tuned, if any.
-            tuner = Resolver(
-                strategy_class=latest_artifact.LatestArtifactIfAnyStrategy,
-                hyperparameters=Channel(type=standard_artifacts.HyperParameters),
-            ).with_id(HYPERPARAMETERS_RESOLVER)
-            tuned = tuner.outputs["hyperparameters"]
-
-        trainer = Trainer(
-            module_file=config.trainer_module,
-            custom_executor_spec=executor_spec.ExecutorClassSpec(
-                estimator_trainer_executor.Executor
-            ),
+    if config.tune:
+        tuner = tuner_lib.Tuner(
+            tuner_fn=config.tuner_fn,
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
             schema=schema,
-            hyperparameters=tuned,
-            train_args=trainer_pb2.TrainArgs(num_steps=config.train_steps),
+            train_args=trainer_pb2.TrainArgs(num_steps=config.trial_steps),
             eval_args=trainer_pb2.EvalArgs(num_steps=config.eval_steps),
             custom_config={
+                "tuning": {"algorithm": config.tuning_algorithm,
+                           "trials": config.tuning_trials,
+                           "seed": config.tuning_seed},
                 "hparams": dict(config.hparams),
                 "modules_version": config.modules_version,
             },
-        ).with_id(TRAINER)
+        ).with_id(TUNER)
+        tuned = tuner.outputs["best_hyperparameters"]
+    else:
+        # The latest hyperparameters an earlier run of this pipeline (so of this
+        # family: the query is scoped to the pipeline's context) tuned, if any.
+        tuner = Resolver(
+            strategy_class=latest_artifact.LatestArtifactIfAnyStrategy,
+            hyperparameters=Channel(type=standard_artifacts.HyperParameters),
+        ).with_id(HYPERPARAMETERS_RESOLVER)
+        tuned = tuner.outputs["hyperparameters"]
+
+    trainer = Trainer(
+        trainer_fn=config.trainer_fn,
+        custom_executor_spec=executor_spec.ExecutorClassSpec(
+            estimator_trainer_executor.Executor
+        ),
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema,
+        hyperparameters=tuned,
+        train_args=trainer_pb2.TrainArgs(num_steps=config.train_steps),
+        eval_args=trainer_pb2.EvalArgs(num_steps=config.eval_steps),
+        custom_config={
+            "hparams": dict(config.hparams),
+            "modules_version": config.modules_version,
+        },
+    ).with_id(TRAINER)
     transform.add_upstream_node(data_gate)
 
     baseline_resolver = Resolver(

@@ -10,7 +10,6 @@ from typing import Optional
 from components.data_gate.report import DEFAULT_BLOCKING_KINDS
 from modules.common import tasks
 from modules.common.contract import FamilyContract
-from modules.common.estimator import hparams_for
 from modules.common.paths import PROJECT_ROOT
 from modules.common.paths import family_data_dir
 
@@ -44,7 +43,7 @@ def family_facts(contract: FamilyContract, hparam_overrides: Optional[dict] = No
     return {
         "blocking_kinds": list(blocking_kinds if blocking_kinds is not None
                                else DEFAULT_BLOCKING_KINDS),
-        "hparam_defaults": hparams_for(contract, None),
+        "hparam_defaults": contract.hparam_defaults,
         "hparam_overrides": dict(hparam_overrides or {}),
         "train_steps": train_steps,
         "task": contract.task.facts(),

@@ -43,14 +43,14 @@ def read_run(connection_config, pipeline_name: str, pipeline_root: str,
     """Returns what ML Metadata recorded of a run: components and artifact folders.
 
     Returns {"run_id", "components", "uris", "pushed", "gate_stopped",
-    "data_root", "module_file", "hparam_overrides", "train_steps", "started",
+    "data_root", "trainer_fn", "hparam_overrides", "train_steps", "started",
     "wall_seconds"}. The newest run unless `run_id` is given.
     """
     run = run_record.read_run(connection_config, pipeline_name, run_id)
     start = min(s.start_ms for s in run.steps)
     end = max(s.end_ms for s in run.steps)
     found = {"run_id": run.run_id, "components": [], "uris": {}, "pushed": None,
-             "gate_stopped": False, "data_root": None, "module_file": None,
+             "gate_stopped": False, "data_root": None, "trainer_fn": None,
              "hparam_overrides": {}, "train_steps": None,
              "started": datetime.datetime.fromtimestamp(start / 1000).strftime(
                  "%Y-%m-%d %H:%M:%S"),
@@ -63,9 +63,9 @@ def read_run(connection_config, pipeline_name: str, pipeline_root: str,
         })
         if step.property("input_base"):
             found["data_root"] = step.property("input_base")
-        if step.property("module_file") and step.property("train_args"):
+        if step.property("trainer_fn"):
             found["tuning"] = run_record.tuning_of(run, step)
-            found["module_file"] = step.property("module_file")
+            found["trainer_fn"] = step.property("trainer_fn")
             found["hparam_overrides"] = step.json_property(
                 "custom_config", {}).get("hparams") or {}
             found["train_steps"] = step.json_property("train_args", {}).get("num_steps")

@@ -17,23 +17,18 @@ from typing import Iterable, List, Mapping, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
-from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.dsl.io import fileio
 
+from components import versioned_pusher
 from components.versioned_pusher import PUSHED_MARKER
 from modules.common.tasks import CLASSES_OUTPUT
 from modules.common.tasks import SCORES_OUTPUT
+from modules.common.schema import load_schema  # noqa: F401  (the client's own API)
 from modules.common.schema import raw_feature_spec
 
 _PARSERS = {tf.float32: float, tf.int64: lambda text: int(float(text)), tf.string: str.encode}
-
-
-def load_schema(path: str) -> schema_pb2.Schema:
-    """Reads a text-format `Schema` proto."""
-    with open(path) as schema_file:
-        return text_format.Parse(schema_file.read(), schema_pb2.Schema())
 
 
 def feature_types(schema: schema_pb2.Schema, serving: bool = True) -> dict:
@@ -124,16 +119,12 @@ def latest_version_dir(serving_model_dir: str) -> str:
     """
     if not fileio.isdir(serving_model_dir):
         raise FileNotFoundError(f"No serving folder {serving_model_dir}.")
-    names = [name.rstrip("/") for name in fileio.listdir(serving_model_dir)]
-    versions = [
-        name for name in names
-        if name.isdigit() and fileio.exists(os.path.join(serving_model_dir, name, PUSHED_MARKER))
-    ]
+    versions = versioned_pusher.complete_versions(serving_model_dir)
     if not versions:
         raise FileNotFoundError(
             f"No complete pushed model version in {serving_model_dir} (a numbered folder "
             f"holding {PUSHED_MARKER}).")
-    return os.path.join(serving_model_dir, max(versions, key=int))
+    return os.path.join(serving_model_dir, versions[-1])
 
 
 def check_examples(serialized_examples: Iterable[bytes]) -> List[bytes]:

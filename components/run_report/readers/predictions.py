@@ -14,6 +14,7 @@ import os
 from typing import List, Mapping, Optional, Sequence, Tuple
 
 from components.run_report.readers import ReportInputError
+from components.run_report.readers import statistics
 
 EVAL_SPLIT = "eval"
 SAMPLE_SIZE = 300
@@ -71,7 +72,7 @@ def mean_baseline(label_stats: Mapping[str, Mapping]) -> Optional[dict]:
     train, evaluation = label_stats.get("train"), label_stats.get(EVAL_SPLIT)
     if not train or not evaluation or "mean" not in train or "mean" not in evaluation:
         return None
-    rmse = math.sqrt(evaluation["std"] ** 2 + (evaluation["mean"] - train["mean"]) ** 2)
+    rmse = statistics.mean_predictor_rmse(train["mean"], evaluation["mean"], evaluation["std"])
     return {"train_mean": train["mean"], "rmse": rmse}
 
 

@@ -7,6 +7,7 @@ the missing count is every other example.
 """
 
 import collections
+import math
 from typing import Dict, Iterable, Optional
 
 from tensorflow_metadata.proto.v0 import statistics_pb2
@@ -112,6 +113,15 @@ def column(data: dict, name: str) -> Optional[dict]:
         if feature["name"] == name:
             return feature["splits"]
     return None
+
+
+def mean_predictor_rmse(train_mean: float, eval_mean: float, eval_std: float) -> float:
+    """The eval RMSE of predicting the training mean for every example.
+
+    sqrt(var_eval + (mean_eval - mean_train)^2): exact with TFDV's standard deviation,
+    which is the population's.
+    """
+    return math.sqrt(eval_std ** 2 + (eval_mean - train_mean) ** 2)
 
 
 def typical_row(data: dict, split: str = "train",

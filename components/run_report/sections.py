@@ -138,8 +138,7 @@ def _guarded(errors: List[str], what: str, build, *args, **kwargs):
 
 def _task(facts: Mapping) -> dict:
     """The task's facts; a caller without them gets every metric and no task's extras."""
-    return dict(facts.get("task") or {"kind": None,
-                                      "metric_names": list(facts.get("metric_names") or [])})
+    return dict(facts.get("task") or {})
 
 
 def regression_predictions(task: Mapping, facts: Mapping, uris: Mapping[str, Optional[str]],

@@ -41,7 +41,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONWARNINGS ?= ignore::FutureWarning
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run tune test test-fast clean report tensorboard
+.PHONY: help venv run tune test test-fast lint clean report tensorboard
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -68,6 +68,10 @@ test: venv ## Run the whole test suite (without the image tests: make test-image
 
 test-fast: venv ## Run the unit tests only (no pipeline runs), in about two minutes.
 	$(BIN)/python -m pytest -m "not slow and not image"
+
+lint: venv ## Lint and check the format with ruff (settings in pyproject.toml); changes no file.
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean: ## Remove build/ (pipeline root, metadata, pushed models).
 	rm -rf $(BUILD)

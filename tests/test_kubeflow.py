@@ -10,6 +10,8 @@ import subprocess
 import numpy as np
 import pytest
 import yaml
+from apache_beam.options import pipeline_options
+from apache_beam.transforms import environments
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx import v1 as tfx
@@ -443,6 +445,21 @@ def test_every_beam_component_carries_the_profiles_arguments_in_both_specs(profi
         assert v1_args == expected, (profile, node_id)
         v2_args = executors[node_id]["container"]["args"]
         assert v2_args[v2_args.index("{{$}}") + 1:] == expected, (profile, node_id)
+
+
+@pytest.mark.parametrize("profile, environment", [
+    ("flink", environments.ExternalEnvironment),
+    ("spark", environments.DockerEnvironment),
+])
+def test_beam_starts_the_workers_where_the_compiled_arguments_say(profile, environment):
+    options = pipeline_options.PipelineOptions(BEAM_PROFILES[profile][1])
+    made = environments.Environment.from_options(
+        options.view_as(pipeline_options.PortableOptions))
+    assert type(made) is environment
+    if environment is environments.ExternalEnvironment:
+        assert made.url == "localhost:50000"
+    else:
+        assert made.container_image == IMAGE
 
 
 @pytest.mark.parametrize("profile, flags, message", [

@@ -15,7 +15,6 @@ trial completes (or `MAX_FAILURES_IN_A_ROW` fail one after the other) raises a
 `TuningError` naming the first failed trial, its values and its error.
 """
 
-import importlib.util
 import os
 import time
 from typing import Mapping, Optional, Tuple
@@ -115,10 +114,6 @@ def make_oracle(algorithm: str, space: keras_tuner.HyperParameters, trials: int,
     if not space.space:
         raise ValueError("The search space is empty: the family's contract declares no "
                          "search_space, or the run fixes every hyperparameter of it.")
-    if algorithm == "bayesian" and importlib.util.find_spec("sklearn") is None:
-        raise ValueError("The 'bayesian' tuning algorithm needs scikit-learn (keras-tuner's "
-                         "Gaussian process), which requirements-lock.txt does not have: "
-                         "tune with 'random', or add scikit-learn to the lock.")
     oracle_class = _RandomSearchOracle if algorithm == "random" else _BayesianOracle
     return oracle_class(
         objective=keras_tuner.Objective(*objective),

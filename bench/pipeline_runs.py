@@ -1,4 +1,4 @@
-"""Whole-pipeline runs: cold, warm and at scale, each in its own `local_runner` process.
+"""Whole-pipeline runs: cold, warm and at scale, each in its own `pipeline.local.runner` process.
 
 Each run's wall time is the runner process's, start-up included (what `make run`
 costs); per-component seconds and states come from the `run_summary.json` the runner

@@ -237,6 +237,25 @@ def resume_interrupted_training(fn_args, hparams) -> Optional[str]:
     return source
 
 
+def training_fn_args(transform_output: str, train_files, eval_files, train_steps: int,
+                     serving_model_dir: str, model_run_dir: Optional[str] = None,
+                     eval_steps: Optional[int] = 0, custom_config: Optional[Mapping] = None,
+                     **more):
+    """Returns the `FnArgs` a `trainer_fn` reads, as TFX's Estimator executor builds them.
+
+    `model_run_dir` None: the training never resumes an earlier attempt (a tuning trial,
+    a benchmark run). `more` are further `FnArgs` fields (`working_dir`,
+    `eval_model_dir`).
+    """
+    from tfx.components.trainer import fn_args_utils
+
+    return fn_args_utils.FnArgs(
+        transform_output=transform_output, train_files=list(train_files),
+        eval_files=list(eval_files), train_steps=train_steps, eval_steps=eval_steps,
+        serving_model_dir=serving_model_dir, model_run_dir=model_run_dir,
+        custom_config=dict(custom_config or {}), **more)
+
+
 def build_trainer_spec(fn_args, schema, contract: FamilyContract,
                        build_model: ModelBuilder,
                        hparams: Optional[Mapping[str, object]] = None) -> dict:

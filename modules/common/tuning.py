@@ -26,7 +26,6 @@ from absl import logging as absl_logging
 from keras_tuner.engine import base_tuner
 from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.engine import trial as trial_lib
-from tfx.components.trainer import fn_args_utils
 from tfx.components.tuner.component import TunerFnResult
 
 from modules.common import estimator
@@ -168,18 +167,11 @@ class EstimatorTuner(base_tuner.BaseTuner):
         model_dir = os.path.join(self.get_trial_dir(trial.trial_id), "model")
         if tf.io.gfile.exists(model_dir):
             tf.io.gfile.rmtree(model_dir)  # A retried trial starts from scratch too.
-        trial_args = fn_args_utils.FnArgs(
-            working_dir=fn_args.working_dir,
-            train_files=fn_args.train_files,
-            eval_files=fn_args.eval_files,
-            transform_output=fn_args.transform_graph_path,
-            serving_model_dir=model_dir,
-            # No model_run_dir: a trial never resumes another attempt.
-            model_run_dir=None,
-            train_steps=fn_args.train_steps,
-            eval_steps=fn_args.eval_steps,
-            custom_config=fn_args.custom_config,
-        )
+        # No model_run_dir: a trial never resumes another attempt.
+        trial_args = estimator.training_fn_args(
+            fn_args.transform_graph_path, fn_args.train_files, fn_args.eval_files,
+            fn_args.train_steps, model_dir, eval_steps=fn_args.eval_steps,
+            custom_config=fn_args.custom_config, working_dir=fn_args.working_dir)
         start = time.monotonic()
         tf.keras.backend.clear_session()
         try:

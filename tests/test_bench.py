@@ -168,15 +168,6 @@ def test_merge_states_adds_peak_megabytes():
     assert merged[1]["peak_rss_mb"] is None
 
 
-def test_option_arity_reads_runner_help():
-    help_text = "  --build-dir BUILD_DIR\n  --beam-profile PROFILE  a profile\n  --fast\n"
-    assert pipeline_runs.option_arity(help_text, "--beam-profile") == 1
-    assert pipeline_runs.option_arity(help_text, "--fast") == 0
-    assert pipeline_runs.option_arity(help_text, "--beam") is None
-    choices = "  --beam-profile {local,multi_process}\n"
-    assert pipeline_runs.option_arity(choices, "--beam-profile") == 1
-
-
 def test_time_ratios_between_scales():
     runs = [{"scale": 10, "rows": 1000, "wall_seconds": 50.0, "returncode": 0},
             {"scale": 1, "rows": 100, "wall_seconds": 40.0, "returncode": 0},

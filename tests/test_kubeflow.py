@@ -5,13 +5,17 @@ import json
 import os
 import posixpath
 import re
+import subprocess
 
 import numpy as np
 import pytest
 import yaml
+from apache_beam.options import pipeline_options
+from apache_beam.transforms import environments
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx import v1 as tfx
+from tfx.dsl.components.base import base_beam_component
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 from tfx.types import artifact
 
@@ -387,6 +391,131 @@ def test_the_reviews_steps_name_its_image_files_and_facts(reviews):
         "lower_bound"] == 0.85
     v1_nodes = set(_v1_steps(workflow))
     assert {pipeline_lib.TRAINER, pipeline_lib.PUSHER} <= v1_nodes
+
+
+# --- Beam profiles: where the Beam-based components run ---------------------------------
+
+IMAGE = "registry.example.com/ml/keras-estimator-pipeline:1.4.2"
+# Profile -> (the compile's flags, the Beam arguments every Beam component must carry).
+BEAM_PROFILES = {
+    "dataflow": (
+        ["--beam-project", "my-project", "--beam-region", "europe-west4",
+         "--beam-temp-location", "gs://ml-tmp/beam"],
+        ["--runner=DataflowRunner", "--project=my-project", "--region=europe-west4",
+         "--temp_location=gs://ml-tmp/beam", f"--sdk_container_image={IMAGE}"]),
+    "flink": (
+        ["--beam-job-endpoint", "flink-jobserver.flink:8099",
+         "--beam-environment-config", "localhost:50000"],
+        ["--runner=PortableRunner", "--job_endpoint=flink-jobserver.flink:8099",
+         "--environment_type=EXTERNAL", "--environment_config=localhost:50000",
+         f"--sdk_container_image={IMAGE}"]),
+    "spark": (
+        ["--beam-job-endpoint", "spark-jobserver:8099", "--beam-environment-type", "DOCKER"],
+        ["--runner=PortableRunner", "--job_endpoint=spark-jobserver:8099",
+         "--environment_type=DOCKER", f"--environment_config={IMAGE}",
+         f"--sdk_container_image={IMAGE}"]),
+}
+
+
+def _compile_command(profile, out_dir, flags):
+    image, tag = IMAGE.rsplit(":", 1)
+    return ["--model", "taxi", "--output-dir", str(out_dir), "--image", image, "--tag", tag,
+            "--beam-profile", profile, *flags]
+
+
+@pytest.fixture(scope="module", params=sorted(BEAM_PROFILES))
+def profile_specs(request, tmp_path_factory):
+    """(profile, expected Beam args, v1 workflow, v2 job) compiled by the command line."""
+    flags, expected = BEAM_PROFILES[request.param]
+    out_dir = tmp_path_factory.mktemp(f"kfp-{request.param}")
+    assert kubeflow_runner.main(_compile_command(request.param, out_dir, flags)) == 0
+    with open(out_dir / "taxi" / kubeflow_runner.V1_FILENAME) as v1_file:
+        workflow = yaml.safe_load(v1_file)
+    with open(out_dir / "taxi" / kubeflow_runner.V2_FILENAME) as v2_file:
+        job = json.load(v2_file)
+    return request.param, expected, workflow, job
+
+
+def _beam_component_ids():
+    config = kubeflow_settings.pipeline_config(SETTINGS)
+    return sorted(component.id
+                  for component in kubeflow_runner.build_pipeline(config, SETTINGS).components
+                  if isinstance(component, base_beam_component.BaseBeamComponent))
+
+
+def test_every_beam_component_carries_the_profiles_arguments_in_both_specs(profile_specs):
+    profile, expected, workflow, job = profile_specs
+    beam_ids = _beam_component_ids()
+    assert {"CsvExampleGen", pipeline_lib.TRANSFORM, pipeline_lib.EVALUATOR} <= set(beam_ids)
+    steps = _v1_steps(workflow)
+    executors = _v2_executors(job)
+    for node_id in beam_ids:
+        args = steps[node_id]["container"]["args"]
+        ir = json.loads(args[args.index("--tfx_ir") + 1])
+        v1_args = ir["deploymentConfig"]["executorSpecs"][node_id]["beamPipelineArgs"]
+        assert v1_args == expected, (profile, node_id)
+        v2_args = executors[node_id]["container"]["args"]
+        assert v2_args[v2_args.index("{{$}}") + 1:] == expected, (profile, node_id)
+
+
+@pytest.mark.parametrize("profile, environment", [
+    ("flink", environments.ExternalEnvironment),
+    ("spark", environments.DockerEnvironment),
+])
+def test_beam_starts_the_workers_where_the_compiled_arguments_say(profile, environment):
+    options = pipeline_options.PipelineOptions(BEAM_PROFILES[profile][1])
+    made = environments.Environment.from_options(
+        options.view_as(pipeline_options.PortableOptions))
+    assert type(made) is environment
+    if environment is environments.ExternalEnvironment:
+        assert made.url == "localhost:50000"
+    else:
+        assert made.container_image == IMAGE
+
+
+@pytest.mark.parametrize("profile, flags, message", [
+    ("dataflow", ["--beam-project", "p"],
+     "'dataflow' needs region, temp_location: pass --beam-region, --beam-temp-location "
+     "(make kfp BEAM_PROFILE=dataflow BEAM_REGION=... BEAM_TEMP_LOCATION=...)"),
+    ("dataflow", ["--beam-project", "p", "--beam-region", "r", "--beam-temp-location", "/tmp"],
+     "gs:// temp_location"),
+    ("flink", [],
+     "'flink' needs job_endpoint, environment_config: pass --beam-job-endpoint, "
+     "--beam-environment-config (make kfp BEAM_PROFILE=flink BEAM_JOB_ENDPOINT=... "
+     "BEAM_ENVIRONMENT_CONFIG=...)"),
+    ("spark", ["--beam-environment-type", "LOOPBACK"], "'spark' needs job_endpoint"),
+    ("spark", ["--beam-job-endpoint", "s:8099", "--beam-project", "p"],
+     "'spark' does not read --beam-project"),
+    ("local-multiprocess", ["--beam-region", "r"],
+     "'local-multiprocess' does not read --beam-region"),
+])
+def test_a_profile_without_its_values_is_refused_by_flag_and_make_variable(
+        profile, flags, message, tmp_path, capsys):
+    assert kubeflow_runner.main(_compile_command(profile, tmp_path, flags)) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "taxi").exists()
+
+
+def test_make_kfp_passes_the_beam_profile_and_its_values_to_the_compile():
+    variables = {"BEAM_PROFILE": "flink", "BEAM_JOB_ENDPOINT": "jobs:8099",
+                 "BEAM_ENVIRONMENT_TYPE": "EXTERNAL", "BEAM_ENVIRONMENT_CONFIG": "localhost:50000",
+                 "BEAM_SDK_IMAGE": "img:1"}
+    dry_run = subprocess.run(["make", "-n", "kfp", *(f"{k}={v}" for k, v in variables.items())],
+                             cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    command = " ".join(dry_run.stdout.replace("\\\n", " ").split())
+    assert ("--beam-profile flink --beam-sdk-image img:1 --beam-job-endpoint jobs:8099 "
+            "--beam-environment-type EXTERNAL --beam-environment-config localhost:50000"
+            in command), command
+
+
+def test_the_default_profile_is_the_direct_runner_in_each_pod():
+    assert kubeflow_settings.beam_args(kubeflow_settings.DEFAULT_BEAM_PROFILE, IMAGE) == (
+        kubeflow_settings.DEFAULT_BEAM_ARGS)
+    assert kubeflow_settings.beam_args("local", IMAGE) == ()
+    config = kubeflow_settings.pipeline_config(kubeflow_settings.KubeflowSettings(
+        beam_pipeline_args=kubeflow_settings.beam_args("local", IMAGE)))
+    assert config.beam_pipeline_args == (
+        "--sdk_container_image=gcr.io/my-project/keras-estimator-pipeline:0.1.0",)
 
 
 # --- settings ----------------------------------------------------------------------------

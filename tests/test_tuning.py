@@ -1,7 +1,6 @@
 """Hyperparameter tuning: TFX's Tuner executor running each family's `tuner_fn`, whose
 trials train through the Estimator path, and the Trainer reading the best values."""
 
-import importlib.util
 import json
 import os
 import re
@@ -283,14 +282,7 @@ def test_the_search_space_leaves_out_what_the_run_fixes():
     assert space.values == {name: taxi.default_hparams[name] for name in space.values}
 
 
-HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
-
-
-@pytest.mark.parametrize("algorithm", [
-    "random",
-    pytest.param("bayesian", marks=pytest.mark.skipif(
-        not HAS_SKLEARN, reason="keras-tuner's Bayesian oracle needs scikit-learn")),
-])
+@pytest.mark.parametrize("algorithm", ["random", "bayesian"])
 def test_every_algorithm_proposes_the_defaults_first_then_values_in_the_space(algorithm,
                                                                              tmp_path):
     taxi = families.load("taxi").contract
@@ -309,11 +301,30 @@ def test_every_algorithm_proposes_the_defaults_first_then_values_in_the_space(al
         assert taxi.search_space[name].contains(value), name
 
 
-@pytest.mark.skipif(HAS_SKLEARN, reason="scikit-learn is installed")
-def test_bayesian_search_without_scikit_learn_is_refused_with_what_to_do():
-    space = tuning.search_space(families.load("taxi").contract)
-    with pytest.raises(ValueError, match="needs scikit-learn.*tune with 'random'"):
-        tuning.make_oracle("bayesian", space, trials=2, seed=1, objective=("auc", "max"))
+def test_bayesian_search_fits_its_gaussian_process_after_the_random_start(tmp_path):
+    """After its random start (3 points per dimension), each proposal comes from
+    scikit-learn's Gaussian process fitted on the scores so far."""
+    taxi = families.load("taxi").contract
+    space = tuning.search_space(taxi)
+    start = 3 * len(space.space)
+    oracle = tuning.make_oracle("bayesian", space, trials=start + 2, seed=5,
+                                objective=taxi.task.objective)
+    oracle._set_project_dir(str(tmp_path), "p")
+    for number in range(start + 2):
+        trial = oracle.create_trial("tuner0")
+        assert trial.status == "RUNNING", number
+        for name, value in trial.hyperparameters.values.items():
+            assert taxi.search_space[name].contains(value), name
+        trial.status = "COMPLETED"
+        # A score that prefers less dropout: something for the process to learn.
+        oracle.update_trial(trial.trial_id,
+                            {taxi.task.objective[0]:
+                                 0.9 - trial.hyperparameters.values["dropout"]})
+        oracle.end_trial(trial)
+        fitted = hasattr(oracle.gpr, "X_train_")
+        assert fitted == (number >= start), number
+    assert oracle.gpr.X_train_.shape == (start + 1, len(space.space))
+    assert oracle.create_trial("tuner0").status == "STOPPED"
 
 
 def test_unknown_algorithms_and_settings_are_refused():

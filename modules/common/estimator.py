@@ -237,6 +237,39 @@ def resume_interrupted_training(fn_args, hparams) -> Optional[str]:
     return source
 
 
+def training_fn_args(transform_output: str, train_files, eval_files, train_steps: int,
+                     serving_model_dir: str, model_run_dir: Optional[str] = None,
+                     eval_steps: Optional[int] = 0, custom_config: Optional[Mapping] = None,
+                     **more):
+    """Returns the `FnArgs` a `trainer_fn` reads, as TFX's Estimator executor builds them.
+
+    `model_run_dir` None: the training never resumes an earlier attempt (a tuning trial,
+    a benchmark run). `more` are further `FnArgs` fields (`working_dir`,
+    `eval_model_dir`).
+    """
+    from tfx.components.trainer import fn_args_utils
+
+    return fn_args_utils.FnArgs(
+        transform_output=transform_output, train_files=list(train_files),
+        eval_files=list(eval_files), train_steps=train_steps, eval_steps=eval_steps,
+        serving_model_dir=serving_model_dir, model_run_dir=model_run_dir,
+        custom_config=dict(custom_config or {}), **more)
+
+
+def training_run_config(model_dir: str, hparams: Mapping[str, object]):
+    """The Estimator's `RunConfig`: checkpoints, summaries; under TF_CONFIG, the replica's role."""
+    return tf_estimator.estimator.RunConfig(
+        model_dir=model_dir,
+        save_checkpoints_steps=hparams["save_checkpoints_steps"],
+        save_checkpoints_secs=(
+            None if hparams["save_checkpoints_steps"] else hparams["save_checkpoints_secs"]
+        ),
+        keep_checkpoint_max=3,
+        save_summary_steps=hparams["save_summary_steps"],
+        log_step_count_steps=hparams["log_step_count_steps"],
+    )
+
+
 def build_trainer_spec(fn_args, schema, contract: FamilyContract,
                        build_model: ModelBuilder,
                        hparams: Optional[Mapping[str, object]] = None) -> dict:
@@ -260,17 +293,7 @@ def build_trainer_spec(fn_args, schema, contract: FamilyContract,
                               getattr(fn_args, "hyperparameters", None))
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     check_transform_outputs(contract, tf_transform_output.transformed_feature_spec())
-    # Under TF_CONFIG, RunConfig takes this replica's role from it.
-    run_config = tf_estimator.estimator.RunConfig(
-        model_dir=fn_args.serving_model_dir,
-        save_checkpoints_steps=hparams["save_checkpoints_steps"],
-        save_checkpoints_secs=(
-            None if hparams["save_checkpoints_steps"] else hparams["save_checkpoints_secs"]
-        ),
-        keep_checkpoint_max=3,
-        save_summary_steps=hparams["save_summary_steps"],
-        log_step_count_steps=hparams["log_step_count_steps"],
-    )
+    run_config = training_run_config(fn_args.serving_model_dir, hparams)
     # Only the chief writes checkpoints, so only the chief resumes them.
     if fn_args.model_run_dir and run_config.is_chief:
         resume_interrupted_training(fn_args, hparams)

@@ -15,7 +15,6 @@ trial completes (or `MAX_FAILURES_IN_A_ROW` fail one after the other) raises a
 `TuningError` naming the first failed trial, its values and its error.
 """
 
-import importlib.util
 import os
 import time
 from typing import Mapping, Optional, Tuple
@@ -27,7 +26,6 @@ from absl import logging as absl_logging
 from keras_tuner.engine import base_tuner
 from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.engine import trial as trial_lib
-from tfx.components.trainer import fn_args_utils
 from tfx.components.tuner.component import TunerFnResult
 
 from modules.common import estimator
@@ -115,10 +113,6 @@ def make_oracle(algorithm: str, space: keras_tuner.HyperParameters, trials: int,
     if not space.space:
         raise ValueError("The search space is empty: the family's contract declares no "
                          "search_space, or the run fixes every hyperparameter of it.")
-    if algorithm == "bayesian" and importlib.util.find_spec("sklearn") is None:
-        raise ValueError("The 'bayesian' tuning algorithm needs scikit-learn (keras-tuner's "
-                         "Gaussian process), which requirements-lock.txt does not have: "
-                         "tune with 'random', or add scikit-learn to the lock.")
     oracle_class = _RandomSearchOracle if algorithm == "random" else _BayesianOracle
     return oracle_class(
         objective=keras_tuner.Objective(*objective),
@@ -173,18 +167,11 @@ class EstimatorTuner(base_tuner.BaseTuner):
         model_dir = os.path.join(self.get_trial_dir(trial.trial_id), "model")
         if tf.io.gfile.exists(model_dir):
             tf.io.gfile.rmtree(model_dir)  # A retried trial starts from scratch too.
-        trial_args = fn_args_utils.FnArgs(
-            working_dir=fn_args.working_dir,
-            train_files=fn_args.train_files,
-            eval_files=fn_args.eval_files,
-            transform_output=fn_args.transform_graph_path,
-            serving_model_dir=model_dir,
-            # No model_run_dir: a trial never resumes another attempt.
-            model_run_dir=None,
-            train_steps=fn_args.train_steps,
-            eval_steps=fn_args.eval_steps,
-            custom_config=fn_args.custom_config,
-        )
+        # No model_run_dir: a trial never resumes another attempt.
+        trial_args = estimator.training_fn_args(
+            fn_args.transform_graph_path, fn_args.train_files, fn_args.eval_files,
+            fn_args.train_steps, model_dir, eval_steps=fn_args.eval_steps,
+            custom_config=fn_args.custom_config, working_dir=fn_args.working_dir)
         start = time.monotonic()
         tf.keras.backend.clear_session()
         try:

@@ -89,7 +89,8 @@ class PipelineConfig:
       tuner_fn: the dotted path of the Tuner's `tuner_fn`; empty: the family cannot
         be tuned.
       tuning_algorithm: the search: "random" (keras-tuner's random search) or
-        "bayesian" (Bayesian optimization; needs scikit-learn).
+        "bayesian" (Bayesian optimization: a scikit-learn Gaussian process after a random
+        start of 3 trials per hyperparameter).
       tuning_trials: trials of a search, the first of them the family's defaults.
       tuning_steps: training steps of each trial; 0: `train_steps`.
       tuning_seed: the search's random seed (the same seed proposes the same trials).

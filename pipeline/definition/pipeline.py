@@ -1,6 +1,6 @@
 """The pipeline definition: one `create_pipeline`, shared by every runner."""
 
-from typing import Optional
+from typing import Dict, Optional
 
 # Direct imports, not `tfx.v1`: that one also loads the Kubeflow and Google Cloud
 # extensions, 7 s of every run's start-up here.
@@ -14,6 +14,7 @@ from tfx.components import Transform
 from tfx.components.example_gen.component import FileBasedExampleGen
 from tfx.components.trainer import executor as estimator_trainer_executor
 from tfx.dsl.components.base import base_beam_component
+from tfx.dsl.components.base import base_node
 from tfx.dsl.components.base import executor_spec
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
@@ -76,21 +77,8 @@ def label_rule(contract) -> Optional[csv_check.LabelRule]:
                                drop_empty=task.drop_empty_label)
 
 
-def create_pipeline(
-    config: PipelineConfig,
-    metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
-) -> tfx_pipeline.Pipeline:
-    """Returns the TFX pipeline from raw CSV to a pushed, blessed model.
-
-    With `config.tune`, the Tuner searches the family's hyperparameters between
-    Transform and the Trainer, which trains with the best; without it, the Trainer
-    takes the latest ones an earlier run of the same pipeline tuned, if any.
-
-    Args:
-      config: every setting of the pipeline.
-      metadata_connection_config: the ML Metadata store of a local run; orchestrators
-        that bring their own store (Kubeflow) leave it out.
-    """
+def _data_steps(config: PipelineConfig) -> Dict[str, base_node.BaseNode]:
+    """ExampleGen, statistics, the inferred and the curated schema, validation, the gate."""
     contract = config.contract
     # CsvExampleGen's executor, behind CSV checks that name file, line and column,
     # reading only the data files of the folder.
@@ -133,11 +121,17 @@ def create_pipeline(
         data_root=config.data_root,
     ).with_id(DATA_GATE)
 
+    return {c.id: c for c in (example_gen_component, statistics_gen, schema_gen,
+                              curated_schema, example_validator, data_gate)}
+
+
+def _training_steps(config: PipelineConfig, examples, schema) -> Dict[str, base_node.BaseNode]:
+    """Transform, then the Tuner (or the resolver of earlier tuned values), the Trainer."""
     # The family's functions by dotted path: imported where the components run,
     # never packaged into wheels (a wheel build at start-up and a pip install in every
     # execution). `modules_version` keeps the cache honest about their code.
     transform = Transform(
-        examples=example_gen_component.outputs["examples"],
+        examples=examples,
         schema=schema,
         preprocessing_fn=config.preprocessing_fn,
         custom_config={"modules_version": config.modules_version},
@@ -192,8 +186,13 @@ def create_pipeline(
             "modules_version": config.modules_version,
         },
     ).with_id(TRAINER)
-    transform.add_upstream_node(data_gate)
 
+    return {c.id: c for c in (transform, tuner, trainer)}
+
+
+def _release_steps(config: PipelineConfig, examples, model) -> Dict[str, base_node.BaseNode]:
+    """The latest blessed model, the Evaluator that judges the candidate, the Pusher."""
+    contract = config.contract
     baseline_resolver = Resolver(
         strategy_class=LatestBlessedModelStrategy,
         model=Channel(type=standard_artifacts.Model),
@@ -201,8 +200,8 @@ def create_pipeline(
     ).with_id(BASELINE_RESOLVER)
 
     evaluator = Evaluator(
-        examples=example_gen_component.outputs["examples"],
-        model=trainer.outputs["model"],
+        examples=examples,
+        model=model,
         baseline_model=baseline_resolver.outputs["model"],
         eval_config=evaluation.eval_config(
             metrics_specs=config.task.metrics_specs(),
@@ -212,18 +211,24 @@ def create_pipeline(
     ).with_id(EVALUATOR)
 
     pusher_component = Pusher(
-        model=trainer.outputs["model"],
+        model=model,
         model_blessing=evaluator.outputs["blessing"],
         push_destination=pusher.push_destination(config.serving_model_dir),
         custom_executor_spec=executor_spec.ExecutorClassSpec(versioned_pusher.Executor),
         custom_config={versioned_pusher.FORCE_PUSH: config.force_push},
     ).with_id(PUSHER)
 
+    return {c.id: c for c in (baseline_resolver, evaluator, pusher_component)}
+
+
+def _report_step(config: PipelineConfig, steps: Dict[str, base_node.BaseNode]) -> RunReport:
+    """The run's report from every other step's outputs."""
+    contract = config.contract
     # The run's report as an artifact: what a Kubeflow run shows. A local run also
     # renders one from ML Metadata after every run, however it ended.
     facts = family_facts(contract, config.hparams, config.train_steps,
                          config.blocking_anomalies)
-    run_report = RunReport(
+    return RunReport(
         family=contract.name,
         data_root=config.data_root,
         blocking_kinds=facts["blocking_kinds"],
@@ -234,36 +239,46 @@ def create_pipeline(
         label_sources=facts["label_sources"],
         example_template=facts["example_template"],
         ui_metadata_path=config.report_ui_metadata_path,
-        examples=example_gen_component.outputs["examples"],
-        statistics=statistics_gen.outputs["statistics"],
-        anomalies=example_validator.outputs["anomalies"],
-        model_run=trainer.outputs["model_run"],
-        evaluation=evaluator.outputs["evaluation"],
-        blessing=evaluator.outputs["blessing"],
-        pushed_model=pusher_component.outputs["pushed_model"],
+        examples=steps[EXAMPLE_GEN].outputs["examples"],
+        statistics=steps[STATISTICS_GEN].outputs["statistics"],
+        anomalies=steps[EXAMPLE_VALIDATOR].outputs["anomalies"],
+        model_run=steps[TRAINER].outputs["model_run"],
+        evaluation=steps[EVALUATOR].outputs["evaluation"],
+        blessing=steps[EVALUATOR].outputs["blessing"],
+        pushed_model=steps[PUSHER].outputs["pushed_model"],
     ).with_id(RUN_REPORT)
 
-    components = [
-        example_gen_component,
-        statistics_gen,
-        schema_gen,
-        curated_schema,
-        example_validator,
-        data_gate,
-        transform,
-        tuner,
-        trainer,
-        baseline_resolver,
-        evaluator,
-        pusher_component,
-        run_report,
-    ]
-    by_id = {component.id: component for component in components}
+
+def create_pipeline(
+    config: PipelineConfig,
+    metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
+) -> tfx_pipeline.Pipeline:
+    """Returns the TFX pipeline from raw CSV to a pushed, blessed model.
+
+    With `config.tune`, the Tuner searches the family's hyperparameters between
+    Transform and the Trainer, which trains with the best; without it, the Trainer
+    takes the latest ones an earlier run of the same pipeline tuned, if any. Building
+    it reads no file and runs no TensorFlow: it takes the facts in `config`.
+
+    Args:
+      config: every setting of the pipeline.
+      metadata_connection_config: the ML Metadata store of a local run; orchestrators
+        that bring their own store (Kubeflow) leave it out.
+    """
+    steps = _data_steps(config)
+    examples = steps[EXAMPLE_GEN].outputs["examples"]
+    schema = steps[SCHEMA_IMPORTER].outputs["schema"]
+    steps.update(_training_steps(config, examples, schema))
+    # Transform, and so everything after it, waits for the gate.
+    steps[TRANSFORM].add_upstream_node(steps[DATA_GATE])
+    steps.update(_release_steps(config, examples, steps[TRAINER].outputs["model"]))
+    steps[RUN_REPORT] = _report_step(config, steps)
+    components = list(steps.values())
     for component_id, args in config.component_beam_args.items():
-        if not isinstance(by_id.get(component_id), base_beam_component.BaseBeamComponent):
+        if not isinstance(steps.get(component_id), base_beam_component.BaseBeamComponent):
             raise ValueError(f"component_beam_args names {component_id!r}, which is not "
                              "a Beam-based component of this pipeline.")
-        by_id[component_id].with_beam_pipeline_args(list(args))
+        steps[component_id].with_beam_pipeline_args(list(args))
 
     return tfx_pipeline.Pipeline(
         pipeline_name=config.pipeline_name,

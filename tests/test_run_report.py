@@ -16,7 +16,6 @@ import tensorflow as tf
 from tfx.types import standard_artifacts
 
 import report_pages
-
 from components.data_gate import report as gate_report
 from components.run_report import charts
 from components.run_report import component
@@ -29,7 +28,6 @@ from components.run_report.readers import evaluation as evaluation_reader
 from components.run_report.readers import statistics
 from components.run_report.readers import tuning
 from modules.taxi import contract as taxi
-from pipeline.definition import config as config_lib
 from pipeline.results import facts as report_facts
 from pipeline.serving import client as serving
 
@@ -113,7 +111,8 @@ def test_typical_row_is_a_raw_row_the_serving_parser_takes(data, schema):
 # --- anomalies -------------------------------------------------------------------------------
 
 def test_anomalies_mark_the_kinds_that_stop_a_run_first():
-    found = anomalies_reader.anomalies_section(URIS["anomalies"], FACTS["blocking_kinds"], stopped=True)
+    found = anomalies_reader.anomalies_section(URIS["anomalies"], FACTS["blocking_kinds"],
+                                               stopped=True)
     kinds = [(f["column"], f["kind"], f["blocking"]) for f in found["findings"]]
     assert kinds[:2] == [("company", "FEATURE_TYPE_NOT_PRESENT", True)] * 2
     assert ("payment_type", "ENUM_TYPE_UNEXPECTED_STRING_VALUES", False) in kinds
@@ -131,7 +130,8 @@ def test_anomalies_of_kinds_let_through_carry_no_advice():
 # --- training --------------------------------------------------------------------------------
 
 def test_hyperparameters_say_where_each_came_from():
-    training = sections.training_section(URIS["model_run"], {"learning_rate": 0.003, "dropout": 0.1},
+    training = sections.training_section(URIS["model_run"],
+                                         {"learning_rate": 0.003, "dropout": 0.1},
                                          {"learning_rate": 0.01})
     assert training["hparams"] == [
         {"name": "dropout", "value": "0.1", "source": "family default"},
@@ -315,16 +315,15 @@ def test_executor_writes_the_page_and_kfp_ui_metadata(tmp_path, saved_model):
         example_template=FACTS["example_template"],
         ui_metadata_path=str(tmp_path / "mlpipeline-ui-metadata.json"))
     exec_properties = dict(spec.exec_properties)
-    inputs = {
-        "statistics": [report_pages.artifact(standard_artifacts.ExampleStatistics, URIS["statistics"])],
-        "anomalies": [report_pages.artifact(standard_artifacts.ExampleAnomalies, URIS["anomalies"])],
-        "model_run": [report_pages.artifact(standard_artifacts.ModelRun, URIS["model_run"])],
-        "evaluation": [report_pages.artifact(standard_artifacts.ModelEvaluation, URIS["evaluation"])],
-        "blessing": [report_pages.artifact(standard_artifacts.ModelBlessing, URIS["blessing"])],
-        "pushed_model": [report_pages.artifact(standard_artifacts.PushedModel, str(tmp_path / "push"),
-                                   pushed=1, forced=1, pushed_destination=saved_model,
-                                   pushed_version="1700000000")],
-    }
+    types = {"statistics": standard_artifacts.ExampleStatistics,
+             "anomalies": standard_artifacts.ExampleAnomalies,
+             "model_run": standard_artifacts.ModelRun,
+             "evaluation": standard_artifacts.ModelEvaluation,
+             "blessing": standard_artifacts.ModelBlessing}
+    inputs = {role: [report_pages.artifact(kind, URIS[role])] for role, kind in types.items()}
+    inputs["pushed_model"] = [report_pages.artifact(
+        standard_artifacts.PushedModel, str(tmp_path / "push"), pushed=1, forced=1,
+        pushed_destination=saved_model, pushed_version="1700000000")]
     output = report_pages.artifact(component.RunReportPage, str(tmp_path / "report"))
     executor.Executor().Do(inputs, {"report": [output]}, exec_properties)
 

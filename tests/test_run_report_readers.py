@@ -60,7 +60,7 @@ def test_missing_counts_are_the_empty_cells_of_the_csv(statistics_dir, family):
         splits = feature["splits"].values()
         assert sum(s["missing"] for s in splits) == empty[feature["name"]], feature["name"]
         assert all(s["count"] + s["missing"] == n
-                   for s, n in zip(splits, data["splits"].values()))
+                   for s, n in zip(splits, data["splits"].values(), strict=True))
     assert any(empty.values())  # The data has empty cells to count.
 
 

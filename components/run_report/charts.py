@@ -56,8 +56,9 @@ def timeline(components: Sequence[Mapping]) -> Optional[str]:
         length = max(component["end"] - component["start"], 0.05)
         axes.barh(row, length, left=component["start"], height=0.6,
                   color=STATE_COLORS.get(component["state"], "#bbbbbb"))
-        axes.text(component["start"] + length, row, f" {component['end'] - component['start']:.1f} s",
-                  va="center", fontsize=7)
+        seconds = component["end"] - component["start"]
+        axes.text(component["start"] + length, row, f" {seconds:.1f} s", va="center",
+                  fontsize=7)
     axes.set_yticks(range(len(shown)), [c["id"] for c in shown], fontsize=8)
     axes.invert_yaxis()
     axes.set_xlabel("seconds since the run started", fontsize=8)
@@ -126,11 +127,11 @@ def training_curves(train: Mapping[str, List], evaluation: Mapping[str, List]) -
         figure = _figure(4.2, 2.4)
         axes = figure.add_subplot()
         if name in train:
-            steps, values = zip(*train[name])
+            steps, values = zip(*train[name], strict=True)
             axes.plot(steps, values, marker="." if len(steps) < 30 else None,
                       color=SPLIT_COLORS["train"], label="train")
         if name in evaluation:
-            steps, values = zip(*evaluation[name])
+            steps, values = zip(*evaluation[name], strict=True)
             axes.plot(steps, values, marker="o", linestyle="--",
                       color=SPLIT_COLORS["eval"], label="eval")
         last = max(point[0] for series in (train.get(name, []), evaluation.get(name, []))

@@ -57,7 +57,7 @@ class Executor(base_executor.BaseExecutor):
             uris={key: uri(key) for key in ("examples", "statistics", "anomalies", "model_run",
                                             "tuner_results", "evaluation", "blessing")},
             pushed=pushed_facts(pushed[0]) if pushed else None,
-            generated=datetime.datetime.now(datetime.timezone.utc).strftime(
+            generated=datetime.datetime.now(datetime.UTC).strftime(
                 "%Y-%m-%d %H:%M UTC"),
         )
         html = render.render_page(page)

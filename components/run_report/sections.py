@@ -19,7 +19,6 @@ from components.run_report.readers import signatures
 from components.run_report.readers import statistics
 from components.run_report.readers import tuning
 
-
 # --- training -----------------------------------------------------------------------------
 
 def training_section(model_run_uri: str, hparam_defaults: Mapping[str, object],

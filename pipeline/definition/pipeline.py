@@ -2,6 +2,8 @@
 
 from typing import Dict, Optional
 
+from ml_metadata.proto import metadata_store_pb2
+
 # Direct imports, not `tfx.v1`: that one also loads the Kubeflow and Google Cloud
 # extensions, 7 s of every run's start-up here.
 from tfx.components import Evaluator
@@ -24,14 +26,13 @@ from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import trainer_pb2
 from tfx.types import Channel
 from tfx.types import standard_artifacts
-from ml_metadata.proto import metadata_store_pb2
 
 from components import checked_csv_example_gen
 from components import csv_check
 from components import curated_schema as curated_schema_lib
 from components import evaluation
-from components import latest_artifact
 from components import example_gen
+from components import latest_artifact
 from components import pusher
 from components import tuner as tuner_lib
 from components import versioned_pusher

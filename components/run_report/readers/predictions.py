@@ -99,7 +99,7 @@ def predictions_section(examples_uri: str, model_dir: str, label_column: str,
     if not examples:
         raise ReportInputError(f"{examples_uri}: no eval example holds the label "
                                f"{label_column!r}.")
-    pairs = list(zip(labels, score(model_dir, examples)))
+    pairs = list(zip(labels, score(model_dir, examples), strict=True))
     return {"points": [list(pair) for pair in pairs], "examples": len(pairs),
             **_errors(pairs), "mean_baseline": mean_baseline(label_stats or {}),
             "model_dir": model_dir, "split": EVAL_SPLIT}

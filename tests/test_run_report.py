@@ -8,6 +8,7 @@ blessed), and the scalar summaries of a 201-step training.
 
 import html
 import json
+import shutil
 import os
 import re
 
@@ -152,17 +153,41 @@ def test_tuned_values_come_between_the_defaults_and_the_pipeline_settings():
     ]
 
 
-def test_tuning_trials_are_read_from_the_tuner_results():
-    trials = tuning.read_tuning_trials(URIS["tuner_results"])
-    assert [t["trial_id"] for t in trials] == ["03", "01"]
-    assert trials[0]["score"] == pytest.approx(0.9431)
+def test_tuning_trials_are_read_from_the_tuners_one_trials_file():
+    rows = tuning.trial_rows(tuning.read_trials(URIS["tuner_results"]))
+    assert [r["trial_id"] for r in rows] == ["03", "01", "02"]
+    assert rows[0] == {"trial_id": "03", "score": pytest.approx(0.9431), "learning_rate": 0.003,
+                       "dropout": 0.1, "status": "COMPLETED", "error": ""}
+    assert rows[2]["score"] is None and rows[2]["error"] == "ValueError: NaN loss"
 
 
-def test_a_broken_tuner_results_file_is_named_with_line_and_column(tmp_path):
-    (tmp_path / "tuner_results.json").write_text('[{"trial_id": "01",\n "score": }]')
+def test_a_broken_trials_file_is_named_with_line_and_column(tmp_path):
+    (tmp_path / "trials.json").write_text('[{"trial_id": "01",\n "score": }]')
     with pytest.raises(ReportInputError,
-                       match=r"tuner_results\.json: line 2, column 11: Expecting value"):
-        tuning.read_tuning_trials(str(tmp_path))
+                       match=r"trials\.json: line 2, column 11: Expecting value"):
+        tuning.read_trials(str(tmp_path))
+
+
+def _model_run_that_recorded(tmp_path, hparams):
+    """The committed model run, with the record a Trainer writes of what it trained with."""
+    model_run = tmp_path / "model_run"
+    shutil.copytree(URIS["model_run"], model_run)
+    (model_run / tuning.TRAINING_RECORD_FILE).write_text(json.dumps({"hparams": hparams}))
+    return str(model_run)
+
+
+def test_the_values_shown_are_what_the_trainer_recorded_it_trained_with(tmp_path):
+    model_run = _model_run_that_recorded(
+        tmp_path, {"learning_rate": 0.01, "dropout": 0.25, "lstm_units": 48})
+    training = sections.training_section(
+        model_run, {"learning_rate": 0.003, "dropout": 0.1, "lstm_units": 32},
+        {"learning_rate": 0.01}, hparam_tuned={"dropout": 0.25, "lstm_units": 48},
+        tuned_source="tuned in this run")
+    assert training["hparams"] == [
+        {"name": "dropout", "value": "0.25", "source": "tuned in this run"},
+        {"name": "learning_rate", "value": "0.01", "source": "pipeline setting"},
+        {"name": "lstm_units", "value": "48", "source": "tuned in this run"},
+    ]
 
 
 # --- evaluation ------------------------------------------------------------------------------
@@ -337,6 +362,42 @@ def test_executor_writes_the_page_and_kfp_ui_metadata(tmp_path, saved_model):
     with open(tmp_path / "mlpipeline-ui-metadata.json") as ui_file:
         ui = json.load(ui_file)
     assert ui["outputs"] == [{"type": "web-app", "storage": "inline", "source": page_html}]
+
+
+@pytest.mark.parametrize("tuned_in_this_run", [True, False])
+def test_a_tuned_kubeflow_runs_page_shows_the_values_trained_with_and_the_trials(
+        tmp_path, tuned_in_this_run):
+    """The RunReport step reads what the Trainer took (its HyperParameters input and its
+    own record) and, when the Tuner ran in this run, the Tuner's trials."""
+    spec = component.RunReport(
+        family="taxi", data_root="gs://data/taxi", blocking_kinds=FACTS["blocking_kinds"],
+        hparam_defaults={"learning_rate": 0.003, "dropout": 0.1}, hparam_overrides={},
+        train_steps=201, task=FACTS["task"], label_sources=FACTS["label_sources"],
+        example_template=FACTS["example_template"])
+    best = tmp_path / "best"
+    best.mkdir()
+    (best / tuning.BEST_HYPERPARAMETERS_FILE).write_text(
+        json.dumps({"values": {"learning_rate": 0.01, "dropout": 0.2}}))
+    inputs = {
+        "model_run": [report_pages.artifact(standard_artifacts.ModelRun, _model_run_that_recorded(
+            tmp_path, {"learning_rate": 0.01, "dropout": 0.2}))],
+        "hyperparameters": [report_pages.artifact(standard_artifacts.HyperParameters,
+                                                  str(best))],
+    }
+    if tuned_in_this_run:
+        inputs["tuner_results"] = [report_pages.artifact(standard_artifacts.TunerResults,
+                                                         URIS["tuner_results"])]
+    output = report_pages.artifact(component.RunReportPage, str(tmp_path / "report"))
+    executor.Executor().Do(inputs, {"report": [output]}, dict(spec.exec_properties))
+
+    with open(tmp_path / "report" / executor.PAGE_FILE) as page_file:
+        text = re.sub(r"<[^>]+>", " ", page_file.read())
+    source = executor.TUNED_IN_THIS_RUN if tuned_in_this_run else executor.TUNED_EARLIER
+    for name, value in (("learning_rate", "0.01"), ("dropout", "0.2")):
+        assert re.search(rf"{name}\s+{value}\s+{source}", text), name
+    assert "family default" not in text
+    assert ("ValueError: NaN loss" in text) == tuned_in_this_run
+    assert ("No Tuner ran" in text) != tuned_in_this_run
 
 
 def test_the_page_artifact_type_is_importable_by_its_type_name():

@@ -48,6 +48,9 @@ class RunReportSpec(component_spec.ComponentSpec):
         "statistics": _optional(standard_artifacts.ExampleStatistics),
         "anomalies": _optional(standard_artifacts.ExampleAnomalies),
         "model_run": _optional(standard_artifacts.ModelRun),
+        # The hyperparameters the Trainer took: this run's Tuner's best, or an earlier
+        # run's (the resolver's); with this run's Tuner, its trials too.
+        "hyperparameters": _optional(standard_artifacts.HyperParameters),
         "tuner_results": _optional(standard_artifacts.TunerResults),
         "evaluation": _optional(standard_artifacts.ModelEvaluation),
         "blessing": _optional(standard_artifacts.ModelBlessing),
@@ -72,6 +75,7 @@ class RunReport(base_component.BaseComponent):
                  statistics: Optional[channel.BaseChannel] = None,
                  anomalies: Optional[channel.BaseChannel] = None,
                  model_run: Optional[channel.BaseChannel] = None,
+                 hyperparameters: Optional[channel.BaseChannel] = None,
                  tuner_results: Optional[channel.BaseChannel] = None,
                  evaluation: Optional[channel.BaseChannel] = None,
                  blessing: Optional[channel.BaseChannel] = None,
@@ -93,8 +97,8 @@ class RunReport(base_component.BaseComponent):
             `{row}` placeholders.
           ui_metadata_path: where to write KFP v1's UI metadata (a `web-app` output
             holding the page); empty for none.
-          examples, statistics, anomalies, model_run, tuner_results, evaluation,
-            blessing, pushed_model: the run's artifacts, each optional.
+          examples, statistics, anomalies, model_run, hyperparameters, tuner_results,
+            evaluation, blessing, pushed_model: the run's artifacts, each optional.
         """
         super().__init__(spec=RunReportSpec(
             family=family,
@@ -108,7 +112,8 @@ class RunReport(base_component.BaseComponent):
             example_template=example_template,
             ui_metadata_path=ui_metadata_path,
             examples=examples, statistics=statistics, anomalies=anomalies, model_run=model_run,
-            tuner_results=tuner_results, evaluation=evaluation, blessing=blessing,
+            hyperparameters=hyperparameters, tuner_results=tuner_results,
+            evaluation=evaluation, blessing=blessing,
             pushed_model=pushed_model,
             report=channel.Channel(type=RunReportPage),
         ))

@@ -23,30 +23,34 @@ from components.run_report.readers import tuning
 
 def training_section(model_run_uri: str, hparam_defaults: Mapping[str, object],
                      hparam_overrides: Mapping[str, object],
-                     tuner_results_uri: Optional[str] = None,
+                     trials: Optional[List[dict]] = None,
                      train_steps: Optional[int] = None,
                      hparam_tuned: Optional[Mapping[str, object]] = None,
                      tuned_source: str = "tuned") -> dict:
     """Loss and metrics against the step (train and eval), hyperparameters, trials.
 
+    Each hyperparameter's value is what the Trainer recorded it trained with, where
+    it recorded one; its source is where that value came from.
+
     Args:
       model_run_uri: the Trainer's `model_run` folder.
       hparam_defaults: the model family's default hyperparameters.
       hparam_overrides: what the pipeline set on top of them.
-      tuner_results_uri: a Tuner's `tuner_results` folder, when one ran.
+      trials: the trials of the tuning the values came from (`trials.json`), if any.
       train_steps: the training steps asked for.
       hparam_tuned: a Tuner's best values the Trainer took (between the defaults and
         the pipeline's settings), with `tuned_source` saying where they came from.
     """
     files = events.find_event_files(model_run_uri)
     hparam_tuned = hparam_tuned or {}
+    used = tuning.trained_with(model_run_uri)
     hparams = []
     for name in sorted(set(hparam_defaults) | set(hparam_tuned) | set(hparam_overrides)):
         for values, source in ((hparam_overrides, "pipeline setting"),
                                (hparam_tuned, tuned_source),
                                (hparam_defaults, "family default")):
             if name in values:
-                hparams.append({"name": name, "value": json.dumps(values[name]),
+                hparams.append({"name": name, "value": json.dumps(used.get(name, values[name])),
                                 "source": source})
                 break
     return {
@@ -54,7 +58,7 @@ def training_section(model_run_uri: str, hparam_defaults: Mapping[str, object],
         "eval": events.read_scalars(files["eval"]),
         "event_files": sum(len(v) for v in files.values()),
         "hparams": hparams,
-        "trials": tuning.read_tuning_trials(tuner_results_uri) if tuner_results_uri else None,
+        "trials": tuning.trial_rows(trials),
         "train_steps": train_steps,
         "model_run": model_run_uri,
     }
@@ -165,10 +169,10 @@ def collect_page(title: str, run: Mapping, facts: Mapping,
         "wall_seconds"}; `components` as [{"id", "state", "seconds", "start", "end"}].
       facts: the model family's facts: "blocking_kinds", "hparam_defaults",
         "hparam_overrides", "hparam_tuned" and "tuned_source" (values a Tuner chose,
-        and where), "train_steps", "task" (the task's facts: kind, classes, blessing,
+        and where), "trials" (that tuning's `trials.json`), "train_steps", "task" (the task's facts: kind, classes, blessing,
         metric names), "candidate", "baseline", "label_sources", "example_template".
       uris: artifact folders by role: "examples", "statistics", "anomalies",
-        "model_run", "tuner_results", "evaluation", "blessing"; missing or None when
+        "model_run", "evaluation", "blessing"; missing or None when
         the run did not produce them.
       pushed: {"pushed", "destination", "version", "forced"} from the Pusher.
       gate_stopped: the data gate stopped the run.
@@ -187,7 +191,7 @@ def collect_page(title: str, run: Mapping, facts: Mapping,
     page["training"] = _guarded(
         errors, "training", training_section, uris["model_run"],
         facts.get("hparam_defaults", {}), facts.get("hparam_overrides", {}),
-        uris.get("tuner_results"), facts.get("train_steps"), facts.get("hparam_tuned"),
+        facts.get("trials"), facts.get("train_steps"), facts.get("hparam_tuned"),
         facts.get("tuned_source", "tuned")) if uris.get("model_run") else None
     evaluation = _guarded(
         errors, "evaluation", evaluation_reader.evaluation_section, uris["evaluation"],

@@ -225,10 +225,16 @@ def _release_steps(config: PipelineConfig, examples, model) -> Dict[str, base_no
 def _report_step(config: PipelineConfig, steps: Dict[str, base_node.BaseNode]) -> RunReport:
     """The run's report from every other step's outputs."""
     contract = config.contract
-    # The run's report as an artifact: what a Kubeflow run shows. A local run also
-    # renders one from ML Metadata after every run, however it ended.
+    # The run's report as an artifact: what a Kubeflow run shows. (A local run renders
+    # its page from ML Metadata after the run instead, however it ended.)
     facts = family_facts(contract, config.hparams, config.train_steps,
                          config.blocking_anomalies)
+    # The hyperparameters the Trainer took, and this run's trials when it tuned.
+    if config.tune:
+        tuned = steps[TUNER].outputs["best_hyperparameters"]
+        tuner_results = steps[TUNER].outputs["tuner_results"]
+    else:
+        tuned, tuner_results = steps[HYPERPARAMETERS_RESOLVER].outputs["hyperparameters"], None
     return RunReport(
         family=contract.name,
         data_root=config.data_root,
@@ -244,6 +250,8 @@ def _report_step(config: PipelineConfig, steps: Dict[str, base_node.BaseNode]) -
         statistics=steps[STATISTICS_GEN].outputs["statistics"],
         anomalies=steps[EXAMPLE_VALIDATOR].outputs["anomalies"],
         model_run=steps[TRAINER].outputs["model_run"],
+        hyperparameters=tuned,
+        tuner_results=tuner_results,
         evaluation=steps[EVALUATOR].outputs["evaluation"],
         blessing=steps[EVALUATOR].outputs["blessing"],
         pushed_model=steps[PUSHER].outputs["pushed_model"],
@@ -273,7 +281,8 @@ def create_pipeline(
     # Transform, and so everything after it, waits for the gate.
     steps[TRANSFORM].add_upstream_node(steps[DATA_GATE])
     steps.update(_release_steps(config, examples, steps[TRAINER].outputs["model"]))
-    steps[RUN_REPORT] = _report_step(config, steps)
+    if config.report_step:
+        steps[RUN_REPORT] = _report_step(config, steps)
     components = list(steps.values())
     for component_id, args in config.component_beam_args.items():
         if not isinstance(steps.get(component_id), base_beam_component.BaseBeamComponent):

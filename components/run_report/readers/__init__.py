@@ -6,7 +6,7 @@ values; `components/run_report/sections.py` assembles the page from them.
 - `statistics`: StatisticsGen's `FeatureStats.pb` (counts, missing cells, histograms).
 - `anomalies`: ExampleValidator's `SchemaDiff.pb`.
 - `events`: the Estimator's event files (TensorBoard's `EventAccumulator`).
-- `tuning`: the Tuner's `tuner_results.json`.
+- `tuning`: what the Trainer trained with, the tuned values, the Tuner's `trials.json`.
 - `evaluation`: the Evaluator's metrics, plots, validations and eval config.
 - `signatures`: a SavedModel's signatures, read from `saved_model.pb`.
 - `predictions`: a sample of the eval split scored with the pushed model.

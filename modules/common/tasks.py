@@ -284,7 +284,8 @@ class Task:
     def facts(self) -> dict:
         """The task as plain values, for components that take a family's facts."""
         return {"kind": self.kind, "classes": list(self.classes),
-                "blessing": self.blessing.as_dict(), "metric_names": list(self.metric_names)}
+                "blessing": self.blessing.as_dict(), "metric_names": list(self.metric_names),
+                "metric_labels": {name: LABELS[name] for name in self.metric_names}}
 
     def with_blessing(self, bound: Optional[float] = None,
                       max_change: Optional[float] = None) -> "Task":

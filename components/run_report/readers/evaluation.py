@@ -282,8 +282,8 @@ def evaluation_section(evaluation_uri: str, blessing_uri: Optional[str],
     Args:
       evaluation_uri: the Evaluator's `evaluation` folder.
       blessing_uri: its `blessing` folder (None if there is none).
-      task: the task's facts: "kind", "classes", "metric_names", "blessing" (its
-        "metric", "direction", "bound", "max_change").
+      task: the task's facts: "kind", "classes", "metric_names", "metric_labels",
+        "blessing" (its "metric", "direction", "bound", "max_change").
       candidate, baseline: the model names of the eval config.
     """
     metric_names = list(task.get("metric_names") or [])
@@ -303,6 +303,8 @@ def evaluation_section(evaluation_uri: str, blessing_uri: Optional[str],
         "slices": rows,
         "models": models,
         "metric_names": names,
+        # Readable names where the task gives them ("RMSE"), else TFMA's.
+        "metric_labels": {n: (task.get("metric_labels") or {}).get(n, n) for n in names},
         "has_baseline": baseline in models,
         "candidate": candidate,
         "baseline": baseline,

@@ -65,11 +65,22 @@ def run_pipeline(data_dir: Optional[str], build_dir: str, label: str, log_dir: s
         "kernel_peak_rss_mb": round(run["kernel_maxrss_bytes"] / 2**20, 1),
         "components": timeline.merge_states(summary.get("components", []), peaks),
         "auc": candidate.get("auc"),
+        # What blesses the family's model (its task's metric), with its bound.
+        "blessing": summary.get("blessing"),
         "eval_examples": candidate.get("example_count"),
         "blessed": summary.get("blessed"),
         "pushed": summary.get("pushed"),
         "logs": log_prefix + ".{stdout,stderr}.log",
     }
+
+
+def _blessing(runs: List[dict]) -> Optional[dict]:
+    """The blessing metric over the runs: its name, direction, bound and values' spread."""
+    blessings = [r["blessing"] for r in runs if r.get("blessing")]
+    if not blessings:
+        return None
+    return {**{k: blessings[0][k] for k in ("metric", "direction", "bound")},
+            "value": stats.spread([b["value"] for b in blessings])}
 
 
 def aggregate(runs: List[dict]) -> dict:
@@ -85,6 +96,7 @@ def aggregate(runs: List[dict]) -> dict:
         "peak_rss_mb": stats.spread([r["peak_rss_mb"] for r in runs]),
         "kernel_peak_rss_mb": stats.spread([r["kernel_peak_rss_mb"] for r in runs]),
         "auc": stats.spread([r["auc"] for r in runs]),
+        "blessing": _blessing(runs),
         "components": [
             {
                 "id": node,

@@ -65,9 +65,17 @@ def _pipeline(section: dict) -> List[str]:
         "(summed over processes) sampled every 0.2 s while that component ran.", "",
         *table(["component", "cold s", "cold peak MB", "warm s", "warm peak MB",
                 "warm state"], rows), "",
-        f"Eval AUC (cold, median): {fmt(cold['auc']['median'], 4)}; "
+        f"{_quality_line(cold)}; "
         f"cold wall times: {', '.join(fmt(v) for v in cold['wall_seconds']['values'])} s.", "",
     ]
+
+
+def _quality_line(cold: dict) -> str:
+    """The eval figure of the cold runs: AUC, or the family's blessing metric."""
+    blessing = cold.get("blessing")
+    if cold["auc"]["median"] is None and blessing:
+        return f"Eval {blessing['metric']} (cold, median): {fmt(blessing['value']['median'], 4)}"
+    return f"Eval AUC (cold, median): {fmt(cold['auc']['median'], 4)}"
 
 
 def _training(section: dict) -> List[str]:

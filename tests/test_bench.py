@@ -417,3 +417,23 @@ def test_step_compute_summary_and_its_report_line():
     assert "Keras' train function 1,350 (47,407 us); ratio **1.07**" in text
     assert f"less this: {46_000 - 64 / 1450 * 1e6:,.0f} us a step" in text
     assert report._step_compute(None, estimator_path) == []
+
+
+def test_a_family_that_is_not_binary_is_judged_on_its_blessing_metric():
+    """penguins, taxi_fare: no AUC; the target is the task's metric within its bound."""
+    blessing = {"metric": "root_mean_squared_error", "direction": "lower", "bound": 7.0,
+                "max_change": 0.5, "value": 3.4, "baseline_value": None}
+    runs = [{"wall_seconds": 30.0, "peak_rss_mb": 900.0, "kernel_peak_rss_mb": 800.0,
+             "auc": None, "blessing": {**blessing, "value": value}, "returncode": 0,
+             "components": []} for value in (3.4, 3.2, 3.6)]
+    cold = pipeline_runs.aggregate(runs)
+    assert cold["blessing"]["value"]["median"] == pytest.approx(3.4)
+    rows = targets.evaluate({"pipeline": {"cold": cold}}, model="taxi_fare")
+    (quality,) = [r for r in rows if "root_mean_squared_error" in r["target"]]
+    assert quality["target"] == "eval root_mean_squared_error <= 7 (the family's bound)"
+    assert quality["met"] is True and quality["measured"] == "3.4000"
+    worse = pipeline_runs.aggregate([{**runs[0], "blessing": {**blessing, "value": 9.1}}])
+    (missed,) = [r for r in targets.evaluate({"pipeline": {"cold": worse}}, model="taxi_fare")
+                 if "root_mean_squared_error" in r["target"]]
+    assert missed["met"] is False
+    assert not any("AUC" in r["target"] for r in rows)

@@ -14,19 +14,20 @@ from typing import Dict, List, Optional, Sequence
 from bench import process_monitor
 from bench import stats
 from bench import timeline
+from components import data_files
 from data import make_scaled
+from pipeline.local import sizing
 
 RUNNER_MODULE = "pipeline.local.runner"
 
 
 def count_rows(data_dir: str) -> int:
-    """Returns the number of data rows (header excluded) of the CSV files in a folder."""
-    total = 0
-    for name in sorted(os.listdir(data_dir)):
-        if name.endswith(".csv"):
-            with open(os.path.join(data_dir, name), "rb") as csv_file:
-                total += max(0, sum(1 for _ in csv_file) - 1)
-    return total
+    """Returns the number of data rows (header excluded) of a folder's data files.
+
+    The runner's own count (`pipeline.local.sizing.count_rows`) of the files ExampleGen
+    reads (`components.data_files`).
+    """
+    return sizing.count_rows(data_files.in_folder(data_dir).files)
 
 
 def run_pipeline(data_dir: Optional[str], build_dir: str, label: str, log_dir: str,

@@ -4,32 +4,18 @@ import json
 import os
 
 from absl import logging
-from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx.dsl.components.base import base_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
-from tfx.types import standard_artifact_utils
 
 from components.data_gate import report
 
-# The file ExampleValidator writes in each split's folder.
-ANOMALIES_FILE = "SchemaDiff.pb"
 # Beside the gate's outputs, the folder of reports that stopped a run.
 REJECTED_DIR = "rejected"
 
 
 class DataValidationError(RuntimeError):
     """New data has anomalies of a kind that stops a run; the message is the report."""
-
-
-def load_anomalies(anomalies_artifact) -> dict:
-    """Returns {split name: Anomalies proto} from an ExampleAnomalies artifact."""
-    result = {}
-    for split in standard_artifact_utils.decode_split_names(anomalies_artifact.split_names):
-        path = os.path.join(anomalies_artifact.uri, f"Split-{split}", ANOMALIES_FILE)
-        with fileio.open(path, "rb") as anomalies_file:
-            result[split] = anomalies_pb2.Anomalies.FromString(anomalies_file.read())
-    return result
 
 
 def write_report(folder: str, text: str, found: list) -> None:
@@ -45,7 +31,8 @@ class Executor(base_executor.BaseExecutor):
     """Writes `report.txt` and `report.json`; raises DataValidationError on a block."""
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:
-        anomalies = load_anomalies(artifact_utils.get_single_instance(input_dict["anomalies"]))
+        anomalies = report.load_anomalies(
+            artifact_utils.get_single_uri(input_dict["anomalies"]))
         found = report.findings(anomalies, json.loads(exec_properties["blocking_kinds"]))
         text = report.format_report(exec_properties["data_root"], found)
         output = artifact_utils.get_single_instance(output_dict["report"])

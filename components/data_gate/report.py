@@ -1,8 +1,26 @@
 """Reading ExampleValidator's anomalies and deciding which of them stop a run."""
 
+import os
 from typing import Dict, Iterable, List
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
+from tfx.dsl.io import fileio
+
+# The file ExampleValidator writes in each split's folder.
+ANOMALIES_FILE = "SchemaDiff.pb"
+
+
+def load_anomalies(anomalies_uri: str) -> Dict[str, anomalies_pb2.Anomalies]:
+    """Returns {split: Anomalies} of an ExampleValidator output folder (local or remote).
+
+    Each split's findings are in `Split-<name>/SchemaDiff.pb`; {} when there are none.
+    """
+    result = {}
+    for path in sorted(fileio.glob(os.path.join(anomalies_uri, "Split-*", ANOMALIES_FILE))):
+        split = os.path.basename(os.path.dirname(path))[len("Split-"):]
+        with fileio.open(path, "rb") as anomalies_file:
+            result[split] = anomalies_pb2.Anomalies.FromString(anomalies_file.read())
+    return result
 
 # Anomaly kinds that stop a run by default: a missing or empty column, a wrong type,
 # values far outside the schema's domain. Unseen categories (ENUM_TYPE_UNEXPECTED_

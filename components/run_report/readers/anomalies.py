@@ -5,18 +5,20 @@ from typing import Dict, Iterable
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
 from components.data_gate import report as gate_report
-from components.run_report.readers import split_files
-
-ANOMALIES_FILE = "SchemaDiff.pb"
+from components.run_report.readers import ReportInputError
 
 
 def load_anomalies(anomalies_uri: str) -> Dict[str, anomalies_pb2.Anomalies]:
-    """Returns {split: Anomalies} from an ExampleValidator output folder."""
-    result = {}
-    for split, path in split_files(anomalies_uri, ANOMALIES_FILE).items():
-        with open(path, "rb") as anomalies_file:
-            result[split] = anomalies_pb2.Anomalies.FromString(anomalies_file.read())
-    return result
+    """Returns {split: Anomalies} from an ExampleValidator output folder (the gate's reading).
+
+    Raises:
+      ReportInputError: the folder holds no split's anomalies.
+    """
+    found = gate_report.load_anomalies(anomalies_uri)
+    if not found:
+        raise ReportInputError(
+            f"{anomalies_uri}: no Split-*/{gate_report.ANOMALIES_FILE} in this folder.")
+    return found
 
 
 def anomalies_section(anomalies_uri: str, blocking_kinds: Iterable[str],

@@ -1,0 +1,227 @@
+"""The fast CSV ExampleGen against TFX's own CsvExampleGen executor, on the same files.
+
+Each test runs TFX 1.15.1's executor (Beam, row by row) and this project's executor on
+one data folder and compares what they wrote: split names, and per split the examples
+field by field (as deterministic serializations, so kinds, values and empty lists all
+count), which makes split membership part of the comparison.
+"""
+
+import gzip
+import os
+import shutil
+
+import pyarrow as pa
+import pytest
+import tensorflow as tf
+from tfx.components.example_gen.csv_example_gen import executor as tfx_csv_executor
+from tfx.dsl.components.base import base_beam_executor
+from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils
+from tfx.types import standard_artifacts
+from tfx.types import standard_component_specs
+from tfx.utils import proto_utils
+from tfx_bsl.coders import csv_decoder
+
+from components import checked_csv_example_gen
+from components import example_gen
+from components import fast_csv_reader
+from components.csv_check import CsvFormatError
+
+# Every cell pyarrow's own inference reads otherwise than TFX: empty cells, NA, nan,
+# true, dates, integers beyond int64, with a column of empty cells only.
+ODD_CSV = (
+    "id,count,ratio,flag,day,big,na,nan_col,none,signed,text\n"
+    "1,10,0.5,true,2024-01-31,12345678901234567890,NA,nan,,+7,\"a, b\"\n"
+    "2,,1.25,false,2024-02-01,1,1,1.5,,-3,plain\n"
+    "3,7,,,2024-02-02,,,inf,,0012,\n"
+    "4,-2,3,TRUE,,-99999999999999999999,2,-nan,,  5  , spaced \n"
+    "5,0,1e3,1,2024-03-01 10:00,9223372036854775807,,1e400,,7,x\n"
+    "6,3,.5,0,,-9223372036854775808,NA,2,,8,\"\"\n"
+)
+
+
+def _exec_properties(input_base, buckets=example_gen.DEFAULT_SPLIT_BUCKETS, config=None):
+    properties = {
+        standard_component_specs.INPUT_BASE_KEY: str(input_base),
+        standard_component_specs.INPUT_CONFIG_KEY: proto_utils.proto_to_json(
+            example_gen_pb2.Input(splits=[
+                example_gen_pb2.Input.Split(name="single_split", pattern="*")])),
+        standard_component_specs.OUTPUT_CONFIG_KEY: proto_utils.proto_to_json(
+            example_gen.split_config(buckets)),
+        standard_component_specs.OUTPUT_DATA_FORMAT_KEY: example_gen_pb2.FORMAT_TF_EXAMPLE,
+    }
+    if config is not None:
+        properties[standard_component_specs.CUSTOM_CONFIG_KEY] = proto_utils.proto_to_json(
+            config)
+    return properties
+
+
+def _run(executor_class, input_base, output_dir, **kwargs):
+    """Runs an executor; returns (artifact, {split: sorted deterministic examples})."""
+    examples = standard_artifacts.Examples()
+    examples.uri = str(output_dir)
+    context = base_beam_executor.BaseBeamExecutor.Context(
+        beam_pipeline_args=[], tmp_dir=str(output_dir / "tmp"))
+    executor_class(context).Do({}, {standard_component_specs.EXAMPLES_KEY: [examples]},
+                               _exec_properties(input_base, **kwargs))
+    return examples, _read_splits(examples)
+
+
+def _read_splits(examples):
+    splits = {}
+    for name in artifact_utils.decode_split_names(examples.split_names):
+        files = tf.io.gfile.glob(os.path.join(examples.uri, f"Split-{name}", "*"))
+        splits[name] = sorted(
+            tf.train.Example.FromString(record.numpy()).SerializeToString(deterministic=True)
+            for record in tf.data.TFRecordDataset(files, compression_type="GZIP"))
+    return splits
+
+
+def _no_checks():
+    return checked_csv_example_gen.custom_config((), ())
+
+
+def _assert_same_as_tfx(folder, tmp_path, config, **kwargs):
+    tfx_artifact, tfx_splits = _run(tfx_csv_executor.Executor, folder, tmp_path / "tfx",
+                                    **kwargs)
+    ours, our_splits = _run(checked_csv_example_gen.Executor, folder, tmp_path / "ours",
+                            config=config, **kwargs)
+    assert ours.split_names == tfx_artifact.split_names
+    assert ours.get_string_custom_property("payload_format") == "FORMAT_TF_EXAMPLE"
+    assert {name: len(values) for name, values in our_splits.items()} == {
+        name: len(values) for name, values in tfx_splits.items()}
+    assert our_splits == tfx_splits
+    return our_splits
+
+
+def _feature(serialized, name):
+    feature = tf.train.Example.FromString(serialized).features.feature[name]
+    kind = feature.WhichOneof("kind")
+    return kind, (list(getattr(feature, kind).value) if kind else None)
+
+
+@pytest.mark.parametrize("cell", [
+    b"", b"0", b"-7", b"+7", b"  5  ", b"1_000", b"0012", b"9223372036854775807",
+    b"9223372036854775808", b"-9223372036854775809", b"12345678901234567890", b"1.5",
+    b".5", b"5.", b"1e3", b"1E-3", b"nan", b"-nan", b"inf", b"Infinity", b"1e400", b"NA",
+    b"true", b"2024-01-31", b" ", b"0x10", b"1,5", "\u0661".encode(), b"--1",
+])
+def test_cell_types_are_tfx_bsl_s(cell):
+    expected = csv_decoder._InferValueType(cell)  # pylint: disable=protected-access
+    assert fast_csv_reader.infer_value_type(cell) == int(expected.value)
+    column = pa.chunked_array([pa.array([cell.decode("utf-8")], pa.string())])
+    assert fast_csv_reader.column_type(column) == int(expected.value)
+
+
+@pytest.mark.parametrize("names", [
+    None,  # The taxi sample's header.
+    ["na", "nan_col", "none", "a", "ab", "b", "a_b", "aa", "B", "\u00e9", "e"],
+])
+def test_the_examples_are_written_in_the_bytes_tfx_hashes(sample_csv, names):
+    with open(sample_csv, "rb") as data:
+        content = data.read()
+    header = content[:content.index(b"\n")].decode().split(",")
+    table = fast_csv_reader.read_chunk(content[content.index(b"\n") + 1:], header)
+    if names is not None:  # The sample's first columns, renamed.
+        table = table.select(list(range(len(names)))).rename_columns(names)
+    types = [fast_csv_reader.column_type(column) for column in table.columns]
+    order = checked_csv_example_gen.key_order(table.column_names)
+    for serialized in fast_csv_reader.encode(table, types, order):
+        assert serialized == tf.train.Example.FromString(serialized).SerializeToString(
+            deterministic=True)
+
+
+def test_the_taxi_sample_is_read_as_tfx_reads_it(sample_csv, tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    shutil.copy(sample_csv, folder / "data.csv")
+    splits = _assert_same_as_tfx(folder, tmp_path, _no_checks())
+    # Empty cells are empty lists of the column's kind, not kind-less features.
+    features = [_feature(e, "pickup_community_area") for e in splits["train"]]
+    assert ("int64_list", []) in features
+    assert all(kind == "int64_list" for kind, _ in features)
+
+
+def test_odd_cells_are_read_as_tfx_reads_them(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "odd.csv").write_text(ODD_CSV)
+    splits = _assert_same_as_tfx(folder, tmp_path, _no_checks(), buckets=(1, 1))
+    examples = {_feature(e, "id")[1][0]: e for split in splits.values() for e in split}
+    assert _feature(examples[2], "count") == ("int64_list", [])  # An empty cell.
+    assert _feature(examples[1], "big") == ("bytes_list", [b"12345678901234567890"])
+    assert _feature(examples[1], "na") == ("bytes_list", [b"NA"])
+    assert _feature(examples[1], "flag") == ("bytes_list", [b"true"])
+    assert _feature(examples[1], "day") == ("bytes_list", [b"2024-01-31"])
+    assert _feature(examples[5], "nan_col") == ("float_list", [float("inf")])
+    assert _feature(examples[4], "signed") == ("int64_list", [5])
+    assert _feature(examples[1], "none") == (None, None)  # A column of empty cells only.
+
+
+def test_worker_processes_and_chunks_write_the_same_examples(sample_csv, tmp_path):
+    # TFX's executor cannot read gzip: it reads the same rows twice from plain files.
+    plain, folder = tmp_path / "plain", tmp_path / "data"
+    for name in ("data.csv", "more.csv"):
+        plain.mkdir(exist_ok=True)
+        shutil.copy(sample_csv, plain / name)
+    folder.mkdir()
+    shutil.copy(sample_csv, folder / "data.csv")
+    with open(sample_csv, "rb") as data:
+        (folder / "more.csv.gz").write_bytes(gzip.compress(data.read()))
+    _, tfx_splits = _run(tfx_csv_executor.Executor, plain, tmp_path / "tfx")
+    uris = [str(tmp_path / "ours" / f"Split-{name}") for name in example_gen.SPLIT_NAMES]
+    result = checked_csv_example_gen.write_examples(
+        [str(folder / "data.csv"), str(folder / "more.csv.gz")], (), (), uris, [2, 3],
+        workers=2, chunk_bytes=50_000)
+    assert result["rows"] == 4000 and result["python_files"] == []
+    files = sorted(os.listdir(uris[0]))
+    assert len(files) > 3 and files[0] == "data_tfrecord-00000-of-%05d.gz" % len(files)
+    ours = {}
+    for name, uri in zip(example_gen.SPLIT_NAMES, uris):
+        ours[name] = sorted(
+            tf.train.Example.FromString(r.numpy()).SerializeToString(deterministic=True)
+            for r in tf.data.TFRecordDataset(tf.io.gfile.glob(uri + "/*"), "GZIP"))
+    assert ours == tfx_splits
+
+
+def test_quotes_and_line_breaks_fall_back_to_python_s_csv_and_still_match(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "q.csv").write_bytes(
+        b'id,text,n\n1,"say ""hi""",2\n2,"two\nlines",3\n3,"cr\rin quotes",4\n'
+        b'4,plain,5\n')
+    our_splits = _assert_same_as_tfx(folder, tmp_path, _no_checks())
+    assert sum(len(split) for split in our_splits.values()) == 4
+
+
+def test_a_bad_cell_in_a_worker_s_chunk_is_named_with_file_line_and_column(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    lines = ["fare,tips,company"] + [f"{i}.5,1,C{i}" for i in range(3000)]
+    lines[2500] = "12.5,n/a,X"
+    (folder / "big.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(CsvFormatError, match=r"big\.csv: line 2501, column 'tips': 'n/a' "
+                                             r"is not a number"):
+        checked_csv_example_gen.write_examples(
+            [str(folder / "big.csv")], ("fare",), ("fare", "tips"),
+            [str(tmp_path / "out")], None, workers=2, chunk_bytes=10_000)
+
+
+def test_a_row_with_a_missing_field_is_named(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    lines = ["fare,tips,company"] + [f"{i}.5,1,C{i}" for i in range(300)]
+    lines[120] = "12.5,1"
+    (folder / "a.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(CsvFormatError, match=r"a\.csv: line 121 has 2 fields; the header has 3"):
+        checked_csv_example_gen.write_examples(
+            [str(folder / "a.csv")], (), (), [str(tmp_path / "out")], None, workers=0)
+
+
+def test_headers_without_data_rows_say_so(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "a.csv").write_text("fare,tips\n")
+    with pytest.raises(CsvFormatError, match="hold a header but no data row"):
+        checked_csv_example_gen.write_examples(
+            [str(folder / "a.csv")], (), (), [str(tmp_path / "out")], None, workers=0)

@@ -153,27 +153,45 @@ def key_order(names: Sequence[str]) -> List[int]:
     return order
 
 
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> pa.Table:
+    """Rows of text cells as a table of text columns, as `fast_csv_reader` reads them."""
+    columns = list(zip(*rows)) if rows else [()] * len(header)
+    return pa.Table.from_arrays([pa.array(column, pa.string()) for column in columns],
+                                names=list(header))
+
+
+class RowSplitter:
+    """The split TFX's executor puts rows in, given as text cells, for column types.
+
+    The rule of `fast_csv_reader.split_of`: the sha256 of the example serialized
+    deterministically, modulo the total of `buckets` (cumulative, as TFX's).
+    """
+
+    def __init__(self, header: Sequence[str], types: Sequence[int], buckets: Sequence[int]):
+        self._header, self._types, self._buckets = list(header), list(types), list(buckets)
+        self._order = key_order(self._header)
+
+    def __call__(self, rows: Sequence[Sequence[str]]) -> List[int]:
+        table = text_table(self._header, rows)
+        return [fast_csv_reader.split_of(serialized, self._buckets) for serialized in
+                fast_csv_reader.encode(table, self._types, self._order)]
+
+
 def _python_tables(path: str, header: Sequence[str]) -> Iterator[pa.Table]:
     """A checked file read as TFX reads it (its line joining, Python's csv), as tables
     of text columns."""
     records = csv_check.records(path)
     next(records)  # The header.
     rows: List[List[str]] = []
-
-    def table() -> pa.Table:
-        columns = list(zip(*rows))
-        return pa.Table.from_arrays(
-            [pa.array(column, pa.string()) for column in columns], names=list(header))
-
     for _, _, text in records:
         row = next(csv.reader([text]), [])
         if row:  # TFX skips blank lines.
             rows.append(row)
         if len(rows) == fast_csv_reader.BATCH_ROWS:
-            yield table()
+            yield text_table(header, rows)
             rows = []
     if rows:
-        yield table()
+        yield text_table(header, rows)
 
 
 def _tasks(paths: Sequence[str], workers: int, chunk_bytes: int) -> List[Dict[str, Any]]:

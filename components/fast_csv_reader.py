@@ -89,6 +89,8 @@ _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _ODD_QUOTE = re.compile(rb'(?<![,\n])"(?![,\r\n"])|(?<=[^,\n"])"(?=")')
 # Digits beyond int64 may start here: Python's int() takes them (so the cell is STRING).
 _LONG_DIGITS = 19
+# Cells cast first, before a whole column: most text columns fail there, quickly.
+_SAMPLE = 64
 
 
 class Suspicious(Exception):
@@ -134,6 +136,7 @@ def _ints(cells: pa.Array) -> Optional[np.ndarray]:
     takes '0x10' (Python does not).
     """
     try:
+        pc.cast(cells[:_SAMPLE], pa.int64())  # A failed cast of a column is slow.
         values = pc.cast(cells, pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
@@ -151,6 +154,7 @@ def _floats(cells: pa.Array) -> Optional[np.ndarray]:
     if _any(pc.match_substring_regex(cells, "[nN(]")):
         return None
     try:
+        pc.cast(cells[:_SAMPLE], pa.float64())
         values = pc.cast(cells, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
@@ -241,14 +245,19 @@ _MAX_VARINT = 10
 
 
 def _varints(values: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """(N x 10 bytes, N lengths) of the protobuf varints of int64 (as uint64) values."""
+    """(N x width bytes, N lengths) of the protobuf varints of int64 (as uint64) values;
+    width is the longest varint's length."""
     unsigned = np.asarray(values).astype(np.int64).view(np.uint64)
-    shifts = np.arange(_MAX_VARINT, dtype=np.uint64) * np.uint64(7)
-    groups = ((unsigned[:, None] >> shifts[None, :]) & np.uint64(0x7F)).astype(np.uint8)
     lengths = np.ones(len(unsigned), np.int64)
     for index in range(1, _MAX_VARINT):
-        lengths += (unsigned >> np.uint64(7 * index)) > 0
-    more = np.arange(_MAX_VARINT)[None, :] < (lengths[:, None] - 1)
+        longer = (unsigned >> np.uint64(7 * index)) > 0
+        if not longer.any():
+            break
+        lengths += longer
+    width = int(lengths.max()) if len(lengths) else 1
+    shifts = np.arange(width, dtype=np.uint64) * np.uint64(7)
+    groups = ((unsigned[:, None] >> shifts[None, :]) & np.uint64(0x7F)).astype(np.uint8)
+    more = np.arange(width)[None, :] < (lengths[:, None] - 1)
     return groups | (more.astype(np.uint8) << 7), lengths
 
 
@@ -307,9 +316,10 @@ def _feature(column, kind: int) -> Tuple[List[Tuple[np.ndarray, np.ndarray]],
     if values is None:
         values = _python_values(cells, kind)
     if kind == INT:
-        packed = np.zeros((rows, _MAX_VARINT), np.uint8)
+        groups, lengths = _varints(values)
+        packed = np.zeros((rows, groups.shape[1]), np.uint8)
         packed_lengths = np.zeros(rows, np.int64)
-        packed[present], packed_lengths[present] = _varints(values)
+        packed[present], packed_lengths[present] = groups, lengths
     else:
         packed = np.zeros((rows, 4), np.uint8)
         packed[present] = np.asarray(values, "<f4").view(np.uint8).reshape(-1, 4)
@@ -378,10 +388,14 @@ class GzipTFRecordWriter:
         self._zip = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
         self._pending: List[bytes] = []
         self._size = 0
+        self._heads: Dict[int, bytes] = {}  # Record length -> its 12 bytes of framing.
 
     def write(self, record: bytes) -> None:
-        length = struct.pack("<Q", len(record))
-        self._pending += (length, _masked_crc(length), record, _masked_crc(record))
+        head = self._heads.get(len(record))
+        if head is None:
+            length = struct.pack("<Q", len(record))
+            head = self._heads[len(record)] = length + _masked_crc(length)
+        self._pending += (head, record, _masked_crc(record))
         self._size += len(record) + 16
         if self._size > 4 << 20:
             self._flush()
@@ -441,10 +455,11 @@ def _contents(path: str):
     any other file's bytes."""
     with _open(path, "rb") as data:
         if _is_local(path) and os.path.getsize(path) > 0:
-            mapped = mmap.mmap(data.fileno(), 0, access=mmap.ACCESS_READ)
-            if mapped.find(b'"') == -1:
-                return mapped
-            mapped.close()
+            while block := data.read(8 << 20):  # Not through the map: its pages stay.
+                if b'"' in block:
+                    data.seek(0)
+                    return data.read()
+            return mmap.mmap(data.fileno(), 0, access=mmap.ACCESS_READ)
         return data.read()
 
 

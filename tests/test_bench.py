@@ -73,6 +73,43 @@ def test_every_copy_holds_each_source_row_once(source_csv, tmp_path):
         assert sorted(stamps[copy * 4:(copy + 1) * 4]) == sorted(r[0] for r in ROWS)
 
 
+def _splits_by_timestamp(csv_path, out_dir, buckets):
+    """Runs ExampleGen's reading on a scaled file; returns {timestamp: set of splits}."""
+    import tensorflow as tf
+    from components import checked_csv_example_gen
+
+    uris = [str(out_dir / "Split-train"), str(out_dir / "Split-eval")]
+    checked_csv_example_gen.write_examples(
+        [str(csv_path)], (), (), uris, [buckets[0], sum(buckets)], workers=0)
+    sides = {}
+    for side, uri in zip(("train", "eval"), uris):
+        for record in tf.data.TFRecordDataset(tf.io.gfile.glob(uri + "/*"), "GZIP"):
+            example = tf.train.Example.FromString(record.numpy())
+            stamp = example.features.feature["trip_start_timestamp"].int64_list.value[0]
+            sides.setdefault(stamp, set()).add(side)
+    return sides
+
+
+def test_every_copy_of_a_row_lands_in_its_split(source_csv, tmp_path):
+    grouped = tmp_path / "grouped" / "data.csv"
+    assert make_scaled.write_scaled(source_csv, str(grouped), 30, split_buckets=(2, 1)) == 120
+    sides = _splits_by_timestamp(grouped, tmp_path / "grouped-out", (2, 1))
+    assert sorted(sides) == [int(row[0]) for row in ROWS]
+    assert all(len(split) == 1 for split in sides.values())
+    # Without the buckets, 30 noisy copies of a row scatter over both splits.
+    scattered = tmp_path / "scattered" / "data.csv"
+    make_scaled.write_scaled(source_csv, str(scattered), 30)
+    sides = _splits_by_timestamp(scattered, tmp_path / "scattered-out", (2, 1))
+    assert all(split == {"train", "eval"} for split in sides.values())
+
+
+def test_the_split_is_deterministic_per_seed(source_csv, tmp_path):
+    paths = [tmp_path / name / "data.csv" for name in ("a", "b")]
+    for path in paths:
+        make_scaled.write_scaled(source_csv, str(path), 5, seed=3, split_buckets=(29, 1))
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
 def test_noise_stays_within_bounds(source_csv, tmp_path):
     out = tmp_path / "out" / "data.csv"
     make_scaled.write_scaled(source_csv, str(out), 50, relative_noise=0.05,

@@ -214,10 +214,14 @@ def read_chunk(data: bytes, header: Sequence[str]) -> pa.Table:
     if data.count(b"\r") != data.count(b"\r\n"):
         raise Suspicious("a carriage return not followed by a line feed")
     quoted = b'"' in data
-    if quoted and _ODD_QUOTE.search(data):
+    # The chunk starts a record: a quote at its first byte opens a field.
+    if quoted and _ODD_QUOTE.search(b"\n" + data):
         raise Suspicious("a quote that neither opens nor closes a field")
     # Unique stand-in names: pyarrow cannot take two columns of one name.
     names = [f"c{index}" for index in range(len(header))]
+    if not data.strip(b"\r\n"):  # Blank lines only, which TFX skips.
+        return pa.Table.from_arrays([pa.array([], pa.string())] * len(header),
+                                    names=list(header))
     try:
         table = pa_csv.read_csv(
             pa.py_buffer(data),

@@ -225,3 +225,19 @@ def test_headers_without_data_rows_say_so(tmp_path):
     with pytest.raises(CsvFormatError, match="hold a header but no data row"):
         checked_csv_example_gen.write_examples(
             [str(folder / "a.csv")], (), (), [str(tmp_path / "out")], None, workers=0)
+
+
+@pytest.mark.parametrize("data, rows", [
+    (b'"a, b",1\n"c",2\n', 2),  # Quoted fields at the start of the chunk: pyarrow reads it.
+    (b"\n\n", 0),
+])
+def test_chunks_pyarrow_reads_as_python_s_csv(data, rows):
+    assert fast_csv_reader.read_chunk(data, ["text", "n"]).num_rows == rows
+
+
+@pytest.mark.parametrize("data", [
+    b'ab"c,1\n', b'"a"b,1\n', b'"say ""hi""",1\n', b"a\rb,1\n", b" \"a\",1\n",
+])
+def test_chunks_pyarrow_may_read_otherwise_go_to_python_s_csv(data):
+    with pytest.raises(fast_csv_reader.Suspicious):
+        fast_csv_reader.check_table(fast_csv_reader.read_chunk(data, ["text", "n"]), [])

@@ -241,7 +241,7 @@ def write_examples(paths: Sequence[str], required_columns: Sequence[str],
         workers = (os.cpu_count() or 1) if total >= fast_csv_reader.IN_PROCESS_BYTES else 0
     tasks = _tasks(paths, workers, chunk_bytes)
     pool = (fast_csv_reader.WorkerPool(min(workers, len(tasks)))
-            if workers and tasks else fast_csv_reader._InProcess())  # pylint: disable=protected-access
+            if workers and tasks else fast_csv_reader.InProcess())
     try:
         scans = pool.run([{"op": "scan", "task": task, "header": header, "numeric": numeric}
                           for task in tasks])

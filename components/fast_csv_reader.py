@@ -580,20 +580,23 @@ def write_task(task: Dict[str, Any], header: Sequence[str], types: Sequence[int]
     return {"counts": writers.close()}
 
 
+def handle(request: Dict[str, Any]) -> Dict[str, Any]:
+    """Runs one request of the executor: a chunk to scan (`op` scan) or to write."""
+    if request["op"] == "scan":
+        return scan_task(request["task"], request["header"], request["numeric"])
+    return write_task(request["task"], request["header"], request["types"],
+                      request["paths"], request["buckets"], request["order"])
+
+
 def _serve() -> None:
     """A worker: runs the JSON requests read from stdin, one reply line each."""
     out = sys.stdout
     sys.stdout = sys.stderr  # Only replies on the protocol's stream.
     for line in sys.stdin:
-        request = json.loads(line)
         try:
-            if request["op"] == "scan":
-                reply = scan_task(request["task"], request["header"], request["numeric"])
-            else:
-                reply = write_task(request["task"], request["header"], request["types"],
-                                   request["paths"], request["buckets"], request["order"])
+            reply = handle(json.loads(line))
         except Exception:  # pylint: disable=broad-except
-            reply = {"error": traceback.format_exc()}
+            reply = {"error": traceback.format_exc()}  # Raised again by the parent.
         out.write(json.dumps(reply) + "\n")
         out.flush()
 
@@ -654,21 +657,12 @@ class WorkerPool:
             process.wait()
 
 
-class _InProcess:
-    """The same requests, run one after the other in this process."""
+class InProcess:
+    """The same requests as `WorkerPool`, run one after the other in this process."""
 
     @staticmethod
     def run(requests: Sequence[dict]) -> List[dict]:
-        replies = []
-        for request in requests:
-            if request["op"] == "scan":
-                replies.append(scan_task(request["task"], request["header"],
-                                         request["numeric"]))
-            else:
-                replies.append(write_task(request["task"], request["header"],
-                                          request["types"], request["paths"],
-                                          request["buckets"], request["order"]))
-        return replies
+        return [handle(request) for request in requests]
 
     def close(self) -> None:
         pass

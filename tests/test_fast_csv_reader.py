@@ -241,3 +241,72 @@ def test_chunks_pyarrow_reads_as_python_s_csv(data, rows):
 def test_chunks_pyarrow_may_read_otherwise_go_to_python_s_csv(data):
     with pytest.raises(fast_csv_reader.Suspicious):
         fast_csv_reader.check_table(fast_csv_reader.read_chunk(data, ["text", "n"]), [])
+
+
+def _taxi_rows(sample_csv, rows=300):
+    with open(sample_csv, encoding="utf-8") as data:
+        lines = data.read().splitlines()
+    return lines[0].split(","), [line.split(",") for line in lines[1:rows + 1]]
+
+
+def _lines(header, rows):
+    return "\n".join(",".join(row) for row in [header] + rows) + "\n"
+
+
+# The bad inputs of tests/test_robustness.py that ExampleGen stops, with their messages.
+def _too_many_columns(folder, header, rows):
+    rows[3].append("surplus")
+    (folder / "data.csv").write_text(_lines(header, rows))
+    return r"data\.csv: line 5 has 19 fields; the header has 18"
+
+
+def _text_in_numeric_column(folder, header, rows):
+    rows[7][header.index("fare")] = "twelve dollars"
+    (folder / "data.csv").write_text(_lines(header, rows))
+    return r"data\.csv: line 9, column 'fare': 'twelve dollars' is not a number"
+
+
+def _empty_file(folder, header, rows):
+    (folder / "data.csv").write_text("")
+    return r"data\.csv: the file is empty"
+
+
+def _missing_label_column(folder, header, rows):
+    tips = header.index("tips")
+    (folder / "data.csv").write_text(_lines(
+        [c for c in header if c != "tips"],
+        [[v for i, v in enumerate(row) if i != tips] for row in rows]))
+    return r"data\.csv: the header has no column 'tips'"
+
+
+def _non_utf8_byte(folder, header, rows):
+    data = _lines(header, rows).encode().split(b"\n")
+    data[6] = data[6].replace(b"Cash", b"Ca\xffsh", 1).replace(b",,", b",\xff,", 1)
+    (folder / "data.csv").write_bytes(b"\n".join(data))
+    return r"data\.csv: line 7: byte 0xff is not UTF-8"
+
+
+def _second_file_other_header(folder, header, rows):
+    (folder / "a.csv").write_text(_lines(header, rows[:150]))
+    (folder / "b.csv").write_text(_lines(list(reversed(header)),
+                                         [list(reversed(r)) for r in rows[150:]]))
+    return r"b\.csv: the header differs from .*a\.csv"
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+@pytest.mark.parametrize("make_case", [
+    _too_many_columns, _text_in_numeric_column, _empty_file, _missing_label_column,
+    _non_utf8_byte, _second_file_other_header], ids=lambda f: f.__name__.strip("_"))
+def test_bad_taxi_files_keep_their_messages(make_case, workers, sample_csv, tmp_path):
+    from pipeline.definition import families
+
+    contract = families.load("taxi").contract
+    folder = tmp_path / "data"
+    folder.mkdir()
+    header, rows = _taxi_rows(sample_csv)
+    message = make_case(folder, header, rows)
+    with pytest.raises(CsvFormatError, match=message):
+        checked_csv_example_gen.write_examples(
+            sorted(str(path) for path in folder.iterdir()), contract.raw_columns,
+            contract.numeric_columns, [str(tmp_path / "out")], None, workers=workers,
+            chunk_bytes=8_000)

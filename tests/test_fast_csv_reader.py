@@ -310,3 +310,32 @@ def test_bad_taxi_files_keep_their_messages(make_case, workers, sample_csv, tmp_
             sorted(str(path) for path in folder.iterdir()), contract.raw_columns,
             contract.numeric_columns, [str(tmp_path / "out")], None, workers=workers,
             chunk_bytes=8_000)
+
+
+def test_input_splits_without_output_splits_are_kept_as_tfx_keeps_them(tmp_path):
+    for split, rows in (("train", "1,a\n2,b\n3,c\n"), ("eval", "4,d\n")):
+        (tmp_path / "data" / split).mkdir(parents=True)
+        (tmp_path / "data" / split / "data.csv").write_text("n,s\n" + rows)
+    properties = {
+        standard_component_specs.INPUT_BASE_KEY: str(tmp_path / "data"),
+        standard_component_specs.INPUT_CONFIG_KEY: proto_utils.proto_to_json(
+            example_gen_pb2.Input(splits=[
+                example_gen_pb2.Input.Split(name="train", pattern="train/*"),
+                example_gen_pb2.Input.Split(name="eval", pattern="eval/*")])),
+        standard_component_specs.OUTPUT_CONFIG_KEY: proto_utils.proto_to_json(
+            example_gen_pb2.Output()),
+    }
+    results = []
+    for name, executor_class in (("tfx", tfx_csv_executor.Executor),
+                                 ("ours", checked_csv_example_gen.Executor)):
+        examples = standard_artifacts.Examples()
+        examples.uri = str(tmp_path / name)
+        context = base_beam_executor.BaseBeamExecutor.Context(
+            beam_pipeline_args=[], tmp_dir=str(tmp_path / name / "tmp"))
+        config = {standard_component_specs.CUSTOM_CONFIG_KEY: proto_utils.proto_to_json(
+            _no_checks())} if name == "ours" else {}
+        executor_class(context).Do({}, {standard_component_specs.EXAMPLES_KEY: [examples]},
+                                   {**properties, **config})
+        results.append((examples.split_names, _read_splits(examples)))
+    assert results[0] == results[1]
+    assert [len(results[1][1][name]) for name in ("train", "eval")] == [3, 1]

@@ -339,3 +339,11 @@ def test_input_splits_without_output_splits_are_kept_as_tfx_keeps_them(tmp_path)
         results.append((examples.split_names, _read_splits(examples)))
     assert results[0] == results[1]
     assert [len(results[1][1][name]) for name in ("train", "eval")] == [3, 1]
+
+
+def test_a_header_naming_a_column_twice_is_refused(tmp_path):
+    (tmp_path / "a.csv").write_text("fare,tips,fare\n1,2,3\n")
+    with pytest.raises(CsvFormatError, match=r"a\.csv: the header names column 'fare' more "
+                                             r"than once"):
+        checked_csv_example_gen.write_examples(
+            [str(tmp_path / "a.csv")], (), (), [str(tmp_path / "out")], None, workers=0)

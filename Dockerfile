@@ -15,12 +15,10 @@ RUN python -m venv /opt/venv
 # Set only where the build reaches PyPI through the host's CA bundle (podman here).
 ARG PIP_CERT=
 COPY requirements-lock.txt /tmp/requirements-lock.txt
+# The lock is the runtime part (requirements-dev.txt stays out), installed as it is.
+# TensorFlow's C++ headers go: only compiling custom ops reads them.
 RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --ignore-requires-python \
-    -r /tmp/requirements-lock.txt
-# What no step needs (the notebook stack; see the list), and TensorFlow's C++ headers,
-# which only compiling custom ops reads.
-COPY pipeline/image/not-in-image.txt /tmp/not-in-image.txt
-RUN /opt/venv/bin/pip uninstall --yes --quiet -r /tmp/not-in-image.txt \
+    -r /tmp/requirements-lock.txt \
     && rm -rf /opt/venv/lib/python3.11/site-packages/tensorflow/include
 
 FROM ${BASE_IMAGE}

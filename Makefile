@@ -2,14 +2,28 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-# The model family: a folder of modules/ (taxi, reviews).
+# The model family: a folder of modules/ (taxi, reviews, penguins, taxi_fare).
 MODEL ?= taxi
 # A folder of CSV files; empty: the family's own data.
 DATA ?=
 BUILD ?= build
 TRAIN_STEPS ?=
-# Beam profile of the Beam-based components: local or local-multiprocess.
-BEAM_PROFILE ?= local
+# Beam profile of the Beam-based components (README, "Beam profiles"); empty: the
+# runner's own. make run: local (default) or local-multiprocess. make kfp:
+# local-multiprocess (default: the DirectRunner in each pod), local, dataflow, flink or
+# spark, with their values (flags of pipeline.kubeflow.runner; from the command line or
+# the environment):
+#   dataflow: BEAM_PROJECT, BEAM_REGION, BEAM_TEMP_LOCATION (gs://); BEAM_SDK_IMAGE
+#   flink, spark: BEAM_JOB_ENDPOINT (host:port), BEAM_ENVIRONMENT_CONFIG;
+#     BEAM_ENVIRONMENT_TYPE (EXTERNAL, DOCKER, PROCESS, LOOPBACK); BEAM_SDK_IMAGE
+BEAM_PROFILE ?=
+BEAM_PROJECT ?=
+BEAM_REGION ?=
+BEAM_TEMP_LOCATION ?=
+BEAM_SDK_IMAGE ?=
+BEAM_JOB_ENDPOINT ?=
+BEAM_ENVIRONMENT_TYPE ?=
+BEAM_ENVIRONMENT_CONFIG ?=
 FORCE_PUSH ?=
 # Tuning: TUNE=1 runs the Tuner before the Trainer (make tune sets it); TRIALS trials
 # of TUNING_STEPS steps each (empty: 4 trials of the family's training steps);
@@ -27,7 +41,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONWARNINGS ?= ignore::FutureWarning
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run tune test test-fast clean report tensorboard
+.PHONY: help venv run tune test test-fast lint clean report tensorboard
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,7 +57,7 @@ $(VENV)/.installed: requirements-lock.txt requirements-dev.txt
 venv: $(VENV)/.installed ## Create the virtual environment from the lock file, if missing.
 
 run: venv ## Run the pipeline of MODEL (taxi) on DATA (the family's data); outputs go to build/. TUNE=1 tunes first.
-	$(BIN)/python -m pipeline.local.runner --model $(MODEL) $(if $(DATA),--data $(DATA)) --build-dir $(BUILD) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(FORCE_PUSH),--force-push) --beam-profile $(BEAM_PROFILE) \
+	$(BIN)/python -m pipeline.local.runner --model $(MODEL) $(if $(DATA),--data $(DATA)) --build-dir $(BUILD) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(FORCE_PUSH),--force-push) $(if $(BEAM_PROFILE),--beam-profile $(BEAM_PROFILE)) \
 		$(if $(TUNE),--tune) $(if $(TRIALS),--tuning-trials $(TRIALS)) $(if $(TUNING_STEPS),--tuning-steps $(TUNING_STEPS)) $(if $(TUNING_ALGORITHM),--tuning-algorithm $(TUNING_ALGORITHM))
 
 tune: TUNE = 1
@@ -54,6 +68,10 @@ test: venv ## Run the whole test suite (without the image tests: make test-image
 
 test-fast: venv ## Run the unit tests only (no pipeline runs), in about two minutes.
 	$(BIN)/python -m pytest -m "not slow and not image"
+
+lint: venv ## Lint and check the format with ruff (settings in pyproject.toml); changes no file.
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean: ## Remove build/ (pipeline root, metadata, pushed models).
 	rm -rf $(BUILD)
@@ -80,10 +98,15 @@ PIPELINE_ROOT ?=
 DATA_ROOT ?=
 SERVING_DIR ?=
 .PHONY: kfp
-kfp: venv ## Compile MODEL for Kubeflow into $(BUILD)/kfp/MODEL: pipeline.yaml (KFP v1), pipeline.json (KFP v2, Vertex).
+kfp: venv ## Compile MODEL for Kubeflow into $(BUILD)/kfp/MODEL: pipeline.yaml (KFP v1), pipeline.json (KFP v2, Vertex); BEAM_PROFILE=dataflow|flink|spark.
 	$(BIN)/python -m pipeline.kubeflow.runner --model $(MODEL) --output-dir $(BUILD)/kfp --image $(IMAGE) --tag $(TAG) \
 		$(if $(PIPELINE_ROOT),--pipeline-root $(PIPELINE_ROOT)) $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) \
-		$(if $(SERVING_DIR),--serving-dir $(SERVING_DIR)) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(TUNE),--tune)
+		$(if $(SERVING_DIR),--serving-dir $(SERVING_DIR)) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(TUNE),--tune) \
+		$(if $(BEAM_PROFILE),--beam-profile $(BEAM_PROFILE)) $(if $(BEAM_PROJECT),--beam-project $(BEAM_PROJECT)) \
+		$(if $(BEAM_REGION),--beam-region $(BEAM_REGION)) $(if $(BEAM_TEMP_LOCATION),--beam-temp-location $(BEAM_TEMP_LOCATION)) \
+		$(if $(BEAM_SDK_IMAGE),--beam-sdk-image $(BEAM_SDK_IMAGE)) $(if $(BEAM_JOB_ENDPOINT),--beam-job-endpoint $(BEAM_JOB_ENDPOINT)) \
+		$(if $(BEAM_ENVIRONMENT_TYPE),--beam-environment-type $(BEAM_ENVIRONMENT_TYPE)) \
+		$(if $(BEAM_ENVIRONMENT_CONFIG),--beam-environment-config $(BEAM_ENVIRONMENT_CONFIG))
 
 # The pipeline image, built with Docker where its engine runs, else with podman
 # (pipeline/image/build.py, standard library only: no venv needed to build).

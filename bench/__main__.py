@@ -30,6 +30,7 @@ from bench import step_compute
 from bench import targets
 from bench import trainer_split
 from bench import training_throughput
+from pipeline.local import beam_profiles
 
 SECTIONS = ("pipeline", "training", "serving", "scale")
 # The family another family's cold run time is compared with.
@@ -71,8 +72,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="single-example calls per serving round")
     parser.add_argument("--scale-timeout", type=float, default=None,
                         help="seconds after which a scale run is killed and recorded")
-    parser.add_argument("--beam-profile", nargs="?", const=True, default=None,
-                        help="passed to the local runner as --beam-profile [VALUE]")
+    parser.add_argument("--beam-profile", default=None, choices=beam_profiles.LOCAL_PROFILES,
+                        help="passed to the local runner as --beam-profile (default: "
+                             "the runner's own)")
     parser.add_argument("--fresh", action="store_true",
                         help="forget the previous results.json instead of merging")
     args = parser.parse_args(argv)
@@ -101,20 +103,6 @@ def source_csv(data_dir: str) -> str:
     return os.path.join(data_dir, names[0])
 
 
-def runner_args(beam_profile, runner_help: str) -> list:
-    """Returns the extra local-runner arguments; fails if --beam-profile is unsupported."""
-    if beam_profile is None:
-        return []
-    arity = pipeline_runs.option_arity(runner_help, "--beam-profile")
-    if arity is None:
-        raise SystemExit("error: pipeline.local.runner has no --beam-profile option")
-    if arity == 1:
-        if beam_profile is True:
-            raise SystemExit("error: the runner's --beam-profile takes a value")
-        return ["--beam-profile", beam_profile]
-    return ["--beam-profile"]
-
-
 def _load_previous(path: str) -> dict:
     if os.path.exists(path):
         with open(path) as previous:
@@ -126,17 +114,16 @@ def main(argv=None) -> int:
     """Runs the chosen sections, writing the results after each one."""
     args = parse_args(argv)
     out_dir = os.path.abspath(args.out)
-    runner_help = pipeline_runs.runner_help()
-    extra = ["--model", args.model] + runner_args(args.beam_profile, runner_help)
-    supports_profile = pipeline_runs.option_arity(runner_help, "--beam-profile") is not None
+    extra = ["--model", args.model]
+    if args.beam_profile:
+        extra += ["--beam-profile", args.beam_profile]
     sections = {} if args.fresh else _load_previous(os.path.join(out_dir, "results.json"))
     model_build = os.path.abspath(args.model_build or os.path.join(out_dir, "runs", "cold-1"))
     results = {
         "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
         "options": {"model": args.model, "repeats": args.repeats, "scales": args.scales,
                     "data": args.data,
-                    "sections": args.sections, "runner_args": extra,
-                    "runner_supports_beam_profile": supports_profile},
+                    "sections": args.sections, "runner_args": extra},
         "sections": sections,
     }
 

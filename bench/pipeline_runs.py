@@ -1,4 +1,4 @@
-"""Whole-pipeline runs: cold, warm and at scale, each in its own `local_runner` process.
+"""Whole-pipeline runs: cold, warm and at scale, each in its own `pipeline.local.runner` process.
 
 Each run's wall time is the runner process's, start-up included (what `make run`
 costs); per-component seconds and states come from the `run_summary.json` the runner
@@ -7,9 +7,7 @@ writes; per-component peak memory from the RSS timeline (see `bench.timeline`).
 
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
 from typing import Dict, List, Optional, Sequence
 
@@ -20,22 +18,6 @@ from data import make_scaled
 from pipeline.local import sizing
 
 RUNNER_MODULE = "pipeline.local.runner"
-
-
-def runner_help() -> str:
-    """Returns the local runner's `--help` text (to see which options it has)."""
-    result = subprocess.run(
-        [sys.executable, "-m", RUNNER_MODULE, "--help"], capture_output=True, text=True,
-        env=process_monitor.child_env(), cwd=process_monitor.PROJECT_ROOT, check=True)
-    return result.stdout
-
-
-def option_arity(help_text: str, option: str) -> Optional[int]:
-    """Returns 1 if `option` takes a value in `help_text`, 0 if a flag, None if absent."""
-    match = re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])( [A-Z_]+| \{{[^}}]*\}}|=)?", help_text)
-    if not match:
-        return None
-    return 1 if match.group(1) else 0
 
 
 def count_rows(data_dir: str) -> int:

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence
 
 import psutil
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from modules.common.paths import PROJECT_ROOT
 
 
 def child_env() -> Dict[str, str]:

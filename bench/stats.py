@@ -1,34 +1,23 @@
-"""Small statistics used by every measurement: median, percentile, a run summary, and
-a bootstrap interval for the ratio of two medians."""
+"""Small statistics used by every measurement, from numpy and scipy: median,
+percentile, a run summary, and a bootstrap interval for the ratio of two medians."""
 
-import math
 from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+from scipy import stats as scipy_stats
 
 
 def median(values: Sequence[float]) -> Optional[float]:
-    """Returns the median of `values` (mean of the middle two when even); None if empty."""
-    ordered = sorted(v for v in values if v is not None)
-    if not ordered:
-        return None
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return float(ordered[middle])
-    return (ordered[middle - 1] + ordered[middle]) / 2.0
+    """Returns the median of `values`, None values left out; None if none is left."""
+    present = [v for v in values if v is not None]
+    return float(np.median(present)) if present else None
 
 
 def percentile(values: Sequence[float], q: float) -> Optional[float]:
-    """Returns the q-th percentile (0-100), interpolating linearly between ranks.
-
-    The same definition as numpy's default ("linear"): rank q/100 * (n - 1).
-    """
+    """Returns numpy's q-th percentile (0-100, linear interpolation); None if empty."""
     if not 0 <= q <= 100:
         raise ValueError(f"q must be within [0, 100], got {q}.")
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    rank = q / 100.0 * (len(ordered) - 1)
-    low, high = math.floor(rank), math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    return float(np.percentile(values, q)) if len(values) else None
 
 
 def spread(values: Sequence[float]) -> Dict[str, object]:
@@ -52,9 +41,6 @@ def ratio_of_medians_interval(numerator: Sequence[float], denominator: Sequence[
     on its own: scipy's percentile bootstrap, seeded, so the same values give the same
     interval. None when either sample has fewer than two values.
     """
-    import numpy as np
-    from scipy import stats as scipy_stats
-
     if len(numerator) < 2 or len(denominator) < 2:
         return None
 

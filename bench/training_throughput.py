@@ -31,7 +31,6 @@ import os
 import sys
 import tempfile
 import time
-import types
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from bench import process_monitor
@@ -177,18 +176,14 @@ def step_microseconds(examples_per_second: Optional[float], batch_size: int) -> 
 # ---------------------------------------------------------------------------
 # The training runs (child process).
 
-def fn_args(paths, steps: int, model_dir: str, hparams: Mapping) -> types.SimpleNamespace:
-    """Returns the `FnArgs` fields a `trainer_fn` reads, for a fresh run in `model_dir`."""
-    return types.SimpleNamespace(
-        transform_output=paths["transform_graph"],
-        train_files=paths["train_files"],
-        eval_files=paths["eval_files"],
-        train_steps=steps,
-        eval_steps=0,
-        serving_model_dir=model_dir,
-        model_run_dir=None,  # No resuming of an earlier attempt: every run is fresh.
-        custom_config={"hparams": dict(hparams)},
-    )
+def fn_args(paths, steps: int, model_dir: str, hparams: Mapping):
+    """Returns the `FnArgs` a `trainer_fn` reads, for a fresh run in `model_dir`."""
+    from modules.common import estimator
+
+    # No model_run_dir: no resuming of an earlier attempt, every run is fresh.
+    return estimator.training_fn_args(
+        paths["transform_graph"], paths["train_files"], paths["eval_files"], steps,
+        model_dir, custom_config={"hparams": dict(hparams)})
 
 
 def _estimator_hook(seconds: float):

@@ -9,10 +9,11 @@ by Python's `csv` module. Line numbers are physical lines, counted from 1 (the h
 """
 
 import csv
+import dataclasses
 import os
 import re
 import zlib
-from typing import BinaryIO, Iterable, Iterator, List, Sequence, Tuple
+from typing import BinaryIO, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from components import data_files
 
@@ -31,6 +32,38 @@ _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 class CsvFormatError(ValueError):
     """A CSV file the pipeline cannot use; the message names the file and the problem."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelRule:
+    """What a label cell must hold, so that Transform never meets a label it cannot map.
+
+    Attributes:
+      column: the raw column of the label.
+      classes: a classifier's class names: every label must be one of them.
+      numeric: a regression's label: every label must be a number.
+      drop_empty: rows whose label cell is empty are left out of the data (and
+        counted); otherwise such a row stops the run.
+    """
+
+    column: str
+    classes: Tuple[str, ...] = ()
+    numeric: bool = False
+    drop_empty: bool = False
+
+    def problem(self, cell: str) -> str:
+        """What is wrong with one label cell (stripped), or ''; an empty cell is not judged."""
+        if self.classes and cell not in self.classes:
+            return (f"the label {cell!r} is not one of the classes "
+                    f"{', '.join(map(repr, self.classes))} of the family's task; fix the "
+                    "cell, or add the class to the task's classes in its contract.py.")
+        if self.numeric and not _is_plain_number(cell):
+            return f"the label {number_problem(cell)} A regression's label must be a number."
+        return ""
+
+    def is_dropped(self, row: Sequence[str], index: int) -> bool:
+        """Whether ExampleGen leaves `row` out: its label is empty and such rows drop."""
+        return self.drop_empty and index < len(row) and not row[index].strip()
 
 
 _CR_ONLY = ("lines end with a carriage return (CR) only (old Mac line endings), which "
@@ -206,6 +239,22 @@ def number_problem(cell: str) -> str:
     return f"{cell!r} is not a number."
 
 
+def _check_label(path: str, line: int, row: List[str], index: int,
+                 label: LabelRule) -> bool:
+    """Raises a `CsvFormatError` for a label the task cannot use; True: the row drops."""
+    cell = row[index].strip()
+    if not cell:
+        if label.drop_empty:
+            return True
+        raise CsvFormatError(
+            f"{path}: line {line}, column {label.column!r}: the label is empty; fill it, "
+            "or have the family drop such rows (drop_empty_label=True in its task).")
+    problem = label.problem(cell)
+    if problem:
+        raise CsvFormatError(f"{path}: line {line}, column {label.column!r}: {problem}")
+    return False
+
+
 def _check_row(path: str, record: Tuple[int, int, str], row: List[str],
                header: Sequence[str], numeric: Sequence[Tuple[int, str]]) -> None:
     """Raises a `CsvFormatError` for a wrong field count or a bad number in `row`."""
@@ -254,18 +303,27 @@ def no_data_row_error(paths: Sequence[str]) -> CsvFormatError:
 
 
 def check_file(path: str, required_columns: Sequence[str],
-               numeric_columns: Sequence[str]) -> Tuple[List[str], int]:
-    """Checks one CSV file (or .csv.gz); returns its header and its number of data rows.
+               numeric_columns: Sequence[str],
+               label: Optional[LabelRule] = None) -> Tuple[List[str], int, int]:
+    """Checks one CSV file (or .csv.gz).
+
+    Returns:
+      Its header, its number of data rows, and how many of them drop (an empty label
+      where `label.drop_empty`).
 
     Raises:
       CsvFormatError: the file is not UTF-8 (or not gzip when named so), is empty, has
         CR-only line endings, lacks a required column, has an unclosed quote, a field
-        longer than `FIELD_LIMIT`, a row whose field count differs from the header's, or
-        a cell in a numeric column that is not a plain finite number.
+        longer than `FIELD_LIMIT`, a row whose field count differs from the header's, a
+        cell in a numeric column that is not a plain finite number, or a label the
+        `label` rule refuses.
     """
     header = checked_header(path, required_columns)
-    numeric = [(header.index(c), c) for c in numeric_columns if c in header]
-    data_rows = 0
+    label_index = header.index(label.column) if label and label.column in header else None
+    # The label's own check says more than the number check does.
+    numeric = [(header.index(c), c) for c in numeric_columns
+               if c in header and header.index(c) != label_index]
+    data_rows = dropped = 0
     rows = records(path)
     next(rows)  # The header, checked above.
     for record in rows:
@@ -273,12 +331,17 @@ def check_file(path: str, required_columns: Sequence[str],
         if row:  # ExampleGen skips blank lines.
             data_rows += 1
             _check_row(path, record, row, header, numeric)
-    return header, data_rows
+            if label_index is not None:
+                dropped += _check_label(path, record[0], row, label_index, label)
+    return header, data_rows, dropped
 
 
 def check_files(paths: Iterable[str], required_columns: Sequence[str],
-                numeric_columns: Sequence[str]) -> int:
-    """Checks every file and that they share one header; returns the data row count.
+                numeric_columns: Sequence[str], label: Optional[LabelRule] = None) -> int:
+    """Checks every file and that they share one header.
+
+    Returns:
+      The number of data rows ExampleGen reads (without the rows that drop).
 
     Raises:
       CsvFormatError: as `check_file`; also when there is no file, when two files'
@@ -289,8 +352,9 @@ def check_files(paths: Iterable[str], required_columns: Sequence[str],
         raise CsvFormatError("No CSV file to read.")
     first_header, rows = None, 0
     for path in paths:
-        header, file_rows = check_file(path, required_columns, numeric_columns)
-        rows += file_rows
+        header, file_rows, dropped = check_file(path, required_columns, numeric_columns,
+                                                label)
+        rows += file_rows - dropped
         if first_header is None:
             first_header = header
         else:

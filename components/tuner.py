@@ -2,7 +2,7 @@
 
 TFX's own Tuner executor writes `best_hyperparameters.txt` and, in `tuner_results`,
 the completed trials' scores only. This executor also writes `trials.json` there:
-each trial's id, status, hyperparameter values, score, the metrics its tuner
+each trial's id, status, hyperparameter values, score and its objective's name, the metrics its tuner
 reported (such as steps and seconds) and, for a trial that raised, its error; best
 first, failed trials last. It knows nothing of any model family: the search is the
 `tuner_fn`'s.
@@ -40,6 +40,7 @@ def trial_records(oracle) -> List[Dict[str, Any]]:
             "status": trial.status,
             "hyperparameters": dict(trial.hyperparameters.values),
             "score": trial.score if completed else None,
+            "objective": oracle.objective.name,
             "metrics": {name: trial.metrics.get_last_value(name)
                         for name in trial.metrics.metrics},
             "error": "" if completed else _error_line(trial.message),

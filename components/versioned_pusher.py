@@ -7,7 +7,7 @@ and start time, and renames it into place: a rename is atomic on a local or POSI
 filesystem, and it fails when the target is a folder that is not empty, so two pushes
 at once cannot take the same version number (the second tries the next number). A
 `_PUSHED` file written last into a version marks it complete; readers that honour it
-(`pipeline.serving.latest_version_dir`) never see a version being copied, which matters
+(`pipeline.serving.client.latest_version_dir`) never see a version being copied, which matters
 on object storage, where a rename is a copy. It does not push a model whose files are
 identical to the newest complete version already there, and it removes staging folders
 that no push will finish: those of a process of this host that is gone, or older than

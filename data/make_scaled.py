@@ -139,18 +139,18 @@ class _SplitOf:
                  split_buckets: Tuple[int, int], seed: int, relative_noise: float,
                  coordinate_noise: float):
         # TensorFlow and pyarrow, only when the split is asked for.
-        from components import checked_csv_example_gen  # pylint: disable=import-outside-toplevel
-        from components import fast_csv_reader  # pylint: disable=import-outside-toplevel
-        self._tables = checked_csv_example_gen.text_table
-        self._column_type = fast_csv_reader.column_type
-        self._merge = fast_csv_reader.merge_types
+        from components import csv_to_examples  # pylint: disable=import-outside-toplevel
+        from components import csv_columns  # pylint: disable=import-outside-toplevel
+        self._tables = csv_to_examples.text_table
+        self._column_type = csv_columns.column_type
+        self._merge = csv_columns.merge_types
         self._header = header
         # The types of a noisy copy of every row: what ExampleGen infers on the file.
         rng = random.Random(seed + 1)
         trial = [noisy_row(row, rng, relative_noise, coordinate_noise) for row in rows]
         self.types = self._types(trial)
         train, evaluation = split_buckets
-        self._splitter = checked_csv_example_gen.RowSplitter(
+        self._splitter = csv_to_examples.RowSplitter(
             header, self.types, [train, train + evaluation])
 
     def _types(self, rows: Sequence[Dict[str, str]]) -> List[int]:

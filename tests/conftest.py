@@ -3,8 +3,11 @@ and the pipeline image."""
 
 import dataclasses
 import importlib
+import json
 import os
+import re
 import shutil
+import subprocess
 import types
 
 import apache_beam as beam
@@ -112,7 +115,7 @@ def pipeline_run(tmp_path_factory, sample_dir):
     from pipeline.local import runner as local_runner
 
     build_dir = str(tmp_path_factory.mktemp("build"))
-    config = config_lib.local_config(build_dir, sample_dir, train_steps=200, min_auc=0.8)
+    config = config_lib.local_config(build_dir, sample_dir, train_steps=200, blessing_bound=0.8)
     metadata = config_lib.metadata_path(build_dir)
     summary_path = os.path.join(build_dir, "run_summary.json")
     first = local_runner.run(config, metadata, summary_path)
@@ -155,6 +158,34 @@ def copy_of_run(pipeline_run, build_dir):
         metadata=config_lib.metadata_path(str(build_dir)),
         summary_path=os.path.join(str(build_dir), "run_summary.json"),
     )
+
+
+SAVED_MODEL_CLI = os.path.join(PROJECT_ROOT, ".venv", "bin", "saved_model_cli")
+
+
+def saved_model_cli_run(model_dir, examples):
+    """Runs TensorFlow's `saved_model_cli run --input_examples` on a model's serving signature.
+
+    `examples` is a list of {raw column: [values]}, as the tool's `examples=[...]`
+    argument takes them. Returns {output key: its printed value, as text}.
+    """
+    argument = "examples=" + json.dumps(examples)
+    done = subprocess.run(
+        [SAVED_MODEL_CLI, "run", "--dir", str(model_dir), "--tag_set", "serve",
+         "--signature_def", "serving_default", "--input_examples", argument],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed = re.findall(r"Result for output key (\S+):\n(.*?)(?=\nResult for output key|\Z)",
+                         done.stdout, flags=re.DOTALL)
+    assert printed, f"saved_model_cli printed no result: {done.stdout[-2000:]}"
+    return {key: value.strip() for key, value in printed}
+
+
+def printed_numbers(text):
+    """The numbers of a printed NumPy array, in order."""
+    return [float(number) for number in re.findall(r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?",
+                                                   text)]
 
 
 def report_line(config, line):

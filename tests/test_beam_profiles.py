@@ -90,6 +90,16 @@ def test_missing_or_invalid_values_raise_clear_errors(profile, values, message):
         beam_profiles.beam_pipeline_args(profile, **values)
 
 
+def test_a_missing_values_error_names_them_all_for_a_command_line_to_translate():
+    with pytest.raises(beam_profiles.MissingValues) as missing:
+        beam_profiles.beam_pipeline_args("flink", job_endpoint=None)
+    assert (missing.value.profile, missing.value.names) == (
+        "flink", ["job_endpoint", "environment_config"])
+    with pytest.raises(beam_profiles.MissingValues) as missing:
+        beam_profiles.beam_pipeline_args("dataflow", region="r")
+    assert missing.value.names == ["project", "temp_location"]
+
+
 @pytest.mark.parametrize("profile, values", [
     ("local-multiprocess", {}),
     ("dataflow", {**DATAFLOW, "sdk_container_image": "img"}),

@@ -76,10 +76,10 @@ def test_every_copy_holds_each_source_row_once(source_csv, tmp_path):
 def _splits_by_timestamp(csv_path, out_dir, buckets):
     """Runs ExampleGen's reading on a scaled file; returns {timestamp: set of splits}."""
     import tensorflow as tf
-    from components import checked_csv_example_gen
+    from components import csv_to_examples
 
     uris = [str(out_dir / "Split-train"), str(out_dir / "Split-eval")]
-    checked_csv_example_gen.write_examples(
+    csv_to_examples.write_examples(
         [str(csv_path)], (), (), uris, [buckets[0], sum(buckets)], workers=0)
     sides = {}
     for side, uri in zip(("train", "eval"), uris):
@@ -203,15 +203,6 @@ def test_merge_states_adds_peak_megabytes():
         {"Transform": 512 * MB})
     assert merged[0]["peak_rss_mb"] == 512.0
     assert merged[1]["peak_rss_mb"] is None
-
-
-def test_option_arity_reads_runner_help():
-    help_text = "  --build-dir BUILD_DIR\n  --beam-profile PROFILE  a profile\n  --fast\n"
-    assert pipeline_runs.option_arity(help_text, "--beam-profile") == 1
-    assert pipeline_runs.option_arity(help_text, "--fast") == 0
-    assert pipeline_runs.option_arity(help_text, "--beam") is None
-    choices = "  --beam-profile {local,multi_process}\n"
-    assert pipeline_runs.option_arity(choices, "--beam-profile") == 1
 
 
 def test_time_ratios_between_scales():

@@ -12,6 +12,7 @@ from tfx.types import standard_component_specs
 from tfx.utils import proto_utils
 
 from components import checked_csv_example_gen
+from components import csv_check
 from components import data_files
 from components import example_gen
 from components.csv_check import CsvFormatError
@@ -126,7 +127,11 @@ def test_the_columns_survive_the_json_the_executor_receives():
     config = checked_csv_example_gen.custom_config(REQUIRED, NUMERIC)
     properties = {standard_component_specs.CUSTOM_CONFIG_KEY: proto_utils.proto_to_json(config)}
     assert checked_csv_example_gen.columns_from_exec_properties(properties) == (
-        list(REQUIRED), list(NUMERIC))
+        list(REQUIRED), list(NUMERIC), None)
+    label = csv_check.LabelRule("company", classes=("A", "B", "C"), drop_empty=True)
+    config = checked_csv_example_gen.custom_config(REQUIRED, NUMERIC, label)
+    properties = {standard_component_specs.CUSTOM_CONFIG_KEY: proto_utils.proto_to_json(config)}
+    assert checked_csv_example_gen.columns_from_exec_properties(properties)[2] == label
 
 
 def test_the_local_runner_prints_what_it_skipped_and_stops_on_bad_data(
@@ -153,3 +158,13 @@ def test_the_local_runner_prints_what_it_skipped_and_stops_on_bad_data(
     assert "STOPPED: " in err
     assert "a.csv.gz: line 31, column 'fare': 'inf' is not a finite number" in err
     assert "Traceback" not in err
+
+
+def test_rows_with_an_empty_label_are_left_out_when_the_family_drops_them(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "a.csv").write_bytes(HEADER + b"1,0,A\n2,0,\n3,0,C\n")
+    label = csv_check.LabelRule("company", classes=("A", "C"), drop_empty=True)
+    examples = _run(folder, tmp_path / "out",
+                    checked_csv_example_gen.custom_config(REQUIRED, NUMERIC, label))
+    assert sorted(_values(e, "company")[0] for e in examples) == [b"A", b"C"]

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 import shutil
 
 import pytest
@@ -32,11 +33,11 @@ def test_push_destination_is_the_serving_folder(tmp_path):
     assert destination.filesystem.base_directory == str(tmp_path / "serving")
 
 
-def _eval_config(min_auc=0.9, max_auc_drop=0.01):
+def _eval_config(bound=0.9, max_change=0.01):
     contract = features.CONTRACT
     return evaluation.eval_config(
-        min_auc=min_auc, max_auc_drop=max_auc_drop, slice_columns=contract.slice_columns,
-        prediction_key=contract.prediction_key, metrics=contract.metrics)
+        metrics_specs=contract.task.with_blessing(bound, max_change).metrics_specs(),
+        slice_columns=contract.slice_columns, prediction_key=contract.prediction_key)
 
 
 def test_eval_config_compares_candidate_with_baseline_eval_savedmodels():
@@ -58,7 +59,7 @@ def test_eval_config_slices_overall_by_hour_and_by_payment_type():
 
 
 def test_auc_thresholds_judge_the_overall_slice_only():
-    config = _eval_config(min_auc=0.87, max_auc_drop=0.02)
+    config = _eval_config(bound=0.87, max_change=0.02)
     (auc,) = [m for m in config.metrics_specs[0].metrics if m.class_name == "AUC"]
     assert not auc.HasField("threshold")
     (per_slice,) = auc.per_slice_thresholds
@@ -119,7 +120,11 @@ def test_trainer_runs_the_estimator_executor_with_configured_steps(config):
     trainer = next(c for c in pipeline.components if c.id == "Trainer")
     assert trainer.executor_spec.executor_class is estimator_trainer_executor.Executor
     assert '"num_steps": 123' in trainer.exec_properties["train_args"]
-    assert trainer.exec_properties["module_file"] == config.trainer_module
+    assert trainer.exec_properties["trainer_fn"] == config.trainer_fn == (
+        "modules.taxi.trainer.trainer_fn")
+    # The family's functions are imported where the components run: nothing is
+    # packaged when the pipeline is built.
+    assert not trainer.exec_properties.get("module_file")
 
 
 def test_evaluator_takes_its_baseline_from_the_latest_blessed_model(config):
@@ -144,8 +149,8 @@ def test_the_label_is_never_a_model_input():
     [
         ({"train_steps": 0}, "train_steps"),
         ({"eval_steps": -1}, "eval_steps"),
-        ({"min_auc": 1.5}, "min_auc"),
-        ({"max_auc_drop": -0.1}, "max_auc_drop"),
+        ({"blessing_bound": 1.5}, "blessing_bound"),
+        ({"blessing_max_change": -0.1}, "blessing_max_change"),
         ({"split_buckets": (2, 0)}, "split_buckets"),
         ({"split_buckets": (2,)}, "split_buckets"),
     ],
@@ -188,10 +193,13 @@ def test_the_curated_schema_contents_are_in_its_cache_key(tmp_path, sample_dir):
     assert edited.schema_digest != config.schema_digest
 
 
-def test_user_modules_are_loaded_from_source_not_packaged(config):
+def test_user_functions_are_imported_where_they_run_not_packaged(config, tmp_path):
     pipeline = pipeline_lib.create_pipeline(config)
-    for component_id in ("Transform", "Trainer"):
+    for component_id, key in (("Transform", "preprocessing_fn"), ("Trainer", "trainer_fn")):
         component = next(c for c in pipeline.components if c.id == component_id)
-        assert component.exec_properties["module_file"] == getattr(
-            config, "preprocessing_module" if component_id == "Transform" else "trainer_module")
-        assert not component._pip_dependencies  # No wheel is built at compile time.
+        assert component.exec_properties[key] == getattr(config, key)
+        assert not component.exec_properties.get("module_file")
+        # What TFX would package resolves to nothing: no wheel is built.
+        assert all(dependency.resolve(str(tmp_path)) is None
+                   for dependency in component._pip_dependencies)
+    assert not os.listdir(tmp_path)

@@ -37,7 +37,7 @@ def _runner_command(pipeline_run, train_steps):
     return [sys.executable, "-m", "pipeline.local.runner",
             "--data", pipeline_run.config.data_root,
             "--build-dir", pipeline_run.build_dir,
-            "--train-steps", str(train_steps), "--min-auc", "0.8"]
+            "--train-steps", str(train_steps), "--blessing-bound", "0.8"]
 
 
 def _default_sigint():
@@ -123,7 +123,7 @@ def test_of_two_runs_started_at_once_one_runs_and_the_other_is_refused(pipeline_
     assert _run_count(pipeline_run) == runs_before + 1
     summary = run_summary.summarize_latest_run(
         metadata.sqlite_metadata_connection_config(pipeline_run.metadata),
-        pipeline_run.config.pipeline_name,
+        pipeline_run.config.pipeline_name, pipeline_run.config.task,
     )
     assert {c["state"] for c in summary["components"]} <= {"cached", "executed"}
 

@@ -121,3 +121,31 @@ def test_files_must_share_one_header(tmp_path):
 def test_no_file_is_an_error():
     with pytest.raises(CsvFormatError, match="No CSV file"):
         csv_check.check_files([], REQUIRED, NUMERIC)
+
+
+CLASSES = csv_check.LabelRule("company", classes=("A", "B", "C"))
+
+
+@pytest.mark.parametrize("rule, content, message", [
+    (CLASSES, HEADER + b"1,0,A\n2,0,D\n",
+     r"a\.csv: line 3, column 'company': the label 'D' is not one of the classes 'A', "
+     r"'B', 'C' of the family's task; fix the cell, or add the class"),
+    (CLASSES, HEADER + b"1,0,A\n2,0,\n",
+     r"a\.csv: line 3, column 'company': the label is empty; fill it, or have the family "
+     r"drop such rows \(drop_empty_label=True in its task\)"),
+    (csv_check.LabelRule("tips", numeric=True), HEADER + b"1,0,A\n2,lots,B\n",
+     r"a\.csv: line 3, column 'tips': the label 'lots' is not a number\. A regression's "
+     r"label must be a number\."),
+])
+def test_a_label_the_task_cannot_use_stops_naming_line_and_value(tmp_path, rule, content,
+                                                                message):
+    path = _file(tmp_path, "a.csv", content)
+    with pytest.raises(CsvFormatError, match=message):
+        csv_check.check_files([path], REQUIRED, NUMERIC, rule)
+
+
+def test_rows_with_an_empty_label_drop_when_the_family_says_so(tmp_path):
+    path = _file(tmp_path, "a.csv", HEADER + b"1,0,A\n2,0,\n3,0, \n4,0,C\n")
+    rule = csv_check.LabelRule("company", classes=("A", "B", "C"), drop_empty=True)
+    assert csv_check.check_files([path], REQUIRED, NUMERIC, rule) == 2
+    assert csv_check.check_files([path], REQUIRED, NUMERIC) == 4

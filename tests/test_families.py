@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+from modules.common import tasks
 from modules.common.contract import FamilyContract
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
@@ -13,21 +14,21 @@ from pipeline.definition import pipeline as pipeline_lib
 PROJECT_ROOT = config_lib.PROJECT_ROOT
 
 
-@pytest.mark.parametrize("name", ["taxi", "reviews"])
+@pytest.mark.parametrize("name", ["taxi", "reviews", "penguins", "taxi_fare"])
 def test_each_family_loads_and_builds_a_pipeline_of_its_own(name, tmp_path):
     family = families.load(name)
     assert family.contract.name == name
     config = config_lib.local_config(str(tmp_path), family.sample_dir, family=name)
     assert config.pipeline_name == family.contract.pipeline_name
     assert config.serving_model_dir == str(tmp_path / "serving_model" / name)
-    assert config.trainer_module == f"{PROJECT_ROOT}/modules/{name}/trainer.py"
+    assert config.trainer_fn == f"modules.{name}.trainer.trainer_fn"
     assert config.schema_file == f"{PROJECT_ROOT}/data/{name}/schema.pbtxt"
     ids = [c.id for c in pipeline_lib.create_pipeline(config).components]
     assert "Trainer" in ids and "Pusher" in ids
 
 
 def test_families_are_listed():
-    assert {"taxi", "reviews"} <= set(families.available())
+    assert {"taxi", "reviews", "penguins", "taxi_fare"} <= set(families.available())
     assert families.COMMON not in families.available()
 
 
@@ -111,8 +112,9 @@ def test_an_inconsistent_contract_is_refused():
         FamilyContract(name="x", pipeline_name="x", raw_columns=("a", "y"),
                        numeric_columns=(), label_source_columns=("y",), label_key="y_xf",
                        model_input_keys=("a_xf",), slice_columns=("city",),
-                       prediction_key="p", exporter_name="x", min_auc=0.5,
-                       max_auc_drop=0.01, train_steps=1, default_hparams={}, default_data="")
+                       prediction_key="p", exporter_name="x",
+                       task=tasks.binary(bound=0.5, max_change=0.01),
+                       train_steps=1, default_hparams={}, default_data="")
 
 
 def test_hparams_the_family_does_not_have_are_refused(tmp_path):

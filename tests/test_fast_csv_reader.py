@@ -23,8 +23,11 @@ from tfx.utils import proto_utils
 from tfx_bsl.coders import csv_decoder
 
 from components import checked_csv_example_gen
+from components import csv_to_examples
 from components import example_gen
-from components import fast_csv_reader
+from components import csv_columns
+from components import example_bytes
+from components import csv_check
 from components.csv_check import CsvFormatError
 
 # Every cell pyarrow's own inference reads otherwise than TFX: empty cells, NA, nan,
@@ -108,9 +111,9 @@ def _feature(serialized, name):
 ])
 def test_cell_types_are_tfx_bsl_s(cell):
     expected = csv_decoder._InferValueType(cell)  # pylint: disable=protected-access
-    assert fast_csv_reader.infer_value_type(cell) == int(expected.value)
+    assert csv_columns.infer_value_type(cell) == int(expected.value)
     column = pa.chunked_array([pa.array([cell.decode("utf-8")], pa.string())])
-    assert fast_csv_reader.column_type(column) == int(expected.value)
+    assert csv_columns.column_type(column) == int(expected.value)
 
 
 @pytest.mark.parametrize("names", [
@@ -121,12 +124,12 @@ def test_the_examples_are_written_in_the_bytes_tfx_hashes(sample_csv, names):
     with open(sample_csv, "rb") as data:
         content = data.read()
     header = content[:content.index(b"\n")].decode().split(",")
-    table = fast_csv_reader.read_chunk(content[content.index(b"\n") + 1:], header)
+    table = csv_columns.read_chunk(content[content.index(b"\n") + 1:], header)
     if names is not None:  # The sample's first columns, renamed.
         table = table.select(list(range(len(names)))).rename_columns(names)
-    types = [fast_csv_reader.column_type(column) for column in table.columns]
-    order = checked_csv_example_gen.key_order(table.column_names)
-    for serialized in fast_csv_reader.encode(table, types, order):
+    types = [csv_columns.column_type(column) for column in table.columns]
+    order = csv_to_examples.key_order(table.column_names)
+    for serialized in example_bytes.encode(table, types, order):
         assert serialized == tf.train.Example.FromString(serialized).SerializeToString(
             deterministic=True)
 
@@ -170,7 +173,7 @@ def test_worker_processes_and_chunks_write_the_same_examples(sample_csv, tmp_pat
         (folder / "more.csv.gz").write_bytes(gzip.compress(data.read()))
     _, tfx_splits = _run(tfx_csv_executor.Executor, plain, tmp_path / "tfx")
     uris = [str(tmp_path / "ours" / f"Split-{name}") for name in example_gen.SPLIT_NAMES]
-    result = checked_csv_example_gen.write_examples(
+    result = csv_to_examples.write_examples(
         [str(folder / "data.csv"), str(folder / "more.csv.gz")], (), (), uris, [2, 3],
         workers=2, chunk_bytes=50_000)
     assert result["rows"] == 4000 and result["python_files"] == []
@@ -202,7 +205,7 @@ def test_a_bad_cell_in_a_worker_s_chunk_is_named_with_file_line_and_column(tmp_p
     (folder / "big.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(CsvFormatError, match=r"big\.csv: line 2501, column 'tips': 'n/a' "
                                              r"is not a number"):
-        checked_csv_example_gen.write_examples(
+        csv_to_examples.write_examples(
             [str(folder / "big.csv")], ("fare",), ("fare", "tips"),
             [str(tmp_path / "out")], None, workers=2, chunk_bytes=10_000)
 
@@ -214,7 +217,7 @@ def test_a_row_with_a_missing_field_is_named(tmp_path):
     lines[120] = "12.5,1"
     (folder / "a.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(CsvFormatError, match=r"a\.csv: line 121 has 2 fields; the header has 3"):
-        checked_csv_example_gen.write_examples(
+        csv_to_examples.write_examples(
             [str(folder / "a.csv")], (), (), [str(tmp_path / "out")], None, workers=0)
 
 
@@ -223,7 +226,7 @@ def test_headers_without_data_rows_say_so(tmp_path):
     folder.mkdir()
     (folder / "a.csv").write_text("fare,tips\n")
     with pytest.raises(CsvFormatError, match="hold a header but no data row"):
-        checked_csv_example_gen.write_examples(
+        csv_to_examples.write_examples(
             [str(folder / "a.csv")], (), (), [str(tmp_path / "out")], None, workers=0)
 
 
@@ -232,15 +235,15 @@ def test_headers_without_data_rows_say_so(tmp_path):
     (b"\n\n", 0),
 ])
 def test_chunks_pyarrow_reads_as_python_s_csv(data, rows):
-    assert fast_csv_reader.read_chunk(data, ["text", "n"]).num_rows == rows
+    assert csv_columns.read_chunk(data, ["text", "n"]).num_rows == rows
 
 
 @pytest.mark.parametrize("data", [
     b'ab"c,1\n', b'"a"b,1\n', b'"say ""hi""",1\n', b"a\rb,1\n", b" \"a\",1\n",
 ])
 def test_chunks_pyarrow_may_read_otherwise_go_to_python_s_csv(data):
-    with pytest.raises(fast_csv_reader.Suspicious):
-        fast_csv_reader.check_table(fast_csv_reader.read_chunk(data, ["text", "n"]), [])
+    with pytest.raises(csv_columns.Suspicious):
+        csv_columns.check_table(csv_columns.read_chunk(data, ["text", "n"]), [])
 
 
 def _taxi_rows(sample_csv, rows=300):
@@ -306,7 +309,7 @@ def test_bad_taxi_files_keep_their_messages(make_case, workers, sample_csv, tmp_
     header, rows = _taxi_rows(sample_csv)
     message = make_case(folder, header, rows)
     with pytest.raises(CsvFormatError, match=message):
-        checked_csv_example_gen.write_examples(
+        csv_to_examples.write_examples(
             sorted(str(path) for path in folder.iterdir()), contract.raw_columns,
             contract.numeric_columns, [str(tmp_path / "out")], None, workers=workers,
             chunk_bytes=8_000)
@@ -345,5 +348,69 @@ def test_a_header_naming_a_column_twice_is_refused(tmp_path):
     (tmp_path / "a.csv").write_text("fare,tips,fare\n1,2,3\n")
     with pytest.raises(CsvFormatError, match=r"a\.csv: the header names column 'fare' more "
                                              r"than once"):
-        checked_csv_example_gen.write_examples(
+        csv_to_examples.write_examples(
             [str(tmp_path / "a.csv")], (), (), [str(tmp_path / "out")], None, workers=0)
+
+
+def _label_lines(rows=3000):
+    """fare,tips,company,note: a label (company) in classes C0..C2, a number in tips."""
+    return ["fare,tips,company,note"] + [f"{i}.5,{i % 7},C{i % 3},{i}" for i in range(rows)]
+
+
+@pytest.mark.parametrize("rule, line, message", [
+    (csv_check.LabelRule("company", classes=("C0", "C1", "C2")), "12.5,1,C9,1",
+     r"big\.csv: line 2501, column 'company': the label 'C9' is not one of the classes "
+     r"'C0', 'C1', 'C2' of the family's task"),
+    (csv_check.LabelRule("company", classes=("C0", "C1", "C2")), "12.5,1, ,1",
+     r"big\.csv: line 2501, column 'company': the label is empty; fill it"),
+    (csv_check.LabelRule("tips", numeric=True), "12.5,lots,C1,1",
+     r"big\.csv: line 2501, column 'tips': the label 'lots' is not a number\. A "
+     r"regression's label must be a number\."),
+])
+def test_a_label_the_task_cannot_use_deep_in_a_worker_s_chunk_is_named(rule, line, message,
+                                                                      tmp_path):
+    lines = _label_lines()
+    lines[2500] = line  # In the second of the chunks (about 20 kB of 80 kB each).
+    (tmp_path / "big.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(CsvFormatError, match=message):
+        csv_to_examples.write_examples(
+            [str(tmp_path / "big.csv")], ("company",), ("fare", "tips"),
+            [str(tmp_path / "out")], None, workers=2, chunk_bytes=20_000, label=rule)
+
+
+def test_rows_with_an_empty_label_drop_in_workers_as_if_they_were_not_there(tmp_path):
+    lines = _label_lines()
+    for index in range(5, len(lines), 97):  # Empty labels, one with a word in 'note'.
+        lines[index] = f"{index}.5,1,{' ' if index % 2 else ''},{index}"
+    lines[200] = "1.5,1,\u3000,no number"  # Python's strip() takes the ideographic space.
+    # A quote inside a value: the file is read by Python's csv module.
+    quoted = ["fare,tips,company,note", "1.5,1,C1,4", '2.5,2,,"a ""b"""', "3.5,3,C2,5"]
+    data, plain = tmp_path / "data", tmp_path / "plain"
+    data.mkdir()
+    plain.mkdir()
+    (data / "big.csv").write_text("\n".join(lines) + "\n")
+    (data / "quoted.csv").write_text("\n".join(quoted) + "\n")
+    for name, file_lines in (("big.csv", lines), ("quoted.csv", quoted)):
+        kept = [file_lines[0]] + [row for row in file_lines[1:]
+                                  if row.split(",")[2].strip()]
+        (plain / name).write_text("\n".join(kept) + "\n")
+    _, tfx_splits = _run(tfx_csv_executor.Executor, plain, tmp_path / "tfx")
+    uris = [str(tmp_path / "ours" / f"Split-{name}") for name in example_gen.SPLIT_NAMES]
+    rule = csv_check.LabelRule("company", classes=("C0", "C1", "C2"), drop_empty=True)
+    result = csv_to_examples.write_examples(
+        [str(data / "big.csv"), str(data / "quoted.csv")], ("company",), ("fare", "tips"),
+        uris, [2, 3], workers=2, chunk_bytes=20_000, label=rule)
+    assert result["python_files"] == [str(data / "quoted.csv")]
+    assert result["rows"] == sum(result["counts"]) == 3000 - 31 - 1 + 2
+    assert result["types"]["note"] == "INT"  # Typed without the rows that drop.
+    ours = {}
+    for name, uri in zip(example_gen.SPLIT_NAMES, uris):
+        ours[name] = sorted(
+            tf.train.Example.FromString(r.numpy()).SerializeToString(deterministic=True)
+            for r in tf.data.TFRecordDataset(tf.io.gfile.glob(uri + "/*"), "GZIP"))
+    assert ours == tfx_splits
+
+
+def test_the_label_is_stripped_as_python_strips_it():
+    assert csv_columns.PYTHON_SPACE == "".join(
+        c for c in map(chr, range(0x110000)) if c.isspace())

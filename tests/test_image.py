@@ -63,9 +63,9 @@ def image_run(engine, tmp_path_factory, request):
         pipeline_root=str(root / "pipeline_root"), data_root=sample_dir,
         serving_model_dir=str(root / "serving_model"),
     )
-    train_steps, min_auc = FAMILY_RUNS[family.name]
+    train_steps, bound = FAMILY_RUNS[family.name]
     config = kubeflow_settings.pipeline_config(settings, train_steps=train_steps,
-                                               min_auc=min_auc)
+                                               blessing_bound=bound)
     with open(kubeflow_runner.compile_v2(config, settings, str(root / "kfp"))) as spec_file:
         job = json.load(spec_file)
     (root / "logs").mkdir()
@@ -117,7 +117,7 @@ import json, sys
 from pipeline.serving import client as serving
 schema = serving.load_schema(sys.argv[3])
 examples = serving.examples_from_csv(sys.argv[2], schema)[:64]
-print(json.dumps(serving.predict(sys.argv[1], examples).tolist()))
+print(json.dumps(serving.predict(sys.argv[1], examples).scores.tolist()))
 """
 
 
@@ -137,7 +137,7 @@ def test_the_pushed_model_scores_raw_rows_from_its_folder_alone(image_run, engin
     assert in_image.shape == (64,)
     assert np.all((in_image >= 0) & (in_image <= 1))
     assert in_image.std() > 0  # Not a constant: the model learned something.
-    on_host = serving.predict(model_dir, serving.examples_from_csv(sample_csv, schema)[:64])
+    on_host = serving.predict(model_dir, serving.examples_from_csv(sample_csv, schema)[:64]).scores
     np.testing.assert_allclose(in_image, on_host, atol=1e-5)
 
 

@@ -1,19 +1,23 @@
 """The image build's own parts, without building: engine command lines, the apt mirror,
-the context digest, and the list of packages the image leaves out."""
+the context digest, what the image installs, and what the lock leaves out."""
 
 import importlib.metadata
 import os
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
+from packaging.requirements import Requirement
 
 from pipeline.definition import config as config_lib
 from pipeline.image import build
 from pipeline.image import engine as engine_lib
 
 PROJECT_ROOT = config_lib.PROJECT_ROOT
-NOT_IN_IMAGE = os.path.join(PROJECT_ROOT, "pipeline", "image", "not-in-image.txt")
+LOCK = os.path.join(PROJECT_ROOT, "requirements-lock.txt")
+DEV = os.path.join(PROJECT_ROOT, "requirements-dev.txt")
 
 
 def _names(path):
@@ -79,10 +83,21 @@ def context(tmp_path):
     return tmp_path
 
 
-def test_the_dockerfile_copies_the_lock_the_list_and_the_project_folders():
+def test_the_dockerfile_copies_the_runtime_lock_and_the_project_folders():
     assert set(build.copied_sources(os.path.join(PROJECT_ROOT, "Dockerfile"))) == {
-        "requirements-lock.txt", "pipeline/image/not-in-image.txt", "pipeline",
-        "components", "modules", "data"}
+        "requirements-lock.txt", "pipeline", "components", "modules", "data"}
+
+
+def test_the_image_installs_the_runtime_lock_and_uninstalls_nothing():
+    with open(os.path.join(PROJECT_ROOT, "Dockerfile")) as handle:
+        dockerfile = re.sub(r"\\\n\s*", " ", handle.read())
+    installs = re.findall(r"pip install [^\n]*", dockerfile)
+    assert len(installs) == 1 and "-r /tmp/requirements-lock.txt" in installs[0]
+    assert "uninstall" not in dockerfile
+
+
+def test_the_lock_and_the_dev_part_do_not_overlap():
+    assert not {_normalized(n) for n in _names(LOCK)} & {_normalized(n) for n in _names(DEV)}
 
 
 def test_the_digest_follows_copied_files_and_the_base_only(context):
@@ -98,32 +113,54 @@ def test_the_digest_follows_copied_files_and_the_base_only(context):
     assert build.context_digest(str(context), "base-1") != before
 
 
-def test_the_packages_left_out_are_in_the_lock_and_nothing_kept_needs_them():
-    lock = {_normalized(n) for n in _names(os.path.join(PROJECT_ROOT, "requirements-lock.txt"))}
-    left_out = {_normalized(n) for n in _names(NOT_IN_IMAGE)}
-    assert left_out <= lock, sorted(left_out - lock)
-    needs = {}
+def test_the_lock_leaves_out_only_the_requirements_its_header_names():
+    lock = {_normalized(n) for n in _names(LOCK)}
+    # The notebook server, notebook and lab: no code imports them.
+    assert not lock & {"notebook", "jupyterlab", "jupyter-server", "nbconvert", "nbformat",
+                       "notebook-shim", "jupyter-lsp", "terminado"}
+    missing = {}
     for dist in importlib.metadata.distributions():
         name = _normalized(dist.metadata["Name"])
-        if name in lock - left_out:
-            for requirement in dist.requires or []:
-                if "extra ==" not in requirement:
-                    wanted = _normalized(re.match(r"[A-Za-z0-9_.\-]+", requirement).group(0))
-                    needs.setdefault(wanted, set()).add(name)
-    # Declared by what stays but never imported by a step (the image run checks it):
-    # the kernel's debugger and event loop patch, IPython's completer and plot hook,
-    # the widgets' front-end extensions, TensorFlow's binding generator. Anything else
-    # a kept package requires must stay in the image.
-    assert {p: sorted(needs[p]) for p in left_out if p in needs} == {
+        if name not in lock:
+            continue
+        for text in dist.requires or []:
+            requirement = Requirement(text)
+            if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            wanted = _normalized(requirement.name)
+            if wanted not in lock:
+                missing.setdefault(wanted, set()).add(name)
+    # Declared but imported only on optional or guarded paths no step, test or command
+    # takes (the image run checks the steps): the kernel's debugger and event-loop patch,
+    # IPython's completer and inline-plot hook, the widgets' browser front end,
+    # TensorFlow's binding generator, keras-tuner's old import name.
+    assert {p: sorted(by) for p, by in missing.items()} == {
         "debugpy": ["ipykernel"],
         "jedi": ["ipython"],
         "jupyterlab-widgets": ["ipywidgets"],
+        "kt-legacy": ["keras-tuner"],
         "libclang": ["tensorflow"],
         "matplotlib-inline": ["ipykernel", "ipython"],
         "nest-asyncio2": ["ipykernel"],
         "widgetsnbextension": ["ipywidgets"],
     }
-    # What the steps import stays, ipywidgets too (TFX's Evaluator imports it).
-    for kept in ("tensorflow-model-analysis", "tensorflow-data-validation", "tfx",
-                 "apache-beam", "tensorflow", "ipywidgets", "ipython", "ipykernel"):
-        assert kept not in left_out
+    with open(LOCK) as handle:
+        header = handle.read()
+    for package in missing:
+        assert package in header, f"{package} is left out of the lock without a word"
+
+
+def test_building_installs_no_system_package(tmp_path):
+    """Without an engine `make image` stops and names `make image-tools`; it runs no apt."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    os.symlink(sys.executable, bin_dir / "python3")
+    result = subprocess.run(
+        [str(bin_dir / "python3"), "-m", "pipeline.image.build", "--log",
+         str(tmp_path / "build.log")],
+        cwd=PROJECT_ROOT, capture_output=True, text=True,
+        env={"PATH": str(bin_dir), "PYTHONPATH": PROJECT_ROOT}, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "no container engine can run a container here" in result.stderr
+    assert "make image-tools" in result.stderr
+    assert "installing" not in result.stdout + result.stderr

@@ -5,13 +5,17 @@ import json
 import os
 import posixpath
 import re
+import subprocess
 
 import numpy as np
 import pytest
 import yaml
+from apache_beam.options import pipeline_options
+from apache_beam.transforms import environments
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx import v1 as tfx
+from tfx.dsl.components.base import base_beam_component
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 from tfx.types import artifact
 
@@ -255,32 +259,43 @@ def test_dockerfile_builds_the_lock_on_cpython_311_with_the_project_at_the_image
         assert os.path.exists(os.path.join(PROJECT_ROOT, source)), source
 
 
-IMAGE_FILES = sorted([
-    SETTINGS.image_path("modules", "taxi", "preprocessing.py"),
-    SETTINGS.image_path("modules", "taxi", "trainer.py"),
-    SETTINGS.image_path("data", "taxi", "schema.pbtxt"),
-])
+# The family's functions, imported by dotted path in the image, and its schema file.
+FUNCTIONS = ("modules.taxi.preprocessing.preprocessing_fn", "modules.taxi.trainer.trainer_fn")
+SCHEMA_FILE = SETTINGS.image_path("data", "taxi", "schema.pbtxt")
+_FUNCTION_KEYS = ("preprocessing_fn", "trainer_fn", "tuner_fn")
 
 
-def test_module_and_schema_files_are_image_paths_present_in_the_image(v2):
-    referenced = [value["stringValue"] for key, value in _v2_parameters(v2["spec"])
-                  if key in ("module_file", "schema_file")]
-    assert sorted(referenced) == IMAGE_FILES
-    for image_path in referenced:
-        project_file = _project_file_for(image_path)
-        assert project_file and os.path.isfile(project_file), image_path
-    # Module files are used in place, not packaged into wheels under the root.
+def _assert_importable_in_the_image(function_path):
+    """The function's module is a file under the image's Python path (its project folder)."""
+    module = function_path.rsplit(".", 1)[0]
+    image_file = SETTINGS.image_path(*module.split(".")[:-1], module.split(".")[-1] + ".py")
+    project_file = _project_file_for(image_file)
+    assert project_file and os.path.isfile(project_file), function_path
+
+
+def test_functions_and_schema_are_found_in_the_image(v2):
+    parameters = list(_v2_parameters(v2["spec"]))
+    functions = sorted(value["stringValue"] for key, value in parameters
+                       if key in _FUNCTION_KEYS)
+    assert functions == sorted(FUNCTIONS)
+    for function_path in functions:
+        _assert_importable_in_the_image(function_path)
+    assert [value["stringValue"] for key, value in parameters
+            if key == "schema_file"] == [SCHEMA_FILE]
+    assert _project_file_for(SCHEMA_FILE) and os.path.isfile(_project_file_for(SCHEMA_FILE))
+    # The family's code is used in place, not packaged into wheels under the root.
     assert "_wheels" not in v2["text"]
     assert "module_path" not in v2["text"]
+    assert "module_file" not in v2["text"]
 
 
-def test_v1_steps_refer_to_the_same_image_files(v1):
+def test_v1_steps_refer_to_the_same_functions_and_schema(v1):
     ir_texts = []
     for template in _v1_steps(v1["spec"]).values():
         args = template["container"]["args"]
         ir_texts.append(args[args.index("--tfx_ir") + 1])
-    for image_path in IMAGE_FILES:
-        assert sum(image_path in ir for ir in ir_texts) == 1, image_path
+    for reference in FUNCTIONS + (SCHEMA_FILE,):
+        assert sum(reference in ir for ir in ir_texts) == 1, reference
     assert "_wheels" not in v1["text"]
     assert "module_path" not in v1["text"]
 
@@ -304,7 +319,7 @@ def test_custom_executors_are_importable_from_the_image_layout(v2):
 
 
 def test_example_gen_gets_the_columns_to_check_in_both_targets(v1, v2):
-    expected = (list(features.REQUIRED_COLUMNS), list(features.NUMERIC_COLUMNS))
+    expected = (list(features.REQUIRED_COLUMNS), list(features.NUMERIC_COLUMNS), None)
     (v2_config,) = [value["stringValue"] for key, value in _v2_parameters(v2["spec"])
                     if key == "custom_config" and "required_columns" in value["stringValue"]]
     assert checked_csv_example_gen.columns_from_exec_properties(
@@ -321,7 +336,6 @@ def test_no_path_of_the_compiling_machine_appears(target, request):
     compiled = request.getfixturevalue(target)
     for local in ("/work/", PROJECT_ROOT, compiled["dir"], "/tmp/"):
         assert local not in compiled["text"]
-    assert pipeline_lib._NO_PACKAGING_ENV not in os.environ, "the switch is restored"
 
 
 # --- another family ---------------------------------------------------------------------
@@ -348,16 +362,17 @@ def test_the_reviews_family_compiles_to_its_own_pipeline_and_storage(reviews):
 
 def test_the_reviews_steps_name_its_image_files_and_facts(reviews):
     settings, workflow, job = reviews
-    referenced = sorted(value["stringValue"] for key, value in _v2_parameters(job)
-                        if key in ("module_file", "schema_file"))
-    assert referenced == sorted([
-        settings.image_path("modules", "reviews", "preprocessing.py"),
-        settings.image_path("modules", "reviews", "trainer.py"),
-        settings.image_path("data", "reviews", "schema.pbtxt"),
-    ])
-    for image_path in referenced:
-        project_file = _project_file_for(image_path)
-        assert project_file and os.path.isfile(project_file), image_path
+    parameters = list(_v2_parameters(job))
+    functions = sorted(value["stringValue"] for key, value in parameters
+                       if key in _FUNCTION_KEYS)
+    assert functions == ["modules.reviews.preprocessing.preprocessing_fn",
+                         "modules.reviews.trainer.trainer_fn"]
+    for function_path in functions:
+        _assert_importable_in_the_image(function_path)
+    (schema_file,) = [value["stringValue"] for key, value in parameters
+                      if key == "schema_file"]
+    assert schema_file == settings.image_path("data", "reviews", "schema.pbtxt")
+    assert os.path.isfile(_project_file_for(schema_file))
     by_task = {
         task: {key: value["runtimeValue"]["constantValue"]["stringValue"]
                for key, value in spec.get("inputs", {}).get("parameters", {}).items()
@@ -366,7 +381,7 @@ def test_the_reviews_steps_name_its_image_files_and_facts(reviews):
     }
     assert checked_csv_example_gen.columns_from_exec_properties(
         {"custom_config": by_task[pipeline_lib.EXAMPLE_GEN]["custom_config"]}) == (
-        ["text", "label", "source"], ["label"])
+        ["text", "label", "source"], ["label"], None)
     eval_config = json.loads(by_task[pipeline_lib.EVALUATOR]["eval_config"])
     assert [spec.get("feature_keys", []) for spec in eval_config["slicing_specs"]] == [
         [], ["source"]]
@@ -376,6 +391,131 @@ def test_the_reviews_steps_name_its_image_files_and_facts(reviews):
         "lower_bound"] == 0.85
     v1_nodes = set(_v1_steps(workflow))
     assert {pipeline_lib.TRAINER, pipeline_lib.PUSHER} <= v1_nodes
+
+
+# --- Beam profiles: where the Beam-based components run ---------------------------------
+
+IMAGE = "registry.example.com/ml/keras-estimator-pipeline:1.4.2"
+# Profile -> (the compile's flags, the Beam arguments every Beam component must carry).
+BEAM_PROFILES = {
+    "dataflow": (
+        ["--beam-project", "my-project", "--beam-region", "europe-west4",
+         "--beam-temp-location", "gs://ml-tmp/beam"],
+        ["--runner=DataflowRunner", "--project=my-project", "--region=europe-west4",
+         "--temp_location=gs://ml-tmp/beam", f"--sdk_container_image={IMAGE}"]),
+    "flink": (
+        ["--beam-job-endpoint", "flink-jobserver.flink:8099",
+         "--beam-environment-config", "localhost:50000"],
+        ["--runner=PortableRunner", "--job_endpoint=flink-jobserver.flink:8099",
+         "--environment_type=EXTERNAL", "--environment_config=localhost:50000",
+         f"--sdk_container_image={IMAGE}"]),
+    "spark": (
+        ["--beam-job-endpoint", "spark-jobserver:8099", "--beam-environment-type", "DOCKER"],
+        ["--runner=PortableRunner", "--job_endpoint=spark-jobserver:8099",
+         "--environment_type=DOCKER", f"--environment_config={IMAGE}",
+         f"--sdk_container_image={IMAGE}"]),
+}
+
+
+def _compile_command(profile, out_dir, flags):
+    image, tag = IMAGE.rsplit(":", 1)
+    return ["--model", "taxi", "--output-dir", str(out_dir), "--image", image, "--tag", tag,
+            "--beam-profile", profile, *flags]
+
+
+@pytest.fixture(scope="module", params=sorted(BEAM_PROFILES))
+def profile_specs(request, tmp_path_factory):
+    """(profile, expected Beam args, v1 workflow, v2 job) compiled by the command line."""
+    flags, expected = BEAM_PROFILES[request.param]
+    out_dir = tmp_path_factory.mktemp(f"kfp-{request.param}")
+    assert kubeflow_runner.main(_compile_command(request.param, out_dir, flags)) == 0
+    with open(out_dir / "taxi" / kubeflow_runner.V1_FILENAME) as v1_file:
+        workflow = yaml.safe_load(v1_file)
+    with open(out_dir / "taxi" / kubeflow_runner.V2_FILENAME) as v2_file:
+        job = json.load(v2_file)
+    return request.param, expected, workflow, job
+
+
+def _beam_component_ids():
+    config = kubeflow_settings.pipeline_config(SETTINGS)
+    return sorted(component.id
+                  for component in kubeflow_runner.build_pipeline(config, SETTINGS).components
+                  if isinstance(component, base_beam_component.BaseBeamComponent))
+
+
+def test_every_beam_component_carries_the_profiles_arguments_in_both_specs(profile_specs):
+    profile, expected, workflow, job = profile_specs
+    beam_ids = _beam_component_ids()
+    assert {"CsvExampleGen", pipeline_lib.TRANSFORM, pipeline_lib.EVALUATOR} <= set(beam_ids)
+    steps = _v1_steps(workflow)
+    executors = _v2_executors(job)
+    for node_id in beam_ids:
+        args = steps[node_id]["container"]["args"]
+        ir = json.loads(args[args.index("--tfx_ir") + 1])
+        v1_args = ir["deploymentConfig"]["executorSpecs"][node_id]["beamPipelineArgs"]
+        assert v1_args == expected, (profile, node_id)
+        v2_args = executors[node_id]["container"]["args"]
+        assert v2_args[v2_args.index("{{$}}") + 1:] == expected, (profile, node_id)
+
+
+@pytest.mark.parametrize("profile, environment", [
+    ("flink", environments.ExternalEnvironment),
+    ("spark", environments.DockerEnvironment),
+])
+def test_beam_starts_the_workers_where_the_compiled_arguments_say(profile, environment):
+    options = pipeline_options.PipelineOptions(BEAM_PROFILES[profile][1])
+    made = environments.Environment.from_options(
+        options.view_as(pipeline_options.PortableOptions))
+    assert type(made) is environment
+    if environment is environments.ExternalEnvironment:
+        assert made.url == "localhost:50000"
+    else:
+        assert made.container_image == IMAGE
+
+
+@pytest.mark.parametrize("profile, flags, message", [
+    ("dataflow", ["--beam-project", "p"],
+     "'dataflow' needs region, temp_location: pass --beam-region, --beam-temp-location "
+     "(make kfp BEAM_PROFILE=dataflow BEAM_REGION=... BEAM_TEMP_LOCATION=...)"),
+    ("dataflow", ["--beam-project", "p", "--beam-region", "r", "--beam-temp-location", "/tmp"],
+     "gs:// temp_location"),
+    ("flink", [],
+     "'flink' needs job_endpoint, environment_config: pass --beam-job-endpoint, "
+     "--beam-environment-config (make kfp BEAM_PROFILE=flink BEAM_JOB_ENDPOINT=... "
+     "BEAM_ENVIRONMENT_CONFIG=...)"),
+    ("spark", ["--beam-environment-type", "LOOPBACK"], "'spark' needs job_endpoint"),
+    ("spark", ["--beam-job-endpoint", "s:8099", "--beam-project", "p"],
+     "'spark' does not read --beam-project"),
+    ("local-multiprocess", ["--beam-region", "r"],
+     "'local-multiprocess' does not read --beam-region"),
+])
+def test_a_profile_without_its_values_is_refused_by_flag_and_make_variable(
+        profile, flags, message, tmp_path, capsys):
+    assert kubeflow_runner.main(_compile_command(profile, tmp_path, flags)) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "taxi").exists()
+
+
+def test_make_kfp_passes_the_beam_profile_and_its_values_to_the_compile():
+    variables = {"BEAM_PROFILE": "flink", "BEAM_JOB_ENDPOINT": "jobs:8099",
+                 "BEAM_ENVIRONMENT_TYPE": "EXTERNAL", "BEAM_ENVIRONMENT_CONFIG": "localhost:50000",
+                 "BEAM_SDK_IMAGE": "img:1"}
+    dry_run = subprocess.run(["make", "-n", "kfp", *(f"{k}={v}" for k, v in variables.items())],
+                             cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    command = " ".join(dry_run.stdout.replace("\\\n", " ").split())
+    assert ("--beam-profile flink --beam-sdk-image img:1 --beam-job-endpoint jobs:8099 "
+            "--beam-environment-type EXTERNAL --beam-environment-config localhost:50000"
+            in command), command
+
+
+def test_the_default_profile_is_the_direct_runner_in_each_pod():
+    assert kubeflow_settings.beam_args(kubeflow_settings.DEFAULT_BEAM_PROFILE, IMAGE) == (
+        kubeflow_settings.DEFAULT_BEAM_ARGS)
+    assert kubeflow_settings.beam_args("local", IMAGE) == ()
+    config = kubeflow_settings.pipeline_config(kubeflow_settings.KubeflowSettings(
+        beam_pipeline_args=kubeflow_settings.beam_args("local", IMAGE)))
+    assert config.beam_pipeline_args == (
+        "--sdk_container_image=gcr.io/my-project/keras-estimator-pipeline:0.1.0",)
 
 
 # --- settings ----------------------------------------------------------------------------
@@ -424,7 +564,7 @@ def local_run(tmp_path_factory, sample_dir):
     # The report's KFP v1 UI metadata goes to the root of a pod's file system; here,
     # into the run's folder.
     config = kubeflow_settings.pipeline_config(
-        settings, train_steps=100, min_auc=0.8,
+        settings, train_steps=100, blessing_bound=0.8,
         report_ui_metadata_path=str(root / "mlpipeline-ui-metadata.json"))
     with open(kubeflow_runner.compile_v2(config, settings, str(root / "kfp"))) as spec_file:
         job = json.load(spec_file)
@@ -465,7 +605,7 @@ def test_the_pushed_model_scores_raw_rows(local_run, schema, sample_csv):
     settings, _, _, _ = local_run
     version_dir = serving.latest_version_dir(settings.serving_model_dir)
     probabilities = serving.predict(version_dir,
-                                    serving.examples_from_csv(sample_csv, schema)[:64])
+                                    serving.examples_from_csv(sample_csv, schema)[:64]).scores
     assert probabilities.shape == (64,)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
     assert probabilities.std() > 0  # Not a constant: the model learned something.
@@ -532,7 +672,7 @@ def test_v1_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_th
     assert pipeline_lib.TUNER in dag[pipeline_lib.TRAINER]
     args = tuner["args"]
     ir = args[args.index("--tfx_ir") + 1]
-    assert settings.image_path("modules", "taxi", "tuner.py") in ir
+    assert "modules.taxi.tuner.tuner_fn" in ir
     assert "components.tuner.Executor" in ir
 
 
@@ -553,8 +693,8 @@ def test_v2_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_th
     assert pipeline_lib.TRANSFORM in deps[pipeline_lib.TUNER]
     tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
     parameters = tasks[pipeline_lib.TUNER]["inputs"]["parameters"]
-    assert parameters["module_file"]["runtimeValue"]["constantValue"]["stringValue"] == (
-        settings.image_path("modules", "taxi", "tuner.py"))
+    assert parameters["tuner_fn"]["runtimeValue"]["constantValue"]["stringValue"] == (
+        "modules.taxi.tuner.tuner_fn")
     config = json.loads(
         parameters["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
     assert config["tuning"] == {"algorithm": "random", "trials": 4, "seed": 1}

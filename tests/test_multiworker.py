@@ -252,7 +252,7 @@ def test_chief_published_a_serving_model_that_scores_raw_rows(cluster_run, schem
     serving_dir = os.path.join(cluster_run.model_dir, "Format-Serving")
     assert os.path.exists(os.path.join(cluster_run.model_dir, "Format-TFMA", "saved_model.pb"))
     examples = serving.examples_from_csv(sample_csv, schema)[:20]
-    probabilities = serving.predict(serving_dir, examples)
+    probabilities = serving.predict(serving_dir, examples).scores
     assert probabilities.shape == (20,)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
     assert np.ptp(probabilities) > 0, "different rows should score differently"

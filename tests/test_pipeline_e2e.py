@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
+import conftest
 from pipeline.serving import client as serving
 
 # Whole pipeline runs: `make test-fast` leaves them out.
@@ -50,7 +51,7 @@ def test_pushed_model_alone_scores_raw_csv_rows(runs, tmp_path, schema, sample_c
     # Copy the version folder elsewhere: serving needs nothing but that folder.
     model_copy = shutil.copytree(first["pushed_model"], tmp_path / "model")
     probabilities = serving.predict(str(model_copy),
-                                    serving.examples_from_csv(sample_csv, schema)[:50])
+                                    serving.examples_from_csv(sample_csv, schema)[:50]).scores
     assert probabilities.shape == (50,)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
 
@@ -75,3 +76,35 @@ def test_the_same_model_is_never_pushed_twice(runs):
     pipeline_run = runs[3]
     assert pipeline_run.serving_after_first == [os.path.basename(first["pushed_model"])]
     assert pipeline_run.serving_after_second == pipeline_run.serving_after_first
+
+
+def test_the_binary_task_is_blessed_on_auc_and_judged_against_its_baseline(runs):
+    config, first, second, _ = runs
+    assert first["task"] == second["task"] == "binary"
+    assert first["blessing"]["metric"] == "auc" and first["blessing"]["direction"] == "higher"
+    assert first["blessing"]["bound"] == config.blessing_bound
+    assert first["blessing"]["value"] >= first["blessing"]["bound"]
+    assert first["blessing"]["baseline_value"] is None
+    assert second["blessing"]["baseline_value"] == pytest.approx(first["blessing"]["value"])
+
+
+def test_saved_model_cli_scores_raw_examples_with_the_pushed_model(runs, schema):
+    _, first, _, _ = runs
+    trips = [
+        {"trip_miles": [1.2], "fare": [6.25], "trip_seconds": [420], "payment_type": ["Cash"],
+         "trip_start_hour": [8], "trip_start_day": [2], "trip_start_month": [3]},
+        {"trip_miles": [9.8], "fare": [27.5], "trip_seconds": [1500],
+         "payment_type": ["Credit Card"], "company": ["Flash Cab"], "trip_start_hour": [19],
+         "trip_start_day": [6], "trip_start_month": [7], "pickup_community_area": [8]},
+    ]
+    outputs = conftest.saved_model_cli_run(first["pushed_model"], trips)
+    (key,) = outputs
+    printed = conftest.printed_numbers(outputs[key])
+    assert len(printed) == 2 and all(0.0 <= p <= 1.0 for p in printed)
+    # The same probabilities as the project's client computes.
+    types = serving.feature_types(schema)
+    examples = [serving.example_from_row({k: str(v[0]) for k, v in trip.items()}, types)
+                for trip in trips]
+    expected = serving.predict(first["pushed_model"], examples).scores
+    assert expected.shape == (2,)
+    assert printed == pytest.approx(expected.tolist(), rel=1e-4, abs=1e-6)

@@ -92,7 +92,7 @@ def test_the_export_scores_raw_review_texts_of_every_kind(trained):
         b"great " * 5000,  # Far longer than the sequence length.
         "Un film très émouvant, à voir ! 映画".encode(),  # Not ASCII.
     ]
-    probabilities = serving.predict(export, [_text_example(t) for t in texts])
+    probabilities = serving.predict(export, [_text_example(t) for t in texts]).scores
     assert probabilities.shape == (len(texts),)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
 
@@ -103,7 +103,7 @@ def test_the_export_scores_the_sample_csv_through_the_serving_client(trained):
     examples = serving.examples_from_csv(os.path.join(family.sample_dir, "data.csv"),
                                          serving.load_schema(family.schema_file))[:30]
     assert set(tf.train.Example.FromString(examples[0]).features.feature) == {"text"}
-    assert serving.predict(export, examples).shape == (30,)
+    assert serving.predict(export, examples).scores.shape == (30,)
 
 
 def test_a_text_of_the_wrong_type_fails_naming_the_feature(trained):
@@ -111,7 +111,7 @@ def test_a_text_of_the_wrong_type_fails_naming_the_feature(trained):
     wrong = tf.train.Example(features=tf.train.Features(feature={
         "text": tf.train.Feature(float_list=tf.train.FloatList(value=[1.0]))})).SerializeToString()
     with pytest.raises(tf.errors.InvalidArgumentError, match="text"):
-        serving.predict(export, [wrong])
+        serving.predict(export, [wrong]).scores
 
 
 def test_transform_outputs_are_checked_against_the_contract():

@@ -31,7 +31,7 @@ def runs(pipeline_run, tmp_path_factory):
     build = conftest.copy_of_run(pipeline_run, tmp_path_factory.mktemp("families_build"))
     taxi_versions = versioned_pusher.versions(build.config.serving_model_dir)
     config = config_lib.local_config(build.build_dir, REVIEWS.sample_dir, family="reviews",
-                                     train_steps=150, min_auc=0.5)
+                                     train_steps=150, blessing_bound=0.5)
     summary = local_runner.run(config, build.metadata, build.summary_path)
     return build, taxi_versions, config, summary
 
@@ -68,7 +68,7 @@ def test_the_pushed_model_alone_scores_raw_review_texts(runs, tmp_path):
     model_copy = shutil.copytree(summary["pushed_model"], tmp_path / "model")
     examples = serving.examples_from_csv(os.path.join(REVIEWS.sample_dir, "data.csv"),
                                          serving.load_schema(REVIEWS.schema_file))[:40]
-    probabilities = serving.predict(str(model_copy), examples)
+    probabilities = serving.predict(str(model_copy), examples).scores
     assert probabilities.shape == (40,)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
     assert np.ptp(probabilities) > 0, "different reviews should score differently"

@@ -139,7 +139,7 @@ def _assert_still_serving(config, versions_before, examples):
     assert versioned_pusher.versions(config.serving_model_dir) == versions_before
     probabilities = serving.predict(
         serving.latest_version_dir(config.serving_model_dir), examples
-    )
+    ).scores
     assert probabilities.shape == (len(examples),)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
 
@@ -182,7 +182,7 @@ def test_serving_answers_unseen_categories_and_missing_optional_features(served)
         {"payment_type": "Cash"},  # Every optional feature missing.
     ]
     examples = [serving.example_from_row(row, types) for row in rows]
-    probabilities = serving.predict(model_dir, examples)
+    probabilities = serving.predict(model_dir, examples).scores
     assert probabilities.shape == (2,)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
 
@@ -191,12 +191,12 @@ def test_serving_rejects_malformed_examples_with_clear_errors(served):
     config, examples = served
     model_dir = serving.latest_version_dir(config.serving_model_dir)
     with pytest.raises(ValueError, match="Example 1 is not a serialized tf.Example"):
-        serving.predict(model_dir, [examples[0], b"\x0a\xff\xff not a tf.Example"])
+        serving.predict(model_dir, [examples[0], b"\x0a\xff\xff not a tf.Example"]).scores
     wrong_type = serving.example_from_row({"fare": "cheap"}, {"fare": tf.string})
     with pytest.raises(tf.errors.InvalidArgumentError, match="fare"):
-        serving.predict(model_dir, [wrong_type])
+        serving.predict(model_dir, [wrong_type]).scores
     # The process, and the model, are fine afterwards.
-    assert serving.predict(model_dir, examples[:1]).shape == (1,)
+    assert serving.predict(model_dir, examples[:1]).scores.shape == (1,)
 
 
 def test_a_worse_candidate_is_not_blessed_nor_pushed(pipeline_run, served, sample_dir):
@@ -234,9 +234,9 @@ def test_unseen_categories_are_handled_as_data(pipeline_run, sample_csv, tmp_pat
 
 
 def test_a_first_run_is_judged_on_the_absolute_threshold_alone(sample_dir, tmp_path):
-    """A pipeline with no blessed model yet: an AUC below `min_auc` is not shipped."""
+    """A pipeline with no blessed model yet: an AUC below its bound is not shipped."""
     config = config_lib.local_config(str(tmp_path), sample_dir, train_steps=1,
-                                      min_auc=0.99, pipeline_name="first-run")
+                                      blessing_bound=0.99, pipeline_name="first-run")
     summary = local_runner.run(config, config_lib.metadata_path(str(tmp_path)),
                                str(tmp_path / "run_summary.json"))
     assert "baseline" not in summary["metrics"]
@@ -258,7 +258,7 @@ def test_an_edited_schema_is_read_again_and_changes_the_gates_verdict(
     def run():
         config = config_lib.local_config(pipeline_run.build_dir, str(tmp_path / "data"),
                                          schema_file=str(schema), train_steps=200,
-                                         min_auc=0.8)
+                                         blessing_bound=0.8)
         return local_runner.run(config, pipeline_run.metadata, pipeline_run.summary_path)
 
     with pytest.raises(DataValidationError, match=r"\[STOP\] column 'trip_miles'"):

@@ -44,7 +44,7 @@ def data():
 @pytest.fixture(scope="module")
 def evaluation():
     return sections.evaluation_section(URIS["evaluation"], URIS["blessing"],
-                                       metric_names=report.METRIC_NAMES)
+                                       metric_names=taxi.CONTRACT.task.metric_names)
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +188,7 @@ def test_a_broken_tuner_results_file_is_named_with_line_and_column(tmp_path):
 def test_metrics_per_slice_for_candidate_and_baseline(evaluation):
     assert evaluation["models"] == ["candidate", "baseline"]
     assert evaluation["has_baseline"]
-    assert evaluation["metric_names"] == list(report.METRIC_NAMES)
+    assert evaluation["metric_names"] == list(taxi.CONTRACT.task.metric_names)
     overall = evaluation["slices"][0]
     assert overall["slice"] == "Overall"
     assert overall["models"]["candidate"]["auc"] == pytest.approx(0.5422, abs=1e-4)
@@ -350,7 +350,7 @@ def test_executor_writes_the_page_and_kfp_ui_metadata(tmp_path, saved_model):
     spec = component.RunReport(
         family="taxi", data_root="gs://data/taxi", blocking_kinds=FACTS["blocking_kinds"],
         hparam_defaults=FACTS["hparam_defaults"], hparam_overrides={}, train_steps=201,
-        metric_names=report.METRIC_NAMES, label_sources=FACTS["label_sources"],
+        metric_names=taxi.CONTRACT.task.metric_names, label_sources=FACTS["label_sources"],
         example_template=FACTS["example_template"],
         ui_metadata_path=str(tmp_path / "mlpipeline-ui-metadata.json"))
     exec_properties = dict(spec.exec_properties)

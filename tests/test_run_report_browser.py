@@ -66,7 +66,7 @@ def reports(pipeline_run, sample_dir, sample_csv, tmp_path_factory):
     blessed = report.write_report(build_dir, run_id=pipeline_run.first["run_id"])
 
     code, not_blessed = _main("--data", sample_dir, "--build-dir", build_dir,
-                              "--train-steps", "1", "--min-auc", "0.8")
+                              "--train-steps", "1", "--blessing-bound", "0.8")
     assert code == 0
 
     bad_dir = tmp_path_factory.mktemp("empty_company")

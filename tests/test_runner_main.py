@@ -20,7 +20,7 @@ def build(pipeline_run, tmp_path_factory):
 
 def _main(build, *args):
     return local_runner.main(["--build-dir", build.build_dir, "--train-steps", "200",
-                              "--min-auc", "0.8", *args])
+                              "--blessing-bound", "0.8", *args])
 
 
 def _summary(build):

@@ -60,7 +60,7 @@ def test_exported_signature_scores_raw_csv_rows(trained, schema, sample_csv):
     exports = glob.glob(os.path.join(model_dir, "export", contract.CONTRACT.exporter_name, "*"))
     assert len(exports) == 1, "a FinalExporter leaves exactly one export"
     examples = serving.examples_from_csv(sample_csv, schema)[:20]
-    probabilities = serving.predict(exports[0], examples)
+    probabilities = serving.predict(exports[0], examples).scores
     assert probabilities.shape == (20,)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
     assert np.ptp(probabilities) > 0, "different rows should score differently"

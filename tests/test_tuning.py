@@ -1,7 +1,6 @@
 """Hyperparameter tuning: TFX's Tuner executor running each family's `tuner_fn`, whose
 trials train through the Estimator path, and the Trainer reading the best values."""
 
-import importlib.util
 import json
 import os
 import re
@@ -98,7 +97,7 @@ def test_both_trials_train_the_requested_steps_and_are_scored_by_eval_auc(search
     assert [t["status"] for t in trials] == ["COMPLETED", "COMPLETED"]
     for trial in trials:
         assert 0.0 < trial["score"] <= 1.0
-        assert trial["score"] == trial["metrics"][tuning.OBJECTIVE]
+        assert trial["score"] == trial["metrics"][family.contract.task.objective[0]]
         assert trial["metrics"]["global_step"] == TRIAL_STEPS
         assert trial["metrics"]["seconds"] > 0
         assert set(trial["hyperparameters"]) == set(family.contract.search_space)
@@ -283,24 +282,18 @@ def test_the_search_space_leaves_out_what_the_run_fixes():
     assert space.values == {name: taxi.default_hparams[name] for name in space.values}
 
 
-HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
-
-
-@pytest.mark.parametrize("algorithm", [
-    "random",
-    pytest.param("bayesian", marks=pytest.mark.skipif(
-        not HAS_SKLEARN, reason="keras-tuner's Bayesian oracle needs scikit-learn")),
-])
+@pytest.mark.parametrize("algorithm", ["random", "bayesian"])
 def test_every_algorithm_proposes_the_defaults_first_then_values_in_the_space(algorithm,
                                                                              tmp_path):
     taxi = families.load("taxi").contract
-    oracle = tuning.make_oracle(algorithm, tuning.search_space(taxi), trials=3, seed=5)
+    oracle = tuning.make_oracle(algorithm, tuning.search_space(taxi), trials=3, seed=5,
+                                objective=taxi.task.objective)
     oracle._set_project_dir(str(tmp_path), "p")
     first = oracle.create_trial("tuner0")
     assert first.hyperparameters.values == {n: taxi.default_hparams[n]
                                             for n in taxi.search_space}
     first.status = "COMPLETED"
-    oracle.update_trial(first.trial_id, {tuning.OBJECTIVE: 0.9})
+    oracle.update_trial(first.trial_id, {taxi.task.objective[0]: 0.9})
     oracle.end_trial(first)
     second = oracle.create_trial("tuner0")
     assert second.hyperparameters.values != first.hyperparameters.values
@@ -308,17 +301,36 @@ def test_every_algorithm_proposes_the_defaults_first_then_values_in_the_space(al
         assert taxi.search_space[name].contains(value), name
 
 
-@pytest.mark.skipif(HAS_SKLEARN, reason="scikit-learn is installed")
-def test_bayesian_search_without_scikit_learn_is_refused_with_what_to_do():
-    space = tuning.search_space(families.load("taxi").contract)
-    with pytest.raises(ValueError, match="needs scikit-learn.*tune with 'random'"):
-        tuning.make_oracle("bayesian", space, trials=2, seed=1)
+def test_bayesian_search_fits_its_gaussian_process_after_the_random_start(tmp_path):
+    """After its random start (3 points per dimension), each proposal comes from
+    scikit-learn's Gaussian process fitted on the scores so far."""
+    taxi = families.load("taxi").contract
+    space = tuning.search_space(taxi)
+    start = 3 * len(space.space)
+    oracle = tuning.make_oracle("bayesian", space, trials=start + 2, seed=5,
+                                objective=taxi.task.objective)
+    oracle._set_project_dir(str(tmp_path), "p")
+    for number in range(start + 2):
+        trial = oracle.create_trial("tuner0")
+        assert trial.status == "RUNNING", number
+        for name, value in trial.hyperparameters.values.items():
+            assert taxi.search_space[name].contains(value), name
+        trial.status = "COMPLETED"
+        # A score that prefers less dropout: something for the process to learn.
+        oracle.update_trial(trial.trial_id,
+                            {taxi.task.objective[0]:
+                                 0.9 - trial.hyperparameters.values["dropout"]})
+        oracle.end_trial(trial)
+        fitted = hasattr(oracle.gpr, "X_train_")
+        assert fitted == (number >= start), number
+    assert oracle.gpr.X_train_.shape == (start + 1, len(space.space))
+    assert oracle.create_trial("tuner0").status == "STOPPED"
 
 
 def test_unknown_algorithms_and_settings_are_refused():
     space = tuning.search_space(families.load("taxi").contract)
     with pytest.raises(ValueError, match="Unknown tuning algorithm 'grid'.*random, bayesian"):
-        tuning.make_oracle("grid", space, trials=2, seed=1)
+        tuning.make_oracle("grid", space, trials=2, seed=1, objective=("auc", "max"))
     with pytest.raises(ValueError, match=r"Unknown tuning settings \['trails'\]"):
         tuning.tuning_settings({"tuning": {"trails": 3}})
 
@@ -357,8 +369,7 @@ def test_with_tuning_the_tuner_runs_between_transform_and_the_trainer(tmp_path, 
     assert tuner.executor_spec.executor_class is tuner_component.Executor
     assert {u.id for u in tuner.upstream_nodes} == {pipeline_lib.TRANSFORM,
                                                    pipeline_lib.SCHEMA_IMPORTER}
-    assert tuner.exec_properties["module_file"] == config.tuner_module
-    assert tuner.exec_properties["module_file"].endswith("modules/taxi/tuner.py")
+    assert tuner.exec_properties["tuner_fn"] == config.tuner_fn == "modules.taxi.tuner.tuner_fn"
     assert '"num_steps": 50' in tuner.exec_properties["train_args"]
     assert json.loads(tuner.exec_properties["custom_config"]) == {
         "tuning": {"algorithm": "random", "trials": 3, "seed": 1},
@@ -386,7 +397,7 @@ def test_without_tuning_the_trainer_takes_the_latest_tuned_values_of_its_pipelin
     ({"tuning_trials": 0}, "tuning_trials must be 1 or more"),
     ({"tuning_steps": -1}, "tuning_steps must be 0"),
     ({"tuning_seed": 0}, "tuning_seed must be 1 or more"),
-    ({"tune": True, "tuner_module": ""}, "cannot be tuned: it has no tuner module"),
+    ({"tune": True, "tuner_fn": ""}, "cannot be tuned: it has no tuner module"),
 ])
 def test_tuning_settings_are_checked_when_the_config_is_built(tmp_path, sample_dir,
                                                               overrides, message):

@@ -97,7 +97,7 @@ def test_a_later_run_without_the_tuner_reuses_the_latest_tuned_values(runs):
 def test_another_family_in_the_same_store_does_not_take_taxi_values(runs, tmp_path):
     build, _, _, _ = runs
     reviews = config_lib.local_config(build.build_dir, families.load("reviews").sample_dir,
-                                      family="reviews", train_steps=10, min_auc=0.0)
+                                      family="reviews", train_steps=10, blessing_bound=0.0)
     summary = local_runner.run(reviews, build.metadata, os.path.join(tmp_path, "s.json"))
     assert summary["pipeline_name"] == "movie-reviews"
     assert summary["hyperparameters"]["source"] == run_summary.DEFAULTS

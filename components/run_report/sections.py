@@ -323,6 +323,11 @@ def blessing_reasons(evaluation_uri: str) -> List[str]:
                     f"{name} changed by {value:+.4f} against the baseline, "
                     f"more than the allowed {bound:+.4f}"
                 )
+            elif (threshold.value_threshold.HasField("upper_bound")
+                  and value > threshold.value_threshold.upper_bound.value):
+                # A lower-is-better metric (a regression's RMSE) above its bound.
+                bound = threshold.value_threshold.upper_bound.value
+                reasons.append(f"{name} {value:.4f} is above the threshold {bound:.4f}")
             else:
                 bound = threshold.value_threshold.lower_bound.value
                 reasons.append(f"{name} {value:.4f} is below the threshold {bound:.4f}")

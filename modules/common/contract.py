@@ -12,9 +12,7 @@ The pipeline's components never import a family: they get these facts as paramet
 import dataclasses
 from typing import Mapping, Tuple, Union
 
-# The TFMA metrics every family is evaluated with (binary classifiers); the Evaluator
-# blesses on AUC.
-BINARY_METRICS = ("ExampleCount", "AUC", "BinaryAccuracy", "Calibration", "CalibrationPlot")
+from modules.common.tasks import Task
 
 # Settings of the training itself, shared by every family; a family's
 # `default_hparams` and a run's `custom_config["hparams"]` override them.
@@ -132,13 +130,14 @@ class FamilyContract:
       label_source_columns: raw columns the label is computed from; serving requests
         do not carry them.
       label_key: the transformed label's key.
+      task: what the model predicts (`modules.common.tasks`: binary, multiclass or
+        regression) and what blesses it; its metrics, head and tuning objective.
       model_input_keys: the transformed keys the Keras model reads, one
         `tf.keras.Input` each; Transform must produce each of them.
       slice_columns: raw columns the Evaluator slices on, besides the overall slice.
-      prediction_key: the Keras model's output name (the probability of class 1).
+      prediction_key: the Keras model's output name (binary: the probability of
+        class 1; multi-class: the scores of the classes; regression: the value).
       exporter_name: the name of the serving export and of the training's eval.
-      min_auc: the lowest overall eval AUC that may be blessed.
-      max_auc_drop: how far below the latest blessed model's AUC a candidate may fall.
       train_steps: training steps of a run, by default.
       default_hparams: the model's and the training's hyperparameters.
       search_space: hyperparameter name -> the `Choice`, `IntRange` or `FloatRange`
@@ -146,7 +145,6 @@ class FamilyContract:
         `default_hparams` or `TRAINING_DEFAULTS`) that lies within it. Empty: the
         family cannot be tuned.
       default_data: the folder of CSV files a run reads by default.
-      metrics: TFMA metric class names the Evaluator computes.
     """
 
     name: str
@@ -155,16 +153,14 @@ class FamilyContract:
     numeric_columns: Tuple[str, ...]
     label_source_columns: Tuple[str, ...]
     label_key: str
+    task: Task
     model_input_keys: Tuple[str, ...]
     slice_columns: Tuple[str, ...]
     prediction_key: str
     exporter_name: str
-    min_auc: float
-    max_auc_drop: float
     train_steps: int
     default_hparams: Mapping[str, object]
     default_data: str
-    metrics: Tuple[str, ...] = BINARY_METRICS
     search_space: Mapping[str, Dimension] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
@@ -177,11 +173,15 @@ class FamilyContract:
             problems.append(f"label_key {self.label_key!r} is also a model input")
         if not self.model_input_keys:
             problems.append("model_input_keys is empty")
-        if not 0.0 <= self.min_auc <= 1.0:
-            problems.append(f"min_auc must be within [0, 1], got {self.min_auc}")
+        if not isinstance(self.task, Task):
+            problems.append("task must be a modules.common.tasks.Task (tasks.binary, "
+                            "tasks.multiclass or tasks.regression)")
+        elif self.task.kind != "binary" and len(self.label_source_columns) != 1:
+            problems.append(f"a {self.task.kind} label is one raw column: "
+                            f"label_source_columns names {list(self.label_source_columns)}")
         if self.train_steps <= 0:
             problems.append(f"train_steps must be positive, got {self.train_steps}")
-        defaults = {**TRAINING_DEFAULTS, **self.default_hparams}
+        defaults = self.hparam_defaults
         for name, dimension in self.search_space.items():
             if name not in defaults:
                 problems.append(f"search_space names {name!r}, which has no default in "
@@ -190,3 +190,13 @@ class FamilyContract:
             problems.extend(_dimension_problems(name, dimension, defaults[name]))
         if problems:
             raise ValueError(f"Family {self.name!r}: " + "; ".join(problems) + ".")
+
+    @property
+    def hparam_defaults(self) -> dict:
+        """Every hyperparameter with its default: the training's, then the family's."""
+        return {**TRAINING_DEFAULTS, **self.default_hparams}
+
+    @property
+    def label_column(self) -> str:
+        """The raw column holding the label as it is ("" when it is computed from several)."""
+        return self.label_source_columns[0] if len(self.label_source_columns) == 1 else ""

@@ -19,6 +19,8 @@ import tensorflow_estimator as tf_estimator
 import tensorflow_model_analysis as tfma
 import tensorflow_transform as tft
 
+from modules.common import tasks
+from modules.common.files import write_json_atomically
 from modules.common.contract import TRAINING_DEFAULTS
 from modules.common.contract import FamilyContract
 from modules.common.schema import raw_feature_spec
@@ -44,7 +46,7 @@ def tuned_values(contract: FamilyContract, hyperparameters: Optional[Mapping]) -
     left out with a warning: the family's default takes its place.
     """
     values = dict((hyperparameters or {}).get("values") or {})
-    known = set(TRAINING_DEFAULTS) | set(contract.default_hparams)
+    known = set(contract.hparam_defaults)
     unknown = sorted(set(values) - known)
     if unknown:
         absl_logging.warning(
@@ -63,8 +65,8 @@ def hparams_for(contract: FamilyContract, custom_config: Optional[Mapping],
     an operator who sets a value for one run means it, tuned or not.
     """
     overrides = (custom_config or {}).get("hparams") or {}
-    return {**TRAINING_DEFAULTS, **contract.default_hparams,
-            **tuned_values(contract, hyperparameters), **overrides}
+    return {**contract.hparam_defaults, **tuned_values(contract, hyperparameters),
+            **overrides}
 
 
 def check_transform_outputs(contract: FamilyContract, keys: Iterable[str]) -> None:
@@ -138,6 +140,34 @@ def eval_input_receiver_fn(tf_transform_output, schema, label_key):
     )
 
 
+def with_class_names(estimator, prediction_key: str, classes) -> tf_estimator.estimator.Estimator:
+    """Returns `estimator` whose serving signature also names the classes.
+
+    `model_to_estimator` exports one output per Keras output and cannot carry strings
+    (a second Keras output would enter the training). This Estimator runs the same
+    model function with the same config and warm start (the Keras model's initial
+    weights); in PREDICT mode, which the export uses, it returns `scores` `[N, K]`
+    (the Keras output) and `classes` `[N, K]`, the class names, so a caller needs
+    nothing else to read a score. Training and evaluation are unchanged.
+    """
+    keras_model_fn = estimator.model_fn
+
+    def model_fn(features, labels, mode, config):
+        spec = keras_model_fn(features, labels, mode, config)
+        if mode != tf_estimator.estimator.ModeKeys.PREDICT:
+            return spec
+        scores = spec.predictions[prediction_key]
+        names = tf.tile(tf.constant([list(classes)]), [tf.shape(scores)[0], 1])
+        outputs = {tasks.SCORES_OUTPUT: scores, tasks.CLASSES_OUTPUT: names}
+        serving_key = tf.compat.v1.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY
+        return spec._replace(predictions=outputs, export_outputs={
+            serving_key: tf_estimator.estimator.export.PredictOutput(outputs)})
+
+    return tf_estimator.estimator.Estimator(
+        model_fn, config=estimator.config,
+        warm_start_from=estimator._warm_start_settings)  # pylint: disable=protected-access
+
+
 def _training_inputs(fn_args, hparams) -> dict:
     """What makes two training attempts the same training: data, steps, settings."""
     return {
@@ -147,14 +177,6 @@ def _training_inputs(fn_args, hparams) -> dict:
         "train_steps": fn_args.train_steps,
         "hparams": hparams,
     }
-
-
-def _write_json_atomically(path: str, value) -> None:
-    """Writes `value` as JSON so that a reader sees the whole file or none of it."""
-    partial = f"{path}.partial-{os.getpid()}"
-    with tf.io.gfile.GFile(partial, "w") as json_file:
-        json.dump(value, json_file)
-    tf.io.gfile.rename(partial, path, overwrite=True)
 
 
 def _read_record(path: str) -> Optional[dict]:
@@ -182,7 +204,7 @@ def resume_interrupted_training(fn_args, hparams) -> Optional[str]:
     """
     inputs = _training_inputs(fn_args, hparams)
     tf.io.gfile.makedirs(fn_args.model_run_dir)
-    _write_json_atomically(os.path.join(fn_args.model_run_dir, TRAINING_INPUTS_FILE), inputs)
+    write_json_atomically(os.path.join(fn_args.model_run_dir, TRAINING_INPUTS_FILE), inputs)
     if tf.train.latest_checkpoint(fn_args.serving_model_dir):
         return None  # This attempt has checkpoints of its own.
     runs_dir = os.path.dirname(fn_args.model_run_dir.rstrip("/"))
@@ -210,9 +232,42 @@ def resume_interrupted_training(fn_args, hparams) -> Optional[str]:
         tf.io.gfile.copy(os.path.join(source, name),
                          os.path.join(fn_args.serving_model_dir, name), overwrite=True)
     absl_logging.warning("Resuming interrupted training from step %d of %s.", step, source)
-    _write_json_atomically(os.path.join(fn_args.model_run_dir, RESUMED_FILE),
+    write_json_atomically(os.path.join(fn_args.model_run_dir, RESUMED_FILE),
                            {"source": source, "step": step})
     return source
+
+
+def training_fn_args(transform_output: str, train_files, eval_files, train_steps: int,
+                     serving_model_dir: str, model_run_dir: Optional[str] = None,
+                     eval_steps: Optional[int] = 0, custom_config: Optional[Mapping] = None,
+                     **more):
+    """Returns the `FnArgs` a `trainer_fn` reads, as TFX's Estimator executor builds them.
+
+    `model_run_dir` None: the training never resumes an earlier attempt (a tuning trial,
+    a benchmark run). `more` are further `FnArgs` fields (`working_dir`,
+    `eval_model_dir`).
+    """
+    from tfx.components.trainer import fn_args_utils
+
+    return fn_args_utils.FnArgs(
+        transform_output=transform_output, train_files=list(train_files),
+        eval_files=list(eval_files), train_steps=train_steps, eval_steps=eval_steps,
+        serving_model_dir=serving_model_dir, model_run_dir=model_run_dir,
+        custom_config=dict(custom_config or {}), **more)
+
+
+def training_run_config(model_dir: str, hparams: Mapping[str, object]):
+    """The Estimator's `RunConfig`: checkpoints, summaries; under TF_CONFIG, the replica's role."""
+    return tf_estimator.estimator.RunConfig(
+        model_dir=model_dir,
+        save_checkpoints_steps=hparams["save_checkpoints_steps"],
+        save_checkpoints_secs=(
+            None if hparams["save_checkpoints_steps"] else hparams["save_checkpoints_secs"]
+        ),
+        keep_checkpoint_max=3,
+        save_summary_steps=hparams["save_summary_steps"],
+        log_step_count_steps=hparams["log_step_count_steps"],
+    )
 
 
 def build_trainer_spec(fn_args, schema, contract: FamilyContract,
@@ -238,17 +293,7 @@ def build_trainer_spec(fn_args, schema, contract: FamilyContract,
                               getattr(fn_args, "hyperparameters", None))
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     check_transform_outputs(contract, tf_transform_output.transformed_feature_spec())
-    # Under TF_CONFIG, RunConfig takes this replica's role from it.
-    run_config = tf_estimator.estimator.RunConfig(
-        model_dir=fn_args.serving_model_dir,
-        save_checkpoints_steps=hparams["save_checkpoints_steps"],
-        save_checkpoints_secs=(
-            None if hparams["save_checkpoints_steps"] else hparams["save_checkpoints_secs"]
-        ),
-        keep_checkpoint_max=3,
-        save_summary_steps=hparams["save_summary_steps"],
-        log_step_count_steps=hparams["log_step_count_steps"],
-    )
+    run_config = training_run_config(fn_args.serving_model_dir, hparams)
     # Only the chief writes checkpoints, so only the chief resumes them.
     if fn_args.model_run_dir and run_config.is_chief:
         resume_interrupted_training(fn_args, hparams)
@@ -257,6 +302,9 @@ def build_trainer_spec(fn_args, schema, contract: FamilyContract,
     estimator = tf.keras.estimator.model_to_estimator(
         keras_model=keras_model, config=run_config
     )
+    if contract.task.kind == tasks.MULTICLASS:
+        estimator = with_class_names(estimator, contract.prediction_key,
+                                     contract.task.classes)
     label_key = contract.label_key
     train_spec = tf_estimator.estimator.TrainSpec(
         lambda: input_fn(fn_args.train_files, tf_transform_output, label_key,

@@ -1,10 +1,24 @@
-"""The raw features a curated schema describes, for training and for serving."""
+"""The curated schema: reading it, and the raw features it describes for training and serving."""
 
+from google.protobuf import text_format
+from tensorflow_metadata.proto.v0 import schema_pb2
 from tensorflow_transform.tf_metadata import schema_utils
 
 # The schema environment of a serving request: features marked not in it (the label's
 # columns) are not part of the serving signature.
 SERVING_ENVIRONMENT = "SERVING"
+
+
+def load_schema(path: str) -> schema_pb2.Schema:
+    """Reads a text-format `Schema` proto (local or gs://).
+
+    Raises:
+      text_format.ParseError: the file is not a schema.
+    """
+    import tensorflow as tf
+
+    with tf.io.gfile.GFile(path) as schema_file:
+        return text_format.Parse(schema_file.read(), schema_pb2.Schema())
 
 
 def raw_feature_spec(schema, serving: bool = False) -> dict:

@@ -7,17 +7,17 @@ Bayesian optimization) whose first trial is the family's defaults, and a tuner w
 `run_trial` builds the family's Keras model from the trial's values, turns it into an
 Estimator with `build_trainer_spec` (the production Trainer's code), trains it from
 scratch in the trial's own folder with `train_and_evaluate` on Transform's output,
-and scores it on the Estimator's eval AUC, the metric the Evaluator blesses on.
+and scores it on the Estimator's eval metric its task optimizes (`Task.objective`:
+AUC, accuracy or RMSE, the compiled Keras metric's name).
 
 A trial that raises is marked failed and the search moves on; a search in which no
 trial completes (or `MAX_FAILURES_IN_A_ROW` fail one after the other) raises a
 `TuningError` naming the first failed trial, its values and its error.
 """
 
-import importlib.util
 import os
 import time
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 import keras_tuner
 import tensorflow as tf
@@ -26,21 +26,16 @@ from absl import logging as absl_logging
 from keras_tuner.engine import base_tuner
 from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.engine import trial as trial_lib
-from tfx.components.trainer import fn_args_utils
 from tfx.components.tuner.component import TunerFnResult
-from tfx.utils import io_utils
-from tensorflow_metadata.proto.v0 import schema_pb2
 
 from modules.common import estimator
-from modules.common.contract import TRAINING_DEFAULTS
 from modules.common.contract import TUNING_ALGORITHMS
 from modules.common.contract import Choice
 from modules.common.contract import FamilyContract
 from modules.common.contract import FloatRange
 from modules.common.contract import IntRange
+from modules.common.schema import load_schema
 
-# The Estimator's eval metric a trial is scored on: the compiled Keras AUC's name.
-OBJECTIVE = "auc"
 # keras-tuner stops a search after this many failed trials in a row.
 MAX_FAILURES_IN_A_ROW = 3
 # Defaults of the tuning settings, which come in the Tuner's `custom_config["tuning"]`.
@@ -62,7 +57,7 @@ def search_space(contract: FamilyContract, fixed=()) -> keras_tuner.HyperParamet
     any sampling are the defaults. Names in `fixed` (set explicitly for the run)
     are left out: they are not searched.
     """
-    defaults = {**TRAINING_DEFAULTS, **contract.default_hparams}
+    defaults = contract.hparam_defaults
     space = keras_tuner.HyperParameters()
     for name, dimension in contract.search_space.items():
         if name in fixed:
@@ -102,8 +97,10 @@ class _BayesianOracle(_DefaultsFirst, keras_tuner.oracles.BayesianOptimizationOr
 
 
 def make_oracle(algorithm: str, space: keras_tuner.HyperParameters, trials: int,
-                seed: int) -> keras_tuner.Oracle:
-    """Returns the oracle of `algorithm` ("random" or "bayesian"), maximizing AUC.
+                seed: int, objective: Tuple[str, str]) -> keras_tuner.Oracle:
+    """Returns the oracle of `algorithm` ("random" or "bayesian") for `objective`.
+
+    `objective` is (the Estimator's eval metric, "max" or "min"): a task's `objective`.
 
     Raises:
       ValueError: an unknown algorithm, fewer than one trial, or an empty space.
@@ -116,13 +113,9 @@ def make_oracle(algorithm: str, space: keras_tuner.HyperParameters, trials: int,
     if not space.space:
         raise ValueError("The search space is empty: the family's contract declares no "
                          "search_space, or the run fixes every hyperparameter of it.")
-    if algorithm == "bayesian" and importlib.util.find_spec("sklearn") is None:
-        raise ValueError("The 'bayesian' tuning algorithm needs scikit-learn (keras-tuner's "
-                         "Gaussian process), which requirements-lock.txt does not have: "
-                         "tune with 'random', or add scikit-learn to the lock.")
     oracle_class = _RandomSearchOracle if algorithm == "random" else _BayesianOracle
     return oracle_class(
-        objective=keras_tuner.Objective(OBJECTIVE, direction="max"),
+        objective=keras_tuner.Objective(*objective),
         max_trials=trials,
         hyperparameters=space,
         # The space is the family's: a trial may not add names of its own.
@@ -160,32 +153,25 @@ class EstimatorTuner(base_tuner.BaseTuner):
 
     def trial_hparams(self, values: Mapping[str, object]) -> dict:
         """Returns every hyperparameter of a trial: defaults < its values < fixed ones."""
-        return {**TRAINING_DEFAULTS, **self.contract.default_hparams, **values,
-                **self.fixed_hparams}
+        return {**self.contract.hparam_defaults, **values, **self.fixed_hparams}
 
     def run_trial(self, trial, fn_args=None, schema=None, **_):
-        """Trains one trial from scratch through the Estimator; returns its eval AUC.
+        """Trains one trial from scratch through the Estimator; returns its eval metrics.
 
         Raises:
           TrialError: the training raised, or ran no evaluation.
         """
         values = dict(trial.hyperparameters.values)
+        objective, _ = self.contract.task.objective
         self.trials_run.append(trial.trial_id)
         model_dir = os.path.join(self.get_trial_dir(trial.trial_id), "model")
         if tf.io.gfile.exists(model_dir):
             tf.io.gfile.rmtree(model_dir)  # A retried trial starts from scratch too.
-        trial_args = fn_args_utils.FnArgs(
-            working_dir=fn_args.working_dir,
-            train_files=fn_args.train_files,
-            eval_files=fn_args.eval_files,
-            transform_output=fn_args.transform_graph_path,
-            serving_model_dir=model_dir,
-            # No model_run_dir: a trial never resumes another attempt.
-            model_run_dir=None,
-            train_steps=fn_args.train_steps,
-            eval_steps=fn_args.eval_steps,
-            custom_config=fn_args.custom_config,
-        )
+        # No model_run_dir: a trial never resumes another attempt.
+        trial_args = estimator.training_fn_args(
+            fn_args.transform_graph_path, fn_args.train_files, fn_args.eval_files,
+            fn_args.train_steps, model_dir, eval_steps=fn_args.eval_steps,
+            custom_config=fn_args.custom_config, working_dir=fn_args.working_dir)
         start = time.monotonic()
         tf.keras.backend.clear_session()
         try:
@@ -194,8 +180,8 @@ class EstimatorTuner(base_tuner.BaseTuner):
                                                 hparams=self.trial_hparams(values))
             metrics, _ = tf_estimator.estimator.train_and_evaluate(
                 spec["estimator"], spec["train_spec"], spec["eval_spec"])
-            if not metrics or OBJECTIVE not in metrics:
-                raise RuntimeError(f"the training ran no evaluation with {OBJECTIVE!r} "
+            if not metrics or objective not in metrics:
+                raise RuntimeError(f"the training ran no evaluation with {objective!r} "
                                    f"(metrics: {metrics})")
         except Exception as error:
             seconds = time.monotonic() - start
@@ -205,9 +191,9 @@ class EstimatorTuner(base_tuner.BaseTuner):
                              f"{seconds:.1f}s: {message}") from error
         seconds = time.monotonic() - start
         absl_logging.info("Trial %s with %s: %s %.4f after %d steps in %.1fs",
-                          trial.trial_id, values, OBJECTIVE, metrics[OBJECTIVE],
+                          trial.trial_id, values, objective, metrics[objective],
                           metrics["global_step"], seconds)
-        return {OBJECTIVE: float(metrics[OBJECTIVE]),
+        return {objective: float(metrics[objective]),
                 "global_step": float(metrics["global_step"]),
                 "seconds": round(seconds, 1)}
 
@@ -271,7 +257,8 @@ def build_tuner(fn_args, contract: FamilyContract,
     settings = tuning_settings(fn_args.custom_config)
     fixed = (fn_args.custom_config or {}).get("hparams") or {}
     oracle = make_oracle(settings["algorithm"], search_space(contract, fixed),
-                         int(settings["trials"]), int(settings["seed"]))
+                         int(settings["trials"]), int(settings["seed"]),
+                         contract.task.objective)
     return EstimatorTuner(oracle, contract, build_model, fixed_hparams=fixed,
                           directory=os.path.join(fn_args.working_dir, "tuning"))
 
@@ -280,7 +267,7 @@ def tuner_fn_for(contract: FamilyContract, build_model: estimator.ModelBuilder):
     """Returns the `tuner_fn(fn_args)` TFX's Tuner executor calls, for one family."""
 
     def tuner_fn(fn_args):
-        schema = io_utils.parse_pbtxt_file(fn_args.schema_path, schema_pb2.Schema())
+        schema = load_schema(fn_args.schema_path)
         return TunerFnResult(tuner=build_tuner(fn_args, contract, build_model),
                              fit_kwargs={"fn_args": fn_args, "schema": schema})
 

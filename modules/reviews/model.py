@@ -36,14 +36,10 @@ def build_keras_model(input_dim: int, embedding_dim: int = 32, lstm_units: int =
                                          name="word_embedding")(tokens)
     state = tf.keras.layers.LSTM(lstm_units)(embedded)
     state = tf.keras.layers.Dropout(dropout)(state)
-    output = tf.keras.layers.Dense(1, activation="sigmoid", name=contract.OUTPUT_NAME)(state)
+    task = contract.CONTRACT.task
+    output = task.output_layer(contract.OUTPUT_NAME)(state)
     model = tf.keras.Model(inputs=tokens, outputs=output)
-    model.compile(
-        optimizer=tf.keras.optimizers.legacy.Adam(learning_rate=learning_rate),
-        loss="binary_crossentropy",
-        metrics=[tf.keras.metrics.AUC(name="auc"),
-                 tf.keras.metrics.BinaryAccuracy(name="accuracy")],
-    )
+    task.compile(model, tf.keras.optimizers.legacy.Adam(learning_rate=learning_rate))
     return model
 
 

@@ -11,16 +11,9 @@ default, a long text keeps its last words: a review's verdict tends to come at i
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from modules.common.preprocessing import dense
+from modules.common.preprocessing import label
 from modules.reviews import contract
-
-
-def _dense(tensor, default):
-    """Returns a dense `[batch]` tensor from an optional (sparse) raw column."""
-    if isinstance(tensor, tf.sparse.SparseTensor):
-        tensor = tf.sparse.to_dense(
-            tf.sparse.SparseTensor(tensor.indices, tensor.values, [tensor.dense_shape[0], 1]),
-            default_value=default)
-    return tf.reshape(tensor, [-1])
 
 
 def tokenize(text: tf.Tensor) -> tf.RaggedTensor:
@@ -42,7 +35,7 @@ def preprocessing_fn(inputs):
       `text_xf`: int64 `[batch, SEQUENCE_LENGTH]` ids, 0 for padding, 1 ..
       vocabulary size + OOV buckets for words; `label_xf`: int64 `[batch]`.
     """
-    words = tokenize(_dense(inputs[contract.TEXT_KEY], ""))
+    words = tokenize(dense(inputs[contract.TEXT_KEY], ""))
     ids = tft.compute_and_apply_vocabulary(
         words,
         top_k=contract.VOCAB_SIZE,
@@ -52,5 +45,4 @@ def preprocessing_fn(inputs):
     last_words = (ids + 1)[:, -contract.SEQUENCE_LENGTH:]
     padded = last_words.to_tensor(
         default_value=contract.PADDING_ID, shape=[None, contract.SEQUENCE_LENGTH])
-    label = _dense(inputs[contract.LABEL_COLUMN], tf.constant(0, tf.int64))
-    return {contract.TOKENS_KEY: padded, contract.LABEL_KEY: tf.cast(label, tf.int64)}
+    return {contract.TOKENS_KEY: padded, contract.LABEL_KEY: label(inputs, contract.CONTRACT)}

@@ -74,17 +74,11 @@ def build_keras_model(
     for units in hidden_units:
         hidden = tf.keras.layers.Dense(units, activation="relu")(hidden)
         hidden = tf.keras.layers.Dropout(dropout)(hidden)
-    output = tf.keras.layers.Dense(1, activation="sigmoid", name=contract.OUTPUT_NAME)(hidden)
+    task = contract.CONTRACT.task
+    output = task.output_layer(contract.OUTPUT_NAME)(hidden)
 
     model = tf.keras.Model(inputs=inputs, outputs=output)
-    model.compile(
-        optimizer=tf.keras.optimizers.legacy.Adam(learning_rate=learning_rate),
-        loss="binary_crossentropy",
-        metrics=[
-            tf.keras.metrics.AUC(name="auc"),
-            tf.keras.metrics.BinaryAccuracy(name="accuracy"),
-        ],
-    )
+    task.compile(model, tf.keras.optimizers.legacy.Adam(learning_rate=learning_rate))
     return model
 
 

@@ -7,41 +7,15 @@ Missing values are filled first, so every output is a dense `[batch]` tensor.
 
 import tensorflow as tf
 import tensorflow_transform as tft
-from tensorflow_transform import schema_inference
 
+from modules.common.preprocessing import dense
+from modules.common.preprocessing import identity_ids
 from modules.taxi import contract
-
-
-def _fill_in_missing(tensor, default):
-    """Returns a dense `[batch]` tensor from an optional (sparse) raw column."""
-    if not isinstance(tensor, tf.sparse.SparseTensor):
-        return tf.reshape(tensor, [-1])
-    dense = tf.sparse.to_dense(
-        tf.sparse.SparseTensor(
-            tensor.indices, tensor.values, [tensor.dense_shape[0], 1]
-        ),
-        default_value=default,
-    )
-    return tf.squeeze(dense, axis=1)
 
 
 def _as_float(tensor):
     """Returns `tensor` as float32 with missing values filled with 0."""
-    return tf.cast(_fill_in_missing(tensor, tf.zeros([], tensor.dtype)), tf.float32)
-
-
-def _identity_ids(tensor, size):
-    """Returns the raw integer values as ids in [0, size], size meaning out of range.
-
-    The range is recorded in the transformed schema, so the model reads the number of
-    ids from Transform's output as it does for vocabularies.
-    """
-    values = tf.cast(_fill_in_missing(tensor, tf.constant(-1, tensor.dtype)), tf.int64)
-    ids = tf.where((values >= 0) & (values < size), values, tf.constant(size, tf.int64))
-    schema_inference.set_tensor_schema_override(
-        ids, tf.constant(0, tf.int64), tf.constant(size, tf.int64)
-    )
-    return ids
+    return tf.cast(dense(tensor, tf.zeros([], tensor.dtype)), tf.float32)
 
 
 def preprocessing_fn(inputs):
@@ -66,14 +40,14 @@ def preprocessing_fn(inputs):
         # A missing category is a category of its own: "" or -1.
         missing = tf.constant("" if raw.dtype == tf.string else -1, raw.dtype)
         outputs[name(key)] = tft.compute_and_apply_vocabulary(
-            _fill_in_missing(raw, missing),
+            dense(raw, missing),
             top_k=contract.VOCAB_SIZE,
             num_oov_buckets=contract.OOV_BUCKETS,
             vocab_filename=contract.vocabulary_name(key),
         )
 
     for key, size in contract.IDENTITY_FEATURES.items():
-        outputs[name(key)] = _identity_ids(inputs[key], size)
+        outputs[name(key)] = identity_ids(inputs[key], size)
 
     fare = _as_float(inputs[contract.FARE_KEY])
     tips = _as_float(inputs[contract.TIPS_KEY])

@@ -1,11 +1,12 @@
 """Training hooks for a replica of a training cluster: who trained, and a start barrier."""
 
-import json
 import os
 import time
 
 import tensorflow as tf
 import tensorflow_estimator as tf_estimator
+
+from modules.common.files import write_json_atomically
 
 
 class StepReportHook(tf_estimator.estimator.SessionRunHook):
@@ -34,11 +35,7 @@ class StepReportHook(tf_estimator.estimator.SessionRunHook):
         self._report["last_global_step"] = int(run_values.results)
 
     def end(self, session):
-        os.makedirs(os.path.dirname(os.path.abspath(self._path)), exist_ok=True)
-        partial = self._path + ".partial"
-        with open(partial, "w") as report_file:
-            json.dump(self._report, report_file)
-        os.replace(partial, self._path)  # Readers never see a half-written report.
+        write_json_atomically(os.path.abspath(self._path), self._report)
 
 
 class WaitForWorkersHook(tf_estimator.estimator.SessionRunHook):

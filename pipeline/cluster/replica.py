@@ -34,9 +34,10 @@ from tfx.components.trainer import fn_args_utils
 from tfx.utils import io_utils
 from tfx.utils import path_utils
 
+from modules.common import estimator as estimator_lib
+from pipeline.cluster import hooks as training_hooks
 from pipeline.definition import families
 from pipeline.serving import client as serving
-from pipeline.cluster import hooks as training_hooks
 
 
 def build_fn_args(args) -> fn_args_utils.FnArgs:
@@ -44,17 +45,12 @@ def build_fn_args(args) -> fn_args_utils.FnArgs:
 
     As in that executor, the Estimator works in `<model_run_dir>/Format-Serving`.
     """
-    return fn_args_utils.FnArgs(
-        train_files=sorted(tf.io.gfile.glob(args.train_files)),
-        eval_files=sorted(tf.io.gfile.glob(args.eval_files)),
-        transform_output=args.transform_output,
-        serving_model_dir=path_utils.serving_model_dir(args.model_run_dir),
-        eval_model_dir=path_utils.eval_model_dir(args.model_run_dir),
-        model_run_dir=args.model_run_dir,
-        train_steps=args.train_steps,
-        eval_steps=args.eval_steps,
-        custom_config={"hparams": json.loads(args.hparams)},
-    )
+    return estimator_lib.training_fn_args(
+        args.transform_output, sorted(tf.io.gfile.glob(args.train_files)),
+        sorted(tf.io.gfile.glob(args.eval_files)), args.train_steps,
+        path_utils.serving_model_dir(args.model_run_dir), args.model_run_dir,
+        eval_steps=args.eval_steps, custom_config={"hparams": json.loads(args.hparams)},
+        eval_model_dir=path_utils.eval_model_dir(args.model_run_dir))
 
 
 def wait_for_final_export(export_dir: str, timeout_secs: float) -> str:

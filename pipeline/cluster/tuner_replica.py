@@ -3,8 +3,9 @@
 keras-tuner's distributed mode: one chief process holds the oracle behind a gRPC
 server and proposes every trial; each worker asks it for a trial, trains it (here:
 the family's `tuner_fn`, so every trial goes through the Estimator as production
-training does) and reports the eval AUC back, until the oracle has no trial left. The
-role comes from the environment, as keras-tuner reads it:
+training does) and reports its eval objective back (its task's: AUC, accuracy or
+RMSE), until the oracle has no trial left. The role comes from the environment, as
+keras-tuner reads it:
 
   KERASTUNER_TUNER_ID     "chief" for the oracle; any other id ("tuner0", ...) for a worker
   KERASTUNER_ORACLE_IP    the chief's address (127.0.0.1 on one machine)

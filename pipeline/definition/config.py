@@ -7,7 +7,6 @@ from typing import Mapping, Tuple
 
 from components.data_gate.report import DEFAULT_BLOCKING_KINDS
 from components.example_gen import DEFAULT_SPLIT_BUCKETS
-from modules.common.contract import TRAINING_DEFAULTS
 from modules.common.contract import TUNING_ALGORITHMS
 from modules.common.contract import FamilyContract
 from modules.common.paths import PROJECT_ROOT
@@ -62,13 +61,15 @@ class PipelineConfig:
       serving_model_dir: where blessed models are pushed, one version folder each.
       schema_file: the curated raw-data schema new data is validated against.
       schema_digest: digest of the schema's contents, part of its importer's cache key.
-      preprocessing_module: file holding `preprocessing_fn`.
-      trainer_module: file holding `trainer_fn`.
+      preprocessing_fn: the dotted path of Transform's `preprocessing_fn`.
+      trainer_fn: the dotted path of the Trainer's `trainer_fn`.
       modules_version: digest of the family's and the shared modules, part of
         Transform's and the Trainer's cache keys.
       train_steps: training steps of `train_batch_size` examples.
-      min_auc: the lowest overall eval AUC that may be blessed.
-      max_auc_drop: how far below the latest blessed model's AUC a candidate may fall.
+      blessing_bound: the worst value of the task's blessing metric that may be
+        blessed (a lower bound where higher is better, an upper bound where lower is).
+      blessing_max_change: how much worse than the latest blessed model's value of
+        that metric a candidate may be.
       split_buckets: ExampleGen's hash buckets for train and eval; see
         `pipeline.local.sizing.split_buckets_for_rows` for sizing them to the data.
       eval_steps: evaluation steps during training; 0 reads the whole eval split.
@@ -85,9 +86,11 @@ class PipelineConfig:
       tune: run the Tuner before the Trainer, which then trains with its best
         hyperparameters; off, the Trainer takes the latest ones tuned by an earlier
         run of this pipeline (the family's defaults if none).
-      tuner_module: file holding `tuner_fn`; empty: the family cannot be tuned.
+      tuner_fn: the dotted path of the Tuner's `tuner_fn`; empty: the family cannot
+        be tuned.
       tuning_algorithm: the search: "random" (keras-tuner's random search) or
-        "bayesian" (Bayesian optimization; needs scikit-learn).
+        "bayesian" (Bayesian optimization: a scikit-learn Gaussian process after a random
+        start of 3 trials per hyperparameter).
       tuning_trials: trials of a search, the first of them the family's defaults.
       tuning_steps: training steps of each trial; 0: `train_steps`.
       tuning_seed: the search's random seed (the same seed proposes the same trials).
@@ -100,12 +103,12 @@ class PipelineConfig:
     serving_model_dir: str
     schema_file: str
     schema_digest: str
-    preprocessing_module: str
-    trainer_module: str
+    preprocessing_fn: str
+    trainer_fn: str
     modules_version: str
     train_steps: int
-    min_auc: float
-    max_auc_drop: float
+    blessing_bound: float
+    blessing_max_change: float
     split_buckets: Tuple[int, int] = DEFAULT_SPLIT_BUCKETS
     eval_steps: int = 0
     hparams: Mapping[str, object] = dataclasses.field(default_factory=dict)
@@ -117,11 +120,16 @@ class PipelineConfig:
     enable_cache: bool = True
     report_ui_metadata_path: str = ""
     tune: bool = False
-    tuner_module: str = ""
+    tuner_fn: str = ""
     tuning_algorithm: str = "random"
     tuning_trials: int = 4
     tuning_steps: int = 0
     tuning_seed: int = 1
+
+    @property
+    def task(self):
+        """The family's task, with this run's blessing bound and allowed change."""
+        return self.contract.task.with_blessing(self.blessing_bound, self.blessing_max_change)
 
     @property
     def trial_steps(self) -> int:
@@ -136,10 +144,11 @@ class PipelineConfig:
             raise ValueError(f"train_steps must be positive, got {self.train_steps}.")
         if self.eval_steps < 0:
             raise ValueError(f"eval_steps must be 0 or more, got {self.eval_steps}.")
-        if not 0.0 <= self.min_auc <= 1.0:
-            raise ValueError(f"min_auc must be within [0, 1], got {self.min_auc}.")
-        if self.max_auc_drop < 0:
-            raise ValueError(f"max_auc_drop must be 0 or more, got {self.max_auc_drop}.")
+        try:
+            self.task  # pylint: disable=pointless-statement
+        except ValueError as error:
+            raise ValueError(f"blessing_bound {self.blessing_bound} or blessing_max_change "
+                             f"{self.blessing_max_change}: {error}.") from None
         if self.tuning_algorithm not in TUNING_ALGORITHMS:
             raise ValueError(f"tuning_algorithm must be one of {', '.join(TUNING_ALGORITHMS)}, "
                              f"got {self.tuning_algorithm!r}.")
@@ -154,15 +163,13 @@ class PipelineConfig:
         if self.tune and not self.contract.search_space:
             raise ValueError(f"The {self.contract.name!r} family cannot be tuned: its "
                              "contract declares no search_space.")
-        if self.tune and not self.tuner_module:
+        if self.tune and not self.tuner_fn:
             raise ValueError(f"The {self.contract.name!r} family cannot be tuned: it has no "
                              "tuner module (modules/<family>/tuner.py with tuner_fn).")
-        unknown = sorted(set(self.hparams) - set(self.contract.default_hparams)
-                         - set(TRAINING_DEFAULTS))
+        unknown = sorted(set(self.hparams) - set(self.contract.hparam_defaults))
         if unknown:
             raise ValueError(f"hparams names {unknown}, which the {self.contract.name!r} "
-                             "family does not have; it has "
-                             f"{sorted(set(self.contract.default_hparams) | set(TRAINING_DEFAULTS))}.")
+                             f"family does not have; it has {sorted(self.contract.hparam_defaults)}.")
 
 
 def family_config(family_name: str, pipeline_root: str, data_root: str,
@@ -200,13 +207,13 @@ def family_config(family_name: str, pipeline_root: str, data_root: str,
         serving_model_dir=serving_model_dir,
         schema_file=where_run(schema_file),
         schema_digest=file_digest(schema_file),
-        preprocessing_module=where_run(family.preprocessing_module),
-        trainer_module=where_run(family.trainer_module),
-        tuner_module=where_run(family.tuner_module) if family.tuner_module else "",
+        preprocessing_fn=family.function_path("preprocessing", "preprocessing_fn"),
+        trainer_fn=family.function_path("trainer", "trainer_fn"),
+        tuner_fn=family.function_path("tuner", "tuner_fn") if family.tuner_module else "",
         modules_version=modules_fingerprint(family.module_dir),
         train_steps=contract.train_steps,
-        min_auc=contract.min_auc,
-        max_auc_drop=contract.max_auc_drop,
+        blessing_bound=contract.task.blessing.bound,
+        blessing_max_change=contract.task.blessing.max_change,
     )
     values.update(overrides)
     return PipelineConfig(**values)

@@ -14,6 +14,7 @@ from typing import List
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from modules.common import schema as schema_lib
 from modules.common.contract import FamilyContract
 from modules.common.paths import PROJECT_ROOT
 
@@ -57,6 +58,17 @@ class Family:
         path = os.path.join(self.module_dir, "tuner.py")
         return path if os.path.isfile(path) else ""
 
+    def function_path(self, module: str, function: str) -> str:
+        """The dotted path by which TFX imports a function of the family's folder.
+
+        TFX's components take `preprocessing_fn`, `trainer_fn` and `tuner_fn` as such
+        paths and import them where they run, from the project's root on the Python
+        path (this checkout locally, the image's project folder on Kubeflow): nothing
+        is packaged, and nothing is read when the pipeline is built.
+        """
+        package = os.path.basename(os.path.dirname(os.path.normpath(self.module_dir)))
+        return f"{package}.{self.name}.{module}.{function}"
+
 
 def available(modules_dir: str = MODULES_DIR) -> List[str]:
     """Returns the names of the families under `modules_dir`."""
@@ -96,11 +108,10 @@ def _load_schema(name: str, path: str) -> schema_pb2.Schema:
     if not os.path.isfile(path):
         raise FamilyError(f"Model family {name!r}: its curated schema {_relative(path)} "
                           "is missing.")
-    with open(path) as schema_file:
-        try:
-            return text_format.Parse(schema_file.read(), schema_pb2.Schema())
-        except text_format.ParseError as error:
-            raise FamilyError(f"Model family {name!r}: {_relative(path)}: {error}") from None
+    try:
+        return schema_lib.load_schema(path)
+    except text_format.ParseError as error:
+        raise FamilyError(f"Model family {name!r}: {_relative(path)}: {error}") from None
 
 
 def _check_schema(contract: FamilyContract, schema: schema_pb2.Schema, path: str) -> None:
@@ -166,7 +177,44 @@ def tuner_fn(family: Family):
     return _function(family.name, family.tuner_module, "tuner_fn")
 
 
+def _files_state(*folders_and_files: str) -> tuple:
+    """(path, size, modification time) of each file: what a loaded family depends on."""
+    state = []
+    for top in folders_and_files:
+        paths = [top] if os.path.isfile(top) else sorted(
+            os.path.join(root, name) for root, dirs, names in os.walk(top)
+            for name in names if not name.endswith(".pyc"))
+        for path in paths:
+            stat = os.stat(path)
+            state.append((path, stat.st_size, stat.st_mtime_ns))
+    return tuple(state)
+
+
 def load(name: str, modules_dir: str = MODULES_DIR, data_dir: str = DATA_DIR) -> Family:
+    """Returns the family `name`, checked; loaded once per process while its files stay.
+
+    Loading imports the family's files and traces its `preprocessing_fn` (see
+    `_load`); a process that asks again for a family whose files have not changed
+    gets the same `Family`.
+    """
+    state = _files_state(os.path.join(modules_dir, name),
+                         os.path.join(modules_dir, COMMON),
+                         os.path.join(data_dir, name, "schema.pbtxt")) if os.path.isdir(
+        os.path.join(modules_dir, name)) else ()
+    key = (name, modules_dir, data_dir)
+    cached = _LOADED.get(key)
+    if cached is not None and cached[0] == state:
+        return cached[1]
+    family = _load(name, modules_dir, data_dir)
+    _LOADED[key] = (state, family)
+    return family
+
+
+# (name, modules_dir, data_dir) -> (the files' state when loaded, the family).
+_LOADED = {}
+
+
+def _load(name: str, modules_dir: str, data_dir: str) -> Family:
     """Returns the family `name`, checked for what the pipeline needs of it.
 
     Args:

@@ -1,8 +1,6 @@
 """The pipeline definition: one `create_pipeline`, shared by every runner."""
 
-import contextlib
-import os
-from typing import Iterator, Optional
+from typing import Dict, Optional
 
 # Direct imports, not `tfx.v1`: that one also loads the Kubeflow and Google Cloud
 # extensions, 7 s of every run's start-up here.
@@ -16,6 +14,7 @@ from tfx.components import Transform
 from tfx.components.example_gen.component import FileBasedExampleGen
 from tfx.components.trainer import executor as estimator_trainer_executor
 from tfx.dsl.components.base import base_beam_component
+from tfx.dsl.components.base import base_node
 from tfx.dsl.components.base import executor_spec
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
@@ -28,6 +27,7 @@ from tfx.types import standard_artifacts
 from ml_metadata.proto import metadata_store_pb2
 
 from components import checked_csv_example_gen
+from components import csv_check
 from components import curated_schema as curated_schema_lib
 from components import evaluation
 from components import latest_artifact
@@ -37,8 +37,9 @@ from components import tuner as tuner_lib
 from components import versioned_pusher
 from components.data_gate.component import DataGate
 from components.run_report.component import RunReport
+from modules.common import tasks
 from pipeline.definition.config import PipelineConfig
-from pipeline.results import report as report_lib
+from pipeline.results.facts import family_facts
 
 # Node ids: they name the components in ML Metadata and on a Kubeflow graph.
 EXAMPLE_GEN = "CsvExampleGen"
@@ -62,46 +63,22 @@ NODE_IDS = (EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, SCHEMA_IMPORTER, EXAMPLE_VA
             BASELINE_RESOLVER, EVALUATOR, PUSHER, RUN_REPORT)
 
 
-# TFX's switch for loading `module_file`s from source instead of packaging them.
-_NO_PACKAGING_ENV = "UNSUPPORTED_DO_NOT_PACKAGE_USER_MODULES"
+def label_rule(contract) -> Optional[csv_check.LabelRule]:
+    """What the CSV checks require of the label cells: a known class, or a number.
 
-
-@contextlib.contextmanager
-def _modules_loaded_from_source() -> Iterator[None]:
-    """Keeps TFX from packaging module files into wheels while components are built.
-
-    Packaging costs a wheel build at start-up and a pip install in every Transform
-    and Trainer execution (18 s a run here), and on Kubeflow it needs write access to
-    the pipeline root at compile time. The modules are importable where components
-    run (the project root locally, the image on Kubeflow), and `modules_version`
-    keeps the cache honest.
+    None for a binary family, whose label Transform computes (from one column or more)
+    and whose schema bounds the values.
     """
-    saved = os.environ.get(_NO_PACKAGING_ENV)
-    os.environ[_NO_PACKAGING_ENV] = "1"
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ[_NO_PACKAGING_ENV]
-        else:
-            os.environ[_NO_PACKAGING_ENV] = saved
+    task = contract.task
+    if task.kind == tasks.BINARY:
+        return None
+    return csv_check.LabelRule(column=contract.label_column, classes=task.classes,
+                               numeric=task.kind == tasks.REGRESSION,
+                               drop_empty=task.drop_empty_label)
 
 
-def create_pipeline(
-    config: PipelineConfig,
-    metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
-) -> tfx_pipeline.Pipeline:
-    """Returns the TFX pipeline from raw CSV to a pushed, blessed model.
-
-    With `config.tune`, the Tuner searches the family's hyperparameters between
-    Transform and the Trainer, which trains with the best; without it, the Trainer
-    takes the latest ones an earlier run of the same pipeline tuned, if any.
-
-    Args:
-      config: every setting of the pipeline.
-      metadata_connection_config: the ML Metadata store of a local run; orchestrators
-        that bring their own store (Kubeflow) leave it out.
-    """
+def _data_steps(config: PipelineConfig) -> Dict[str, base_node.BaseNode]:
+    """ExampleGen, statistics, the inferred and the curated schema, validation, the gate."""
     contract = config.contract
     # CsvExampleGen's executor, behind CSV checks that name file, line and column,
     # reading only the data files of the folder.
@@ -109,7 +86,7 @@ def create_pipeline(
         input_base=config.data_root,
         output_config=example_gen.split_config(config.split_buckets),
         custom_config=checked_csv_example_gen.custom_config(
-            contract.raw_columns, contract.numeric_columns),
+            contract.raw_columns, contract.numeric_columns, label_rule(contract)),
         custom_executor_spec=executor_spec.BeamExecutorSpec(
             checked_csv_example_gen.Executor
         ),
@@ -144,65 +121,78 @@ def create_pipeline(
         data_root=config.data_root,
     ).with_id(DATA_GATE)
 
-    with _modules_loaded_from_source():
-        transform = Transform(
-            examples=example_gen_component.outputs["examples"],
-            schema=schema,
-            module_file=config.preprocessing_module,
-            custom_config={"modules_version": config.modules_version},
-            # Statistics of the transformed data cost two TFDV passes (5 s a run here).
-            disable_statistics=True,
-            # Nothing reads the analyzer cache; writing it costs 5 s a run here.
-            disable_analyzer_cache=True,
-            # The TF1 graph path analyzes this data set about 20% faster than tracing
-            # `preprocessing_fn` as a tf.function (on the sample: 18 s against 21 s).
-            force_tf_compat_v1=True,
-        ).with_id(TRANSFORM)
+    return {c.id: c for c in (example_gen_component, statistics_gen, schema_gen,
+                              curated_schema, example_validator, data_gate)}
 
-        if config.tune:
-            tuner = tuner_lib.Tuner(
-                module_file=config.tuner_module,
-                examples=transform.outputs["transformed_examples"],
-                transform_graph=transform.outputs["transform_graph"],
-                schema=schema,
-                train_args=trainer_pb2.TrainArgs(num_steps=config.trial_steps),
-                eval_args=trainer_pb2.EvalArgs(num_steps=config.eval_steps),
-                custom_config={
-                    "tuning": {"algorithm": config.tuning_algorithm,
-                               "trials": config.tuning_trials,
-                               "seed": config.tuning_seed},
-                    "hparams": dict(config.hparams),
-                    "modules_version": config.modules_version,
-                },
-            ).with_id(TUNER)
-            tuned = tuner.outputs["best_hyperparameters"]
-        else:
-            # The latest hyperparameters an earlier run of this pipeline (so of this
-            # family: the query is scoped to the pipeline's context) tuned, if any.
-            tuner = Resolver(
-                strategy_class=latest_artifact.LatestArtifactIfAnyStrategy,
-                hyperparameters=Channel(type=standard_artifacts.HyperParameters),
-            ).with_id(HYPERPARAMETERS_RESOLVER)
-            tuned = tuner.outputs["hyperparameters"]
 
-        trainer = Trainer(
-            module_file=config.trainer_module,
-            custom_executor_spec=executor_spec.ExecutorClassSpec(
-                estimator_trainer_executor.Executor
-            ),
+def _training_steps(config: PipelineConfig, examples, schema) -> Dict[str, base_node.BaseNode]:
+    """Transform, then the Tuner (or the resolver of earlier tuned values), the Trainer."""
+    # The family's functions by dotted path: imported where the components run,
+    # never packaged into wheels (a wheel build at start-up and a pip install in every
+    # execution). `modules_version` keeps the cache honest about their code.
+    transform = Transform(
+        examples=examples,
+        schema=schema,
+        preprocessing_fn=config.preprocessing_fn,
+        custom_config={"modules_version": config.modules_version},
+        # Statistics of the transformed data cost two TFDV passes (5 s a run here).
+        disable_statistics=True,
+        # Nothing reads the analyzer cache; writing it costs 5 s a run here.
+        disable_analyzer_cache=True,
+        # The TF1 graph path analyzes this data set about 20% faster than tracing
+        # `preprocessing_fn` as a tf.function (on the sample: 18 s against 21 s).
+        force_tf_compat_v1=True,
+    ).with_id(TRANSFORM)
+
+    if config.tune:
+        tuner = tuner_lib.Tuner(
+            tuner_fn=config.tuner_fn,
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
             schema=schema,
-            hyperparameters=tuned,
-            train_args=trainer_pb2.TrainArgs(num_steps=config.train_steps),
+            train_args=trainer_pb2.TrainArgs(num_steps=config.trial_steps),
             eval_args=trainer_pb2.EvalArgs(num_steps=config.eval_steps),
             custom_config={
+                "tuning": {"algorithm": config.tuning_algorithm,
+                           "trials": config.tuning_trials,
+                           "seed": config.tuning_seed},
                 "hparams": dict(config.hparams),
                 "modules_version": config.modules_version,
             },
-        ).with_id(TRAINER)
-    transform.add_upstream_node(data_gate)
+        ).with_id(TUNER)
+        tuned = tuner.outputs["best_hyperparameters"]
+    else:
+        # The latest hyperparameters an earlier run of this pipeline (so of this
+        # family: the query is scoped to the pipeline's context) tuned, if any.
+        tuner = Resolver(
+            strategy_class=latest_artifact.LatestArtifactIfAnyStrategy,
+            hyperparameters=Channel(type=standard_artifacts.HyperParameters),
+        ).with_id(HYPERPARAMETERS_RESOLVER)
+        tuned = tuner.outputs["hyperparameters"]
 
+    trainer = Trainer(
+        trainer_fn=config.trainer_fn,
+        custom_executor_spec=executor_spec.ExecutorClassSpec(
+            estimator_trainer_executor.Executor
+        ),
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema,
+        hyperparameters=tuned,
+        train_args=trainer_pb2.TrainArgs(num_steps=config.train_steps),
+        eval_args=trainer_pb2.EvalArgs(num_steps=config.eval_steps),
+        custom_config={
+            "hparams": dict(config.hparams),
+            "modules_version": config.modules_version,
+        },
+    ).with_id(TRAINER)
+
+    return {c.id: c for c in (transform, tuner, trainer)}
+
+
+def _release_steps(config: PipelineConfig, examples, model) -> Dict[str, base_node.BaseNode]:
+    """The latest blessed model, the Evaluator that judges the candidate, the Pusher."""
+    contract = config.contract
     baseline_resolver = Resolver(
         strategy_class=LatestBlessedModelStrategy,
         model=Channel(type=standard_artifacts.Model),
@@ -210,31 +200,35 @@ def create_pipeline(
     ).with_id(BASELINE_RESOLVER)
 
     evaluator = Evaluator(
-        examples=example_gen_component.outputs["examples"],
-        model=trainer.outputs["model"],
+        examples=examples,
+        model=model,
         baseline_model=baseline_resolver.outputs["model"],
         eval_config=evaluation.eval_config(
-            min_auc=config.min_auc,
-            max_auc_drop=config.max_auc_drop,
+            metrics_specs=config.task.metrics_specs(),
             slice_columns=contract.slice_columns,
             prediction_key=contract.prediction_key,
-            metrics=contract.metrics,
         ),
     ).with_id(EVALUATOR)
 
     pusher_component = Pusher(
-        model=trainer.outputs["model"],
+        model=model,
         model_blessing=evaluator.outputs["blessing"],
         push_destination=pusher.push_destination(config.serving_model_dir),
         custom_executor_spec=executor_spec.ExecutorClassSpec(versioned_pusher.Executor),
         custom_config={versioned_pusher.FORCE_PUSH: config.force_push},
     ).with_id(PUSHER)
 
+    return {c.id: c for c in (baseline_resolver, evaluator, pusher_component)}
+
+
+def _report_step(config: PipelineConfig, steps: Dict[str, base_node.BaseNode]) -> RunReport:
+    """The run's report from every other step's outputs."""
+    contract = config.contract
     # The run's report as an artifact: what a Kubeflow run shows. A local run also
     # renders one from ML Metadata after every run, however it ended.
-    facts = report_lib.family_facts(contract, config.hparams, config.train_steps,
-                                    config.blocking_anomalies)
-    run_report = RunReport(
+    facts = family_facts(contract, config.hparams, config.train_steps,
+                         config.blocking_anomalies)
+    return RunReport(
         family=contract.name,
         data_root=config.data_root,
         blocking_kinds=facts["blocking_kinds"],
@@ -245,35 +239,45 @@ def create_pipeline(
         label_sources=facts["label_sources"],
         example_template=facts["example_template"],
         ui_metadata_path=config.report_ui_metadata_path,
-        statistics=statistics_gen.outputs["statistics"],
-        anomalies=example_validator.outputs["anomalies"],
-        model_run=trainer.outputs["model_run"],
-        evaluation=evaluator.outputs["evaluation"],
-        blessing=evaluator.outputs["blessing"],
-        pushed_model=pusher_component.outputs["pushed_model"],
+        statistics=steps[STATISTICS_GEN].outputs["statistics"],
+        anomalies=steps[EXAMPLE_VALIDATOR].outputs["anomalies"],
+        model_run=steps[TRAINER].outputs["model_run"],
+        evaluation=steps[EVALUATOR].outputs["evaluation"],
+        blessing=steps[EVALUATOR].outputs["blessing"],
+        pushed_model=steps[PUSHER].outputs["pushed_model"],
     ).with_id(RUN_REPORT)
 
-    components = [
-        example_gen_component,
-        statistics_gen,
-        schema_gen,
-        curated_schema,
-        example_validator,
-        data_gate,
-        transform,
-        tuner,
-        trainer,
-        baseline_resolver,
-        evaluator,
-        pusher_component,
-        run_report,
-    ]
-    by_id = {component.id: component for component in components}
+
+def create_pipeline(
+    config: PipelineConfig,
+    metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
+) -> tfx_pipeline.Pipeline:
+    """Returns the TFX pipeline from raw CSV to a pushed, blessed model.
+
+    With `config.tune`, the Tuner searches the family's hyperparameters between
+    Transform and the Trainer, which trains with the best; without it, the Trainer
+    takes the latest ones an earlier run of the same pipeline tuned, if any. Building
+    it reads no file and runs no TensorFlow: it takes the facts in `config`.
+
+    Args:
+      config: every setting of the pipeline.
+      metadata_connection_config: the ML Metadata store of a local run; orchestrators
+        that bring their own store (Kubeflow) leave it out.
+    """
+    steps = _data_steps(config)
+    examples = steps[EXAMPLE_GEN].outputs["examples"]
+    schema = steps[SCHEMA_IMPORTER].outputs["schema"]
+    steps.update(_training_steps(config, examples, schema))
+    # Transform, and so everything after it, waits for the gate.
+    steps[TRANSFORM].add_upstream_node(steps[DATA_GATE])
+    steps.update(_release_steps(config, examples, steps[TRAINER].outputs["model"]))
+    steps[RUN_REPORT] = _report_step(config, steps)
+    components = list(steps.values())
     for component_id, args in config.component_beam_args.items():
-        if not isinstance(by_id.get(component_id), base_beam_component.BaseBeamComponent):
+        if not isinstance(steps.get(component_id), base_beam_component.BaseBeamComponent):
             raise ValueError(f"component_beam_args names {component_id!r}, which is not "
                              "a Beam-based component of this pipeline.")
-        by_id[component_id].with_beam_pipeline_args(list(args))
+        steps[component_id].with_beam_pipeline_args(list(args))
 
     return tfx_pipeline.Pipeline(
         pipeline_name=config.pipeline_name,

@@ -9,8 +9,11 @@ packages with debootstrap, and the build says so.
 An image is labelled with a digest of what it was built from (the Dockerfile, every
 file it copies, the base image's id); `ensure_image` builds only when that changed.
 
-Usage: python3 -m pipeline.image.build [--image REF] [--base IMAGE] [--install-tools]
-  [--force] [--log FILE]
+Building installs nothing on this machine: `--install-tools` (`make image-tools`) alone
+installs podman, buildah, runc and debootstrap with apt, and then stops.
+
+Usage: python3 -m pipeline.image.build [--image REF] [--base IMAGE] [--force] [--log FILE]
+       python3 -m pipeline.image.build --install-tools
 Exit codes: 0 built or up to date, 1 the build failed, 2 no engine or bad arguments.
 """
 
@@ -219,13 +222,13 @@ def main(argv=None) -> int:
     parser.add_argument("--base", default=DEFAULT_BASE, help="the BASE_IMAGE build argument")
     parser.add_argument("--install-tools", action="store_true",
                         help="install podman, buildah, runc, debootstrap with apt if missing, "
-                             "and stop")
+                             "and stop (nothing else installs them)")
     parser.add_argument("--force", action="store_true", help="build even if up to date")
     parser.add_argument("--log", default="", help="build log (default build/image/build.log)")
     args = parser.parse_args(argv)
     try:
-        engine_lib.install_tools(log=_say)
         if args.install_tools:
+            engine_lib.install_tools(log=_say)
             return 0
         ensure_image(args.image, args.base, force=args.force, log_path=args.log)
     except engine_lib.EngineError as error:

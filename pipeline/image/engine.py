@@ -135,7 +135,8 @@ def why_no_engine() -> str:
     else:
         podman = "`podman --runtime runc info` fails"
     return (f"no container engine can run a container here: {docker}; {podman}. "
-            "Install podman with `python3 -m pipeline.image.build --install-tools`.")
+            "Install podman with `make image-tools` "
+            "(python3 -m pipeline.image.build --install-tools).")
 
 
 def missing_tools() -> list:

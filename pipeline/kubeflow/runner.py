@@ -7,9 +7,16 @@ carries the project at `KubeflowSettings.image_root`, the compiled spec names th
 module files by their paths there, and the image's PYTHONPATH makes `modules` and
 `components` importable.
 
+The Beam-based components run where `--beam-profile` says (pipeline/kubeflow/settings.py,
+`beam_args`): the DirectRunner in each pod (`local`, `local-multiprocess`, the default),
+Dataflow (`dataflow`: --beam-project, --beam-region, --beam-temp-location), or a Flink or
+Spark job server (`flink`, `spark`: --beam-job-endpoint, --beam-environment-config).
+
 Usage: python -m pipeline.kubeflow.runner [--model FAMILY] [--output-dir DIR] [--image I]
   [--tag T] [--pipeline-root URI] [--data-root URI] [--serving-dir URI] [--train-steps N]
-  [--tune]
+  [--tune] [--beam-profile P] [--beam-project ID] [--beam-region R]
+  [--beam-temp-location gs://...] [--beam-sdk-image IMAGE] [--beam-job-endpoint HOST:PORT]
+  [--beam-environment-type T] [--beam-environment-config C]
 """
 
 import argparse
@@ -30,6 +37,7 @@ from pipeline.definition import families
 from pipeline.kubeflow import settings as kubeflow_settings
 from pipeline.definition import pipeline as pipeline_lib
 from pipeline.definition.pipeline import create_pipeline
+from pipeline.local import beam_profiles
 
 V1_FILENAME = "pipeline.yaml"
 V2_FILENAME = "pipeline.json"
@@ -179,10 +187,47 @@ def compile_all(settings: kubeflow_settings.KubeflowSettings, output_dir: str,
     Args:
       settings: the deployment.
       output_dir: folder receiving `pipeline.yaml` and `pipeline.json`.
-      **overrides: `PipelineConfig` fields to change (train_steps, min_auc, ...).
+      **overrides: `PipelineConfig` fields to change (train_steps, blessing_bound, ...).
     """
     config = kubeflow_settings.pipeline_config(settings, **overrides)
     return compile_v1(config, settings, output_dir), compile_v2(config, settings, output_dir)
+
+
+# A Beam value's command-line flag, make variable, and the profiles that read it.
+BEAM_VALUES = {
+    "project": ("--beam-project", "BEAM_PROJECT", ("dataflow",)),
+    "region": ("--beam-region", "BEAM_REGION", ("dataflow",)),
+    "temp_location": ("--beam-temp-location", "BEAM_TEMP_LOCATION", ("dataflow",)),
+    "sdk_container_image": ("--beam-sdk-image", "BEAM_SDK_IMAGE",
+                            ("dataflow", "flink", "spark")),
+    "job_endpoint": ("--beam-job-endpoint", "BEAM_JOB_ENDPOINT", ("flink", "spark")),
+    "environment_type": ("--beam-environment-type", "BEAM_ENVIRONMENT_TYPE",
+                         ("flink", "spark")),
+    "environment_config": ("--beam-environment-config", "BEAM_ENVIRONMENT_CONFIG",
+                           ("flink", "spark")),
+}
+
+
+def beam_args_from_flags(profile: str, image_uri: str, values: dict) -> tuple:
+    """Returns `settings.beam_args` for the command line's Beam values (None: not given).
+
+    Raises:
+      ValueError: a value the profile does not read, or a missing one, by its flag and
+        make variable.
+    """
+    unused = [BEAM_VALUES[name][0] for name, value in values.items()
+              if value is not None and profile not in BEAM_VALUES[name][2]]
+    if unused:
+        raise ValueError(f"Beam profile {profile!r} does not read {', '.join(unused)}.")
+    given = {name: value for name, value in values.items() if value is not None}
+    try:
+        return kubeflow_settings.beam_args(profile, image_uri, **given)
+    except beam_profiles.MissingValues as missing:
+        flags = ", ".join(BEAM_VALUES[name][0] for name in missing.names)
+        make = " ".join(f"{BEAM_VALUES[name][1]}=..." for name in missing.names)
+        raise ValueError(f"Beam profile {profile!r} needs {', '.join(missing.names)}: "
+                         f"pass {flags} (make kfp BEAM_PROFILE={profile} {make}); "
+                         "see README, \"Beam profiles\".") from None
 
 
 def main(argv=None) -> int:
@@ -201,12 +246,22 @@ def main(argv=None) -> int:
                         help="training steps (default: the family's)")
     parser.add_argument("--tune", action="store_true",
                         help="compile with the Tuner before the Trainer")
+    parser.add_argument("--beam-profile", default=kubeflow_settings.DEFAULT_BEAM_PROFILE,
+                        choices=beam_profiles.PROFILES,
+                        help="where the Beam-based components run (README, Beam profiles)")
+    for name, (flag, _, profiles) in BEAM_VALUES.items():
+        parser.add_argument(flag, dest=name, default=None,
+                            help=f"Beam {name} ({', '.join(profiles)})")
     args = parser.parse_args(argv)
     try:
+        image_uri = f"{args.image}:{args.tag}"
+        beam_values = {name: getattr(args, name) for name in BEAM_VALUES}
         settings = kubeflow_settings.KubeflowSettings(
             family=args.model, image=args.image, image_tag=args.tag,
             pipeline_root=args.pipeline_root, data_root=args.data_root,
             serving_model_dir=args.serving_dir,
+            beam_pipeline_args=beam_args_from_flags(args.beam_profile, image_uri,
+                                                    beam_values),
         )
         overrides = {} if args.train_steps is None else {"train_steps": args.train_steps}
         if args.tune:
@@ -218,6 +273,8 @@ def main(argv=None) -> int:
     for path in paths:
         print(f"[kfp] wrote {path}")
     print(f"[kfp] image {settings.image_uri}; pipeline root {settings.pipeline_root}")
+    print(f"[kfp] Beam profile {args.beam_profile}: "
+          f"{' '.join(settings.beam_pipeline_args) or '(no arguments)'}")
     return 0
 
 

@@ -13,6 +13,7 @@ from typing import Mapping, Optional, Tuple
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
 from pipeline.definition import pipeline as pipeline_lib
+from pipeline.local import beam_profiles
 
 # Where the Dockerfile copies the project inside the image.
 IMAGE_ROOT = "/pipeline"
@@ -65,6 +66,58 @@ UI_METADATA_PATH = "/mlpipeline-ui-metadata.json"
 
 # DirectRunner inside each pod, one worker per vCPU of the pod.
 DEFAULT_BEAM_ARGS = ("--direct_running_mode=multi_processing", "--direct_num_workers=0")
+# The Beam profile of a compile when none is named: the DirectRunner in each pod.
+DEFAULT_BEAM_PROFILE = "local-multiprocess"
+# Where a portable runner's (Flink, Spark) Python workers run by default from pods:
+# a worker pool beside each task manager (`python -m
+# apache_beam.runners.worker.worker_pool_main` in the pipeline image, as a sidecar),
+# since a DOCKER environment needs a Docker daemon on the cluster's nodes.
+DEFAULT_ENVIRONMENT_TYPE = "EXTERNAL"
+
+
+def beam_args(profile: str, image_uri: str, *, project: Optional[str] = None,
+              region: Optional[str] = None, temp_location: Optional[str] = None,
+              sdk_container_image: Optional[str] = None, job_endpoint: Optional[str] = None,
+              environment_type: str = DEFAULT_ENVIRONMENT_TYPE,
+              environment_config: Optional[str] = None) -> Tuple[str, ...]:
+    """Returns the Beam arguments of every Beam-based component for a Beam profile.
+
+    Each component's pod submits its own Beam job; the profile says where that job runs.
+
+    Args:
+      profile: one of `beam_profiles.PROFILES`. `local`: the DirectRunner in the
+        component's pod, one process; `local-multiprocess` (the default): one worker
+        per vCPU of the pod; `dataflow`: Dataflow in `project` and `region`, staging
+        under `temp_location` (gs://); `flink`, `spark`: a job server at
+        `job_endpoint` (`host:port` reachable from the pods: no default, since
+        `localhost` in a pod is the pod).
+      image_uri: the pipeline image, the default `sdk_container_image`.
+      sdk_container_image: `dataflow`, and `flink`/`spark` with a DOCKER environment:
+        the workers' image (default `image_uri`; it must hold Beam's SDK boot
+        entrypoint, see README, "Beam profiles").
+      environment_type, environment_config: `flink`/`spark`: where the Python workers
+        run; EXTERNAL (default) with the `host:port` of a worker pool, DOCKER with an
+        image, PROCESS with a boot command, LOOPBACK (in the pod itself) with none.
+
+    Raises:
+      beam_profiles.MissingValues: a required value is missing, naming them all.
+      ValueError: an unknown profile or an invalid value.
+    """
+    if profile == "local":
+        return ()
+    if profile == "local-multiprocess":
+        return DEFAULT_BEAM_ARGS
+    if profile == "dataflow":
+        return tuple(beam_profiles.beam_pipeline_args(
+            profile, project=project, region=region, temp_location=temp_location,
+            sdk_container_image=sdk_container_image or image_uri))
+    if profile in ("flink", "spark"):
+        if environment_type.upper() == "DOCKER":
+            environment_config = environment_config or sdk_container_image or image_uri
+        return tuple(beam_profiles.beam_pipeline_args(
+            profile, job_endpoint=job_endpoint, environment_type=environment_type,
+            environment_config=environment_config))
+    return tuple(beam_profiles.beam_pipeline_args(profile))  # Raises, naming the profiles.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,9 +138,10 @@ class KubeflowSettings:
         Empty: a placeholder bucket path.
       serving_model_dir: where blessed models are pushed, one version folder each.
         Empty: a placeholder bucket path.
-      beam_pipeline_args: arguments of the Beam-based components; the image itself is
-        added as `--sdk_container_image`, which also keeps TFX from packaging itself
-        at every start.
+      beam_pipeline_args: arguments of the Beam-based components (`beam_args` makes
+        them from a Beam profile); unless they name one, the image itself is added as
+        `--sdk_container_image`, which also keeps TFX from packaging itself at every
+        start.
       resources: component id -> the pod size it asks for.
     """
 
@@ -142,12 +196,14 @@ def pipeline_config(settings: KubeflowSettings, **overrides) -> config_lib.Pipel
 
     Args:
       settings: the deployment.
-      **overrides: any other `PipelineConfig` field (train_steps, min_auc, ...).
+      **overrides: any other `PipelineConfig` field (train_steps, blessing_bound, ...).
     """
+    beam_pipeline_args = tuple(settings.beam_pipeline_args)
+    if not any(arg.startswith("--sdk_container_image=") for arg in beam_pipeline_args):
+        beam_pipeline_args += (f"--sdk_container_image={settings.image_uri}",)
     values = dict(
         pipeline_name=settings.pipeline_name,
-        beam_pipeline_args=tuple(settings.beam_pipeline_args)
-        + (f"--sdk_container_image={settings.image_uri}",),
+        beam_pipeline_args=beam_pipeline_args,
         report_ui_metadata_path=UI_METADATA_PATH,
     )
     values.update(overrides)

@@ -17,7 +17,9 @@ import TFX, unless one of `--extra_packages`, `--setup_file`, `--requirements_fi
 never reads any of them (its workers are this interpreter), so `local` sets no argument
 and `local-multiprocess` names the project's lock file as `--requirements_file`; the
 remote profiles skip the sdist when given `sdk_container_image`, an image holding this
-project's stack. See README, "Beam profiles".
+project's stack. The Kubeflow compile reaches every profile
+(`pipeline/kubeflow/settings.py`, `beam_args`); the local runner only the local ones.
+See README, "Beam profiles".
 """
 
 import os
@@ -35,13 +37,23 @@ DEFAULT_JOB_ENDPOINT = "localhost:8099"  # where Beam's Flink and Spark job serv
 REQUIREMENTS_FILE = os.path.join(config_lib.PROJECT_ROOT, "requirements-lock.txt")
 
 
+class MissingValues(ValueError):
+    """A profile's required values are missing; `names` lists them (keyword names of
+    `beam_pipeline_args`), so that a command line can name its own flags."""
+
+    def __init__(self, profile: str, names: List[str]):
+        super().__init__(
+            f"Beam profile {profile!r} needs {', '.join(names)}; pass "
+            f"{', '.join(f'{name}=...' for name in names)} to beam_pipeline_args().")
+        self.profile = profile
+        self.names = names
+
+
 def _require(profile: str, **values) -> None:
-    """Raises a ValueError naming every required value of `profile` that is missing."""
+    """Raises MissingValues naming every required value of `profile` that is missing."""
     missing = [name for name, value in values.items() if not value]
     if missing:
-        raise ValueError(
-            f"Beam profile {profile!r} needs {', '.join(missing)}; pass "
-            f"{', '.join(f'{name}=...' for name in missing)} to beam_pipeline_args().")
+        raise MissingValues(profile, missing)
 
 
 def local_args() -> List[str]:
@@ -104,18 +116,20 @@ def portable_args(profile: str, job_endpoint: Optional[str], environment_type: s
     (`environment_config` is the `host:port` of a running worker pool) or `LOOPBACK`
     (workers in this process: a job server on this machine, for trying things out).
     """
-    _require(profile, job_endpoint=job_endpoint)
     environment_type = environment_type.upper()
     if environment_type not in ENVIRONMENT_TYPES:
         raise ValueError(f"Beam profile {profile!r}: environment_type must be one of "
                          f"{', '.join(ENVIRONMENT_TYPES)}, got {environment_type!r}.")
+    if environment_type == "LOOPBACK":
+        _require(profile, job_endpoint=job_endpoint)
+    else:
+        _require(profile, job_endpoint=job_endpoint, environment_config=environment_config)
     args = [
         "--runner=PortableRunner",
         f"--job_endpoint={job_endpoint}",
         f"--environment_type={environment_type}",
     ]
     if environment_type != "LOOPBACK":
-        _require(profile, environment_config=environment_config)
         args.append(f"--environment_config={environment_config}")
     if environment_type == "DOCKER":
         args.append(f"--sdk_container_image={environment_config}")
@@ -159,7 +173,8 @@ def beam_pipeline_args(
       parallelism: `flink`/`spark`, optional: the job's parallelism.
 
     Raises:
-      ValueError: for an unknown profile or a missing or invalid value, naming it.
+      MissingValues: a required value is missing (a ValueError naming them all).
+      ValueError: for an unknown profile or an invalid value, naming it.
     """
     if profile == "local":
         return local_args()

@@ -1,7 +1,7 @@
 """Runs the pipeline on this machine with TFX's BeamDagRunner and SQLite ML Metadata.
 
 Usage: python -m pipeline.local.runner [--model FAMILY] [--data DIR] [--build-dir DIR]
-  [--train-steps N] [--min-auc X] [--force-push] [--beam-profile local|local-multiprocess]
+  [--train-steps N] [--blessing-bound X] [--force-push] [--beam-profile local|local-multiprocess]
   [--tune [--tuning-trials N] [--tuning-steps N] [--tuning-algorithm random|bayesian]]
 
 With --tune, the Tuner searches the family's hyperparameters before the Trainer; a run
@@ -16,7 +16,6 @@ folder or family.
 
 import argparse
 import contextlib
-import fcntl
 import json
 import os
 import sys
@@ -25,17 +24,21 @@ import traceback
 from typing import Optional, Tuple
 
 from tfx.orchestration import metadata
-from tfx.orchestration.beam import beam_dag_runner
 
 from components import data_files
 from components.csv_check import CsvFormatError
 from components.data_gate.executor import DataValidationError
 from modules.common.contract import TUNING_ALGORITHMS
+from modules.common.files import write_json_atomically
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
 from pipeline.definition.pipeline import EVALUATOR
 from pipeline.definition.pipeline import create_pipeline
 from pipeline.local import beam_profiles
+from pipeline.local.lock import ConcurrentRunError
+from pipeline.local.lock import exclusive_store  # noqa: F401  (tests hold the lock)
+from pipeline.local.progress import ProgressBeamDagRunner
+from pipeline.local.progress import ProgressNodeDoFn
 from pipeline.local import sizing
 from pipeline.results import summary as run_summary
 
@@ -45,74 +48,9 @@ BAD_INPUT_ERRORS = (CsvFormatError, DataValidationError, families.FamilyError)
 EXIT_CODES = {"finished": 0, "stopped": 1, "failed": 1, "refused": 3, "interrupted": 130}
 
 
-class _ProgressNodeDoFn(beam_dag_runner.PipelineNodeAsDoFn):
-    """Runs one pipeline node, printing when it starts and how long it took."""
-
-    # The node running now, or the one a run ended in, for an interrupted run's reason.
-    running: Optional[str] = None
-
-    def process(self, element, *signals):
-        node_id = self._pipeline_node.node_info.id
-        print(f"[pipeline] {node_id}: running", flush=True)
-        start = time.monotonic()
-        _ProgressNodeDoFn.running = node_id
-        try:
-            super().process(element, *signals)
-        except KeyboardInterrupt:
-            print(f"[pipeline] {node_id}: interrupted after {time.monotonic() - start:.1f}s",
-                  flush=True)
-            raise
-        except BaseException:
-            print(f"[pipeline] {node_id}: FAILED after {time.monotonic() - start:.1f}s",
-                  flush=True)
-            raise
-        _ProgressNodeDoFn.running = None
-        print(f"[pipeline] {node_id}: done in {time.monotonic() - start:.1f}s", flush=True)
-
-
-class ProgressBeamDagRunner(beam_dag_runner.BeamDagRunner):
-    """TFX's BeamDagRunner, reporting each component's progress on stdout."""
-
-    _PIPELINE_NODE_DO_FN_CLS = _ProgressNodeDoFn
-
-
-class ConcurrentRunError(RuntimeError):
-    """Another run holds the metadata store this run was asked to use."""
-
-
-@contextlib.contextmanager
-def exclusive_store(metadata_path: str):
-    """Holds an exclusive lock on the metadata store for the duration of a run.
-
-    SQLite ML Metadata is not made for two pipeline runs writing at once; a second
-    run refuses instead of interleaving with the first. The lock is the kernel's
-    (`flock`), so a killed run never leaves it behind.
-    """
-    lock_path = metadata_path + ".lock"
-    with open(lock_path, "a+") as lock_file:
-        try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock_file.seek(0)
-            holder = lock_file.read().strip() or "unknown"
-            raise ConcurrentRunError(
-                f"Another pipeline run (pid {holder}) is using {metadata_path}; "
-                "wait for it to finish, or run with another build folder."
-            ) from None
-        lock_file.seek(0)
-        lock_file.truncate()
-        lock_file.write(str(os.getpid()))
-        lock_file.flush()
-        yield
-
-
 def write_summary(summary: dict, summary_path: str) -> None:
     """Writes the summary as JSON; a reader sees the previous file or this one, whole."""
-    os.makedirs(os.path.dirname(os.path.abspath(summary_path)), exist_ok=True)
-    partial = f"{summary_path}.partial-{os.getpid()}"
-    with open(partial, "w") as summary_file:
-        json.dump(summary, summary_file, indent=2)
-    os.replace(partial, summary_path)
+    write_json_atomically(os.path.abspath(summary_path), summary, indent=2)
 
 
 def _interrupted(error: BaseException) -> bool:
@@ -146,11 +84,11 @@ def _ended_summary(config, connection_config, started_ms: int,
     if connection_config is not None:
         try:
             summary = run_summary.summarize_latest_run(
-                connection_config, config.pipeline_name, since_ms=started_ms)
+                connection_config, config.pipeline_name, config.task, since_ms=started_ms)
         except Exception as read_error:  # The run's own outcome matters more.
             print(f"[pipeline] could not read this run from ML Metadata: {read_error}",
                   file=sys.stderr)
-    summary = summary or run_summary.empty_summary(config.pipeline_name)
+    summary = summary or run_summary.empty_summary(config.pipeline_name, config.task)
     summary.update(
         status=status_of(error),
         reason="" if error is None else (str(error) or type(error).__name__),
@@ -159,7 +97,7 @@ def _ended_summary(config, connection_config, started_ms: int,
     )
     if summary["status"] == "interrupted":
         summary["reason"] = "interrupted" + (
-            f" during {_ProgressNodeDoFn.running}" if _ProgressNodeDoFn.running else "")
+            f" during {ProgressNodeDoFn.running}" if ProgressNodeDoFn.running else "")
     return summary
 
 
@@ -181,7 +119,7 @@ def run(config: config_lib.PipelineConfig, metadata_path: str, summary_path: str
     os.makedirs(os.path.dirname(os.path.abspath(metadata_path)), exist_ok=True)
     started_ms = int(time.time() * 1000)
     connection_config = None
-    _ProgressNodeDoFn.running = None
+    ProgressNodeDoFn.running = None
     try:
         with exclusive_store(metadata_path):
             connection_config = metadata.sqlite_metadata_connection_config(metadata_path)
@@ -255,8 +193,8 @@ def _print_outcome(summary: dict, error: Optional[BaseException], log_path: str,
         print(f"[pipeline] finished in {seconds:.0f}s")
 
 
-def main(argv=None) -> int:
-    """Parses the command line, runs the pipeline and prints how it ended."""
+def _parser() -> argparse.ArgumentParser:
+    """The runner's command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=families.DEFAULT_FAMILY,
                         help=f"model family, a folder of modules/ ({', '.join(families.available())})")
@@ -267,8 +205,13 @@ def main(argv=None) -> int:
                         help="folder for the pipeline root, metadata and pushed models")
     parser.add_argument("--train-steps", type=int, default=None,
                         help="training steps (default: the family's)")
-    parser.add_argument("--min-auc", type=float, default=None,
-                        help="lowest eval AUC that may be blessed (default: the family's)")
+    parser.add_argument("--blessing-bound", type=float, default=None,
+                        help="the worst value of the task's blessing metric that may be "
+                             "blessed: lowest AUC or accuracy, highest RMSE "
+                             "(default: the family's)")
+    parser.add_argument("--blessing-max-change", type=float, default=None,
+                        help="how much worse than the baseline's blessing metric a "
+                             "candidate may be (default: the family's)")
     parser.add_argument("--force-push", action="store_true",
                         help="operator override: push the model even if it is not blessed")
     parser.add_argument("--beam-profile", default="local", choices=beam_profiles.LOCAL_PROFILES,
@@ -282,39 +225,31 @@ def main(argv=None) -> int:
                         help="training steps of each trial (default: the training's)")
     parser.add_argument("--tuning-algorithm", default=None, choices=TUNING_ALGORITHMS,
                         help="the search (default: random)")
-    args = parser.parse_args(argv)
+    return parser
 
-    build_dir = os.path.abspath(args.build_dir)
-    summary_path = os.path.join(build_dir, "run_summary.json")
+
+def _overrides(args) -> dict:
+    """The `PipelineConfig` fields the command line sets."""
     overrides = {key: value for key, value in (
-        ("train_steps", args.train_steps), ("min_auc", args.min_auc),
+        ("train_steps", args.train_steps), ("blessing_bound", args.blessing_bound),
+        ("blessing_max_change", args.blessing_max_change),
         ("tuning_trials", args.tuning_trials), ("tuning_steps", args.tuning_steps),
         ("tuning_algorithm", args.tuning_algorithm)) if value is not None}
     if args.tune:
         overrides["tune"] = True
-    try:
-        family = families.load(args.model)
-        data_root = args.data or family.contract.default_data
-        if not os.path.isdir(data_root):
-            raise FileNotFoundError(f"data folder {data_root!r} does not exist")
-        rows, config = sized_config(build_dir, data_root, args.beam_profile,
-                                    family=args.model, force_push=args.force_push,
-                                    **overrides)
-    except (families.FamilyError, FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        write_summary({**run_summary.empty_summary(""), "status": "stopped",
-                       "reason": str(error), "family": args.model, "data_root": args.data},
-                      summary_path)
-        return 2
+    return overrides
+
+
+def _announce(config, family: str, rows: int, log_path: str) -> None:
+    """Says what is about to run, on what, and where the detailed log goes."""
     if config.force_push:
         print("[pipeline] WARNING: --force-push: the model is pushed even if the "
               "Evaluator does not bless it", flush=True)
-    log_path = os.path.join(build_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
     skipped = data_files.in_folder(config.data_root).skipped_text()
     if skipped:
         print(f"[pipeline] skipped in {config.data_root}: {skipped}", flush=True)
     train_buckets, eval_buckets = config.split_buckets
-    print(f"[pipeline] {config.pipeline_name} (model family {args.model}) on "
+    print(f"[pipeline] {config.pipeline_name} (model family {family}) on "
           f"{config.data_root} (about {rows:,} rows, split train:eval "
           f"{train_buckets}:{eval_buckets}); detailed log: {log_path}", flush=True)
     if config.tune:
@@ -324,6 +259,29 @@ def main(argv=None) -> int:
     for component_id, component_args in config.component_beam_args.items():
         print(f"[pipeline] {component_id} runs with {' '.join(component_args[:3])}",
               flush=True)
+
+
+def main(argv=None) -> int:
+    """Parses the command line, runs the pipeline and prints how it ended."""
+    args = _parser().parse_args(argv)
+    build_dir = os.path.abspath(args.build_dir)
+    summary_path = os.path.join(build_dir, "run_summary.json")
+    try:
+        family = families.load(args.model)
+        data_root = args.data or family.contract.default_data
+        if not os.path.isdir(data_root):
+            raise FileNotFoundError(f"data folder {data_root!r} does not exist")
+        rows, config = sized_config(build_dir, data_root, args.beam_profile,
+                                    family=args.model, force_push=args.force_push,
+                                    **_overrides(args))
+    except (families.FamilyError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        write_summary({**run_summary.empty_summary(""), "status": "stopped",
+                       "reason": str(error), "family": args.model, "data_root": args.data},
+                      summary_path)
+        return 2
+    log_path = os.path.join(build_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
+    _announce(config, args.model, rows, log_path)
     start = time.monotonic()
     error = None
     try:

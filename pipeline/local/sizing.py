@@ -1,6 +1,6 @@
 """Settings sized to the data: the eval split, and which components run in workers.
 
-The figures behind each threshold are in the README, "Sizing to the data".
+The figures behind each threshold are in docs/sizing.md.
 """
 
 import zlib

@@ -11,80 +11,31 @@ Usage: python -m pipeline.results.report [--build-dir DIR] [--model FAMILY]
 
 import argparse
 import datetime
-import json
 import os
 import sys
 from typing import Optional
 
-from ml_metadata.metadata_store import metadata_store
 from tfx.orchestration import metadata
 
 from components.data_gate import executor as gate_executor
-from components.data_gate.report import DEFAULT_BLOCKING_KINDS
 from components.run_report import render
 from components.run_report import sections
 from modules.common.contract import FamilyContract
-from modules.common.estimator import hparams_for
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
-from pipeline.results import summary as run_summary
+from pipeline.results import run_record
+from pipeline.results.facts import family_facts
 
 REPORT_DIR = "report"
 LATEST = "latest"
 PAGE_FILE = "index.html"
 # Beside the page: what stopped the run, as the runner said it, for later re-renders.
 STOPPED_FILE = "stopped.txt"
-# The evaluation metrics shown, in this order (TFMA's names).
-METRIC_NAMES = ("auc", "binary_accuracy", "calibration", "example_count")
-
-# Scores one raw row with a pushed model through `pipeline/serving/client.py`, run from the
-# project's root (hence the schema's path relative to it).
-SCORING_EXAMPLE = '''from pipeline.serving import client as serving
-
-schema = serving.load_schema("{schema_file}")
-row = {{row}}
-example = serving.example_from_row(row, serving.feature_types(schema))
-print(serving.predict({{model_dir}}, [example]))  # the probability of the label
-'''
-
-
-def scoring_example_template(schema_file: str) -> str:
-    """The report's scoring example, with `{model_dir}` and `{row}` left to fill."""
-    return SCORING_EXAMPLE.format(schema_file=schema_file)
-
-
-def family_facts(contract: FamilyContract, hparam_overrides: Optional[dict] = None,
-                 train_steps: Optional[int] = None, blocking_kinds=None) -> dict:
-    """The model family's facts the report needs (see `sections.collect_page`)."""
-    schema_file = os.path.relpath(families.load(contract.name).schema_file,
-                                  config_lib.PROJECT_ROOT)
-    return {
-        "blocking_kinds": list(blocking_kinds if blocking_kinds is not None
-                               else DEFAULT_BLOCKING_KINDS),
-        "hparam_defaults": hparams_for(contract, None),
-        "hparam_overrides": dict(hparam_overrides or {}),
-        "train_steps": train_steps,
-        "metric_names": list(METRIC_NAMES),
-        "label_sources": list(contract.label_source_columns),
-        "example_template": scoring_example_template(schema_file),
-    }
-
-
-def _property(execution, key: str):
-    value = execution.custom_properties.get(key)
-    if value is None:
-        value = execution.properties.get(key)
-    if value is None:
-        return None
-    return getattr(value, value.WhichOneof("value"))
-
-
-def _json_property(execution, key: str, default):
-    text = _property(execution, key)
-    try:
-        return json.loads(text) if text else default
-    except (TypeError, json.JSONDecodeError):
-        return default
+# Artifact types the report reads, by the role they play on the page.
+_ROLES = {"Examples": "examples", "ExampleStatistics": "statistics",
+          "ExampleAnomalies": "anomalies", "ModelRun": "model_run",
+          "TunerResults": "tuner_results", "ModelEvaluation": "evaluation",
+          "ModelBlessing": "blessing"}
 
 
 def read_run(connection_config, pipeline_name: str, pipeline_root: str,
@@ -92,67 +43,49 @@ def read_run(connection_config, pipeline_name: str, pipeline_root: str,
     """Returns what ML Metadata recorded of a run: components and artifact folders.
 
     Returns {"run_id", "components", "uris", "pushed", "gate_stopped",
-    "data_root", "module_file", "hparam_overrides", "train_steps", "started",
+    "data_root", "trainer_fn", "hparam_overrides", "train_steps", "started",
     "wall_seconds"}. The newest run unless `run_id` is given.
     """
-    store = metadata_store.MetadataStore(connection_config)
-    newest_id, executions = run_summary._latest_run_executions(store, pipeline_name)
-    if run_id and run_id != newest_id:
-        executions = _run_executions(store, pipeline_name, run_id)
-    run_id = run_id or newest_id
-    start = min(e.create_time_since_epoch for e in executions)
-    end = max(e.last_update_time_since_epoch for e in executions)
-    found = {"run_id": run_id, "components": [], "uris": {}, "pushed": None,
-             "gate_stopped": False, "data_root": None, "module_file": None,
+    run = run_record.read_run(connection_config, pipeline_name, run_id)
+    start = min(s.start_ms for s in run.steps)
+    end = max(s.end_ms for s in run.steps)
+    found = {"run_id": run.run_id, "components": [], "uris": {}, "pushed": None,
+             "gate_stopped": False, "data_root": None, "trainer_fn": None,
              "hparam_overrides": {}, "train_steps": None,
              "started": datetime.datetime.fromtimestamp(start / 1000).strftime(
                  "%Y-%m-%d %H:%M:%S"),
              "wall_seconds": (end - start) / 1000.0}
-    roles = {"ExampleStatistics": "statistics", "ExampleAnomalies": "anomalies",
-             "ModelRun": "model_run", "TunerResults": "tuner_results",
-             "ModelEvaluation": "evaluation", "ModelBlessing": "blessing"}
-    for execution in executions:
-        node_id = run_summary._node_id(store, execution.id)
-        state = run_summary._STATE_NAMES.get(execution.last_known_state, "unknown")
+    for step in run.steps:
         found["components"].append({
-            "id": node_id, "state": state,
-            "start": (execution.create_time_since_epoch - start) / 1000.0,
-            "end": (execution.last_update_time_since_epoch - start) / 1000.0,
-            "seconds": (execution.last_update_time_since_epoch
-                        - execution.create_time_since_epoch) / 1000.0,
+            "id": step.node_id, "state": step.state,
+            "start": (step.start_ms - start) / 1000.0, "end": (step.end_ms - start) / 1000.0,
+            "seconds": step.seconds,
         })
-        if _property(execution, "input_base"):
-            found["data_root"] = _property(execution, "input_base")
-        if _property(execution, "module_file") and _property(execution, "train_args"):
-            found["tuning"] = run_summary.hyperparameters_of(store, execution.id, run_id)
-            found["module_file"] = _property(execution, "module_file")
-            found["hparam_overrides"] = _json_property(
-                execution, "custom_config", {}).get("hparams") or {}
-            found["train_steps"] = _json_property(execution, "train_args", {}).get("num_steps")
-        if _property(execution, "blocking_kinds"):
-            found["blocking_kinds"] = _json_property(execution, "blocking_kinds", None)
-            if state == "failed":
-                kept = os.path.join(pipeline_root, node_id, gate_executor.REJECTED_DIR)
+        if step.property("input_base"):
+            found["data_root"] = step.property("input_base")
+        if step.property("trainer_fn"):
+            found["tuning"] = run_record.tuning_of(run, step)
+            found["trainer_fn"] = step.property("trainer_fn")
+            found["hparam_overrides"] = step.json_property(
+                "custom_config", {}).get("hparams") or {}
+            found["train_steps"] = step.json_property("train_args", {}).get("num_steps")
+        if step.property("blocking_kinds"):
+            found["blocking_kinds"] = step.json_property("blocking_kinds", None)
+            if step.state == "failed":
+                kept = os.path.join(pipeline_root, step.node_id, gate_executor.REJECTED_DIR)
                 found["gate_stopped"] = os.path.isdir(kept)
-        for artifact in run_summary._output_artifacts(store, execution.id):
-            if artifact.type in roles:
-                found["uris"][roles[artifact.type]] = artifact.uri
+        for artifact in step.outputs:
+            if artifact.type in _ROLES:
+                # The first: ExampleGen's raw examples, not Transform's.
+                found["uris"].setdefault(_ROLES[artifact.type], artifact.uri)
             elif artifact.type == "PushedModel":
                 found["pushed"] = {
-                    "pushed": bool(run_summary._custom(artifact, "pushed")),
-                    "destination": run_summary._custom(artifact, "pushed_destination"),
-                    "version": run_summary._custom(artifact, "pushed_version"),
-                    "forced": bool(run_summary._custom(artifact, "forced")),
+                    "pushed": bool(run_record.custom(artifact, "pushed")),
+                    "destination": run_record.custom(artifact, "pushed_destination"),
+                    "version": run_record.custom(artifact, "pushed_version"),
+                    "forced": bool(run_record.custom(artifact, "forced")),
                 }
     return found
-
-
-def _run_executions(store, pipeline_name: str, run_id: str):
-    context = store.get_context_by_type_and_name("pipeline_run", run_id)
-    if context is None:
-        raise ValueError(f"No run {run_id!r} of pipeline {pipeline_name!r} in ML Metadata.")
-    return sorted(store.get_executions_by_context(context.id),
-                  key=lambda e: e.create_time_since_epoch)
 
 
 def build_page(run: dict, contract: FamilyContract, error: str = "") -> dict:

@@ -2,132 +2,28 @@
 
 The summary says which components ran and which came from the cache, how long each
 took, which hyperparameters the Trainer used and where they came from (the family's
-defaults, this run's Tuner or an earlier run's) with that tuning's trials, the
-candidate's (and the baseline's) eval metrics, whether the model was blessed and why,
-and where it was pushed.
+defaults, this run's Tuner or an earlier run's) with that tuning's trials, the task,
+the candidate's (and the baseline's) eval metrics as the task names them, what blesses
+(the metric, its value, bound, allowed change and direction, and the baseline's
+value), whether the model was blessed and why, and where it was pushed.
 """
 
 import collections
 import json
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import tensorflow_model_analysis as tfma
-from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from components import evaluation
-from components import tuner as tuner_lib
 from components.data_gate.component import DataValidationReport
 # One reading of the Evaluator's validation result, shared with the run report.
 from components.run_report.sections import blessing_reasons
-
-# Overall-slice metrics reported in the summary (TFMA's metric names).
-SUMMARY_METRICS = ("auc", "binary_accuracy", "calibration", "example_count")
-
-_STATE_NAMES = {
-    metadata_store_pb2.Execution.COMPLETE: "executed",
-    metadata_store_pb2.Execution.CACHED: "cached",
-    metadata_store_pb2.Execution.FAILED: "failed",
-    metadata_store_pb2.Execution.RUNNING: "running",
-    metadata_store_pb2.Execution.CANCELED: "canceled",
-    metadata_store_pb2.Execution.NEW: "new",
-}
-
-
-def _node_id(store, execution_id: int) -> str:
-    for context in store.get_contexts_by_execution(execution_id):
-        if context.type == "node":
-            return context.name.split(".", 1)[-1]
-    return "?"
-
-
-def _latest_run_executions(store, pipeline_name: str, since_ms: int = 0):
-    """Returns (run id, executions of the newest run of `pipeline_name`).
-
-    Raises:
-      ValueError: the pipeline has no run, or none that started at `since_ms` or later.
-    """
-    pipeline_context = store.get_context_by_type_and_name("pipeline", pipeline_name)
-    if pipeline_context is None:
-        raise ValueError(f"No run of pipeline {pipeline_name!r} in ML Metadata.")
-    runs = collections.defaultdict(list)
-    run_started = {}
-    for execution in store.get_executions_by_context(pipeline_context.id):
-        for context in store.get_contexts_by_execution(execution.id):
-            if context.type == "pipeline_run":
-                runs[context.name].append(execution)
-                run_started[context.name] = context.create_time_since_epoch
-    if not runs:
-        raise ValueError(f"Pipeline {pipeline_name!r} has no recorded run.")
-    run_id = max(run_started, key=run_started.get)
-    if run_started[run_id] < since_ms:
-        raise ValueError(f"Pipeline {pipeline_name!r} has no run recorded since {since_ms}.")
-    return run_id, sorted(runs[run_id], key=lambda e: e.create_time_since_epoch)
-
-
-def _output_artifacts(store, execution_id: int) -> List[metadata_store_pb2.Artifact]:
-    events = store.get_events_by_execution_ids([execution_id])
-    ids = [e.artifact_id for e in events if e.type == metadata_store_pb2.Event.OUTPUT]
-    return store.get_artifacts_by_id(ids) if ids else []
-
-
-def _input_artifacts(store, execution_id: int) -> List[metadata_store_pb2.Artifact]:
-    events = store.get_events_by_execution_ids([execution_id])
-    ids = [e.artifact_id for e in events if e.type == metadata_store_pb2.Event.INPUT]
-    return store.get_artifacts_by_id(ids) if ids else []
-
-
-def _run_of(store, execution_id: int) -> Optional[str]:
-    for context in store.get_contexts_by_execution(execution_id):
-        if context.type == "pipeline_run":
-            return context.name
-    return None
-
-
-def _producer(store, artifact_id: int):
-    """The execution that made an artifact: the first to output it (a cached one reuses)."""
-    events = [e for e in store.get_events_by_artifact_ids([artifact_id])
-              if e.type == metadata_store_pb2.Event.OUTPUT]
-    if not events:
-        return None
-    executions = store.get_executions_by_id([e.execution_id for e in events])
-    return min(executions, key=lambda e: (e.create_time_since_epoch, e.id))
-
-
-# Where the Trainer's hyperparameters came from, as the summary says it.
-DEFAULTS = "defaults"
-TUNED_IN_THIS_RUN = "tuned in this run"
-
-
-def hyperparameters_of(store, trainer_execution_id: int, run_id: str) -> dict:
-    """Returns the source of a Trainer execution's hyperparameters, with the trials.
-
-    Read from its input `HyperParameters` artifact (none: the family's `defaults`)
-    and the `TunerResults` of the Tuner execution that made it.
-    """
-    tuned = [a for a in _input_artifacts(store, trainer_execution_id)
-             if a.type == "HyperParameters"]
-    if not tuned:
-        return {"source": DEFAULTS, "tuned": {}, "tuned_in_run": None, "trials": []}
-    artifact = tuned[0]
-    with open(os.path.join(artifact.uri, "best_hyperparameters.txt")) as best_file:
-        values = json.load(best_file).get("values", {})
-    producer = _producer(store, artifact.id)
-    tuned_in = _run_of(store, producer.id) if producer else None
-    trials = []
-    if producer is not None:
-        for output in _output_artifacts(store, producer.id):
-            if output.type == "TunerResults" and os.path.isfile(
-                    os.path.join(output.uri, tuner_lib.TRIALS_FILE)):
-                trials = tuner_lib.read_trials(output.uri)
-    return {
-        "source": TUNED_IN_THIS_RUN if tuned_in == run_id else f"tuned in run {tuned_in}",
-        "tuned": values,
-        "tuned_in_run": tuned_in,
-        "trials": trials,
-    }
-
+from modules.common import tasks
+from pipeline.results import run_record
+from pipeline.results.run_record import DEFAULTS
+from pipeline.results.run_record import TUNED_IN_THIS_RUN  # noqa: F401  (re-exported)
 
 def _training_hparams(model_run_uri: str) -> dict:
     """The hyperparameters a Trainer execution recorded in its model run folder."""
@@ -138,35 +34,49 @@ def _training_hparams(model_run_uri: str) -> dict:
         return json.load(inputs_file).get("hparams", {})
 
 
-def _custom(artifact, key: str):
-    value = artifact.custom_properties.get(key)
-    if value is None:
-        return None
-    return getattr(value, value.WhichOneof("value"))
+def overall_metrics(evaluation_uri: str,
+                    metric_names: Sequence[str]) -> Dict[str, Dict[str, float]]:
+    """Returns {model name: {metric: value}} for the overall slice of an evaluation.
 
-
-def overall_metrics(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
-    """Returns {model name: {metric: value}} for the overall slice of an evaluation."""
+    Args:
+      evaluation_uri: the Evaluator's output folder.
+      metric_names: the metrics to read, named as `modules.common.tasks` names them
+        (a macro average with the `macro_` prefix); per-class values are left out.
+    """
     metrics = collections.defaultdict(dict)
     for slice_metrics in tfma.load_metrics(evaluation_uri):
         if slice_metrics.slice_key.single_slice_keys:
             continue
         for key_and_value in slice_metrics.metric_keys_and_values:
             key = key_and_value.key
-            if key.is_diff or key.name not in SUMMARY_METRICS:
+            name = tasks.metric_name(key)
+            if (key.is_diff or name not in metric_names or key.HasField("sub_key")
+                    or not key_and_value.value.HasField("double_value")):
                 continue
             model = key.model_name or evaluation.CANDIDATE
-            metrics[model][key.name] = key_and_value.value.double_value.value
-    return dict(metrics)
+            metrics[model][name] = key_and_value.value.double_value.value
+    # In the task's order, for the printed summary.
+    return {model: {name: values[name] for name in metric_names if name in values}
+            for model, values in metrics.items()}
 
 
-def empty_summary(pipeline_name: str) -> dict:
+def blessing_of(task: tasks.Task, metrics: Mapping[str, Mapping[str, float]]) -> dict:
+    """The blessing as the summary states it: the metric, its values, bound and change."""
+    blessing = task.blessing
+    return {**blessing.as_dict(),
+            "value": metrics.get(evaluation.CANDIDATE, {}).get(blessing.metric),
+            "baseline_value": metrics.get(evaluation.BASELINE, {}).get(blessing.metric)}
+
+
+def empty_summary(pipeline_name: str, task: Optional[tasks.Task] = None) -> dict:
     """Returns the summary of a run of which ML Metadata recorded nothing."""
     return {
         "pipeline_name": pipeline_name,
         "run_id": None,
         "components": [],
+        "task": task.kind if task else None,
         "metrics": {},
+        "blessing": blessing_of(task, {}) if task else None,
         "blessed": None,
         "blessing_reasons": [],
         "pushed": False,
@@ -179,50 +89,41 @@ def empty_summary(pipeline_name: str) -> dict:
 
 def summarize_latest_run(
     connection_config: metadata_store_pb2.ConnectionConfig, pipeline_name: str,
-    since_ms: int = 0,
+    task: tasks.Task, since_ms: int = 0,
 ) -> Optional[dict]:
     """Returns the summary of the newest run of `pipeline_name` as a JSON-able dict.
 
     Args:
       connection_config: the ML Metadata store.
       pipeline_name: the pipeline.
+      task: the model's task, with the run's blessing bound and allowed change.
       since_ms: only a run started at this time or later (ms since the epoch) counts.
 
     Returns:
       The summary, or None when the store holds no such run.
     """
-    store = metadata_store.MetadataStore(connection_config)
     try:
-        run_id, executions = _latest_run_executions(store, pipeline_name, since_ms)
+        run = run_record.read_run(connection_config, pipeline_name, since_ms=since_ms)
     except ValueError:
         return None
-    summary = {**empty_summary(pipeline_name), "run_id": run_id}
-    for execution in executions:
-        node_id = _node_id(store, execution.id)
+    summary = {**empty_summary(pipeline_name, task), "run_id": run.run_id}
+    for step in run.steps:
         summary["components"].append(
-            {
-                "id": node_id,
-                "state": _STATE_NAMES.get(execution.last_known_state, "unknown"),
-                "seconds": round(
-                    (execution.last_update_time_since_epoch
-                     - execution.create_time_since_epoch) / 1000.0,
-                    1,
-                ),
-            }
-        )
-        for artifact in _output_artifacts(store, execution.id):
+            {"id": step.node_id, "state": step.state, "seconds": round(step.seconds, 1)})
+        for artifact in step.outputs:
             if artifact.type == "ModelEvaluation":
-                summary["metrics"] = overall_metrics(artifact.uri)
+                summary["metrics"] = overall_metrics(artifact.uri, task.metric_names)
+                summary["blessing"] = blessing_of(task, summary["metrics"])
                 summary["blessing_reasons"] = blessing_reasons(artifact.uri)
             elif artifact.type == "ModelBlessing":
-                summary["blessed"] = bool(_custom(artifact, "blessed"))
-            elif artifact.type == "PushedModel" and _custom(artifact, "pushed"):
+                summary["blessed"] = bool(run_record.custom(artifact, "blessed"))
+            elif artifact.type == "PushedModel" and run_record.custom(artifact, "pushed"):
                 summary["pushed"] = True
-                summary["pushed_model"] = _custom(artifact, "pushed_destination")
-                summary["forced_push"] = bool(_custom(artifact, "forced"))
+                summary["pushed_model"] = run_record.custom(artifact, "pushed_destination")
+                summary["forced_push"] = bool(run_record.custom(artifact, "forced"))
             elif artifact.type == "ModelRun":
                 summary["hyperparameters"] = {
-                    **hyperparameters_of(store, execution.id, run_id),
+                    **run_record.tuning_of(run, step),
                     "used": _training_hparams(artifact.uri),
                 }
             elif artifact.type == DataValidationReport.TYPE_NAME:
@@ -235,11 +136,29 @@ def _format_metrics(metrics: Optional[Dict[str, float]]) -> str:
     if not metrics:
         return "none"
     return ", ".join(
-        f"{name} {metrics[name]:.4f}" if name != "example_count"
-        else f"{int(metrics[name])} examples"
-        for name in SUMMARY_METRICS
-        if name in metrics
+        f"{tasks.LABELS.get(name, name)} {value:.4f}" if name != tasks.EXAMPLE_COUNT
+        else f"{int(value)} examples"
+        for name, value in metrics.items()
     )
+
+
+def _format_blessing(blessing: Optional[dict]) -> str:
+    """The blessing rule in words, with the candidate's and the baseline's values."""
+    if not blessing:
+        return ""
+    label = tasks.LABELS.get(blessing["metric"], blessing["metric"])
+    bound = "at least" if blessing["direction"] == tasks.HIGHER else "at most"
+    worse = "below" if blessing["direction"] == tasks.HIGHER else "above"
+    text = (f"  judged on: {label} ({blessing['direction']} is better), {bound} "
+            f"{blessing['bound']:g}, and at most {blessing['max_change']:g} {worse} the "
+            "baseline's")
+    if blessing["value"] is not None:
+        text += f"; candidate {blessing['value']:.4f}"
+    if blessing["baseline_value"] is not None:
+        text += f", baseline {blessing['baseline_value']:.4f}"
+    elif blessing["value"] is not None:
+        text += ", no baseline yet"
+    return text
 
 
 def _format_values(values: dict) -> str:
@@ -252,7 +171,8 @@ def _format_trial(trial: dict) -> str:
     if trial["score"] is None:
         return f"    trial {trial['trial_id']}: {trial['status']}: {values}: {trial['error']}"
     metrics = trial["metrics"]
-    return (f"    trial {trial['trial_id']}: auc {trial['score']:.4f}, "
+    return (f"    trial {trial['trial_id']}: {trial.get('objective', 'score')} "
+            f"{trial['score']:.4f}, "
             f"{int(metrics.get('global_step', 0))} steps, {metrics.get('seconds', 0):.0f}s: "
             f"{values}")
 
@@ -297,9 +217,13 @@ def format_summary(summary: dict) -> str:
         lines.append(f"  time: {timings}")
     lines.extend(_format_hyperparameters(summary.get("hyperparameters")))
     metrics = summary["metrics"]
+    if summary.get("task"):
+        lines.append(f"  task: {summary['task']}")
     lines.append(f"  candidate: {_format_metrics(metrics.get(evaluation.CANDIDATE))}")
     if evaluation.BASELINE in metrics:
         lines.append(f"  baseline:  {_format_metrics(metrics[evaluation.BASELINE])}")
+    if summary.get("blessing"):
+        lines.append(_format_blessing(summary["blessing"]))
     if summary["blessed"]:
         lines.append("  blessed: yes, every threshold passed")
     elif summary["blessed"] is False:

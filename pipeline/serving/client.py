@@ -3,29 +3,32 @@
 A pushed model's `serving_default` signature takes serialized `tf.Example`s holding the
 raw CSV columns (without the label) and applies the Transform graph itself; this module
 turns CSV rows into such examples, typed by the project's schema, and calls it.
+
+What comes back depends on the model's task: a binary classifier's probability of
+class 1 and a regression's value are one number per row; a multi-class model returns
+`scores` `[N, K]` and `classes` `[N, K]` (the class of each column, as TF Serving's
+classify API names them), so a caller needs no side file to read them.
 """
 
 import csv
+import dataclasses
 import os
-from typing import Iterable, List, Mapping
+from typing import Iterable, List, Mapping, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
-from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.dsl.io import fileio
 
+from components import versioned_pusher
 from components.versioned_pusher import PUSHED_MARKER
+from modules.common.tasks import CLASSES_OUTPUT
+from modules.common.tasks import SCORES_OUTPUT
+from modules.common.schema import load_schema  # noqa: F401  (the client's own API)
 from modules.common.schema import raw_feature_spec
 
 _PARSERS = {tf.float32: float, tf.int64: lambda text: int(float(text)), tf.string: str.encode}
-
-
-def load_schema(path: str) -> schema_pb2.Schema:
-    """Reads a text-format `Schema` proto."""
-    with open(path) as schema_file:
-        return text_format.Parse(schema_file.read(), schema_pb2.Schema())
 
 
 def feature_types(schema: schema_pb2.Schema, serving: bool = True) -> dict:
@@ -116,16 +119,12 @@ def latest_version_dir(serving_model_dir: str) -> str:
     """
     if not fileio.isdir(serving_model_dir):
         raise FileNotFoundError(f"No serving folder {serving_model_dir}.")
-    names = [name.rstrip("/") for name in fileio.listdir(serving_model_dir)]
-    versions = [
-        name for name in names
-        if name.isdigit() and fileio.exists(os.path.join(serving_model_dir, name, PUSHED_MARKER))
-    ]
+    versions = versioned_pusher.complete_versions(serving_model_dir)
     if not versions:
         raise FileNotFoundError(
             f"No complete pushed model version in {serving_model_dir} (a numbered folder "
             f"holding {PUSHED_MARKER}).")
-    return os.path.join(serving_model_dir, max(versions, key=int))
+    return os.path.join(serving_model_dir, versions[-1])
 
 
 def check_examples(serialized_examples: Iterable[bytes]) -> List[bytes]:
@@ -145,8 +144,28 @@ def check_examples(serialized_examples: Iterable[bytes]) -> List[bytes]:
     return examples
 
 
-def predict(model_dir: str, serialized_examples: Iterable[bytes]) -> np.ndarray:
-    """Loads the SavedModel in `model_dir` and returns one probability per example.
+@dataclasses.dataclass(frozen=True)
+class Predictions:
+    """A model's answer for N examples.
+
+    Attributes:
+      scores: `[N]` (binary: the probability of class 1; regression: the value) or
+        `[N, K]` (multi-class: one score per class).
+      classes: multi-class: the class of each column of `scores`; else None.
+    """
+
+    scores: np.ndarray
+    classes: Optional[Tuple[str, ...]] = None
+
+    def predicted_classes(self) -> List[str]:
+        """Multi-class: the most likely class of each example."""
+        if self.classes is None:
+            raise ValueError("Only a multi-class model's predictions name classes.")
+        return [self.classes[i] for i in np.argmax(self.scores, axis=1)]
+
+
+def predict(model_dir: str, serialized_examples: Iterable[bytes]) -> Predictions:
+    """Loads the SavedModel in `model_dir` and scores every example.
 
     Raises:
       ValueError: an example is not a serialized tf.Example.
@@ -156,5 +175,13 @@ def predict(model_dir: str, serialized_examples: Iterable[bytes]) -> np.ndarray:
     examples = check_examples(serialized_examples)
     model = tf.saved_model.load(model_dir)
     serve = model.signatures["serving_default"]
-    outputs = serve(examples=tf.constant(examples))
-    return next(iter(outputs.values())).numpy().reshape(-1)
+    outputs = {name: tensor.numpy() for name, tensor in
+               serve(examples=tf.constant(examples)).items()}
+    if CLASSES_OUTPUT in outputs:
+        names = outputs[CLASSES_OUTPUT]
+        classes = tuple(name.decode("utf-8") for name in names[0]) if len(names) else ()
+        return Predictions(outputs[SCORES_OUTPUT], classes)
+    if len(outputs) != 1:
+        raise ValueError(f"{model_dir}: the serving signature returns {sorted(outputs)}; "
+                         f"expected one output, or {SCORES_OUTPUT} and {CLASSES_OUTPUT}.")
+    return Predictions(next(iter(outputs.values())).reshape(-1))

@@ -1,0 +1,52 @@
+"""What every family's `preprocessing_fn` shares: filling missing cells, making the label."""
+
+import tensorflow as tf
+from tensorflow_transform import schema_inference
+
+from modules.common import tasks
+from modules.common.contract import FamilyContract
+
+
+def dense(tensor, default):
+    """Returns a dense `[batch]` tensor of an optional raw column, `default` where empty.
+
+    TFX's CSV reading writes an empty cell as an empty list, which Transform reads as a
+    `SparseTensor` with no value in that row.
+    """
+    if isinstance(tensor, tf.sparse.SparseTensor):
+        tensor = tf.sparse.to_dense(
+            tf.sparse.SparseTensor(tensor.indices, tensor.values, [tensor.dense_shape[0], 1]),
+            default_value=tf.cast(default, tensor.dtype))
+    return tf.reshape(tensor, [-1])
+
+
+def identity_ids(tensor, size: int) -> tf.Tensor:
+    """Returns raw integer values as int64 ids in [0, size], `size` meaning out of range.
+
+    For columns whose values are already small ids (an hour, a community area): a value
+    in [0, size) is its own id; anything else, a missing cell too, gets the one OOV id,
+    `size`. The range is recorded in the transformed schema, so the model reads the
+    number of ids from Transform's output as it does for vocabularies.
+    """
+    values = tf.cast(dense(tensor, tf.constant(-1, tensor.dtype)), tf.int64)
+    ids = tf.where((values >= 0) & (values < size), values, tf.constant(size, tf.int64))
+    schema_inference.set_tensor_schema_override(
+        ids, tf.constant(0, tf.int64), tf.constant(size, tf.int64))
+    return ids
+
+
+def label(inputs, contract: FamilyContract) -> tf.Tensor:
+    """The label of a family whose label is one raw column, as its task trains on it.
+
+    Multi-class: the class id (`tasks.class_ids`); regression: float32; binary: int64.
+    The CSV checks have stopped a run with an empty or unknown label cell before
+    Transform (or left such rows out, if the family drops them).
+    """
+    raw = inputs[contract.label_column]
+    kind = contract.task.kind
+    if kind == tasks.MULTICLASS:
+        missing = "" if raw.dtype == tf.string else -1
+        return tasks.class_ids(dense(raw, missing), contract.task.classes)
+    if kind == tasks.REGRESSION:
+        return tf.cast(dense(raw, 0), tf.float32)
+    return tf.cast(dense(raw, 0), tf.int64)

@@ -41,3 +41,14 @@ def eval_config(metrics_specs: Sequence[tfma.MetricsSpec], slice_columns: Sequen
         + [tfma.SlicingSpec(feature_keys=[key]) for key in slice_columns],
         metrics_specs=list(metrics_specs),
     )
+
+
+def metric_name(key) -> str:
+    """The name of a TFMA `MetricKey` as the project names metrics.
+
+    TFMA names a metric after its class in snake case; a macro average carries the
+    same name with an aggregation type in its key, which becomes the `macro_` prefix
+    (`macro_auc`).
+    """
+    aggregated = key.HasField("aggregation_type") and key.aggregation_type.macro_average
+    return f"macro_{key.name}" if aggregated else key.name

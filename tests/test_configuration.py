@@ -86,8 +86,16 @@ def test_pipeline_wires_every_component(config):
         "LatestBlessedModelResolver": set(),
         "Evaluator": {"CsvExampleGen", "Trainer", "LatestBlessedModelResolver"},
         "Pusher": {"Trainer", "Evaluator"},
-        "RunReport": {"StatisticsGen", "ExampleValidator", "Trainer", "Evaluator", "Pusher"},
     }
+    # The RunReport step is the page of a Kubeflow run; a local run renders its page
+    # once, from ML Metadata, after the run.
+    with_report = pipeline_lib.create_pipeline(dataclasses.replace(config, report_step=True))
+    (report,) = [c for c in with_report.components if c.id == "RunReport"]
+    assert {u.id for u in report.upstream_nodes} == {
+        "CsvExampleGen", "StatisticsGen", "ExampleValidator",
+        "LatestTunedHyperparametersResolver", "Trainer", "Evaluator", "Pusher"}
+    assert report.inputs["hyperparameters"].producer_component_id == (
+        "LatestTunedHyperparametersResolver")
 
 
 def test_data_gate_blocks_the_default_anomaly_kinds(config):
@@ -203,3 +211,10 @@ def test_user_functions_are_imported_where_they_run_not_packaged(config, tmp_pat
         assert all(dependency.resolve(str(tmp_path)) is None
                    for dependency in component._pip_dependencies)
     assert not os.listdir(tmp_path)
+
+
+def test_the_run_report_takes_the_task_and_the_examples(config):
+    pipeline = pipeline_lib.create_pipeline(dataclasses.replace(config, report_step=True))
+    run_report = next(c for c in pipeline.components if c.id == "RunReport")
+    assert json.loads(run_report.exec_properties["task"]) == config.task.facts()
+    assert run_report.inputs["examples"].producer_component_id == "CsvExampleGen"

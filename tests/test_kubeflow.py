@@ -701,3 +701,9 @@ def test_v2_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_th
     trainer_inputs = tasks[pipeline_lib.TRAINER]["inputs"]["artifacts"]
     assert trainer_inputs["hyperparameters"]["taskOutputArtifact"] == {
         "producerTask": pipeline_lib.TUNER, "outputArtifactKey": "best_hyperparameters"}
+    # The report step reads the values the Trainer took and this run's trials.
+    report_inputs = tasks[pipeline_lib.RUN_REPORT]["inputs"]["artifacts"]
+    assert report_inputs["hyperparameters"]["taskOutputArtifact"] == {
+        "producerTask": pipeline_lib.TUNER, "outputArtifactKey": "best_hyperparameters"}
+    assert report_inputs["tuner_results"]["taskOutputArtifact"] == {
+        "producerTask": pipeline_lib.TUNER, "outputArtifactKey": "tuner_results"}

@@ -16,7 +16,7 @@ import pytest
 
 import conftest
 from components import versioned_pusher
-from components.run_report import sections
+from components.run_report.readers import statistics as statistics_reader
 from modules.common import tasks
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
@@ -73,7 +73,7 @@ def test_the_first_run_is_blessed_on_accuracy_above_its_bound_and_pushed(runs):
 
 def test_the_model_clearly_beats_the_majority_class(runs):
     first, _, build_dir, *_ = runs
-    statistics = sections.load_statistics(
+    statistics = statistics_reader.load_statistics(
         naive_baseline.latest_statistics_uri(build_dir, "penguins"))
     naive = naive_baseline.naive_baseline(CONTRACT.task, "species", statistics)
     assert naive["majority_class"] in CLASSES

@@ -6,45 +6,47 @@ unseen value, the evaluation of a one-step candidate against a blessed baseline 
 blessed), and the scalar summaries of a 201-step training.
 """
 
-import base64
 import html
-import io
 import json
+import shutil
 import os
 import re
 
 import pytest
 import tensorflow as tf
-from PIL import Image
 from tfx.types import standard_artifacts
 
+import report_pages
 from components.data_gate import report as gate_report
 from components.run_report import charts
 from components.run_report import component
 from components.run_report import executor
 from components.run_report import render
 from components.run_report import sections
+from components.run_report.readers import ReportInputError
+from components.run_report.readers import anomalies as anomalies_reader
+from components.run_report.readers import evaluation as evaluation_reader
+from components.run_report.readers import statistics
+from components.run_report.readers import tuning
 from modules.taxi import contract as taxi
-from pipeline.definition import config as config_lib
-from pipeline.results import report
-from pipeline.results import summary as run_summary
+from pipeline.results import facts as report_facts
 from pipeline.serving import client as serving
 
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "run_report")
+DATA = report_pages.DATA
 URIS = {name: os.path.join(DATA, name) for name in (
     "statistics", "anomalies", "model_run", "tuner_results", "evaluation", "blessing")}
-FACTS = report.family_facts(taxi.CONTRACT, {"learning_rate": 0.01}, 201)
+FACTS = report_facts.family_facts(taxi.CONTRACT, {"learning_rate": 0.01}, 201)
 
 
 @pytest.fixture(scope="module")
 def data():
-    return sections.data_section(URIS["statistics"])
+    return statistics.data_section(URIS["statistics"])
 
 
 @pytest.fixture(scope="module")
 def evaluation():
-    return sections.evaluation_section(URIS["evaluation"], URIS["blessing"],
-                                       metric_names=taxi.CONTRACT.task.metric_names)
+    return evaluation_reader.evaluation_section(URIS["evaluation"], URIS["blessing"],
+                                                taxi.CONTRACT.task.facts())
 
 
 @pytest.fixture(scope="module")
@@ -94,11 +96,11 @@ def test_categorical_feature_has_its_top_values(data):
 def test_a_column_missing_everywhere_counts_as_missing(data):
     tract = next(f for f in data["features"] if f["name"] == "pickup_census_tract")
     assert tract["splits"]["train"]["missing_share"] == 1.0
-    assert "pickup_census_tract" not in sections.typical_row(data)
+    assert "pickup_census_tract" not in statistics.typical_row(data)
 
 
 def test_typical_row_is_a_raw_row_the_serving_parser_takes(data, schema):
-    row = sections.typical_row(data, leave_out=FACTS["label_sources"])
+    row = statistics.typical_row(data, leave_out=FACTS["label_sources"])
     assert "tips" not in row
     assert row["payment_type"] == "Cash"
     assert row["trip_start_hour"].isdigit()
@@ -110,7 +112,8 @@ def test_typical_row_is_a_raw_row_the_serving_parser_takes(data, schema):
 # --- anomalies -------------------------------------------------------------------------------
 
 def test_anomalies_mark_the_kinds_that_stop_a_run_first():
-    found = sections.anomalies_section(URIS["anomalies"], FACTS["blocking_kinds"], stopped=True)
+    found = anomalies_reader.anomalies_section(URIS["anomalies"], FACTS["blocking_kinds"],
+                                               stopped=True)
     kinds = [(f["column"], f["kind"], f["blocking"]) for f in found["findings"]]
     assert kinds[:2] == [("company", "FEATURE_TYPE_NOT_PRESENT", True)] * 2
     assert ("payment_type", "ENUM_TYPE_UNEXPECTED_STRING_VALUES", False) in kinds
@@ -119,7 +122,7 @@ def test_anomalies_mark_the_kinds_that_stop_a_run_first():
 
 
 def test_anomalies_of_kinds_let_through_carry_no_advice():
-    found = sections.anomalies_section(URIS["anomalies"], blocking_kinds=())
+    found = anomalies_reader.anomalies_section(URIS["anomalies"], blocking_kinds=())
     assert found["blocking"] == 0
     assert not any(f["blocking"] for f in found["findings"])
     assert found["advice"] == ""
@@ -127,29 +130,9 @@ def test_anomalies_of_kinds_let_through_carry_no_advice():
 
 # --- training --------------------------------------------------------------------------------
 
-def test_training_curves_come_from_the_estimator_event_files():
-    training = sections.training_section(URIS["model_run"], FACTS["hparam_defaults"], {})
-    # `loss_1` is the Keras model's training loss; `global_step/sec` is left out.
-    assert set(training["train"]) == {"loss"}
-    steps = [step for step, _ in training["train"]["loss"]]
-    assert steps == sorted(steps) and steps[-1] == 201
-    assert set(training["eval"]) == {"loss", "auc", "accuracy"}
-    ((step, auc),) = training["eval"]["auc"]
-    assert step == 201 and 0.5 < auc <= 1.0
-
-
-def test_event_files_of_exported_models_are_not_read(tmp_path):
-    model_run = tmp_path / "model_run"
-    (model_run / "export" / "1").mkdir(parents=True)
-    (model_run / "export" / "1" / "events.out.tfevents.1.host").write_bytes(b"")
-    (model_run / "eval_x").mkdir()
-    (model_run / "eval_x" / "events.out.tfevents.2.host").write_bytes(b"")
-    found = sections.find_event_files(str(model_run))
-    assert found == {"train": [], "eval": [str(model_run / "eval_x" / "events.out.tfevents.2.host")]}
-
-
 def test_hyperparameters_say_where_each_came_from():
-    training = sections.training_section(URIS["model_run"], {"learning_rate": 0.003, "dropout": 0.1},
+    training = sections.training_section(URIS["model_run"],
+                                         {"learning_rate": 0.003, "dropout": 0.1},
                                          {"learning_rate": 0.01})
     assert training["hparams"] == [
         {"name": "dropout", "value": "0.1", "source": "family default"},
@@ -170,17 +153,41 @@ def test_tuned_values_come_between_the_defaults_and_the_pipeline_settings():
     ]
 
 
-def test_tuning_trials_are_read_from_the_tuner_results():
-    trials = sections.read_tuning_trials(URIS["tuner_results"])
-    assert [t["trial_id"] for t in trials] == ["03", "01"]
-    assert trials[0]["score"] == pytest.approx(0.9431)
+def test_tuning_trials_are_read_from_the_tuners_one_trials_file():
+    rows = tuning.trial_rows(tuning.read_trials(URIS["tuner_results"]))
+    assert [r["trial_id"] for r in rows] == ["03", "01", "02"]
+    assert rows[0] == {"trial_id": "03", "score": pytest.approx(0.9431), "learning_rate": 0.003,
+                       "dropout": 0.1, "status": "COMPLETED", "error": ""}
+    assert rows[2]["score"] is None and rows[2]["error"] == "ValueError: NaN loss"
 
 
-def test_a_broken_tuner_results_file_is_named_with_line_and_column(tmp_path):
-    (tmp_path / "tuner_results.json").write_text('[{"trial_id": "01",\n "score": }]')
-    with pytest.raises(sections.ReportInputError,
-                       match=r"tuner_results\.json: line 2, column 11: Expecting value"):
-        sections.read_tuning_trials(str(tmp_path))
+def test_a_broken_trials_file_is_named_with_line_and_column(tmp_path):
+    (tmp_path / "trials.json").write_text('[{"trial_id": "01",\n "score": }]')
+    with pytest.raises(ReportInputError,
+                       match=r"trials\.json: line 2, column 11: Expecting value"):
+        tuning.read_trials(str(tmp_path))
+
+
+def _model_run_that_recorded(tmp_path, hparams):
+    """The committed model run, with the record a Trainer writes of what it trained with."""
+    model_run = tmp_path / "model_run"
+    shutil.copytree(URIS["model_run"], model_run)
+    (model_run / tuning.TRAINING_RECORD_FILE).write_text(json.dumps({"hparams": hparams}))
+    return str(model_run)
+
+
+def test_the_values_shown_are_what_the_trainer_recorded_it_trained_with(tmp_path):
+    model_run = _model_run_that_recorded(
+        tmp_path, {"learning_rate": 0.01, "dropout": 0.25, "lstm_units": 48})
+    training = sections.training_section(
+        model_run, {"learning_rate": 0.003, "dropout": 0.1, "lstm_units": 32},
+        {"learning_rate": 0.01}, hparam_tuned={"dropout": 0.25, "lstm_units": 48},
+        tuned_source="tuned in this run")
+    assert training["hparams"] == [
+        {"name": "dropout", "value": "0.25", "source": "tuned in this run"},
+        {"name": "learning_rate", "value": "0.01", "source": "pipeline setting"},
+        {"name": "lstm_units", "value": "48", "source": "tuned in this run"},
+    ]
 
 
 # --- evaluation ------------------------------------------------------------------------------
@@ -205,7 +212,6 @@ def test_the_verdict_and_its_reason(evaluation):
     (reason,) = evaluation["reasons"]
     assert re.fullmatch(r"auc changed by -0\.3957 against the baseline, more than the "
                         r"allowed -0\.0100", reason)
-    assert run_summary.blessing_reasons is sections.blessing_reasons
 
 
 def test_thresholds_are_read_from_the_eval_config(evaluation):
@@ -231,7 +237,7 @@ def test_reliability_bins_cover_every_eval_example(evaluation):
 def test_pushed_model_signature_and_scoring_example(saved_model, data):
     section = sections.pushed_section(
         True, saved_model, "1700000000", example_template=FACTS["example_template"],
-        row=sections.typical_row(data, leave_out=FACTS["label_sources"]))
+        row=statistics.typical_row(data, leave_out=FACTS["label_sources"]))
     signature = section["signatures"]["serving_default"]
     assert signature["inputs"] == {"examples": {"name": "serving_default_examples:0",
                                                 "dtype": "string", "shape": "[None]"}}
@@ -275,15 +281,6 @@ def test_outcome_in_one_sentence(components, evaluation_, pushed, anomalies, err
 
 # --- the page ----------------------------------------------------------------------------------
 
-def _images(page_html):
-    return re.findall(r'<img src="([^"]*)"', page_html)
-
-
-def _decode(uri):
-    assert uri.startswith("data:image/png;base64,")
-    return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
-
-
 def test_a_full_page_has_every_section_and_embedded_images_only(saved_model):
     page = sections.collect_page(
         "t", {"components": [{"id": "Trainer", "state": "executed", "seconds": 2.0,
@@ -295,11 +292,11 @@ def test_a_full_page_has_every_section_and_embedded_images_only(saved_model):
         assert f'<section id="{key}">' in page_html
     assert "<script" not in page_html and "<link" not in page_html
     assert not re.search(r'(src|href)="(?!data:|#)', page_html)
-    images = _images(page_html)
+    images = report_pages.images(page_html)
     # The timeline, a chart per column but the empty one, 3 training charts, 2 evaluation.
     assert len(images) == 1 + 17 + 3 + 2
     for uri in images:
-        assert _decode(uri).size[0] > 100
+        assert report_pages.decode(uri).size[0] > 100
     assert "Not blessed: auc changed by -0.3957" in html.unescape(page_html)
     assert "Tuning" in page_html and "03" in page_html
 
@@ -328,43 +325,31 @@ def test_an_unreadable_artifact_is_named_on_the_page(tmp_path):
 def test_charts_are_pngs():
     uri = charts.training_curves({"loss": [[0, 0.7], [100, 0.2]]}, {"loss": [[100, 0.3]]})
     assert [c["metric"] for c in uri] == ["loss"]
-    assert _decode(uri[0]["image"]).format == "PNG"
+    assert report_pages.decode(uri[0]["image"]).format == "PNG"
     assert charts.timeline([]) is None
     assert charts.reliability_diagram({}) is None
 
 
 # --- the component's executor ----------------------------------------------------------------
 
-def _artifact(artifact_class, uri, **custom):
-    artifact = artifact_class()
-    artifact.uri = uri
-    for key, value in custom.items():
-        if isinstance(value, int):
-            artifact.set_int_custom_property(key, value)
-        else:
-            artifact.set_string_custom_property(key, value)
-    return artifact
-
-
 def test_executor_writes_the_page_and_kfp_ui_metadata(tmp_path, saved_model):
     spec = component.RunReport(
         family="taxi", data_root="gs://data/taxi", blocking_kinds=FACTS["blocking_kinds"],
         hparam_defaults=FACTS["hparam_defaults"], hparam_overrides={}, train_steps=201,
-        metric_names=taxi.CONTRACT.task.metric_names, label_sources=FACTS["label_sources"],
+        task=FACTS["task"], label_sources=FACTS["label_sources"],
         example_template=FACTS["example_template"],
         ui_metadata_path=str(tmp_path / "mlpipeline-ui-metadata.json"))
     exec_properties = dict(spec.exec_properties)
-    inputs = {
-        "statistics": [_artifact(standard_artifacts.ExampleStatistics, URIS["statistics"])],
-        "anomalies": [_artifact(standard_artifacts.ExampleAnomalies, URIS["anomalies"])],
-        "model_run": [_artifact(standard_artifacts.ModelRun, URIS["model_run"])],
-        "evaluation": [_artifact(standard_artifacts.ModelEvaluation, URIS["evaluation"])],
-        "blessing": [_artifact(standard_artifacts.ModelBlessing, URIS["blessing"])],
-        "pushed_model": [_artifact(standard_artifacts.PushedModel, str(tmp_path / "push"),
-                                   pushed=1, forced=1, pushed_destination=saved_model,
-                                   pushed_version="1700000000")],
-    }
-    output = _artifact(component.RunReportPage, str(tmp_path / "report"))
+    types = {"statistics": standard_artifacts.ExampleStatistics,
+             "anomalies": standard_artifacts.ExampleAnomalies,
+             "model_run": standard_artifacts.ModelRun,
+             "evaluation": standard_artifacts.ModelEvaluation,
+             "blessing": standard_artifacts.ModelBlessing}
+    inputs = {role: [report_pages.artifact(kind, URIS[role])] for role, kind in types.items()}
+    inputs["pushed_model"] = [report_pages.artifact(
+        standard_artifacts.PushedModel, str(tmp_path / "push"), pushed=1, forced=1,
+        pushed_destination=saved_model, pushed_version="1700000000")]
+    output = report_pages.artifact(component.RunReportPage, str(tmp_path / "report"))
     executor.Executor().Do(inputs, {"report": [output]}, exec_properties)
 
     with open(tmp_path / "report" / executor.PAGE_FILE) as page_file:
@@ -379,6 +364,42 @@ def test_executor_writes_the_page_and_kfp_ui_metadata(tmp_path, saved_model):
     assert ui["outputs"] == [{"type": "web-app", "storage": "inline", "source": page_html}]
 
 
+@pytest.mark.parametrize("tuned_in_this_run", [True, False])
+def test_a_tuned_kubeflow_runs_page_shows_the_values_trained_with_and_the_trials(
+        tmp_path, tuned_in_this_run):
+    """The RunReport step reads what the Trainer took (its HyperParameters input and its
+    own record) and, when the Tuner ran in this run, the Tuner's trials."""
+    spec = component.RunReport(
+        family="taxi", data_root="gs://data/taxi", blocking_kinds=FACTS["blocking_kinds"],
+        hparam_defaults={"learning_rate": 0.003, "dropout": 0.1}, hparam_overrides={},
+        train_steps=201, task=FACTS["task"], label_sources=FACTS["label_sources"],
+        example_template=FACTS["example_template"])
+    best = tmp_path / "best"
+    best.mkdir()
+    (best / tuning.BEST_HYPERPARAMETERS_FILE).write_text(
+        json.dumps({"values": {"learning_rate": 0.01, "dropout": 0.2}}))
+    inputs = {
+        "model_run": [report_pages.artifact(standard_artifacts.ModelRun, _model_run_that_recorded(
+            tmp_path, {"learning_rate": 0.01, "dropout": 0.2}))],
+        "hyperparameters": [report_pages.artifact(standard_artifacts.HyperParameters,
+                                                  str(best))],
+    }
+    if tuned_in_this_run:
+        inputs["tuner_results"] = [report_pages.artifact(standard_artifacts.TunerResults,
+                                                         URIS["tuner_results"])]
+    output = report_pages.artifact(component.RunReportPage, str(tmp_path / "report"))
+    executor.Executor().Do(inputs, {"report": [output]}, dict(spec.exec_properties))
+
+    with open(tmp_path / "report" / executor.PAGE_FILE) as page_file:
+        text = re.sub(r"<[^>]+>", " ", page_file.read())
+    source = executor.TUNED_IN_THIS_RUN if tuned_in_this_run else executor.TUNED_EARLIER
+    for name, value in (("learning_rate", "0.01"), ("dropout", "0.2")):
+        assert re.search(rf"{name}\s+{value}\s+{source}", text), name
+    assert "family default" not in text
+    assert ("ValueError: NaN loss" in text) == tuned_in_this_run
+    assert ("No Tuner ran" in text) != tuned_in_this_run
+
+
 def test_the_page_artifact_type_is_importable_by_its_type_name():
     from tfx.utils import import_utils
 
@@ -387,6 +408,7 @@ def test_the_page_artifact_type_is_importable_by_its_type_name():
 
 
 def test_local_report_facts_name_the_family_and_its_schema():
-    template = report.family_facts(taxi.CONTRACT)["example_template"]
+    template = report_facts.family_facts(taxi.CONTRACT)["example_template"]
     assert 'load_schema("data/taxi/schema.pbtxt")' in template
     assert "from pipeline.serving import client as serving" in template
+

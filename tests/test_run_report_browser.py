@@ -3,8 +3,10 @@
 Three runs in a copy of the session's build folder (`pipeline_run`): its first run (blessed and
 pushed), one more through `local_runner.main` with a one-step training (not blessed
 against that baseline), and one on a copy of the sample with an empty column (stopped at
-the data gate). Each page is loaded through the DevTools protocol, which records every
-request the page makes; a screenshot of each is saved next to its page.
+the data gate). Besides the taxi family's binary classifier: a run of the penguins
+family (multi-class) and one of the taxi_fare family (regression), each in a build
+folder of its own. Each page is loaded through the DevTools protocol, which records
+every request the page makes; a screenshot of each is saved next to its page.
 
 Without Chromium the tests are skipped, saying so; under CI (CI=true) they fail.
 """
@@ -12,6 +14,7 @@ Without Chromium the tests are skipped, saying so; under CI (CI=true) they fail.
 import contextlib
 import csv
 import io
+import itertools
 import os
 import re
 
@@ -21,6 +24,7 @@ from PIL import Image
 
 import browser
 import conftest
+from modules.penguins import contract as penguins
 from pipeline.local import runner as local_runner
 from pipeline.results import report
 
@@ -75,7 +79,7 @@ def reports(pipeline_run, sample_dir, sample_csv, tmp_path_factory):
         rows = csv.DictReader(source)
         writer = csv.DictWriter(target, rows.fieldnames)
         writer.writeheader()
-        for _, row in zip(range(300), rows):
+        for row in itertools.islice(rows, 300):
             writer.writerow(dict(row, company=""))
     code, gate = _main("--data", str(bad_dir), "--build-dir", build_dir)
     assert code == 1
@@ -84,13 +88,34 @@ def reports(pipeline_run, sample_dir, sample_csv, tmp_path_factory):
                                    report.PAGE_FILE)}
 
 
+@pytest.fixture(scope="module")
+def task_reports(tmp_path_factory):
+    """The pages of a multi-class run (penguins) and of a regression's (taxi_fare)."""
+    found = {}
+    for case, family in (("multiclass", "penguins"), ("regression", "taxi_fare")):
+        code, found[case] = _main("--model", family, "--build-dir",
+                                  str(tmp_path_factory.mktemp(f"{family}_build")))
+        assert code == 0
+    return found
+
+
+@pytest.fixture
+def pages(request):
+    """Every report page, by case; a task's pages without the taxi runs."""
+    if request.node.callspec.params["case"] in ("multiclass", "regression"):
+        return request.getfixturevalue("task_reports")
+    return request.getfixturevalue("reports")
+
+
 @pytest.mark.parametrize("case, sections, outcome", [
     ("blessed", ALL_SECTIONS, "Blessed and pushed as version "),
     ("not_blessed", ALL_SECTIONS, "Not blessed: auc "),
     ("gate", ["run", "data", "anomalies"], "Stopped at the data gate: 2 anomalies "),
+    ("multiclass", ALL_SECTIONS, "Blessed and pushed as version "),
+    ("regression", ALL_SECTIONS, "Blessed and pushed as version "),
 ])
-def test_report_in_a_browser(chromium, reports, case, sections, outcome):
-    path = reports[case]
+def test_report_in_a_browser(chromium, pages, case, sections, outcome):
+    path = pages[case]
     page = chromium.open_page("file://" + path, width=LAPTOP_WIDTH)
 
     # Nothing but the page itself and its embedded images was requested.
@@ -124,8 +149,9 @@ def test_the_blessed_reports_example_scores_a_raw_row(chromium, reports, monkeyp
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         exec(compile(code, "the report's example", "exec"), {})  # pylint: disable=exec-used
-    (probability,) = [float(v) for v in re.findall(r"[-+0-9.e]+", printed.getvalue())]
-    assert 0.0 <= probability <= 1.0
+    # `Predictions(scores=array([0.1...], dtype=float32), classes=None)`.
+    (scores,) = re.findall(r"scores=array\(\[([^\]]*)\]", printed.getvalue())
+    assert 0.0 <= float(scores) <= 1.0
 
 
 def test_not_blessed_report_says_nothing_was_pushed(chromium, reports):
@@ -150,7 +176,7 @@ def test_the_local_report_reads_the_run_from_ml_metadata(reports):
     states = {c["id"]: c["state"] for c in run["components"]}
     assert states["DataGate"] == "failed" and run["gate_stopped"]
     assert "Transform" not in states
-    assert set(run["uris"]) == {"statistics", "anomalies"}
+    assert set(run["uris"]) == {"examples", "statistics", "anomalies"}
     assert all(0 <= c["start"] <= c["end"] for c in run["components"])
 
     # Re-rendered from the build folder alone, the page still says what stopped the run.
@@ -161,3 +187,46 @@ def test_the_local_report_reads_the_run_from_ml_metadata(reports):
     with open(reports["gate"]) as page_file:
         page_html = page_file.read()
     assert "What stopped it" in page_html and "FEATURE_TYPE_NOT_PRESENT" in page_html
+
+
+def _example_output(chromium, path, monkeypatch):
+    """Runs the page's scoring example from the project's root; returns what it printed."""
+    monkeypatch.chdir(conftest.PROJECT_ROOT)
+    page = chromium.open_page("file://" + path)
+    code = page.evaluate("document.querySelector('#pushed pre code').textContent")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, "the report's example", "exec"), {})  # pylint: disable=exec-used
+    return code, printed.getvalue()
+
+
+def test_the_multiclass_report_names_the_classes(chromium, task_reports, monkeypatch):
+    page = chromium.open_page("file://" + task_reports["multiclass"])
+    headers = page.evaluate(
+        "Array.from(document.querySelectorAll('#evaluation table.confusion tr:first-child th'))"
+        ".map(th => th.textContent.trim())")
+    assert headers[1:] == list(penguins.CLASSES)
+    counts = page.evaluate(
+        "Array.from(document.querySelectorAll('#evaluation table.confusion td'))"
+        ".map(td => Number(td.textContent))")
+    assert len(counts) == len(penguins.CLASSES) ** 2 and sum(counts) > 100
+    assert "Reliability" not in page.evaluate("document.querySelector('#evaluation').textContent")
+    code, printed = _example_output(chromium, task_reports["multiclass"], monkeypatch)
+    assert "# scores: one per class, named in classes" in code
+    assert all(repr(name) in printed for name in penguins.CLASSES)
+
+
+def test_the_regression_report_plots_predictions_and_scores_a_raw_row(
+        chromium, task_reports, monkeypatch):
+    page = chromium.open_page("file://" + task_reports["regression"])
+    images = page.evaluate(
+        "Array.from(document.querySelectorAll('#evaluation img'))"
+        ".map(i => [i.alt, i.naturalWidth])")
+    alts = [alt for alt, width in images if width > 0]
+    assert {"predicted against actual on eval examples", "residuals on eval examples"} <= set(alts)
+    text = page.evaluate("document.querySelector('#evaluation').textContent")
+    assert "Predicting the training mean" in text and "lower is better" in text
+    code, printed = _example_output(chromium, task_reports["regression"], monkeypatch)
+    assert "# scores: the predicted value" in code
+    (fare,) = re.findall(r"scores=array\(\[([^\]]*)\]", printed)
+    assert 2.0 < float(fare) < 100.0  # Dollars: a typical trip's fare.

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
 
+from components import evaluation
 from modules.common import tasks
 
 CLASSES = ("Adelie", "Chinstrap", "Gentoo")
@@ -240,5 +241,5 @@ def test_metric_name_prefixes_a_macro_average():
     plain = metrics_for_slice_pb2.MetricKey(name="auc")
     macro = metrics_for_slice_pb2.MetricKey(name="auc")
     macro.aggregation_type.macro_average = True
-    assert tasks.metric_name(plain) == "auc"
-    assert tasks.metric_name(macro) == "macro_auc"
+    assert evaluation.metric_name(plain) == "auc"
+    assert evaluation.metric_name(macro) == "macro_auc"

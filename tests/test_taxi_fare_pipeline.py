@@ -17,7 +17,7 @@ import tensorflow_model_analysis as tfma
 
 import conftest
 from components import versioned_pusher
-from components.run_report import sections
+from components.run_report.readers import statistics as statistics_reader
 from modules.common import tasks
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
@@ -81,7 +81,7 @@ def test_the_first_run_is_blessed_on_rmse_below_its_bound_and_pushed(runs):
 
 def test_the_model_clearly_beats_predicting_the_training_mean(runs):
     first, _, _, build_dir, *_ = runs
-    statistics = sections.load_statistics(
+    statistics = statistics_reader.load_statistics(
         naive_baseline.latest_statistics_uri(build_dir, "taxi_fare"))
     naive = naive_baseline.naive_baseline(CONTRACT.task, "fare", statistics)
     assert naive["eval_examples"] == first["metrics"]["candidate"][tasks.EXAMPLE_COUNT]

@@ -56,8 +56,9 @@ def timeline(components: Sequence[Mapping]) -> Optional[str]:
         length = max(component["end"] - component["start"], 0.05)
         axes.barh(row, length, left=component["start"], height=0.6,
                   color=STATE_COLORS.get(component["state"], "#bbbbbb"))
-        axes.text(component["start"] + length, row, f" {component['end'] - component['start']:.1f} s",
-                  va="center", fontsize=7)
+        seconds = component["end"] - component["start"]
+        axes.text(component["start"] + length, row, f" {seconds:.1f} s", va="center",
+                  fontsize=7)
     axes.set_yticks(range(len(shown)), [c["id"] for c in shown], fontsize=8)
     axes.invert_yaxis()
     axes.set_xlabel("seconds since the run started", fontsize=8)
@@ -126,11 +127,11 @@ def training_curves(train: Mapping[str, List], evaluation: Mapping[str, List]) -
         figure = _figure(4.2, 2.4)
         axes = figure.add_subplot()
         if name in train:
-            steps, values = zip(*train[name])
+            steps, values = zip(*train[name], strict=True)
             axes.plot(steps, values, marker="." if len(steps) < 30 else None,
                       color=SPLIT_COLORS["train"], label="train")
         if name in evaluation:
-            steps, values = zip(*evaluation[name])
+            steps, values = zip(*evaluation[name], strict=True)
             axes.plot(steps, values, marker="o", linestyle="--",
                       color=SPLIT_COLORS["eval"], label="eval")
         last = max(point[0] for series in (train.get(name, []), evaluation.get(name, []))
@@ -170,6 +171,38 @@ def reliability_diagram(calibration: Mapping[str, List[Mapping]]) -> Optional[st
     return data_uri(figure)
 
 
+def regression_charts(predictions: Optional[Mapping]) -> Dict[str, Optional[str]]:
+    """Predicted against actual (the diagonal is a perfect model) and the residuals."""
+    if not predictions or not predictions.get("points"):
+        return {"scatter": None, "residuals": None}
+    actual = [a for a, _ in predictions["points"]]
+    predicted = [p for _, p in predictions["points"]]
+    low, high = min(actual + predicted), max(actual + predicted)
+    scatter = _figure(4.2, 3.6)
+    axes = scatter.add_subplot()
+    axes.plot([low, high], [low, high], color="#999999", linestyle=":", linewidth=1,
+              label="predicted = actual")
+    axes.scatter(actual, predicted, s=9, alpha=0.6, color=MODEL_COLORS["candidate"],
+                 label="pushed model")
+    baseline = predictions.get("mean_baseline")
+    if baseline:
+        axes.axhline(baseline["train_mean"], color="#ff7f0e", linewidth=1, linestyle="--",
+                     label="training mean")
+    axes.set_xlabel("actual", fontsize=8)
+    axes.set_ylabel("predicted", fontsize=8)
+    _style(axes)
+    axes.legend(fontsize=7, frameon=False, loc="upper left")
+    residuals = _figure(4.2, 3.6)
+    axes = residuals.add_subplot()
+    axes.hist([p - a for a, p in predictions["points"]], bins=30,
+              color=MODEL_COLORS["candidate"])
+    axes.axvline(0, color="#999999", linestyle=":", linewidth=1)
+    axes.set_xlabel("residual (predicted - actual)", fontsize=8)
+    axes.set_ylabel("examples", fontsize=8)
+    _style(axes)
+    return {"scatter": data_uri(scatter), "residuals": data_uri(residuals)}
+
+
 def slice_chart(rows: Sequence[Mapping], metric: str, models: Sequence[str]) -> Optional[str]:
     """One metric per slice: a dot per model on one line per slice."""
     rows = [r for r in rows if any(metric in r["models"].get(m, {}) for m in models)]
@@ -203,8 +236,11 @@ def all_charts(page: Mapping) -> Dict[str, object]:
     evaluation = page.get("evaluation")
     if evaluation:
         charts["reliability"] = reliability_diagram(evaluation["calibration"])
-        first = evaluation["metric_names"][:1]
-        main_metric = "auc" if "auc" in evaluation["metric_names"] else (first or [None])[0]
+        charts["regression"] = regression_charts(evaluation.get("predictions"))
+        # The metric that blesses, else the first shown.
+        names = evaluation["metric_names"]
+        blessing_metric = (evaluation.get("blessing") or {}).get("metric")
+        main_metric = blessing_metric if blessing_metric in names else (names or [None])[0]
         charts["slices"] = (slice_chart(evaluation["slices"], main_metric, evaluation["models"])
                             if main_metric else None)
         charts["slice_metric"] = main_metric

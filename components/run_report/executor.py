@@ -11,6 +11,7 @@ from tfx.types import artifact_utils
 
 from components.run_report import render
 from components.run_report import sections
+from components.run_report.readers import tuning
 
 PAGE_FILE = "index.html"
 
@@ -22,6 +23,27 @@ def pushed_facts(pushed_model) -> dict:
         "destination": pushed_model.get_string_custom_property("pushed_destination") or None,
         "version": pushed_model.get_string_custom_property("pushed_version") or None,
         "forced": bool(pushed_model.get_int_custom_property("forced")),
+    }
+
+
+# Where the Trainer's tuned values came from, as the hyperparameters table says it.
+TUNED_IN_THIS_RUN = "tuned in this run"
+TUNED_EARLIER = "tuned in an earlier run"
+
+
+def tuning_facts(hyperparameters_uri, tuner_results_uri) -> dict:
+    """The tuned values the Trainer took and, tuned in this run, the trials.
+
+    Args:
+      hyperparameters_uri: the Trainer's `HyperParameters` input (None: defaults).
+      tuner_results_uri: this run's Tuner's results (None: no Tuner ran in this run).
+    """
+    if not hyperparameters_uri:
+        return {"hparam_tuned": {}, "trials": None}
+    return {
+        "hparam_tuned": tuning.tuned_values(hyperparameters_uri),
+        "tuned_source": TUNED_IN_THIS_RUN if tuner_results_uri else TUNED_EARLIER,
+        "trials": tuning.read_trials(tuner_results_uri) if tuner_results_uri else None,
     }
 
 
@@ -44,9 +66,10 @@ class Executor(base_executor.BaseExecutor):
             "hparam_defaults": hparams["defaults"],
             "hparam_overrides": hparams["overrides"],
             "train_steps": exec_properties["train_steps"],
-            "metric_names": json.loads(exec_properties["metric_names"]),
+            "task": json.loads(exec_properties["task"]),
             "label_sources": json.loads(exec_properties["label_sources"]),
             "example_template": exec_properties["example_template"],
+            **tuning_facts(uri("hyperparameters"), uri("tuner_results")),
         }
         pushed = input_dict.get("pushed_model")
         page = sections.collect_page(
@@ -54,10 +77,10 @@ class Executor(base_executor.BaseExecutor):
             run={"family": exec_properties["family"], "data_root": exec_properties["data_root"],
                  "components": []},
             facts=facts,
-            uris={key: uri(key) for key in ("statistics", "anomalies", "model_run",
-                                            "tuner_results", "evaluation", "blessing")},
+            uris={key: uri(key) for key in ("examples", "statistics", "anomalies", "model_run",
+                                            "evaluation", "blessing")},
             pushed=pushed_facts(pushed[0]) if pushed else None,
-            generated=datetime.datetime.now(datetime.timezone.utc).strftime(
+            generated=datetime.datetime.now(datetime.UTC).strftime(
                 "%Y-%m-%d %H:%M UTC"),
         )
         html = render.render_page(page)

@@ -26,7 +26,8 @@ LOWER = "lower"
 
 # Overall metrics, by the name the summary and the report give them. TFMA names a
 # metric after its class in snake case; a macro average carries the same name with an
-# aggregation type in its key, which `metric_name` turns into the `macro_` prefix.
+# aggregation type in its key, which `components.evaluation.metric_name` turns into
+# the `macro_` prefix.
 AUC = "auc"
 MACRO_AUC = "macro_auc"
 BINARY_ACCURACY = "binary_accuracy"
@@ -283,7 +284,8 @@ class Task:
     def facts(self) -> dict:
         """The task as plain values, for components that take a family's facts."""
         return {"kind": self.kind, "classes": list(self.classes),
-                "blessing": self.blessing.as_dict(), "metric_names": list(self.metric_names)}
+                "blessing": self.blessing.as_dict(), "metric_names": list(self.metric_names),
+                "metric_labels": {name: LABELS[name] for name in self.metric_names}}
 
     def with_blessing(self, bound: Optional[float] = None,
                       max_change: Optional[float] = None) -> "Task":
@@ -293,12 +295,6 @@ class Task:
             bound=self.blessing.bound if bound is None else bound,
             max_change=self.blessing.max_change if max_change is None else max_change)
         return dataclasses.replace(self, blessing=blessing)
-
-
-def metric_name(key) -> str:
-    """The name of a TFMA `MetricKey` as this module names metrics (`macro_` averages)."""
-    aggregated = key.HasField("aggregation_type") and key.aggregation_type.macro_average
-    return f"macro_{key.name}" if aggregated else key.name
 
 
 def binary(bound: float, max_change: float, metric: str = AUC) -> Task:

@@ -81,6 +81,9 @@ class PipelineConfig:
       component_beam_args: more Beam arguments for single components, by node id;
         they come after `beam_pipeline_args`, so they win where both set a flag.
       enable_cache: take a component's outputs from a previous identical run.
+      report_step: end the pipeline with the RunReport step, the page as an artifact
+        (what a Kubeflow run shows). A local run leaves it out: its runner renders the
+        page once, from ML Metadata, after the run, however it ended.
       report_ui_metadata_path: where the RunReport step writes KFP v1's UI metadata
         (the page as a `web-app` output); empty (local runs) writes none.
       tune: run the Tuner before the Trainer, which then trains with its best
@@ -118,6 +121,7 @@ class PipelineConfig:
     component_beam_args: Mapping[str, Tuple[str, ...]] = dataclasses.field(
         default_factory=dict)
     enable_cache: bool = True
+    report_step: bool = True
     report_ui_metadata_path: str = ""
     tune: bool = False
     tuner_fn: str = ""
@@ -231,7 +235,7 @@ def local_config(build_dir: str, data_root: str, family: str = families.DEFAULT_
         pipeline_root=os.path.join(build_dir, "pipeline_root", family),
         data_root=os.path.abspath(data_root),
         serving_model_dir=os.path.join(build_dir, "serving_model", family),
-        **overrides,
+        **{"report_step": False, **overrides},
     )
 
 

@@ -2,6 +2,8 @@
 
 from typing import Dict, Optional
 
+from ml_metadata.proto import metadata_store_pb2
+
 # Direct imports, not `tfx.v1`: that one also loads the Kubeflow and Google Cloud
 # extensions, 7 s of every run's start-up here.
 from tfx.components import Evaluator
@@ -24,14 +26,13 @@ from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import trainer_pb2
 from tfx.types import Channel
 from tfx.types import standard_artifacts
-from ml_metadata.proto import metadata_store_pb2
 
 from components import checked_csv_example_gen
 from components import csv_check
 from components import curated_schema as curated_schema_lib
 from components import evaluation
-from components import latest_artifact
 from components import example_gen
+from components import latest_artifact
 from components import pusher
 from components import tuner as tuner_lib
 from components import versioned_pusher
@@ -224,10 +225,16 @@ def _release_steps(config: PipelineConfig, examples, model) -> Dict[str, base_no
 def _report_step(config: PipelineConfig, steps: Dict[str, base_node.BaseNode]) -> RunReport:
     """The run's report from every other step's outputs."""
     contract = config.contract
-    # The run's report as an artifact: what a Kubeflow run shows. A local run also
-    # renders one from ML Metadata after every run, however it ended.
+    # The run's report as an artifact: what a Kubeflow run shows. (A local run renders
+    # its page from ML Metadata after the run instead, however it ended.)
     facts = family_facts(contract, config.hparams, config.train_steps,
                          config.blocking_anomalies)
+    # The hyperparameters the Trainer took, and this run's trials when it tuned.
+    if config.tune:
+        tuned = steps[TUNER].outputs["best_hyperparameters"]
+        tuner_results = steps[TUNER].outputs["tuner_results"]
+    else:
+        tuned, tuner_results = steps[HYPERPARAMETERS_RESOLVER].outputs["hyperparameters"], None
     return RunReport(
         family=contract.name,
         data_root=config.data_root,
@@ -235,13 +242,16 @@ def _report_step(config: PipelineConfig, steps: Dict[str, base_node.BaseNode]) -
         hparam_defaults=facts["hparam_defaults"],
         hparam_overrides=facts["hparam_overrides"],
         train_steps=config.train_steps,
-        metric_names=facts["metric_names"],
+        task=facts["task"],
         label_sources=facts["label_sources"],
         example_template=facts["example_template"],
         ui_metadata_path=config.report_ui_metadata_path,
+        examples=steps[EXAMPLE_GEN].outputs["examples"],
         statistics=steps[STATISTICS_GEN].outputs["statistics"],
         anomalies=steps[EXAMPLE_VALIDATOR].outputs["anomalies"],
         model_run=steps[TRAINER].outputs["model_run"],
+        hyperparameters=tuned,
+        tuner_results=tuner_results,
         evaluation=steps[EVALUATOR].outputs["evaluation"],
         blessing=steps[EVALUATOR].outputs["blessing"],
         pushed_model=steps[PUSHER].outputs["pushed_model"],
@@ -271,7 +281,8 @@ def create_pipeline(
     # Transform, and so everything after it, waits for the gate.
     steps[TRANSFORM].add_upstream_node(steps[DATA_GATE])
     steps.update(_release_steps(config, examples, steps[TRAINER].outputs["model"]))
-    steps[RUN_REPORT] = _report_step(config, steps)
+    if config.report_step:
+        steps[RUN_REPORT] = _report_step(config, steps)
     components = list(steps.values())
     for component_id, args in config.component_beam_args.items():
         if not isinstance(steps.get(component_id), base_beam_component.BaseBeamComponent):

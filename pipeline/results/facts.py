@@ -46,7 +46,6 @@ def family_facts(contract: FamilyContract, hparam_overrides: Optional[dict] = No
         "hparam_defaults": contract.hparam_defaults,
         "hparam_overrides": dict(hparam_overrides or {}),
         "train_steps": train_steps,
-        "metric_names": list(contract.task.metric_names),
         "task": contract.task.facts(),
         "label_sources": list(contract.label_source_columns),
         "example_template": scoring_example_template(schema_file, contract.task),

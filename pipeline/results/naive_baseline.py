@@ -12,14 +12,13 @@ Usage: python -m pipeline.results.naive_baseline --model FAMILY [--build-dir DIR
 
 import argparse
 import json
-import math
 import os
 import sys
 from typing import Mapping
 
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from components.run_report import sections
+from components.run_report.readers import statistics
 from modules.common import tasks
 from pipeline.definition import families
 
@@ -40,7 +39,8 @@ def mean_predictor_rmse(train: statistics_pb2.DatasetFeatureStatistics,
     """The eval RMSE of predicting the training mean of numeric `column`."""
     train_stats = _feature(train, column).num_stats
     eval_stats = _feature(evaluation, column).num_stats
-    rmse = math.sqrt(eval_stats.std_dev ** 2 + (eval_stats.mean - train_stats.mean) ** 2)
+    rmse = statistics.mean_predictor_rmse(train_stats.mean, eval_stats.mean,
+                                          eval_stats.std_dev)
     return {"metric": tasks.RMSE, "value": rmse, "train_mean": train_stats.mean,
             "eval_mean": eval_stats.mean, "eval_std": eval_stats.std_dev,
             "eval_max": eval_stats.max, "eval_examples": int(evaluation.num_examples)}
@@ -98,7 +98,7 @@ def main(argv=None) -> int:
         return 2
     uri = latest_statistics_uri(args.build_dir, args.model)
     result = naive_baseline(contract.task, contract.label_column,
-                            sections.load_statistics(uri))
+                            statistics.load_statistics(uri))
     print(json.dumps({"statistics": uri, **result}, indent=2, default=str))
     return 0
 

@@ -34,7 +34,7 @@ STOPPED_FILE = "stopped.txt"
 # Artifact types the report reads, by the role they play on the page.
 _ROLES = {"Examples": "examples", "ExampleStatistics": "statistics",
           "ExampleAnomalies": "anomalies", "ModelRun": "model_run",
-          "TunerResults": "tuner_results", "ModelEvaluation": "evaluation",
+          "ModelEvaluation": "evaluation",
           "ModelBlessing": "blessing"}
 
 
@@ -94,7 +94,8 @@ def build_page(run: dict, contract: FamilyContract, error: str = "") -> dict:
                          run.get("blocking_kinds"))
     tuning = run.get("tuning") or {}
     facts.update(hparam_tuned=tuning.get("tuned") or {},
-                 tuned_source=tuning.get("source", "tuned"))
+                 tuned_source=tuning.get("source", "tuned"),
+                 trials=tuning.get("trials"))
     pipeline_name = contract.pipeline_name
     return sections.collect_page(
         title=f"{pipeline_name}: run {run['run_id']}",

@@ -18,12 +18,14 @@ from ml_metadata.proto import metadata_store_pb2
 
 from components import evaluation
 from components.data_gate.component import DataValidationReport
+
 # One reading of the Evaluator's validation result, shared with the run report.
-from components.run_report.sections import blessing_reasons
+from components.run_report.readers.evaluation import blessing_reasons
 from modules.common import tasks
 from pipeline.results import run_record
 from pipeline.results.run_record import DEFAULTS
 from pipeline.results.run_record import TUNED_IN_THIS_RUN  # noqa: F401  (re-exported)
+
 
 def _training_hparams(model_run_uri: str) -> dict:
     """The hyperparameters a Trainer execution recorded in its model run folder."""
@@ -49,7 +51,7 @@ def overall_metrics(evaluation_uri: str,
             continue
         for key_and_value in slice_metrics.metric_keys_and_values:
             key = key_and_value.key
-            name = tasks.metric_name(key)
+            name = evaluation.metric_name(key)
             if (key.is_diff or name not in metric_names or key.HasField("sub_key")
                     or not key_and_value.value.HasField("double_value")):
                 continue

@@ -24,9 +24,9 @@ reported `suspicious`; the executor (`components.checked_csv_example_gen`) then 
 file again with `csv_check.check_file`, which names file, line and column, and reads a
 file that passes with Python's `csv` module, in its own process.
 
-Rows whose label is empty, where the family's label rule drops them, are left out
-before the types are inferred and before the examples are encoded, as TFX's reader
-leaves them out in `checked_csv_example_gen`'s Beam path of before.
+Rows whose label is empty, where the family's label rule drops them
+(`csv_check.LabelRule.drop_empty`), are left out before the types are inferred and
+before the examples are encoded: ExampleGen's output holds none of them.
 
 Workers import pyarrow, numpy and google_crc32c only: no TensorFlow, no Beam, no copy
 of the parent's memory. Memory is bounded by the chunk size per worker.

@@ -158,14 +158,26 @@ def cold_and_warm(data_dir: str, out_dir: str, repeats: int,
 
 
 def scaled_data_dir(source_csv: str, scale: float, out_dir: str) -> str:
-    """Returns a folder holding the source scaled `scale` times, writing it if missing."""
+    """Returns a folder holding the source scaled `scale` times, writing it if missing.
+
+    The copies of a source row share its side of the split the pipeline makes of the
+    written rows (`make_scaled`, with the local runner's hash buckets for that count).
+    """
     name = os.path.basename(os.path.dirname(os.path.abspath(source_csv)))
-    folder = os.path.join(out_dir, "data", f"{name}-{scale:g}x")
+    rows = round(scale * count_rows(os.path.dirname(os.path.abspath(source_csv))))
+    train, evaluation = sizing.split_buckets_for_rows(rows)
+    folder = os.path.join(out_dir, "data", f"{name}-{scale:g}x-split{train}-{evaluation}")
     path = os.path.join(folder, "data.csv")
     if not os.path.exists(path) or os.path.getmtime(path) < os.path.getmtime(source_csv):
-        print(f"[bench] writing {scale:g}x of {source_csv} to {path}", flush=True)
-        make_scaled.write_scaled(source_csv, path, scale)
+        print(f"[bench] writing {scale:g}x of {source_csv} to {path}, every copy of a row "
+              f"in its split of {train}:{evaluation} buckets", flush=True)
+        make_scaled.write_scaled(source_csv, path, scale, split_buckets=(train, evaluation))
     return folder
+
+
+def read_floor(csv_path: str, log_prefix: str) -> dict:
+    """pyarrow reading the CSV alone, in its own process (`bench.read_floor`)."""
+    return process_monitor.run_json("bench.read_floor", [csv_path], log_prefix)
 
 
 def scale_runs(source_csv: str, scales: Sequence[float], out_dir: str,
@@ -186,6 +198,9 @@ def scale_runs(source_csv: str, scales: Sequence[float], out_dir: str,
         rows = count_rows(data_dir)
         record.update(scale=scale, rows=rows, seconds_per_1k_rows=(
             round(record["wall_seconds"] / rows * 1000, 3) if rows else None))
+        print(f"[bench] pyarrow reading the {scale:g}x CSV (the floor)", flush=True)
+        record["read_floor"] = read_floor(os.path.join(data_dir, "data.csv"),
+                                          os.path.join(log_dir, f"floor-{scale:g}x"))
         runs.append(record)
     return {"source": os.path.abspath(source_csv), "repetitions": 1, "runs": runs,
             "time_ratios": time_ratios(runs)}

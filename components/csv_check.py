@@ -273,6 +273,35 @@ def _check_row(path: str, record: Tuple[int, int, str], row: List[str],
                 f"{path}: line {first}, column {column!r}: {number_problem(cell)}")
 
 
+def checked_header(path: str, required_columns: Sequence[str]) -> List[str]:
+    """Returns a data file's header after checking it holds every required column.
+
+    Raises:
+      CsvFormatError: as `read_header`, or a required column is missing.
+    """
+    header = read_header(path)
+    missing = [c for c in required_columns if c not in header]
+    if missing:
+        raise CsvFormatError(f"{path}: the header has no column {', '.join(map(repr, missing))}.")
+    return header
+
+
+def check_same_header(path: str, header: Sequence[str], first_path: str,
+                      first_header: Sequence[str]) -> None:
+    """Raises a `CsvFormatError` if `path`'s header differs from the first file's."""
+    if list(header) != list(first_header):
+        raise CsvFormatError(
+            f"{path}: the header differs from {first_path}'s: "
+            f"{','.join(header)} against {','.join(first_header)}."
+        )
+
+
+def no_data_row_error(paths: Sequence[str]) -> CsvFormatError:
+    """The error of files that hold headers but no data row."""
+    return CsvFormatError(
+        f"{os.path.dirname(sorted(paths)[0])}: the CSV files hold a header but no data row.")
+
+
 def check_file(path: str, required_columns: Sequence[str],
                numeric_columns: Sequence[str],
                label: Optional[LabelRule] = None) -> Tuple[List[str], int, int]:
@@ -289,10 +318,7 @@ def check_file(path: str, required_columns: Sequence[str],
         cell in a numeric column that is not a plain finite number, or a label the
         `label` rule refuses.
     """
-    header = read_header(path)
-    missing = [c for c in required_columns if c not in header]
-    if missing:
-        raise CsvFormatError(f"{path}: the header has no column {', '.join(map(repr, missing))}.")
+    header = checked_header(path, required_columns)
     label_index = header.index(label.column) if label and label.column in header else None
     # The label's own check says more than the number check does.
     numeric = [(header.index(c), c) for c in numeric_columns
@@ -331,13 +357,8 @@ def check_files(paths: Iterable[str], required_columns: Sequence[str],
         rows += file_rows - dropped
         if first_header is None:
             first_header = header
-        elif header != first_header:
-            raise CsvFormatError(
-                f"{path}: the header differs from {paths[0]}'s: "
-                f"{','.join(header)} against {','.join(first_header)}."
-            )
+        else:
+            check_same_header(path, header, paths[0], first_header)
     if rows == 0:
-        raise CsvFormatError(
-            f"{os.path.dirname(paths[0])}: the CSV files hold a header but no data row."
-        )
+        raise no_data_row_error(paths)
     return rows

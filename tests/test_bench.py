@@ -73,6 +73,43 @@ def test_every_copy_holds_each_source_row_once(source_csv, tmp_path):
         assert sorted(stamps[copy * 4:(copy + 1) * 4]) == sorted(r[0] for r in ROWS)
 
 
+def _splits_by_timestamp(csv_path, out_dir, buckets):
+    """Runs ExampleGen's reading on a scaled file; returns {timestamp: set of splits}."""
+    import tensorflow as tf
+    from components import csv_to_examples
+
+    uris = [str(out_dir / "Split-train"), str(out_dir / "Split-eval")]
+    csv_to_examples.write_examples(
+        [str(csv_path)], (), (), uris, [buckets[0], sum(buckets)], workers=0)
+    sides = {}
+    for side, uri in zip(("train", "eval"), uris):
+        for record in tf.data.TFRecordDataset(tf.io.gfile.glob(uri + "/*"), "GZIP"):
+            example = tf.train.Example.FromString(record.numpy())
+            stamp = example.features.feature["trip_start_timestamp"].int64_list.value[0]
+            sides.setdefault(stamp, set()).add(side)
+    return sides
+
+
+def test_every_copy_of_a_row_lands_in_its_split(source_csv, tmp_path):
+    grouped = tmp_path / "grouped" / "data.csv"
+    assert make_scaled.write_scaled(source_csv, str(grouped), 30, split_buckets=(2, 1)) == 120
+    sides = _splits_by_timestamp(grouped, tmp_path / "grouped-out", (2, 1))
+    assert sorted(sides) == [int(row[0]) for row in ROWS]
+    assert all(len(split) == 1 for split in sides.values())
+    # Without the buckets, 30 noisy copies of a row scatter over both splits.
+    scattered = tmp_path / "scattered" / "data.csv"
+    make_scaled.write_scaled(source_csv, str(scattered), 30)
+    sides = _splits_by_timestamp(scattered, tmp_path / "scattered-out", (2, 1))
+    assert all(split == {"train", "eval"} for split in sides.values())
+
+
+def test_the_split_is_deterministic_per_seed(source_csv, tmp_path):
+    paths = [tmp_path / name / "data.csv" for name in ("a", "b")]
+    for path in paths:
+        make_scaled.write_scaled(source_csv, str(path), 5, seed=3, split_buckets=(29, 1))
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
 def test_noise_stays_within_bounds(source_csv, tmp_path):
     out = tmp_path / "out" / "data.csv"
     make_scaled.write_scaled(source_csv, str(out), 50, relative_noise=0.05,
@@ -215,26 +252,51 @@ def test_targets_and_markdown_report():
     assert "## Training throughput" not in markdown
 
 
-def test_scale_report_lists_eval_examples_and_seconds_per_component():
+def test_scale_report_and_targets_put_1x_and_100x_side_by_side():
     machine = {"cores_logical": 2, "memory_gb": 24, "cpu_model": "Test CPU",
                "load_average_1m": 0.1, "measured_at": "2026-01-01T00:00:00"}
 
-    def run(scale, rows, eval_examples, wall, evaluator_seconds):
+    def run(scale, rows, eval_examples, wall, evaluator_seconds, auc, peak):
         return {"scale": scale, "rows": rows, "eval_examples": eval_examples,
-                "wall_seconds": wall, "peak_rss_mb": 1000.0, "kernel_peak_rss_mb": 900.0,
-                "seconds_per_1k_rows": wall / rows * 1000, "auc": 0.95, "returncode": 0,
-                "components": [{"id": "Evaluator", "seconds": evaluator_seconds},
-                               {"id": "Pusher", "seconds": 0.1}]}
+                "wall_seconds": wall, "peak_rss_mb": peak, "kernel_peak_rss_mb": 900.0,
+                "seconds_per_1k_rows": wall / rows * 1000, "auc": auc, "returncode": 0,
+                "read_floor": {"seconds": 0.5, "text_one_thread_seconds": 1.5,
+                               "rows": rows, "bytes": rows * 120, "threads": 2,
+                               "pyarrow": "10.0.1"},
+                "components": [
+                    {"id": "CsvExampleGen", "seconds": wall / 20, "peak_rss_mb": 700.0},
+                    {"id": "Evaluator", "seconds": evaluator_seconds, "peak_rss_mb": peak},
+                    {"id": "Pusher", "seconds": 0.1, "peak_rss_mb": 300.0}]}
 
-    runs = [run(1, 15_000, 5_000.0, 80.0, 20.0), run(100, 1_500_000, 50_000.0, 900.0, 95.0)]
+    runs = [run(1, 15_000, 5_000.0, 80.0, 20.0, 0.95, 1000.0),
+            run(100, 1_500_000, 50_000.0, 900.0, 95.0, 0.94, 5000.0)]
     section = {"machine": machine, "source": "taxi.csv", "runs": runs,
                "time_ratios": pipeline_runs.time_ratios(runs)}
+    rows = {row["target"]: row for row in targets.evaluate({"scale": section})}
+    assert rows["time(100x) <= 4 x time(1x)"]["met"] is False
+    assert rows["time(100x) <= 4 x time(1x)"]["measured"] == (
+        "11.25 x (most over its share: CsvExampleGen (45 s at 100x, 11 x its 1x))")
+    assert rows["100x peak memory at most 4 GB"]["measured"] == (
+        "4.88 GB (during Evaluator, 4.88 GB)")
+    assert rows["100x peak memory at most 4 GB"]["met"] is False
+    assert rows["AUC(100x) >= AUC(1x)"]["met"] is False
+    assert rows["AUC(100x) >= AUC(1x)"]["measured"] == "0.9400 against 0.9500"
     markdown = report.render_markdown({"generated_at": "now", "command": "python -m bench",
-                                       "sections": {"scale": section}, "targets": []})
+                                       "sections": {"scale": section},
+                                       "targets": list(rows.values())})
     assert "| 100x | 1,500,000 | 50,000 | 900.0 |" in markdown
-    assert "| component | 1x | 100x |" in markdown
-    assert "| Evaluator | 20.0 | 95.0 |" in markdown
+    assert ("| component | 1x s | 1x peak MB | 100x s | 100x peak MB | time 100x / 1x |"
+            in markdown)
+    assert "| Evaluator | 20.0 | 1,000 | 95.0 | 5,000 | 4.8 |" in markdown
+    assert "| CsvExampleGen | 4.0 | 700 | 45.0 | 700 | 11.2 |" in markdown
     assert "| Pusher |" not in markdown  # under 1 s at every scale
+    assert ("100x: pyarrow 10.0.1 reads the CSV (172 MB, 1,500,000 rows) in 0.50 s with its "
+            "own types on 2 threads, 1.50 s as text on one thread; CsvExampleGen took 45.0 s, "
+            "90 x the floor.") in markdown
+    # The breakdown names the components beyond their share, the largest excess first.
+    assert markdown.index("- **CsvExampleGen**: 45.0 s at 100x") < markdown.index(
+        "- **Evaluator**: 95.0 s at 100x")
+    assert "Peak memory at 100x was reached during Evaluator, 4.88 GB." in markdown
 
 
 def _steps(start, seconds_per_step, count):

@@ -33,7 +33,6 @@ from modules.common.files import write_json_atomically
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
 from pipeline.definition.pipeline import EVALUATOR
-from pipeline.definition.pipeline import EXAMPLE_GEN
 from pipeline.definition.pipeline import create_pipeline
 from pipeline.local import beam_profiles
 from pipeline.local.lock import ConcurrentRunError
@@ -160,7 +159,8 @@ def sized_config(build_dir: str, data_root: str, beam_profile: str,
     """
     # ExampleGen reads the data files only (components/data_files.py).
     rows = sizing.count_rows(data_files.in_folder(data_root).files)
-    component_beam_args = (sizing.component_beam_args_for_rows(rows, (EXAMPLE_GEN, EVALUATOR))
+    # ExampleGen's executor runs its own worker processes, without Beam.
+    component_beam_args = (sizing.component_beam_args_for_rows(rows, (EVALUATOR,))
                            if beam_profile == "local" else {})
     return rows, config_lib.local_config(
         build_dir, data_root,

@@ -6,9 +6,11 @@ what the pipeline will ask of it, and names the family, the file and the key whe
 """
 
 import dataclasses
-import importlib.util
+import hashlib
+import importlib
 import os
 import sys
+import types
 from typing import List
 
 from google.protobuf import text_format
@@ -84,16 +86,38 @@ def _relative(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
+def _package(name: str, modules_dir: str) -> str:
+    """The dotted name of the family's package: `modules.<name>` for the project's.
+
+    Another folder of families (a test's copy) becomes a package of its own, named
+    after its path, so that its files' relative imports (`from . import contract`)
+    find their siblings there too.
+    """
+    if os.path.realpath(modules_dir) == os.path.realpath(MODULES_DIR):
+        return f"modules.{name}"
+    root = "_families_" + hashlib.sha256(os.path.realpath(modules_dir).encode()).hexdigest()[:12]
+    if root not in sys.modules:
+        package = types.ModuleType(root)
+        package.__path__ = [modules_dir]
+        sys.modules[root] = package
+    return f"{root}.{name}"
+
+
+def _forget(package: str) -> None:
+    """Drops the package's modules from the import cache: edited files are read again."""
+    for module_name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        del sys.modules[module_name]
+    importlib.invalidate_caches()
+
+
 def _module(name: str, path: str):
-    """Imports a family's file by its path (the way TFX loads module files)."""
+    """Imports a family's file as a module of its package (as TFX imports it by path)."""
     if not os.path.isfile(path):
         raise FamilyError(f"Model family {name!r}: {_relative(path)} is missing.")
-    module_name = f"_family_{name}_{os.path.splitext(os.path.basename(path))[0]}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+    module_dir = os.path.dirname(path)
+    package = _package(name, os.path.dirname(module_dir))
+    file_module = os.path.splitext(os.path.basename(path))[0]
+    return importlib.import_module(f"{package}.{file_module}")
 
 
 def _function(name: str, path: str, function: str):
@@ -205,6 +229,8 @@ def load(name: str, modules_dir: str = MODULES_DIR, data_dir: str = DATA_DIR) ->
     cached = _LOADED.get(key)
     if cached is not None and cached[0] == state:
         return cached[1]
+    if cached is not None:
+        _forget(_package(name, modules_dir))
     family = _load(name, modules_dir, data_dir)
     _LOADED[key] = (state, family)
     return family

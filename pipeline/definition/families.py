@@ -173,6 +173,11 @@ def _check_transform_outputs(contract: FamilyContract, preprocessing_fn,
         )
 
 
+def module_of(family: Family, file: str):
+    """The family's file `file` (`preprocessing`, `model`, ...) as an imported module."""
+    return _module(family.name, os.path.join(family.module_dir, f"{file}.py"))
+
+
 def model_builder(family: Family):
     """Returns the family's `build_from_transform(tf_transform_output, hparams)`.
 

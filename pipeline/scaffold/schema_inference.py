@@ -13,6 +13,7 @@ from typing import List
 import pyarrow as pa
 import tensorflow_data_validation as tfdv
 from tensorflow_data_validation.statistics import stats_impl
+from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
@@ -68,7 +69,7 @@ def gate_anomalies(schema: schema_pb2.Schema, stats) -> List[str]:
     found = []
     for name, info in anomalies.anomaly_info.items():
         for reason in info.reason:
-            kind = reason.Type.Name(reason.type)
+            kind = anomalies_pb2.AnomalyInfo.Type.Name(reason.type)
             if kind in DEFAULT_BLOCKING_KINDS:
                 found.append(f"{name}: {kind} ({reason.description})")
     return found

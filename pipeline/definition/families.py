@@ -151,26 +151,31 @@ def _check_schema(contract: FamilyContract, schema: schema_pb2.Schema, path: str
                           f"the family's contract.py.")
 
 
-def _check_transform_outputs(contract: FamilyContract, preprocessing_fn,
-                             schema: schema_pb2.Schema, path: str) -> None:
-    """Traces `preprocessing_fn` on the schema's columns (no data, no analyzer runs)."""
-    # Imported here: TF and TFT load only once a family is actually checked.
-    import tensorflow as tf
-    from tensorflow_transform import impl_helper
-    from tensorflow_transform.tf_metadata import schema_utils
+def _check_naming_contract(family: Family, preprocessing_fn,
+                           schema: schema_pb2.Schema) -> None:
+    """Transform's outputs against the contract, the task and the Keras model's inputs.
 
+    `preprocessing_fn` is traced on the schema's columns (no data, no analyzer runs);
+    the model is built with stand-in vocabulary sizes (`naming_contract`).
+    """
+    # Imported here: TF and TFT load only once a family is actually checked.
+    from tensorflow_transform.tf_metadata import schema_utils
+    from pipeline.definition import naming_contract
+
+    contract = family.contract
     feature_spec = schema_utils.schema_as_feature_spec(schema).feature_spec
-    with tf.compat.v1.Graph().as_default():
-        _, _, outputs = impl_helper.trace_preprocessing_function(
-            preprocessing_fn, feature_spec, use_tf_compat_v1=True)
-    expected = set(contract.model_input_keys) | {contract.label_key}
-    missing = sorted(expected - set(outputs))
-    if missing:
-        raise FamilyError(
-            f"Model family {contract.name!r}: {_relative(path)}: preprocessing_fn does "
-            f"not produce {missing}, which the family's contract.py names as "
-            "model_input_keys or label_key."
-        )
+    outputs = naming_contract.trace(preprocessing_fn, feature_spec)
+    where = f"Model family {contract.name!r}: {_relative(family.preprocessing_module)}"
+    problems = naming_contract.output_problems(contract, outputs)
+    if problems:
+        raise FamilyError(f"{where}: " + "; ".join(problems) + ".")
+    model_file = os.path.join(family.module_dir, "model.py")
+    if os.path.isfile(model_file):
+        problems = naming_contract.model_problems(
+            model_builder(family), contract.hparam_defaults, outputs)
+        if problems:
+            raise FamilyError(f"Model family {contract.name!r}: {_relative(model_file)}: "
+                              + "; ".join(problems) + ".")
 
 
 def module_of(family: Family, file: str):
@@ -280,5 +285,5 @@ def _load(name: str, modules_dir: str, data_dir: str) -> Family:
         _function(name, family.tuner_module, "tuner_fn")
     schema = _load_schema(name, family.schema_file)
     _check_schema(contract, schema, family.schema_file)
-    _check_transform_outputs(contract, preprocessing_fn, schema, family.preprocessing_module)
+    _check_naming_contract(family, preprocessing_fn, schema)
     return family

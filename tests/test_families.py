@@ -73,10 +73,21 @@ def test_a_missing_preprocessing_fn_is_named(family_copy):
         load()
 
 
-def test_a_missing_trainer_file_is_named(family_copy):
+def test_without_trainer_and_tuner_files_the_shared_entry_points_serve(family_copy):
     modules_dir, _, load = family_copy
     (modules_dir / "trainer.py").unlink()
-    with pytest.raises(families.FamilyError, match=r"'broken'.*broken/trainer\.py is missing"):
+    (modules_dir / "tuner.py").unlink()
+    family = load()
+    assert family.trainer_fn_path == "modules.common.entry.trainer_fn"
+    assert family.tuner_fn_path == "modules.common.entry.tuner_fn" and family.tunable
+    assert callable(families.trainer_fn(family)) and callable(families.tuner_fn(family))
+
+
+def test_without_a_trainer_file_a_missing_model_file_is_named(family_copy):
+    modules_dir, _, load = family_copy
+    (modules_dir / "trainer.py").unlink()
+    (modules_dir / "model.py").unlink()
+    with pytest.raises(families.FamilyError, match=r"'broken'.*broken/model\.py is missing"):
         load()
 
 

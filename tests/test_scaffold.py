@@ -4,6 +4,7 @@ The whole command, then a run of the family it writes, is `test_scaffold_e2e.py`
 """
 
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import scaffold_data
 from modules.common import tasks
 from modules.common.preprocessing import positive_ids
 from modules.common.preprocessing import transformed_key
+from pipeline.definition import families
 from pipeline.scaffold import __main__ as cli
 from pipeline.scaffold import schema_inference
 from pipeline.scaffold import table as table_lib
@@ -175,7 +177,7 @@ def test_the_command_writes_a_family_whose_files_are_python(tmp_path):
     project = tmp_path / "project"
     lines = cli.make_family("churn", data, "Churn", project_root=str(project))
     assert any("'Yes' is class 1" in line for line in lines)
-    for name in ("contract", "preprocessing", "model", "trainer", "tuner"):
+    for name in ("contract", "preprocessing", "model"):
         source = (project / "modules" / "churn" / f"{name}.py").read_text()
         compile(source, name, "exec")
         assert "modules.churn" not in source  # a copy of the folder is another family
@@ -191,3 +193,28 @@ def test_transformed_keys_and_binary_ids():
     assert positive_ids(floats, "1.0").numpy().tolist() == [1, 0]
     assert tasks.class_ids(tf.constant([2.0, 1.0, 7.0]), ("1.0", "2.0", "3.0")).numpy(
     ).tolist() == [1, 0, -1]
+
+
+def _copy_family(project, source: str, target: str) -> None:
+    """`cp -r` of both folders, and the name changed in the contract."""
+    shutil.copytree(project / "modules" / source, project / "modules" / target)
+    shutil.copytree(project / "data" / source, project / "data" / target)
+    contract = project / "modules" / target / "contract.py"
+    contract.write_text(contract.read_text().replace(f'NAME = "{source}"', f'NAME = "{target}"'))
+
+
+def test_a_copied_family_with_another_name_is_a_distinct_working_family(tmp_path):
+    project = tmp_path / "project"
+    cli.make_family("rents", scaffold_data.rents_csv(str(tmp_path)), "rent",
+                    project_root=str(project))
+    _copy_family(project, "rents", "rents_b")
+    folders = dict(modules_dir=str(project / "modules"), data_dir=str(project / "data"))
+    original = families.load("rents", **folders)
+    copy = families.load("rents_b", **folders)  # traced and checked, model built
+    assert copy.contract.pipeline_name == "rents-b" != original.contract.pipeline_name
+    assert copy.contract.exporter_name == "rents_b" != original.contract.exporter_name
+    assert copy.contract.default_data == str(project / "data" / "rents_b" / "sample")
+    # The copy's files reach their own siblings: its preprocessing reads its contract.
+    assert families.module_of(copy, "preprocessing").contract.NAME == "rents_b"
+    assert families.module_of(original, "preprocessing").contract.NAME == "rents"
+    assert copy.trainer_fn_path == "modules.common.entry.trainer_fn"

@@ -72,6 +72,11 @@ def test_make_family_then_make_run_pushes_a_model(project, tmp_path, name):
     assert made.returncode == 0, made.stderr[-3000:]
     assert f"Task: {kind}." in made.stdout and printed in made.stdout
     assert f"make run MODEL={name}" in made.stdout
+    # The family's own tests, from its folder (`make test` collects them too).
+    tested = subprocess.run([".venv/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             f"modules/{name}"], cwd=project, capture_output=True, text=True,
+                            timeout=600, env={**os.environ, "PYTHONPATH": project})
+    assert tested.returncode == 0 and "3 passed" in tested.stdout, tested.stdout[-3000:]
 
     build = str(tmp_path / "build")
     ran = _make(project, "run", f"MODEL={name}", f"BUILD={build}")

@@ -16,6 +16,7 @@ from typing import List
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from modules.common import entry
 from modules.common import schema as schema_lib
 from modules.common.contract import FamilyContract
 from modules.common.paths import PROJECT_ROOT
@@ -59,6 +60,26 @@ class Family:
         """The file defining the Tuner's `tuner_fn`, or "" for a family without one."""
         path = os.path.join(self.module_dir, "tuner.py")
         return path if os.path.isfile(path) else ""
+
+    @property
+    def trainer_fn_path(self) -> str:
+        """The dotted path of the Trainer's `trainer_fn`: the family's `trainer.py`, if
+        it has one, else the shared entry (`modules.common.entry`)."""
+        if os.path.isfile(self.trainer_module):
+            return self.function_path("trainer", "trainer_fn")
+        return entry.TRAINER_FN
+
+    @property
+    def tunable(self) -> bool:
+        """Whether the family can be tuned: a `tuner.py`, or a search space."""
+        return bool(self.tuner_module or self.contract.search_space)
+
+    @property
+    def tuner_fn_path(self) -> str:
+        """The dotted path of the Tuner's `tuner_fn` ("" for a family without one)."""
+        if self.tuner_module:
+            return self.function_path("tuner", "tuner_fn")
+        return entry.TUNER_FN if self.contract.search_space else ""
 
     def function_path(self, module: str, function: str) -> str:
         """The dotted path by which TFX imports a function of the family's folder.
@@ -194,21 +215,28 @@ def model_builder(family: Family):
 
 
 def trainer_fn(family: Family):
-    """Returns the family's `trainer_fn(fn_args, schema)`."""
-    return _function(family.name, family.trainer_module, "trainer_fn")
+    """Returns the family's `trainer_fn(fn_args, schema)` (its own, or the shared one's)."""
+    if os.path.isfile(family.trainer_module):
+        return _function(family.name, family.trainer_module, "trainer_fn")
+    from modules.common import estimator
+
+    return estimator.trainer_fn_for(family.contract, model_builder(family))
 
 
 def tuner_fn(family: Family):
     """Returns the family's `tuner_fn(fn_args)`.
 
     Raises:
-      FamilyError: the family has no `tuner.py`.
+      FamilyError: the family has neither a `tuner.py` nor a search space.
     """
-    if not family.tuner_module:
-        raise FamilyError(f"Model family {family.name!r} has no "
-                          f"{_relative(os.path.join(family.module_dir, 'tuner.py'))}: "
-                          "it cannot be tuned.")
-    return _function(family.name, family.tuner_module, "tuner_fn")
+    if family.tuner_module:
+        return _function(family.name, family.tuner_module, "tuner_fn")
+    if not family.tunable:
+        raise FamilyError(f"Model family {family.name!r} has no search_space in its "
+                          "contract.py (nor a tuner.py): it cannot be tuned.")
+    from modules.common import tuning
+
+    return tuning.tuner_fn_for(family.contract, model_builder(family))
 
 
 def _files_state(*folders_and_files: str) -> tuple:
@@ -280,7 +308,10 @@ def _load(name: str, modules_dir: str, data_dir: str) -> Family:
                     schema_file=os.path.join(data_dir, name, "schema.pbtxt"),
                     sample_dir=os.path.join(data_dir, name, "sample"))
     preprocessing_fn = _function(name, family.preprocessing_module, "preprocessing_fn")
-    _function(name, family.trainer_module, "trainer_fn")
+    if os.path.isfile(family.trainer_module):
+        _function(name, family.trainer_module, "trainer_fn")
+    else:
+        _function(name, os.path.join(module_dir, "model.py"), "build_from_transform")
     if family.tuner_module:
         _function(name, family.tuner_module, "tuner_fn")
     schema = _load_schema(name, family.schema_file)

@@ -56,16 +56,17 @@ def _check_columns(table, label: str) -> None:
                             "at least one other column to read.")
 
 
-def _check_written(name: str) -> None:
+def _check_written(name: str, project_root: str) -> None:
     """Loads the new family as a run does; removes it again if the loader refuses it."""
     from pipeline.definition import families
 
+    folders = {"modules_dir": os.path.join(project_root, "modules"),
+               "data_dir": os.path.join(project_root, "data")}
     try:
-        families.load(name)
+        families.load(name, **folders)
     except families.FamilyError as error:
-        for folder in (os.path.join(families.MODULES_DIR, name),
-                       os.path.join(families.DATA_DIR, name)):
-            shutil.rmtree(folder, ignore_errors=True)
+        for folder in folders.values():
+            shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
         raise ScaffoldError(f"the written family does not load (a bug of `make family`; "
                             f"nothing is left written): {error}") from None
 
@@ -86,8 +87,7 @@ def make_family(name: str, data: str, label: str, task: Optional[str] = None,
                             "data (a bug of `make family`): " + "; ".join(blocking))
     plan = _plan(name, data, label, table)
     written = writer.write_family(project_root, plan, table, choice, schema)
-    if os.path.realpath(project_root) == os.path.realpath(PROJECT_ROOT):
-        _check_written(name)
+    _check_written(name, project_root)
     return _report(plan, table, choice, written, project_root)
 
 

@@ -22,7 +22,8 @@ from pipeline.scaffold.task_inference import TaskChoice
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 COPY_LIMIT_BYTES = 20 * 1024 * 1024
 SAMPLE_ROWS = 1000
-CODE_FILES = ("contract.py", "preprocessing.py", "model.py", "trainer.py", "tuner.py")
+# The Trainer and the Tuner take the family through the shared modules.common.entry.
+CODE_FILES = ("contract.py", "preprocessing.py", "model.py")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +70,7 @@ def _values(plan: Plan, choice: TaskChoice) -> dict:
     constants = (f"# The label's mean and standard deviation in the data `make family` read: "
                  f"the model\n# predicts the standardized label.\nLABEL_MEAN = {choice.label_mean!r}\n"
                  f"LABEL_STD = {choice.label_std!r}\n") if regression else ""
-    default_data = ('family_data_dir(NAME, "sample")' if plan.copied
+    default_data = ('os.path.join(DATA_DIR, "sample")' if plan.copied
                     else repr(os.path.abspath(plan.source if os.path.isdir(plan.source)
                                               else os.path.dirname(plan.source))))
     return {

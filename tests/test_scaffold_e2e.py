@@ -85,6 +85,10 @@ def test_make_family_then_make_run_pushes_a_model(project, tmp_path, name):
         summary = json.load(summary_file)
     assert summary["status"] == "finished" and summary["task"] == kind
     assert summary["blessed"] is True and summary["pushed"]
+    # The family states its length in epochs; the runner made steps of them.
+    used = summary["hyperparameters"]["used"]
+    assert summary["trained_examples"] % used["train_batch_size"] == 0
+    assert abs(summary["epochs"] - 30) <= 1.5, summary["epochs"]
     blessing = summary["blessing"]
     # The bound stands for the naive predictor (AUC 0.6 for binary); a baseline model
     # clears it with room.

@@ -82,7 +82,7 @@ def _values(plan: Plan, choice: TaskChoice) -> dict:
                         + ". Edit to your needs.",
         "steps_reason": f"About {plan.epochs} epochs of the training split at {plan.batch_size} "
                         "a batch.",
-        "train_steps": plan.train_steps, "batch_size": plan.batch_size,
+        "train_steps": plan.train_steps, "batch_size": plan.batch_size, "epochs": plan.epochs,
         "default_data": default_data,
         "head": _HEADS["regression" if regression else "other"],
     }

@@ -362,7 +362,8 @@ def test_with_tuning_the_tuner_runs_between_transform_and_the_trainer(tmp_path, 
     assert '"num_steps": 50' in tuner.exec_properties["train_args"]
     assert json.loads(tuner.exec_properties["custom_config"]) == {
         "tuning": {"algorithm": "random", "trials": 3, "seed": 1},
-        "hparams": {"dropout": 0.2}, "modules_version": config.modules_version}
+        "hparams": {"dropout": 0.2}, "modules_version": config.modules_version,
+        "family": "taxi"}
     trainer = components[pipeline_lib.TRAINER]
     assert trainer.inputs["hyperparameters"].producer_component_id == pipeline_lib.TUNER
 

@@ -121,7 +121,7 @@ def test_trainer_runs_the_estimator_executor_with_configured_steps(config):
     assert trainer.executor_spec.executor_class is estimator_trainer_executor.Executor
     assert '"num_steps": 123' in trainer.exec_properties["train_args"]
     assert trainer.exec_properties["trainer_fn"] == config.trainer_fn == (
-        "modules.taxi.trainer.trainer_fn")
+        "modules.common.entry.trainer_fn")
     # The family's functions are imported where the components run: nothing is
     # packaged when the pipeline is built.
     assert not trainer.exec_properties.get("module_file")

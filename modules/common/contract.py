@@ -2,9 +2,9 @@
 
 A family is one folder, `modules/<family>/`: `contract.py` defines `CONTRACT`, a
 `FamilyContract`; `preprocessing.py` defines Transform's `preprocessing_fn`;
-`trainer.py` defines `trainer_fn`, usually one call of
-`modules.common.estimator.trainer_fn_for`. Its curated schema is
-`data/<family>/schema.pbtxt` and its test sample `data/<family>/sample/`.
+`model.py` defines `build_from_transform(tf_transform_output, hparams)`, which the
+shared Trainer and Tuner entry points (`modules.common.entry`) use. Its curated schema
+is `data/<family>/schema.pbtxt` and its test sample `data/<family>/sample/`.
 
 The pipeline's components never import a family: they get these facts as parameters.
 """

@@ -147,29 +147,42 @@ def infer(table: Table, label: str, requested: Optional[str] = None) -> TaskChoi
     if empty:
         reasons.append(f"{empty} rows with an empty label are left out")
     if kind == tasks.BINARY:
-        positive, why = _binary(counts)
-        return TaskChoice(kind, BINARY_AUC_BOUND, 0.02, positive=positive,
-                          reasons=tuple(reasons + [why, f"blessed on AUC >= {BINARY_AUC_BOUND}"]))
+        return _binary_choice(counts, reasons)
     if kind == tasks.MULTICLASS:
-        classes = tuple(_class_order(counts, column.kind))
-        majority, count = counts.most_common(1)[0]
-        share = count / len(column.values)
-        bound = min(0.99, math.ceil((share + 0.01) * 100) / 100)
-        reasons += [f"classes {list(classes)}",
-                    f"the majority class {majority!r} is {share:.1%} of the rows: blessed on "
-                    f"accuracy >= {bound:g}"]
-        return TaskChoice(kind, bound, 0.03, classes=classes, drop_empty_label=bool(empty),
-                          reasons=tuple(reasons))
+        return _multiclass_choice(counts, column.kind, bool(empty), reasons)
+    return _regression_choice(column, label, bool(empty), reasons)
+
+
+def _binary_choice(counts, reasons) -> TaskChoice:
+    positive, why = _binary(counts)
+    return TaskChoice(tasks.BINARY, BINARY_AUC_BOUND, 0.02, positive=positive,
+                      reasons=tuple(reasons + [why, f"blessed on AUC >= {BINARY_AUC_BOUND}"]))
+
+
+def _multiclass_choice(counts, kind: str, drop_empty: bool, reasons) -> TaskChoice:
+    classes = tuple(_class_order(counts, kind))
+    majority, count = counts.most_common(1)[0]
+    share = count / sum(counts.values())
+    bound = min(0.99, math.ceil((share + 0.01) * 100) / 100)
+    reasons = reasons + [f"classes {list(classes)}",
+                         f"the majority class {majority!r} is {share:.1%} of the rows: "
+                         f"blessed on accuracy >= {bound:g}"]
+    return TaskChoice(tasks.MULTICLASS, bound, 0.03, classes=classes,
+                      drop_empty_label=drop_empty, reasons=tuple(reasons))
+
+
+def _regression_choice(column, label: str, drop_empty: bool, reasons) -> TaskChoice:
     values = [float(v) for v in column.values]
     mean = sum(values) / len(values)
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
     if std == 0:
         raise ScaffoldError(f"column {label!r}: every label is {values[0]:g}.")
     bound = _round_up(std)
-    reasons.append(f"the label's mean is {mean:.4g} and its standard deviation {std:.4g} "
-                   f"(the RMSE of always predicting the mean): blessed on RMSE <= {bound:g}")
-    return TaskChoice(kind, bound, _round_up(0.05 * std), label_mean=mean, label_std=std,
-                      drop_empty_label=bool(empty), reasons=tuple(reasons))
+    reasons = reasons + [f"the label's mean is {mean:.4g} and its standard deviation "
+                         f"{std:.4g} (the RMSE of always predicting the mean): blessed on "
+                         f"RMSE <= {bound:g}"]
+    return TaskChoice(tasks.REGRESSION, bound, _round_up(0.05 * std), label_mean=mean,
+                      label_std=std, drop_empty_label=drop_empty, reasons=tuple(reasons))
 
 
 def train_steps(rows: int, batch_size: int, epochs: int) -> int:

@@ -19,6 +19,7 @@ from pipeline.scaffold import __main__ as cli
 from pipeline.scaffold import schema_inference
 from pipeline.scaffold import table as table_lib
 from pipeline.scaffold import task_inference
+from pipeline.scaffold import writer
 from pipeline.scaffold.table import ScaffoldError
 
 HEADER = "a,b,label"
@@ -218,3 +219,17 @@ def test_a_copied_family_with_another_name_is_a_distinct_working_family(tmp_path
     assert families.module_of(copy, "preprocessing").contract.NAME == "rents_b"
     assert families.module_of(original, "preprocessing").contract.NAME == "rents"
     assert copy.trainer_fn_path == "modules.common.entry.trainer_fn"
+
+
+def test_large_data_is_read_where_it_is_with_its_first_rows_as_the_sample(tmp_path, monkeypatch):
+    folder = tmp_path / "big"
+    folder.mkdir()
+    data = scaffold_data.rents_csv(str(folder), rows=1500)
+    monkeypatch.setattr(writer, "COPY_LIMIT_BYTES", 1000)  # a setting, not a mock
+    project = tmp_path / "project"
+    lines = cli.make_family("rents", str(folder), "rent", project_root=str(project))
+    assert any("read where it is" in line for line in lines)
+    sample = project / "data" / "rents" / "sample" / "data.csv"
+    assert table_lib.read(str(sample)).rows == writer.SAMPLE_ROWS
+    contract = (project / "modules" / "rents" / "contract.py").read_text()
+    assert f"default_data={str(folder)!r}" in contract

@@ -13,6 +13,7 @@ from typing import List
 
 from google.protobuf import text_format
 
+from components import csv_check
 from modules.common import tasks
 from pipeline.scaffold import schema_inference
 from pipeline.scaffold.table import ScaffoldError
@@ -94,12 +95,13 @@ def _write(path: str, text: str) -> None:
 
 
 def _write_sample(table: Table, path: str) -> None:
-    """The first `SAMPLE_ROWS` rows of the first file, byte for byte."""
-    with open(table.files[0], "rb") as source, open(path, "wb") as out:
-        for number, line in enumerate(source):
+    """The header and first `SAMPLE_ROWS` records of the first file (gzip or not; a
+    quoted field's line breaks kept), as ExampleGen reads them."""
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        for number, (_, _, text) in enumerate(csv_check.records(table.files[0])):
             if number > SAMPLE_ROWS:
                 break
-            out.write(line)
+            out.write(text)
 
 
 def check_free(project_root: str, name: str) -> None:

@@ -9,6 +9,7 @@ import dataclasses
 import os
 import shutil
 import string
+import textwrap
 from typing import List
 
 from google.protobuf import text_format
@@ -79,8 +80,9 @@ def _values(plan: Plan, choice: TaskChoice) -> dict:
             os.path.normpath(plan.source)),
         "summary": f"a {choice.kind} model of column {plan.label!r}",
         "constants": constants, "task": _task_expression(choice),
-        "bound_reason": "Set by `make family` from the data: " + "; ".join(choice.reasons[-1:])
-                        + ". Edit to your needs.",
+        "bound_comment": textwrap.fill(
+            "Set by `make family` from the data: " + choice.reasons[-1] + ". Edit to your "
+            "needs.", width=88, initial_indent="# ", subsequent_indent="# "),
         "steps_reason": f"About {plan.epochs} epochs of the training split at {plan.batch_size} "
                         "a batch.",
         "train_steps": plan.train_steps, "batch_size": plan.batch_size, "epochs": plan.epochs,

@@ -41,7 +41,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONWARNINGS ?= ignore::FutureWarning
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run tune test test-fast lint clean report tensorboard
+.PHONY: help venv run tune test test-fast lint clean report tensorboard family
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ venv: $(VENV)/.installed ## Create the virtual environment from the lock file, i
 run: venv ## Run the pipeline of MODEL (taxi) on DATA (the family's data); outputs go to build/. TUNE=1 tunes first.
 	$(BIN)/python -m pipeline.local.runner --model $(MODEL) $(if $(DATA),--data $(DATA)) --build-dir $(BUILD) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(FORCE_PUSH),--force-push) $(if $(BEAM_PROFILE),--beam-profile $(BEAM_PROFILE)) \
 		$(if $(TUNE),--tune) $(if $(TRIALS),--tuning-trials $(TRIALS)) $(if $(TUNING_STEPS),--tuning-steps $(TUNING_STEPS)) $(if $(TUNING_ALGORITHM),--tuning-algorithm $(TUNING_ALGORITHM))
+
+family: venv ## Make a model family from a CSV: NAME=<name> DATA=<csv file or folder> LABEL=<column> [TASK=binary|multiclass|regression].
+	$(BIN)/python -m pipeline.scaffold --name "$(NAME)" --data "$(DATA)" --label "$(LABEL)" $(if $(TASK),--task $(TASK))
 
 tune: TUNE = 1
 tune: run ## Run the pipeline with the Tuner (TRIALS=4 TUNING_STEPS=...); later runs reuse its best values.

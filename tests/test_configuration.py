@@ -129,7 +129,7 @@ def test_trainer_runs_the_estimator_executor_with_configured_steps(config):
     assert trainer.executor_spec.executor_class is estimator_trainer_executor.Executor
     assert '"num_steps": 123' in trainer.exec_properties["train_args"]
     assert trainer.exec_properties["trainer_fn"] == config.trainer_fn == (
-        "modules.taxi.trainer.trainer_fn")
+        "modules.common.entry.trainer_fn")
     # The family's functions are imported where the components run: nothing is
     # packaged when the pipeline is built.
     assert not trainer.exec_properties.get("module_file")
@@ -178,6 +178,26 @@ def test_module_code_changes_change_the_cache_key(tmp_path, config):
         component = next(c for c in pipeline.components if c.id == component_id)
         custom_config = json.loads(component.exec_properties["custom_config"])
         assert custom_config["modules_version"] == config.modules_version
+
+
+def test_the_family_s_tests_are_not_in_the_cache_key(tmp_path):
+    (tmp_path / "model.py").write_text("WIDTH = 8\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_family.py").write_text("def test_a(): pass\n")
+    (tmp_path / "test_model.py").write_text("def test_b(): pass\n")
+    before = config_lib.modules_fingerprint(str(tmp_path))
+    (tmp_path / "tests" / "test_family.py").write_text("def test_a(): assert True\n")
+    (tmp_path / "test_model.py").write_text("def test_b(): assert True\n")
+    (tmp_path / "tests" / "helpers.py").write_text("ROWS = 3\n")
+    assert config_lib.modules_fingerprint(str(tmp_path)) == before
+
+
+def test_pytest_collects_the_families_own_tests():
+    import tomllib
+
+    with open(os.path.join(config_lib.PROJECT_ROOT, "pyproject.toml"), "rb") as project:
+        testpaths = tomllib.load(project)["tool"]["pytest"]["ini_options"]["testpaths"]
+    assert "modules" in testpaths and "tests" in testpaths
 
 
 def test_every_file_below_the_family_folder_is_in_the_cache_key(tmp_path):

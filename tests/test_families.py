@@ -1,6 +1,7 @@
 """Model families: each one loads, and one that is incomplete or inconsistent is refused
 when the pipeline is built, with a message naming the family, the file and the key."""
 
+import json
 import shutil
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from modules.common import tasks
 from modules.common.contract import FamilyContract
 from pipeline.definition import config as config_lib
+from modules.common import entry
 from pipeline.definition import families
 from pipeline.definition import pipeline as pipeline_lib
 
@@ -21,10 +23,14 @@ def test_each_family_loads_and_builds_a_pipeline_of_its_own(name, tmp_path):
     config = config_lib.local_config(str(tmp_path), family.sample_dir, family=name)
     assert config.pipeline_name == family.contract.pipeline_name
     assert config.serving_model_dir == str(tmp_path / "serving_model" / name)
-    assert config.trainer_fn == f"modules.{name}.trainer.trainer_fn"
+    # The shared entry points, told the family by the Trainer's custom_config.
+    assert config.trainer_fn == "modules.common.entry.trainer_fn"
+    assert config.tuner_fn == "modules.common.entry.tuner_fn"
     assert config.schema_file == f"{PROJECT_ROOT}/data/{name}/schema.pbtxt"
-    ids = [c.id for c in pipeline_lib.create_pipeline(config).components]
-    assert "Trainer" in ids and "Pusher" in ids
+    components = {c.id: c for c in pipeline_lib.create_pipeline(config).components}
+    assert "Trainer" in components and "Pusher" in components
+    trainer_config = json.loads(components["Trainer"].exec_properties["custom_config"])
+    assert trainer_config[entry.FAMILY_KEY] == name
 
 
 def test_families_are_listed():
@@ -73,10 +79,18 @@ def test_a_missing_preprocessing_fn_is_named(family_copy):
         load()
 
 
-def test_a_missing_trainer_file_is_named(family_copy):
+def test_without_trainer_and_tuner_files_the_shared_entry_points_serve(family_copy):
+    _, _, load = family_copy
+    family = load()
+    assert family.trainer_fn_path == "modules.common.entry.trainer_fn"
+    assert family.tuner_fn_path == "modules.common.entry.tuner_fn" and family.tunable
+    assert callable(families.trainer_fn(family)) and callable(families.tuner_fn(family))
+
+
+def test_a_missing_model_file_is_named(family_copy):
     modules_dir, _, load = family_copy
-    (modules_dir / "trainer.py").unlink()
-    with pytest.raises(families.FamilyError, match=r"'broken'.*broken/trainer\.py is missing"):
+    (modules_dir / "model.py").unlink()
+    with pytest.raises(families.FamilyError, match=r"'broken'.*broken/model\.py is missing"):
         load()
 
 
@@ -120,3 +134,20 @@ def test_an_inconsistent_contract_is_refused():
 def test_hparams_the_family_does_not_have_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"hparams names \['lstm_units'\].*'taxi'"):
         config_lib.local_config(str(tmp_path), "data/taxi/sample", hparams={"lstm_units": 8})
+
+
+def test_the_shared_entry_finds_the_family_named_in_custom_config():
+    contract, build_model = entry.family_parts({"family": "penguins"})
+    assert contract is families.load("penguins").contract
+    assert build_model is families.model_builder(families.load("penguins"))
+    with pytest.raises(ValueError, match="custom_config names no 'family'"):
+        entry.family_parts({"hparams": {}})
+
+
+def test_a_family_s_own_trainer_file_is_used_when_it_has_one(family_copy):
+    modules_dir, _, load = family_copy
+    (modules_dir / "trainer.py").write_text(
+        "from modules.common import estimator\n"
+        "from . import contract, model\n"
+        "trainer_fn = estimator.trainer_fn_for(contract.CONTRACT, model.build_from_transform)\n")
+    assert load().trainer_fn_path.endswith(".broken.trainer.trainer_fn")

@@ -260,7 +260,7 @@ def test_dockerfile_builds_the_lock_on_cpython_311_with_the_project_at_the_image
 
 
 # The family's functions, imported by dotted path in the image, and its schema file.
-FUNCTIONS = ("modules.taxi.preprocessing.preprocessing_fn", "modules.taxi.trainer.trainer_fn")
+FUNCTIONS = ("modules.taxi.preprocessing.preprocessing_fn", "modules.common.entry.trainer_fn")
 SCHEMA_FILE = SETTINGS.image_path("data", "taxi", "schema.pbtxt")
 _FUNCTION_KEYS = ("preprocessing_fn", "trainer_fn", "tuner_fn")
 
@@ -365,8 +365,8 @@ def test_the_reviews_steps_name_its_image_files_and_facts(reviews):
     parameters = list(_v2_parameters(job))
     functions = sorted(value["stringValue"] for key, value in parameters
                        if key in _FUNCTION_KEYS)
-    assert functions == ["modules.reviews.preprocessing.preprocessing_fn",
-                         "modules.reviews.trainer.trainer_fn"]
+    assert functions == ["modules.common.entry.trainer_fn",
+                         "modules.reviews.preprocessing.preprocessing_fn"]
     for function_path in functions:
         _assert_importable_in_the_image(function_path)
     (schema_file,) = [value["stringValue"] for key, value in parameters
@@ -672,7 +672,7 @@ def test_v1_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_th
     assert pipeline_lib.TUNER in dag[pipeline_lib.TRAINER]
     args = tuner["args"]
     ir = args[args.index("--tfx_ir") + 1]
-    assert "modules.taxi.tuner.tuner_fn" in ir
+    assert "modules.common.entry.tuner_fn" in ir
     assert "components.tuner.Executor" in ir
 
 
@@ -694,7 +694,7 @@ def test_v2_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_th
     tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
     parameters = tasks[pipeline_lib.TUNER]["inputs"]["parameters"]
     assert parameters["tuner_fn"]["runtimeValue"]["constantValue"]["stringValue"] == (
-        "modules.taxi.tuner.tuner_fn")
+        "modules.common.entry.tuner_fn")
     config = json.loads(
         parameters["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
     assert config["tuning"] == {"algorithm": "random", "trials": 4, "seed": 1}

@@ -13,9 +13,11 @@ from tfx.components.trainer import fn_args_utils
 from modules.common import estimator
 from modules.reviews import contract
 from modules.reviews import model as model_lib
-from modules.reviews import trainer
 from pipeline.definition import families
 from pipeline.serving import client as serving
+
+# The Trainer's entry for the family: the shared one (modules/common/entry.py).
+TRAINER_FN = families.trainer_fn(families.load('reviews'))
 
 TRAIN_STEPS = 20
 
@@ -65,7 +67,7 @@ def trained(tmp_path_factory, transformed_reviews):
         eval_steps=0,
         custom_config={"hparams": {"train_batch_size": 32, "lstm_units": 8}},
     )
-    spec = trainer.trainer_fn(fn_args, serving.load_schema(family.schema_file))
+    spec = TRAINER_FN(fn_args, serving.load_schema(family.schema_file))
     metrics, _ = tf_estimator.estimator.train_and_evaluate(
         spec["estimator"], spec["train_spec"], spec["eval_spec"])
     (export,) = glob.glob(os.path.join(model_dir, "export", contract.CONTRACT.exporter_name, "*"))

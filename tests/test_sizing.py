@@ -120,3 +120,11 @@ def test_local_runner_keeps_defaults_for_small_data(tmp_path, sample_dir):
     assert rows == 2000
     assert config.split_buckets == (2, 1)
     assert config.component_beam_args == {}
+
+
+def test_epochs_become_steps_over_the_training_split():
+    assert sizing.train_rows(300, (2, 1)) == 200
+    assert sizing.steps_for_epochs(300, (2, 1), 32, 30) == 188  # 200 x 30 / 32, rounded up
+    assert sizing.steps_for_epochs(300, (2, 1), 32, 0.01) == 1
+    assert sizing.steps_for_epochs(1_000_000, sizing.split_buckets_for_rows(1_000_000), 128,
+                                   1) == 7422  # 950,000 training rows / 128

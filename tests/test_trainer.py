@@ -13,8 +13,11 @@ from tfx.components.trainer import fn_args_utils
 import training_events
 from modules.common import estimator
 from modules.taxi import contract
-from modules.taxi import trainer
 from pipeline.serving import client as serving
+from pipeline.definition import families
+
+# The Trainer's entry for the family: the shared one (modules/common/entry.py).
+TRAINER_FN = families.trainer_fn(families.load('taxi'))
 
 TRAIN_STEPS = 30
 
@@ -32,7 +35,7 @@ def trained(tmp_path_factory, transformed_sample, schema):
         eval_steps=0,
         custom_config={"hparams": {"train_batch_size": 32}},
     )
-    spec = trainer.trainer_fn(fn_args, schema)
+    spec = TRAINER_FN(fn_args, schema)
     metrics, _ = tf_estimator.estimator.train_and_evaluate(
         spec["estimator"], spec["train_spec"], spec["eval_spec"]
     )
@@ -86,12 +89,12 @@ def test_an_interrupted_attempt_is_resumed_from_its_last_checkpoint(
     hparams = {"train_batch_size": 32, "save_checkpoints_steps": 20}
 
     # The first attempt dies after 40 of its 60 steps: checkpoints, no export.
-    first = trainer.trainer_fn(_attempt(tmp_path, transformed_sample, "1", 60, hparams),
+    first = TRAINER_FN(_attempt(tmp_path, transformed_sample, "1", 60, hparams),
                                schema)
     first["estimator"].train(first["train_spec"].input_fn, max_steps=40)
 
     second_args = _attempt(tmp_path, transformed_sample, "2", 60, hparams)
-    second = trainer.trainer_fn(second_args, schema)
+    second = TRAINER_FN(second_args, schema)
     with open(os.path.join(second_args.model_run_dir, estimator.RESUMED_FILE)) as f:
         assert json.load(f)["step"] == 40
     metrics, _ = tf_estimator.estimator.train_and_evaluate(
@@ -106,12 +109,12 @@ def test_an_interrupted_attempt_is_resumed_from_its_last_checkpoint(
 def test_a_different_training_does_not_resume_from_an_attempt(
         tmp_path, transformed_sample, schema):
     hparams = {"save_checkpoints_steps": 10}
-    first = trainer.trainer_fn(_attempt(tmp_path, transformed_sample, "1", 50, hparams),
+    first = TRAINER_FN(_attempt(tmp_path, transformed_sample, "1", 50, hparams),
                                schema)
     first["estimator"].train(first["train_spec"].input_fn, max_steps=20)
     # Another number of steps: another training.
     other = _attempt(tmp_path, transformed_sample, "2", 70, hparams)
-    trainer.trainer_fn(other, schema)
+    TRAINER_FN(other, schema)
     assert not os.path.exists(os.path.join(other.model_run_dir, estimator.RESUMED_FILE))
     assert tf.train.latest_checkpoint(other.serving_model_dir) is None
 
@@ -122,7 +125,7 @@ def test_an_unreadable_record_of_another_attempt_is_skipped(tmp_path, transforme
     broken.mkdir()
     (broken / estimator.TRAINING_INPUTS_FILE).write_text('{"train_files": ["a", ')
     args = _attempt(tmp_path, transformed_sample, "2", 20, {"train_batch_size": 32})
-    spec = trainer.trainer_fn(args, schema)
+    spec = TRAINER_FN(args, schema)
     metrics, _ = tf_estimator.estimator.train_and_evaluate(
         spec["estimator"], spec["train_spec"], spec["eval_spec"])
     assert metrics["global_step"] == 20

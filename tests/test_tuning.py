@@ -65,9 +65,11 @@ def run_tuner(root, transformed, family_name, module_file, trials=2, steps=TRIAL
                                       transformed.transform_output)],
         "schema": [_artifact(standard_artifacts.Schema, root / "schema")],
     }
-    config = {"tuning": {"trials": trials}, "hparams": BATCH, **(custom_config or {})}
+    config = {"tuning": {"trials": trials}, "hparams": BATCH, "family": family_name,
+              **(custom_config or {})}
+    # A file (a test's own tuner module), or a dotted path as the pipeline names it.
     exec_properties = {
-        "module_file": str(module_file),
+        ("module_file" if str(module_file).endswith(".py") else "tuner_fn"): str(module_file),
         "train_args": proto_utils.proto_to_json(trainer_pb2.TrainArgs(num_steps=steps)),
         "eval_args": proto_utils.proto_to_json(trainer_pb2.EvalArgs()),
         "custom_config": json.dumps(config),
@@ -87,8 +89,7 @@ def search(request, tmp_path_factory):
     transformed = request.getfixturevalue(
         "transformed_sample" if request.param == "taxi" else "transformed_reviews")
     root = tmp_path_factory.mktemp(f"tune_{request.param}")
-    best, trials = run_tuner(root, transformed, request.param,
-                             os.path.join(family.module_dir, "tuner.py"))
+    best, trials = run_tuner(root, transformed, request.param, family.tuner_fn_path)
     return family, transformed, root, best, trials
 
 
@@ -369,11 +370,12 @@ def test_with_tuning_the_tuner_runs_between_transform_and_the_trainer(tmp_path, 
     assert tuner.executor_spec.executor_class is tuner_component.Executor
     assert {u.id for u in tuner.upstream_nodes} == {pipeline_lib.TRANSFORM,
                                                    pipeline_lib.SCHEMA_IMPORTER}
-    assert tuner.exec_properties["tuner_fn"] == config.tuner_fn == "modules.taxi.tuner.tuner_fn"
+    assert tuner.exec_properties["tuner_fn"] == config.tuner_fn == "modules.common.entry.tuner_fn"
     assert '"num_steps": 50' in tuner.exec_properties["train_args"]
     assert json.loads(tuner.exec_properties["custom_config"]) == {
         "tuning": {"algorithm": "random", "trials": 3, "seed": 1},
-        "hparams": {"dropout": 0.2}, "modules_version": config.modules_version}
+        "hparams": {"dropout": 0.2}, "modules_version": config.modules_version,
+        "family": "taxi"}
     trainer = components[pipeline_lib.TRAINER]
     assert trainer.inputs["hyperparameters"].producer_component_id == pipeline_lib.TUNER
 

@@ -2,9 +2,9 @@
 
 A family is one folder, `modules/<family>/`: `contract.py` defines `CONTRACT`, a
 `FamilyContract`; `preprocessing.py` defines Transform's `preprocessing_fn`;
-`trainer.py` defines `trainer_fn`, usually one call of
-`modules.common.estimator.trainer_fn_for`. Its curated schema is
-`data/<family>/schema.pbtxt` and its test sample `data/<family>/sample/`.
+`model.py` defines `build_from_transform(tf_transform_output, hparams)`, which the
+shared Trainer and Tuner entry points (`modules.common.entry`) use. Its curated schema
+is `data/<family>/schema.pbtxt` and its test sample `data/<family>/sample/`.
 
 The pipeline's components never import a family: they get these facts as parameters.
 """
@@ -139,6 +139,10 @@ class FamilyContract:
         class 1; multi-class: the scores of the classes; regression: the value).
       exporter_name: the name of the serving export and of the training's eval.
       train_steps: training steps of a run, by default.
+      train_epochs: the training's length in epochs of the training split instead;
+        the local runner, which counts the data's rows, turns it into steps
+        (`pipeline.local.sizing.steps_for_epochs`); elsewhere `train_steps` holds.
+        0: steps.
       default_hparams: the model's and the training's hyperparameters.
       search_space: hyperparameter name -> the `Choice`, `IntRange` or `FloatRange`
         the Tuner searches; each names a hyperparameter with a default (in
@@ -162,6 +166,7 @@ class FamilyContract:
     default_hparams: Mapping[str, object]
     default_data: str
     search_space: Mapping[str, Dimension] = dataclasses.field(default_factory=dict)
+    train_epochs: float = 0
 
     def __post_init__(self):
         problems = []
@@ -181,6 +186,8 @@ class FamilyContract:
                             f"label_source_columns names {list(self.label_source_columns)}")
         if self.train_steps <= 0:
             problems.append(f"train_steps must be positive, got {self.train_steps}")
+        if self.train_epochs < 0:
+            problems.append(f"train_epochs must be 0 (steps) or positive, got {self.train_epochs}")
         defaults = self.hparam_defaults
         for name, dimension in self.search_space.items():
             if name not in defaults:

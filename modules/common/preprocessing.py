@@ -1,5 +1,7 @@
 """What every family's `preprocessing_fn` shares: filling missing cells, making the label."""
 
+import re
+
 import tensorflow as tf
 from tensorflow_transform import schema_inference
 
@@ -35,10 +37,39 @@ def identity_ids(tensor, size: int) -> tf.Tensor:
     return ids
 
 
+def transformed_key(column: str) -> str:
+    """The transformed feature key of raw column `column`: `<column>_xf`, '.' as '_'.
+
+    A key is also a Keras `Input`'s name, which takes letters, digits and '_'.
+    """
+    return re.sub(r"[^A-Za-z0-9_]", "_", column) + "_xf"
+
+
+def z_score(tensor) -> tf.Tensor:
+    """Returns a numeric raw column z-scored over its present values, 0 (the mean) where empty."""
+    import tensorflow_transform as tft
+
+    values = tensor if isinstance(tensor, tf.sparse.SparseTensor) else tf.sparse.from_dense(
+        tf.reshape(tensor, [-1, 1]))
+    return dense(tft.scale_to_z_score(tf.sparse.map_values(tf.cast, values, tf.float32)), 0.0)
+
+
+def positive_ids(tensor, positive: str) -> tf.Tensor:
+    """A binary label as int64: 1 where the value is `positive` (compared as the CSV
+    writes it: text, or a number for a numeric column), else 0."""
+    if tensor.dtype == tf.string:
+        target = tf.constant(positive)
+    else:
+        target = tf.strings.to_number(tf.constant(positive), out_type=tensor.dtype)
+    missing = "" if tensor.dtype == tf.string else -1
+    return tf.cast(tf.equal(dense(tensor, missing), target), tf.int64)
+
+
 def label(inputs, contract: FamilyContract) -> tf.Tensor:
     """The label of a family whose label is one raw column, as its task trains on it.
 
-    Multi-class: the class id (`tasks.class_ids`); regression: float32; binary: int64.
+    Multi-class: the class id (`tasks.class_ids`); regression: float32; binary: int64,
+    1 for the task's positive class when it names one (`positive_ids`).
     The CSV checks have stopped a run with an empty or unknown label cell before
     Transform (or left such rows out, if the family drops them).
     """
@@ -49,4 +80,6 @@ def label(inputs, contract: FamilyContract) -> tf.Tensor:
         return tasks.class_ids(dense(raw, missing), contract.task.classes)
     if kind == tasks.REGRESSION:
         return tf.cast(dense(raw, 0), tf.float32)
+    if contract.task.positive:
+        return positive_ids(raw, contract.task.positive)
     return tf.cast(dense(raw, 0), tf.int64)

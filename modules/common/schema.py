@@ -1,5 +1,7 @@
 """The curated schema: reading it, and the raw features it describes for training and serving."""
 
+from typing import NamedTuple, Tuple
+
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tensorflow_transform.tf_metadata import schema_utils
@@ -37,3 +39,26 @@ def raw_feature_spec(schema, serving: bool = False) -> dict:
             if not in_serving:
                 spec.pop(feature.name, None)
     return spec
+
+
+class SchemaColumns(NamedTuple):
+    """A curated schema's columns, in its order: all, the numeric ones, the string ones."""
+
+    raw: Tuple[str, ...]
+    numeric: Tuple[str, ...]
+    strings: Tuple[str, ...]
+
+
+def schema_columns(path: str) -> SchemaColumns:
+    """Reads the raw columns of the schema file `path` (a local file; no TensorFlow).
+
+    A family's contract takes its `raw_columns` and `numeric_columns` from here, so
+    that the column lists live once, in `data/<family>/schema.pbtxt`.
+    """
+    with open(path, encoding="utf-8") as schema_file:
+        schema = text_format.Parse(schema_file.read(), schema_pb2.Schema())
+    numeric_types = (schema_pb2.INT, schema_pb2.FLOAT)
+    return SchemaColumns(
+        raw=tuple(f.name for f in schema.feature),
+        numeric=tuple(f.name for f in schema.feature if f.type in numeric_types),
+        strings=tuple(f.name for f in schema.feature if f.type == schema_pb2.BYTES))

@@ -130,6 +130,8 @@ class Task:
       kind: `BINARY`, `MULTICLASS` or `REGRESSION`.
       blessing: the blessing metric with its direction, bound and allowed change.
       classes: multi-class: the class names; class id i is `classes[i]`.
+      positive: binary: the label value that is class 1, as the CSV writes it (`yes`,
+        `>50K`); every other value is class 0. Empty: the label is already 0 or 1.
       drop_empty_label: rows whose label cell is empty are left out of the data
         instead of stopping the run (the CSV checks count and report them).
     """
@@ -138,6 +140,7 @@ class Task:
     blessing: Blessing
     classes: Tuple[str, ...] = ()
     drop_empty_label: bool = False
+    positive: str = ""
 
     def __post_init__(self):
         problems = []
@@ -163,6 +166,8 @@ class Task:
                 problems.append("class names must be non-empty strings")
         elif self.classes:
             problems.append(f"only a multi-class task has classes, not a {self.kind} one")
+        if self.positive and self.kind != BINARY:
+            problems.append(f"only a binary task has a positive class, not a {self.kind} one")
         if self.blessing.metric in (AUC, MACRO_AUC, ACCURACY, BINARY_ACCURACY) and not (
                 0.0 <= self.blessing.bound <= 1.0):
             problems.append(f"the bound of {self.blessing.metric} must be within [0, 1], "
@@ -297,10 +302,13 @@ class Task:
         return dataclasses.replace(self, blessing=blessing)
 
 
-def binary(bound: float, max_change: float, metric: str = AUC) -> Task:
-    """A binary classifier: the model outputs the probability of class 1."""
+def binary(bound: float, max_change: float, metric: str = AUC, positive: str = "") -> Task:
+    """A binary classifier: the model outputs the probability of class 1.
+
+    `positive`: the label value that is class 1 (others are 0); empty: labels are 0/1.
+    """
     return Task(BINARY, Blessing(metric, _BLESSABLE[BINARY].get(metric, HIGHER), bound,
-                                 max_change))
+                                 max_change), positive=positive)
 
 
 def multiclass(classes: Sequence[str], bound: float, max_change: float,
@@ -321,11 +329,17 @@ def regression(bound: float, max_change: float, metric: str = RMSE,
 def class_ids(labels, classes: Sequence[str]):
     """Maps a `[batch]` tensor of class labels to int64 ids: `classes[i]` -> i.
 
-    Labels are compared as text (an integer label 3 is the class "3"); a label outside
+    Labels are compared as text (an integer label 3 is the class "3"), floating-point
+    labels as numbers (a label 2.0 is the class "2.0" or "2"); a label outside
     `classes` maps to -1, which the CSV checks stop before Transform sees it.
     """
     import tensorflow as tf
 
+    if labels.dtype.is_floating:
+        values = tf.strings.to_number(tf.constant(list(classes)), out_type=labels.dtype)
+        matches = tf.cast(tf.equal(tf.reshape(labels, [-1, 1]), values), tf.int64)
+        return tf.where(tf.reduce_any(matches > 0, axis=1),
+                        tf.argmax(matches, axis=1), tf.constant(-1, tf.int64))
     if labels.dtype != tf.string:
         labels = tf.strings.as_string(labels)
     table = tf.lookup.StaticHashTable(

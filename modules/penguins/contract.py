@@ -12,6 +12,7 @@ from modules.common.contract import Choice
 from modules.common.contract import FamilyContract
 from modules.common.contract import FloatRange
 from modules.common.paths import family_data_dir
+from modules.common.schema import schema_columns
 
 LABEL_COLUMN = "species"
 # The classes, in id order: class id i is CLASSES[i].
@@ -42,11 +43,14 @@ def vocabulary_name(key: str) -> str:
 DENSE_KEYS = tuple(transformed_name(key) for key in MEASUREMENTS)
 CATEGORICAL_KEYS = tuple(transformed_name(key) for key in CATEGORIES)
 
+COLUMNS = schema_columns(family_data_dir("penguins", "schema.pbtxt"))
+
 CONTRACT = FamilyContract(
     name="penguins",
     pipeline_name="penguins",
-    raw_columns=(LABEL_COLUMN,) + CATEGORIES + MEASUREMENTS + UNUSED_COLUMNS,
-    numeric_columns=MEASUREMENTS + UNUSED_COLUMNS,
+    # The raw columns and their types: the curated schema's (data/penguins/schema.pbtxt).
+    raw_columns=COLUMNS.raw,
+    numeric_columns=COLUMNS.numeric,
     label_source_columns=(LABEL_COLUMN,),
     label_key=LABEL_KEY,
     # The eval split holds about 115 penguins: one mistake costs 0.9 points.

@@ -10,7 +10,7 @@ import tensorflow_transform as tft
 
 from modules.common.preprocessing import dense
 from modules.common.preprocessing import label
-from modules.penguins import contract
+from . import contract
 
 
 def preprocessing_fn(inputs):

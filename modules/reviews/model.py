@@ -10,7 +10,7 @@ from typing import Mapping
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from modules.reviews import contract
+from . import contract
 
 
 def embedding_input_dim(tf_transform_output: tft.TFTransformOutput) -> int:

@@ -13,7 +13,7 @@ import tensorflow_transform as tft
 
 from modules.common.preprocessing import dense
 from modules.common.preprocessing import label
-from modules.reviews import contract
+from . import contract
 
 
 def tokenize(text: tf.Tensor) -> tf.RaggedTensor:

@@ -11,7 +11,7 @@ from typing import Mapping
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from modules.taxi import contract
+from . import contract
 
 
 def categorical_sizes(tf_transform_output: tft.TFTransformOutput) -> dict:

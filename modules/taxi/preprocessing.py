@@ -10,7 +10,7 @@ import tensorflow_transform as tft
 
 from modules.common.preprocessing import dense
 from modules.common.preprocessing import identity_ids
-from modules.taxi import contract
+from . import contract
 
 
 def _as_float(tensor):

@@ -16,6 +16,7 @@ from modules.common.contract import Choice
 from modules.common.contract import FamilyContract
 from modules.common.contract import FloatRange
 from modules.common.paths import family_data_dir
+from modules.common.schema import schema_columns
 
 LABEL_COLUMN = "fare"
 
@@ -59,14 +60,15 @@ def vocabulary_name(key: str) -> str:
 DENSE_KEYS = tuple(transformed_name(key) for key in DENSE_FLOAT_FEATURES)
 CATEGORICAL_KEYS = tuple(transformed_name(key)
                          for key in VOCAB_FEATURES + tuple(IDENTITY_FEATURES))
-RAW_COLUMNS = ((LABEL_COLUMN,) + DENSE_FLOAT_FEATURES + VOCAB_FEATURES
-               + tuple(IDENTITY_FEATURES) + UNUSED_COLUMNS)
+
+COLUMNS = schema_columns(family_data_dir("taxi_fare", "schema.pbtxt"))
 
 CONTRACT = FamilyContract(
     name="taxi_fare",
     pipeline_name="taxi-fare",
-    raw_columns=RAW_COLUMNS,
-    numeric_columns=tuple(c for c in RAW_COLUMNS if c not in VOCAB_FEATURES),
+    # The raw columns and their types: the curated schema's (data/taxi_fare/schema.pbtxt).
+    raw_columns=COLUMNS.raw,
+    numeric_columns=COLUMNS.numeric,
     label_source_columns=(LABEL_COLUMN,),
     label_key=LABEL_KEY,
     # Measured on data/taxi/full (docs/tasks.md): predicting the training mean scores

@@ -6,7 +6,7 @@ from typing import Mapping
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from modules.taxi_fare import contract
+from . import contract
 
 
 def build_keras_model(sizes: Mapping[str, int], hidden_units=(64, 32),

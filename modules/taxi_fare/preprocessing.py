@@ -12,7 +12,7 @@ import tensorflow_transform as tft
 from modules.common.preprocessing import dense
 from modules.common.preprocessing import identity_ids
 from modules.common.preprocessing import label
-from modules.taxi_fare import contract
+from . import contract
 
 
 def preprocessing_fn(inputs):

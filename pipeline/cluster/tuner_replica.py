@@ -84,8 +84,9 @@ def main(argv=None) -> int:
               "KERASTUNER_ORACLE_PORT (see the module's docstring)", file=sys.stderr)
         return 2
     family = families.load(args.model)
-    if not family.tuner_module:
-        print(f"error: the {family.name!r} family has no tuner.py", file=sys.stderr)
+    if not family.tunable:
+        print(f"error: the {family.name!r} family cannot be tuned (no search_space)",
+              file=sys.stderr)
         return 2
     result = families.tuner_fn(family)(build_fn_args(args))
     result.tuner.search(**result.fit_kwargs)

@@ -14,6 +14,10 @@ from pipeline.definition import families
 
 
 
+# A family's tests folder, which no component loads.
+TESTS_DIR = "tests"
+
+
 def _add_file(digest, path: str) -> None:
     with open(path, "rb") as user_file:
         digest.update(user_file.read())
@@ -29,16 +33,19 @@ def file_digest(path: str) -> str:
 def modules_fingerprint(family_dir: str) -> str:
     """Returns a digest of the user code a family's Transform and Trainer load.
 
-    Every file below the family's folder and below `modules/common/`. TFX loads the
-    modules from source, not from a packaged wheel, so its cache cannot see them
-    change; this digest, passed to Transform and the Trainer, can.
+    Every file below the family's folder and below `modules/common/`, but the
+    family's tests (`modules/<family>/tests/`, `test_*.py`): editing a test re-runs
+    nothing. TFX loads the modules from source, not from a packaged wheel, so its
+    cache cannot see them change; this digest, passed to Transform and the Trainer, can.
     """
     digest = hashlib.sha256()
     for folder in (os.path.join(families.MODULES_DIR, families.COMMON), family_dir):
-        for root, dirs, files in sorted(os.walk(folder)):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for root, _, files in sorted(os.walk(folder)):
+            parts = os.path.relpath(root, folder).split(os.sep)
+            if "__pycache__" in parts or (folder == family_dir and TESTS_DIR in parts):
+                continue
             for name in sorted(files):
-                if name.endswith(".pyc"):
+                if name.endswith(".pyc") or name.startswith("test_"):
                     continue
                 path = os.path.join(root, name)
                 digest.update(os.path.relpath(path, families.MODULES_DIR).encode())
@@ -212,8 +219,8 @@ def family_config(family_name: str, pipeline_root: str, data_root: str,
         schema_file=where_run(schema_file),
         schema_digest=file_digest(schema_file),
         preprocessing_fn=family.function_path("preprocessing", "preprocessing_fn"),
-        trainer_fn=family.function_path("trainer", "trainer_fn"),
-        tuner_fn=family.function_path("tuner", "tuner_fn") if family.tuner_module else "",
+        trainer_fn=family.trainer_fn_path,
+        tuner_fn=family.tuner_fn_path,
         modules_version=modules_fingerprint(family.module_dir),
         train_steps=contract.train_steps,
         blessing_bound=contract.task.blessing.bound,

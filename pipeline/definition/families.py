@@ -6,14 +6,17 @@ what the pipeline will ask of it, and names the family, the file and the key whe
 """
 
 import dataclasses
-import importlib.util
+import hashlib
+import importlib
 import os
 import sys
+import types
 from typing import List
 
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from modules.common import entry
 from modules.common import schema as schema_lib
 from modules.common.contract import FamilyContract
 from modules.common.paths import PROJECT_ROOT
@@ -58,6 +61,26 @@ class Family:
         path = os.path.join(self.module_dir, "tuner.py")
         return path if os.path.isfile(path) else ""
 
+    @property
+    def trainer_fn_path(self) -> str:
+        """The dotted path of the Trainer's `trainer_fn`: the family's `trainer.py`, if
+        it has one, else the shared entry (`modules.common.entry`)."""
+        if os.path.isfile(self.trainer_module):
+            return self.function_path("trainer", "trainer_fn")
+        return entry.TRAINER_FN
+
+    @property
+    def tunable(self) -> bool:
+        """Whether the family can be tuned: a `tuner.py`, or a search space."""
+        return bool(self.tuner_module or self.contract.search_space)
+
+    @property
+    def tuner_fn_path(self) -> str:
+        """The dotted path of the Tuner's `tuner_fn` ("" for a family without one)."""
+        if self.tuner_module:
+            return self.function_path("tuner", "tuner_fn")
+        return entry.TUNER_FN if self.contract.search_space else ""
+
     def function_path(self, module: str, function: str) -> str:
         """The dotted path by which TFX imports a function of the family's folder.
 
@@ -84,16 +107,38 @@ def _relative(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
+def _package(name: str, modules_dir: str) -> str:
+    """The dotted name of the family's package: `modules.<name>` for the project's.
+
+    Another folder of families (a test's copy) becomes a package of its own, named
+    after its path, so that its files' relative imports (`from . import contract`)
+    find their siblings there too.
+    """
+    if os.path.realpath(modules_dir) == os.path.realpath(MODULES_DIR):
+        return f"modules.{name}"
+    root = "_families_" + hashlib.sha256(os.path.realpath(modules_dir).encode()).hexdigest()[:12]
+    if root not in sys.modules:
+        package = types.ModuleType(root)
+        package.__path__ = [modules_dir]
+        sys.modules[root] = package
+    return f"{root}.{name}"
+
+
+def _forget(package: str) -> None:
+    """Drops the package's modules from the import cache: edited files are read again."""
+    for module_name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        del sys.modules[module_name]
+    importlib.invalidate_caches()
+
+
 def _module(name: str, path: str):
-    """Imports a family's file by its path (the way TFX loads module files)."""
+    """Imports a family's file as a module of its package (as TFX imports it by path)."""
     if not os.path.isfile(path):
         raise FamilyError(f"Model family {name!r}: {_relative(path)} is missing.")
-    module_name = f"_family_{name}_{os.path.splitext(os.path.basename(path))[0]}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+    module_dir = os.path.dirname(path)
+    package = _package(name, os.path.dirname(module_dir))
+    file_module = os.path.splitext(os.path.basename(path))[0]
+    return importlib.import_module(f"{package}.{file_module}")
 
 
 def _function(name: str, path: str, function: str):
@@ -127,26 +172,36 @@ def _check_schema(contract: FamilyContract, schema: schema_pb2.Schema, path: str
                           f"the family's contract.py.")
 
 
-def _check_transform_outputs(contract: FamilyContract, preprocessing_fn,
-                             schema: schema_pb2.Schema, path: str) -> None:
-    """Traces `preprocessing_fn` on the schema's columns (no data, no analyzer runs)."""
-    # Imported here: TF and TFT load only once a family is actually checked.
-    import tensorflow as tf
-    from tensorflow_transform import impl_helper
-    from tensorflow_transform.tf_metadata import schema_utils
+def _check_naming_contract(family: Family, preprocessing_fn,
+                           schema: schema_pb2.Schema) -> None:
+    """Transform's outputs against the contract, the task and the Keras model's inputs.
 
+    `preprocessing_fn` is traced on the schema's columns (no data, no analyzer runs);
+    the model is built with stand-in vocabulary sizes (`naming_contract`).
+    """
+    # Imported here: TF and TFT load only once a family is actually checked.
+    from tensorflow_transform.tf_metadata import schema_utils
+    from pipeline.definition import naming_contract
+
+    contract = family.contract
     feature_spec = schema_utils.schema_as_feature_spec(schema).feature_spec
-    with tf.compat.v1.Graph().as_default():
-        _, _, outputs = impl_helper.trace_preprocessing_function(
-            preprocessing_fn, feature_spec, use_tf_compat_v1=True)
-    expected = set(contract.model_input_keys) | {contract.label_key}
-    missing = sorted(expected - set(outputs))
-    if missing:
-        raise FamilyError(
-            f"Model family {contract.name!r}: {_relative(path)}: preprocessing_fn does "
-            f"not produce {missing}, which the family's contract.py names as "
-            "model_input_keys or label_key."
-        )
+    outputs = naming_contract.trace(preprocessing_fn, feature_spec)
+    where = f"Model family {contract.name!r}: {_relative(family.preprocessing_module)}"
+    problems = naming_contract.output_problems(contract, outputs)
+    if problems:
+        raise FamilyError(f"{where}: " + "; ".join(problems) + ".")
+    model_file = os.path.join(family.module_dir, "model.py")
+    if os.path.isfile(model_file):
+        problems = naming_contract.model_problems(
+            model_builder(family), contract.hparam_defaults, outputs)
+        if problems:
+            raise FamilyError(f"Model family {contract.name!r}: {_relative(model_file)}: "
+                              + "; ".join(problems) + ".")
+
+
+def module_of(family: Family, file: str):
+    """The family's file `file` (`preprocessing`, `model`, ...) as an imported module."""
+    return _module(family.name, os.path.join(family.module_dir, f"{file}.py"))
 
 
 def model_builder(family: Family):
@@ -160,21 +215,28 @@ def model_builder(family: Family):
 
 
 def trainer_fn(family: Family):
-    """Returns the family's `trainer_fn(fn_args, schema)`."""
-    return _function(family.name, family.trainer_module, "trainer_fn")
+    """Returns the family's `trainer_fn(fn_args, schema)` (its own, or the shared one's)."""
+    if os.path.isfile(family.trainer_module):
+        return _function(family.name, family.trainer_module, "trainer_fn")
+    from modules.common import estimator
+
+    return estimator.trainer_fn_for(family.contract, model_builder(family))
 
 
 def tuner_fn(family: Family):
     """Returns the family's `tuner_fn(fn_args)`.
 
     Raises:
-      FamilyError: the family has no `tuner.py`.
+      FamilyError: the family has neither a `tuner.py` nor a search space.
     """
-    if not family.tuner_module:
-        raise FamilyError(f"Model family {family.name!r} has no "
-                          f"{_relative(os.path.join(family.module_dir, 'tuner.py'))}: "
-                          "it cannot be tuned.")
-    return _function(family.name, family.tuner_module, "tuner_fn")
+    if family.tuner_module:
+        return _function(family.name, family.tuner_module, "tuner_fn")
+    if not family.tunable:
+        raise FamilyError(f"Model family {family.name!r} has no search_space in its "
+                          "contract.py (nor a tuner.py): it cannot be tuned.")
+    from modules.common import tuning
+
+    return tuning.tuner_fn_for(family.contract, model_builder(family))
 
 
 def _files_state(*folders_and_files: str) -> tuple:
@@ -205,6 +267,8 @@ def load(name: str, modules_dir: str = MODULES_DIR, data_dir: str = DATA_DIR) ->
     cached = _LOADED.get(key)
     if cached is not None and cached[0] == state:
         return cached[1]
+    if cached is not None:
+        _forget(_package(name, modules_dir))
     family = _load(name, modules_dir, data_dir)
     _LOADED[key] = (state, family)
     return family
@@ -244,10 +308,13 @@ def _load(name: str, modules_dir: str, data_dir: str) -> Family:
                     schema_file=os.path.join(data_dir, name, "schema.pbtxt"),
                     sample_dir=os.path.join(data_dir, name, "sample"))
     preprocessing_fn = _function(name, family.preprocessing_module, "preprocessing_fn")
-    _function(name, family.trainer_module, "trainer_fn")
+    if os.path.isfile(family.trainer_module):
+        _function(name, family.trainer_module, "trainer_fn")
+    else:
+        _function(name, os.path.join(module_dir, "model.py"), "build_from_transform")
     if family.tuner_module:
         _function(name, family.tuner_module, "tuner_fn")
     schema = _load_schema(name, family.schema_file)
     _check_schema(contract, schema, family.schema_file)
-    _check_transform_outputs(contract, preprocessing_fn, schema, family.preprocessing_module)
+    _check_naming_contract(family, preprocessing_fn, schema)
     return family

@@ -38,6 +38,7 @@ from components import tuner as tuner_lib
 from components import versioned_pusher
 from components.data_gate.component import DataGate
 from components.run_report.component import RunReport
+from modules.common import entry
 from modules.common import tasks
 from pipeline.definition.config import PipelineConfig
 from pipeline.results.facts import family_facts
@@ -159,6 +160,7 @@ def _training_steps(config: PipelineConfig, examples, schema) -> Dict[str, base_
                            "seed": config.tuning_seed},
                 "hparams": dict(config.hparams),
                 "modules_version": config.modules_version,
+                entry.FAMILY_KEY: config.contract.name,
             },
         ).with_id(TUNER)
         tuned = tuner.outputs["best_hyperparameters"]
@@ -185,6 +187,7 @@ def _training_steps(config: PipelineConfig, examples, schema) -> Dict[str, base_
         custom_config={
             "hparams": dict(config.hparams),
             "modules_version": config.modules_version,
+            entry.FAMILY_KEY: config.contract.name,
         },
     ).with_id(TRAINER)
 

@@ -162,13 +162,32 @@ def sized_config(build_dir: str, data_root: str, beam_profile: str,
     # ExampleGen's executor runs its own worker processes, without Beam.
     component_beam_args = (sizing.component_beam_args_for_rows(rows, (EVALUATOR,))
                            if beam_profile == "local" else {})
+    split_buckets = sizing.split_buckets_for_rows(rows)
+    contract = families.load(overrides.get("family", families.DEFAULT_FAMILY)).contract
+    if contract.train_epochs and overrides.get("train_steps") is None:
+        batch_size = {**contract.hparam_defaults,
+                      **overrides.get("hparams", {})}["train_batch_size"]
+        overrides["train_steps"] = sizing.steps_for_epochs(rows, split_buckets, batch_size,
+                                                           contract.train_epochs)
     return rows, config_lib.local_config(
         build_dir, data_root,
-        split_buckets=sizing.split_buckets_for_rows(rows),
+        split_buckets=split_buckets,
         beam_pipeline_args=tuple(beam_profiles.beam_pipeline_args(beam_profile)),
         component_beam_args=component_beam_args,
         **overrides,
     )
+
+
+def _with_epochs(summary_path: str, rows: int, split_buckets) -> dict:
+    """The run's summary with `epochs`: its trained examples over the training split's
+    rows (about: the split is by hash), written back."""
+    with open(summary_path) as summary_file:
+        summary = json.load(summary_file)
+    if summary.get("trained_examples"):
+        summary["epochs"] = round(
+            summary["trained_examples"] / sizing.train_rows(rows, split_buckets), 1)
+        write_summary(summary, summary_path)
+    return summary
 
 
 def _print_outcome(summary: dict, error: Optional[BaseException], log_path: str,
@@ -291,8 +310,7 @@ def main(argv=None) -> int:
         if not isinstance(raised, (Exception, KeyboardInterrupt)):
             raise
         error = raised
-    with open(summary_path) as summary_file:
-        summary = json.load(summary_file)
+    summary = _with_epochs(summary_path, rows, config.split_buckets)
     _print_outcome(summary, error, log_path, time.monotonic() - start)
     print(f"[pipeline] summary: {summary_path}; full log: {log_path}")
     if summary["status"] != "refused":  # A refused run did nothing to report.

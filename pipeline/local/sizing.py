@@ -3,6 +3,7 @@
 The figures behind each threshold are in docs/sizing.md.
 """
 
+import math
 import zlib
 from typing import Dict, Iterable, Optional, Sequence, Tuple
 
@@ -87,3 +88,14 @@ def component_beam_args_for_rows(
         return {}
     args = tuple(beam_profiles.local_multiprocess_args(num_workers))
     return {component_id: args for component_id in component_ids}
+
+
+def train_rows(rows: int, split_buckets: Tuple[int, int]) -> int:
+    """About how many of `rows` land in the training split of `split_buckets`."""
+    return max(1, round(rows * split_buckets[0] / sum(split_buckets)))
+
+
+def steps_for_epochs(rows: int, split_buckets: Tuple[int, int], batch_size: int,
+                     epochs: float) -> int:
+    """Training steps of `batch_size` for `epochs` passes over the training split."""
+    return max(1, math.ceil(train_rows(rows, split_buckets) * epochs / batch_size))

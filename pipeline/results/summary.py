@@ -27,13 +27,25 @@ from pipeline.results.run_record import DEFAULTS
 from pipeline.results.run_record import TUNED_IN_THIS_RUN  # noqa: F401  (re-exported)
 
 
-def _training_hparams(model_run_uri: str) -> dict:
-    """The hyperparameters a Trainer execution recorded in its model run folder."""
+def _training_record(model_run_uri: str) -> dict:
+    """What a Trainer execution recorded in its model run folder (steps, hparams, files)."""
     path = os.path.join(model_run_uri, "training_inputs.json")
     if not os.path.isfile(path):
         return {}
     with open(path) as inputs_file:
-        return json.load(inputs_file).get("hparams", {})
+        return json.load(inputs_file)
+
+
+def _training_hparams(model_run_uri: str) -> dict:
+    """The hyperparameters a Trainer execution recorded in its model run folder."""
+    return _training_record(model_run_uri).get("hparams", {})
+
+
+def trained_examples(model_run_uri: str) -> Optional[int]:
+    """Examples the training read: its steps times its batch size (None: unrecorded)."""
+    record = _training_record(model_run_uri)
+    batch = record.get("hparams", {}).get("train_batch_size")
+    return record["train_steps"] * batch if batch and record.get("train_steps") else None
 
 
 def overall_metrics(evaluation_uri: str,
@@ -86,6 +98,10 @@ def empty_summary(pipeline_name: str, task: Optional[tasks.Task] = None) -> dict
         "forced_push": False,
         "data_anomalies": [],
         "hyperparameters": None,
+        # The training's length: examples read (steps x batch) and, from a local run's
+        # row count, about how many epochs of the training split that is.
+        "trained_examples": None,
+        "epochs": None,
     }
 
 
@@ -128,6 +144,7 @@ def summarize_latest_run(
                     **run_record.tuning_of(run, step),
                     "used": _training_hparams(artifact.uri),
                 }
+                summary["trained_examples"] = trained_examples(artifact.uri)
             elif artifact.type == DataValidationReport.TYPE_NAME:
                 with open(os.path.join(artifact.uri, "report.json")) as report_file:
                     summary["data_anomalies"] = json.load(report_file)
@@ -218,6 +235,10 @@ def format_summary(summary: dict) -> str:
     if timings:
         lines.append(f"  time: {timings}")
     lines.extend(_format_hyperparameters(summary.get("hyperparameters")))
+    if summary.get("trained_examples"):
+        epochs = summary.get("epochs")
+        lines.append(f"  trained on: {summary['trained_examples']:,} examples"
+                     + (f", about {epochs:g} epochs of the training split" if epochs else ""))
     metrics = summary["metrics"]
     if summary.get("task"):
         lines.append(f"  task: {summary['task']}")

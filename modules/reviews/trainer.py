@@ -1,7 +1,0 @@
-"""The reviews Trainer's entry point: its Keras model through the shared Estimator code."""
-
-from modules.common import estimator
-from modules.reviews import contract
-from modules.reviews import model
-
-trainer_fn = estimator.trainer_fn_for(contract.CONTRACT, model.build_from_transform)

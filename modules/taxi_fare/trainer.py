@@ -1,7 +1,0 @@
-"""The taxi_fare Trainer's entry point: its Keras model through the shared Estimator code."""
-
-from modules.common import estimator
-from modules.taxi_fare import contract
-from modules.taxi_fare import model
-
-trainer_fn = estimator.trainer_fn_for(contract.CONTRACT, model.build_from_transform)

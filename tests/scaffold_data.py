@@ -1,0 +1,76 @@
+"""CSV files the project has never seen, written as R, pandas and spreadsheets write them.
+
+Each has a signal a baseline model can learn (fixed seeds), empty cells, and the
+habits of its writer: R's `write.csv(na = "")` quotes every string and the header;
+pandas' `to_csv` writes integer-valued floats as `2.0`; a spreadsheet's "CSV UTF-8"
+starts with a byte-order mark and ends lines with CRLF, quoting only where a comma is.
+"""
+
+import csv
+import os
+
+import numpy as np
+
+
+def _write(path: str, header, rows, style: str) -> str:
+    if style == "r":
+        options = dict(encoding="utf-8", quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    elif style == "pandas":
+        options = dict(encoding="utf-8", quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+    else:  # spreadsheet
+        options = dict(encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    encoding = options.pop("encoding")
+    with open(path, "w", newline="", encoding=encoding) as out:
+        writer = csv.writer(out, **options)
+        writer.writerow(header)
+        for row in rows:
+            # R and pandas write a missing value as an empty cell here (na = "").
+            writer.writerow(["" if value is None else value for value in row])
+    return path
+
+
+def churn_csv(folder: str, rows: int = 400) -> str:
+    """Binary, from a spreadsheet: will a customer leave (`Yes`/`No`)?"""
+    rng = np.random.default_rng(1)
+    data = []
+    for _ in range(rows):
+        plan = rng.choice(["Month-to-month, paper bill", "One year", "Two year"])
+        tenure = int(rng.integers(1, 72))
+        charges = round(float(rng.normal(70, 20)), 2)
+        risk = (plan.startswith("Month") * 1.5 - tenure / 24 + (charges - 70) / 30
+                + rng.normal(0, 0.7))
+        data.append([tenure, charges if rng.random() > 0.05 else None, plan,
+                     "Yes" if risk > 0 else "No"])
+    return _write(os.path.join(folder, "churn.csv"),
+                  ["tenure", "monthly_charges", "contract", "Churn"], data, "spreadsheet")
+
+
+def flowers_csv(folder: str, rows: int = 300) -> str:
+    """Multi-class, from R: which of three species is a flower?"""
+    rng = np.random.default_rng(2)
+    species = ("setosa", "versicolor", "virginica")
+    data = []
+    for _ in range(rows):
+        k = int(rng.integers(3))
+        length = round(1.5 + 2.5 * k + float(rng.normal(0, 0.6)), 1)
+        width = float(round(0.3 + 0.9 * k + float(rng.normal(0, 0.3))))  # 1.0, 2.0 ...
+        colour = species[k] if rng.random() < 0.6 else str(rng.choice(species))
+        data.append([length if rng.random() > 0.05 else None, width,
+                     f"tone {colour}", species[k]])
+    return _write(os.path.join(folder, "flowers.csv"),
+                  ["Petal.Length", "Petal.Width", "Colour", "Species"], data, "r")
+
+
+def rents_csv(folder: str, rows: int = 400) -> str:
+    """Regression, from pandas: a flat's monthly rent, in euros."""
+    rng = np.random.default_rng(3)
+    data = []
+    for _ in range(rows):
+        area = float(round(float(rng.uniform(20, 120))))  # 54.0: pandas' integer floats
+        rooms = int(rng.integers(1, 5))
+        district = str(rng.choice(["north", "south", "centre"]))
+        rent = (8 * area + 60 * rooms + {"north": 0, "south": -100, "centre": 250}[district]
+                + float(rng.normal(0, 60)))
+        data.append([area, rooms if rng.random() > 0.05 else None, district, round(rent, 2)])
+    return _write(os.path.join(folder, "rents.csv"),
+                  ["area_m2", "rooms", "district", "rent"], data, "pandas")

@@ -44,39 +44,76 @@ def _floats(text: str):
 def parse_args(argv=None) -> argparse.Namespace:
     """Parses the bench's command line."""
     parser = argparse.ArgumentParser(
-        prog="python -m bench", description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="timed repetitions per figure (the median is reported)")
-    parser.add_argument("--scales", default="1,10,100", type=_floats,
-                        help="scale factors of the data for the scale section")
-    parser.add_argument("--sections", default=",".join(SECTIONS),
-                        help=f"comma-separated subset of {', '.join(SECTIONS)}")
+        prog="python -m bench",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="timed repetitions per figure (the median is reported)",
+    )
+    parser.add_argument(
+        "--scales",
+        default="1,10,100",
+        type=_floats,
+        help="scale factors of the data for the scale section",
+    )
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma-separated subset of {', '.join(SECTIONS)}",
+    )
     parser.add_argument("--model", default="taxi", help="model family")
-    parser.add_argument("--data", default=None,
-                        help="folder holding the one CSV file to benchmark on "
-                             "(default: the family's data)")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="folder holding the one CSV file to benchmark on (default: the family's data)",
+    )
     parser.add_argument("--out", default="build/bench", help="where runs and results go")
-    parser.add_argument("--model-build", default=None,
-                        help="a pipeline build folder for the training and serving "
-                             "sections (default: this bench's first cold run)")
-    parser.add_argument("--train-windows", type=int, default=training_throughput.WINDOWS,
-                        help="steady-state windows per training run")
-    parser.add_argument("--window-seconds", type=float,
-                        default=training_throughput.WINDOW_SECONDS,
-                        help="the least training time in one steady-state window")
-    parser.add_argument("--warmup-seconds", type=float,
-                        default=training_throughput.WARMUP_SECONDS,
-                        help="training time cut at the start of each run")
-    parser.add_argument("--serving-calls", type=int, default=1000,
-                        help="single-example calls per serving round")
-    parser.add_argument("--scale-timeout", type=float, default=None,
-                        help="seconds after which a scale run is killed and recorded")
-    parser.add_argument("--beam-profile", default=None, choices=beam_profiles.LOCAL_PROFILES,
-                        help="passed to the local runner as --beam-profile (default: "
-                             "the runner's own)")
-    parser.add_argument("--fresh", action="store_true",
-                        help="forget the previous results.json instead of merging")
+    parser.add_argument(
+        "--model-build",
+        default=None,
+        help="a pipeline build folder for the training and serving "
+        "sections (default: this bench's first cold run)",
+    )
+    parser.add_argument(
+        "--train-windows",
+        type=int,
+        default=training_throughput.WINDOWS,
+        help="steady-state windows per training run",
+    )
+    parser.add_argument(
+        "--window-seconds",
+        type=float,
+        default=training_throughput.WINDOW_SECONDS,
+        help="the least training time in one steady-state window",
+    )
+    parser.add_argument(
+        "--warmup-seconds",
+        type=float,
+        default=training_throughput.WARMUP_SECONDS,
+        help="training time cut at the start of each run",
+    )
+    parser.add_argument(
+        "--serving-calls", type=int, default=1000, help="single-example calls per serving round"
+    )
+    parser.add_argument(
+        "--scale-timeout",
+        type=float,
+        default=None,
+        help="seconds after which a scale run is killed and recorded",
+    )
+    parser.add_argument(
+        "--beam-profile",
+        default=None,
+        choices=beam_profiles.LOCAL_PROFILES,
+        help="passed to the local runner as --beam-profile (default: the runner's own)",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="forget the previous results.json instead of merging"
+    )
     args = parser.parse_args(argv)
     args.sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = sorted(set(args.sections) - set(SECTIONS))
@@ -85,10 +122,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     if args.train_windows < 1 or args.window_seconds <= 0 or args.warmup_seconds < 0:
-        parser.error("--train-windows must be at least 1, --window-seconds positive, "
-                     "--warmup-seconds not negative")
+        parser.error(
+            "--train-windows must be at least 1, --window-seconds positive, "
+            "--warmup-seconds not negative"
+        )
     if args.data is None:
         from pipeline.definition import families
+
         args.data = families.load(args.model).contract.default_data
     if not os.path.isdir(args.data):
         parser.error(f"--data {args.data!r} is not a folder")
@@ -121,9 +161,14 @@ def main(argv=None) -> int:
     model_build = os.path.abspath(args.model_build or os.path.join(out_dir, "runs", "cold-1"))
     results = {
         "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "options": {"model": args.model, "repeats": args.repeats, "scales": args.scales,
-                    "data": args.data,
-                    "sections": args.sections, "runner_args": extra},
+        "options": {
+            "model": args.model,
+            "repeats": args.repeats,
+            "scales": args.scales,
+            "data": args.data,
+            "sections": args.sections,
+            "runner_args": extra,
+        },
         "sections": sections,
     }
 
@@ -142,28 +187,43 @@ def main(argv=None) -> int:
             print("[bench] pipeline: cold and warm runs", flush=True)
             measured = pipeline_runs.cold_and_warm(args.data, out_dir, args.repeats, extra)
             if args.model != REFERENCE_MODEL:
-                print(f"[bench] pipeline: cold runs of {REFERENCE_MODEL}, for the ratio",
-                      flush=True)
+                print(
+                    f"[bench] pipeline: cold runs of {REFERENCE_MODEL}, for the ratio", flush=True
+                )
                 reference = pipeline_runs.cold_runs(
-                    None, os.path.join(out_dir, REFERENCE_MODEL), args.repeats,
-                    ["--model", REFERENCE_MODEL] + extra[2:])
+                    None,
+                    os.path.join(out_dir, REFERENCE_MODEL),
+                    args.repeats,
+                    ["--model", REFERENCE_MODEL] + extra[2:],
+                )
                 measured["reference"] = {"model": REFERENCE_MODEL, "cold": reference}
         elif name == "training":
             measured = training_throughput.compare(
-                model_build, args.repeats, out_dir, family=args.model,
-                windows=args.train_windows, window_seconds=args.window_seconds,
-                warmup_seconds=args.warmup_seconds)
+                model_build,
+                args.repeats,
+                out_dir,
+                family=args.model,
+                windows=args.train_windows,
+                window_seconds=args.window_seconds,
+                warmup_seconds=args.warmup_seconds,
+            )
             measured["step_compute"] = step_compute.run(model_build, out_dir, args.model)
             measured["trainer_split"] = trainer_split.run(
-                model_build, args.model, args.repeats, out_dir)
+                model_build, args.model, args.repeats, out_dir
+            )
         elif name == "serving":
             measured = serving_latency.run(
                 os.path.join(model_build, "serving_model", args.model),
-                os.path.abspath(source_csv(args.data)), args.repeats, out_dir,
-                single_calls=args.serving_calls, family=args.model)
+                os.path.abspath(source_csv(args.data)),
+                args.repeats,
+                out_dir,
+                single_calls=args.serving_calls,
+                family=args.model,
+            )
         else:
             measured = pipeline_runs.scale_runs(
-                source_csv(args.data), args.scales, out_dir, extra, args.scale_timeout)
+                source_csv(args.data), args.scales, out_dir, extra, args.scale_timeout
+            )
         record(name, {"machine_before": snapshot, **measured})
     return 0
 

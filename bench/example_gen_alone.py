@@ -39,14 +39,17 @@ def exec_properties(data_folder: str) -> dict:
     return {
         standard_component_specs.INPUT_BASE_KEY: data_folder,
         standard_component_specs.INPUT_CONFIG_KEY: proto_utils.proto_to_json(
-            example_gen_pb2.Input(splits=[
-                example_gen_pb2.Input.Split(name="single_split", pattern="*")])),
+            example_gen_pb2.Input(
+                splits=[example_gen_pb2.Input.Split(name="single_split", pattern="*")]
+            )
+        ),
         standard_component_specs.OUTPUT_CONFIG_KEY: proto_utils.proto_to_json(
-            example_gen.split_config(SPLIT_BUCKETS)),
+            example_gen.split_config(SPLIT_BUCKETS)
+        ),
         standard_component_specs.OUTPUT_DATA_FORMAT_KEY: example_gen_pb2.FORMAT_TF_EXAMPLE,
         standard_component_specs.CUSTOM_CONFIG_KEY: proto_utils.proto_to_json(
-            checked_csv_example_gen.custom_config(contract.raw_columns,
-                                                  contract.numeric_columns)),
+            checked_csv_example_gen.custom_config(contract.raw_columns, contract.numeric_columns)
+        ),
     }
 
 
@@ -65,15 +68,22 @@ def run(which: str, data_folder: str, out_folder: str) -> dict:
     examples = standard_artifacts.Examples()
     examples.uri = out_folder
     context = base_beam_executor.BaseBeamExecutor.Context(
-        beam_pipeline_args=[], tmp_dir=os.path.join(out_folder, "tmp"))
+        beam_pipeline_args=[], tmp_dir=os.path.join(out_folder, "tmp")
+    )
     start = time.monotonic()
     EXECUTORS[which](context).Do(
-        {}, {standard_component_specs.EXAMPLES_KEY: [examples]}, exec_properties(data_folder))
+        {}, {standard_component_specs.EXAMPLES_KEY: [examples]}, exec_properties(data_folder)
+    )
     seconds = time.monotonic() - start
     done.set()
     sampler.join()
-    return {"executor": which, "data": data_folder, "seconds": round(seconds, 1),
-            "peak_tree_mb": round(peak[0] / 2**20), "load_1m": os.getloadavg()[0]}
+    return {
+        "executor": which,
+        "data": data_folder,
+        "seconds": round(seconds, 1),
+        "peak_tree_mb": round(peak[0] / 2**20),
+        "load_1m": os.getloadavg()[0],
+    }
 
 
 def main(argv=None) -> int:

@@ -48,6 +48,8 @@ def machine_info() -> dict:
 
 def describe(machine: dict) -> str:
     """Returns the one-line description printed beside each figure."""
-    return (f"{machine['cores_logical']} cores, {machine['memory_gb']:g} GB, "
-            f"{machine['cpu_model']}; finished {machine['measured_at']}, "
-            f"load average {machine['load_average_1m']}")
+    return (
+        f"{machine['cores_logical']} cores, {machine['memory_gb']:g} GB, "
+        f"{machine['cpu_model']}; finished {machine['measured_at']}, "
+        f"load average {machine['load_average_1m']}"
+    )

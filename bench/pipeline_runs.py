@@ -30,30 +30,45 @@ def count_rows(data_dir: str) -> int:
     return sizing.count_rows(data_files.in_folder(data_dir).files)
 
 
-def run_pipeline(data_dir: Optional[str], build_dir: str, label: str, log_dir: str,
-                 extra_args: Sequence[str] = (), timeout: Optional[float] = None) -> dict:
+def run_pipeline(
+    data_dir: Optional[str],
+    build_dir: str,
+    label: str,
+    log_dir: str,
+    extra_args: Sequence[str] = (),
+    timeout: Optional[float] = None,
+) -> dict:
     """Runs the pipeline once and returns its record (JSON-able).
 
     The run's raw timeline (stdout lines and RSS samples) is kept beside its logs as
     `<label>.timeline.json`.
     """
     data_args = ["--data", os.path.abspath(data_dir)] if data_dir else []
-    cmd = [sys.executable, "-m", RUNNER_MODULE, *data_args,
-           "--build-dir", os.path.abspath(build_dir), *extra_args]
+    cmd = [
+        sys.executable,
+        "-m",
+        RUNNER_MODULE,
+        *data_args,
+        "--build-dir",
+        os.path.abspath(build_dir),
+        *extra_args,
+    ]
     log_prefix = os.path.join(log_dir, label)
     run = process_monitor.run_monitored(cmd, log_prefix, timeout=timeout)
     os.makedirs(log_dir, exist_ok=True)  # Again: a `make clean` meanwhile removes it.
     with open(f"{log_prefix}.timeline.json", "w") as timeline_file:
-        json.dump({"start": run["start"], "lines": run["lines"],
-                   "samples": run["samples"]}, timeline_file)
+        json.dump(
+            {"start": run["start"], "lines": run["lines"], "samples": run["samples"]}, timeline_file
+        )
 
     summary = {}
     summary_path = os.path.join(build_dir, "run_summary.json")
     if run["returncode"] == 0 and os.path.exists(summary_path):
         with open(summary_path) as summary_file:
             summary = json.load(summary_file)
-    peaks = timeline.component_peaks(run["lines"], run["samples"],
-                                     run_end=run["start"] + run["wall_seconds"])
+    peaks = timeline.component_peaks(
+        run["lines"], run["samples"], run_end=run["start"] + run["wall_seconds"]
+    )
     peak = timeline.overall_peak(run["samples"])
     candidate = summary.get("metrics", {}).get("candidate", {})
     return {
@@ -80,8 +95,10 @@ def _blessing(runs: List[dict]) -> Optional[dict]:
     blessings = [r["blessing"] for r in runs if r.get("blessing")]
     if not blessings:
         return None
-    return {**{k: blessings[0][k] for k in ("metric", "direction", "bound")},
-            "value": stats.spread([b["value"] for b in blessings])}
+    return {
+        **{k: blessings[0][k] for k in ("metric", "direction", "bound")},
+        "value": stats.spread([b["value"] for b in blessings]),
+    }
 
 
 def aggregate(runs: List[dict]) -> dict:
@@ -113,12 +130,15 @@ def aggregate(runs: List[dict]) -> dict:
 
 def _fail_unless_ok(record: dict) -> None:
     if record["returncode"] != 0:
-        raise RuntimeError(f"pipeline run {record['label']} failed "
-                           f"(exit {record['returncode']}); see {record['logs']}")
+        raise RuntimeError(
+            f"pipeline run {record['label']} failed "
+            f"(exit {record['returncode']}); see {record['logs']}"
+        )
 
 
-def cold_runs(data_dir: Optional[str], out_dir: str, repeats: int,
-              extra_args: Sequence[str] = ()) -> dict:
+def cold_runs(
+    data_dir: Optional[str], out_dir: str, repeats: int, extra_args: Sequence[str] = ()
+) -> dict:
     """Runs the pipeline `repeats` times, each from an empty build folder; aggregated."""
     log_dir = os.path.join(out_dir, "logs")
     cold = []
@@ -130,8 +150,9 @@ def cold_runs(data_dir: Optional[str], out_dir: str, repeats: int,
     return aggregate(cold)
 
 
-def cold_and_warm(data_dir: str, out_dir: str, repeats: int,
-                  extra_args: Sequence[str] = ()) -> dict:
+def cold_and_warm(
+    data_dir: str, out_dir: str, repeats: int, extra_args: Sequence[str] = ()
+) -> dict:
     """Runs the pipeline `repeats` times cold and `repeats` times warm.
 
     Cold runs each start from an empty build folder. Warm runs reuse the first cold
@@ -169,8 +190,11 @@ def scaled_data_dir(source_csv: str, scale: float, out_dir: str) -> str:
     folder = os.path.join(out_dir, "data", f"{name}-{scale:g}x-split{train}-{evaluation}")
     path = os.path.join(folder, "data.csv")
     if not os.path.exists(path) or os.path.getmtime(path) < os.path.getmtime(source_csv):
-        print(f"[bench] writing {scale:g}x of {source_csv} to {path}, every copy of a row "
-              f"in its split of {train}:{evaluation} buckets", flush=True)
+        print(
+            f"[bench] writing {scale:g}x of {source_csv} to {path}, every copy of a row "
+            f"in its split of {train}:{evaluation} buckets",
+            flush=True,
+        )
         make_scaled.write_scaled(source_csv, path, scale, split_buckets=(train, evaluation))
     return folder
 
@@ -180,8 +204,13 @@ def read_floor(csv_path: str, log_prefix: str) -> dict:
     return process_monitor.run_json("bench.read_floor", [csv_path], log_prefix)
 
 
-def scale_runs(source_csv: str, scales: Sequence[float], out_dir: str,
-               extra_args: Sequence[str] = (), timeout: Optional[float] = None) -> dict:
+def scale_runs(
+    source_csv: str,
+    scales: Sequence[float],
+    out_dir: str,
+    extra_args: Sequence[str] = (),
+    timeout: Optional[float] = None,
+) -> dict:
     """Runs the pipeline once, cold, per scale factor of the source data.
 
     A failed run (out of memory, timeout) is recorded, not raised: it is a result.
@@ -193,25 +222,37 @@ def scale_runs(source_csv: str, scales: Sequence[float], out_dir: str,
         build_dir = os.path.join(out_dir, "runs", f"scale-{scale:g}x")
         shutil.rmtree(build_dir, ignore_errors=True)
         print(f"[bench] pipeline at {scale:g}x", flush=True)
-        record = run_pipeline(data_dir, build_dir, f"scale-{scale:g}x", log_dir,
-                              extra_args, timeout=timeout)
+        record = run_pipeline(
+            data_dir, build_dir, f"scale-{scale:g}x", log_dir, extra_args, timeout=timeout
+        )
         rows = count_rows(data_dir)
-        record.update(scale=scale, rows=rows, seconds_per_1k_rows=(
-            round(record["wall_seconds"] / rows * 1000, 3) if rows else None))
+        record.update(
+            scale=scale,
+            rows=rows,
+            seconds_per_1k_rows=(round(record["wall_seconds"] / rows * 1000, 3) if rows else None),
+        )
         print(f"[bench] pyarrow reading the {scale:g}x CSV (the floor)", flush=True)
-        record["read_floor"] = read_floor(os.path.join(data_dir, "data.csv"),
-                                          os.path.join(log_dir, f"floor-{scale:g}x"))
+        record["read_floor"] = read_floor(
+            os.path.join(data_dir, "data.csv"), os.path.join(log_dir, f"floor-{scale:g}x")
+        )
         runs.append(record)
-    return {"source": os.path.abspath(source_csv), "repetitions": 1, "runs": runs,
-            "time_ratios": time_ratios(runs)}
+    return {
+        "source": os.path.abspath(source_csv),
+        "repetitions": 1,
+        "runs": runs,
+        "time_ratios": time_ratios(runs),
+    }
 
 
 def time_ratios(runs: Sequence[dict]) -> List[dict]:
     """Returns time(b)/time(a) and rows(b)/rows(a) for each successive pair of scales."""
     ok = [r for r in sorted(runs, key=lambda r: r["scale"]) if r["returncode"] == 0]
     return [
-        {"from": a["scale"], "to": b["scale"],
-         "rows_ratio": round(b["rows"] / a["rows"], 2),
-         "time_ratio": round(b["wall_seconds"] / a["wall_seconds"], 2)}
+        {
+            "from": a["scale"],
+            "to": b["scale"],
+            "rows_ratio": round(b["rows"] / a["rows"], 2),
+            "time_ratio": round(b["wall_seconds"] / a["wall_seconds"], 2),
+        }
         for a, b in zip(ok, ok[1:])
     ]

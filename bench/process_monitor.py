@@ -20,8 +20,7 @@ from modules.common.paths import PROJECT_ROOT
 def child_env() -> Dict[str, str]:
     """Returns the environment of a measured child: the project importable, TF quiet."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (PROJECT_ROOT, env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (PROJECT_ROOT, env.get("PYTHONPATH")) if p)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -46,8 +45,13 @@ def tree_rss(root: psutil.Process) -> int:
     return total
 
 
-def run_monitored(cmd: Sequence[str], log_prefix: str, interval: float = 0.2,
-                  timeout: Optional[float] = None, cwd: str = PROJECT_ROOT) -> dict:
+def run_monitored(
+    cmd: Sequence[str],
+    log_prefix: str,
+    interval: float = 0.2,
+    timeout: Optional[float] = None,
+    cwd: str = PROJECT_ROOT,
+) -> dict:
     """Runs `cmd`, timestamping its stdout lines and sampling its tree's RSS.
 
     stdout goes to `<log_prefix>.stdout.log`, stderr to `<log_prefix>.stderr.log`.
@@ -61,12 +65,19 @@ def run_monitored(cmd: Sequence[str], log_prefix: str, interval: float = 0.2,
     os.makedirs(os.path.dirname(os.path.abspath(log_prefix)), exist_ok=True)
     lines: List[tuple] = []
     samples: List[tuple] = []
-    with open(f"{log_prefix}.stdout.log", "w") as out_log, \
-            open(f"{log_prefix}.stderr.log", "w") as err_log:
+    with (
+        open(f"{log_prefix}.stdout.log", "w") as out_log,
+        open(f"{log_prefix}.stderr.log", "w") as err_log,
+    ):
         start = time.monotonic()
         process = subprocess.Popen(
-            list(cmd), stdout=subprocess.PIPE, stderr=err_log, text=True, cwd=cwd,
-            env=child_env(), start_new_session=True,
+            list(cmd),
+            stdout=subprocess.PIPE,
+            stderr=err_log,
+            text=True,
+            cwd=cwd,
+            env=child_env(),
+            start_new_session=True,
         )
 
         def read_stdout():
@@ -105,8 +116,9 @@ def run_monitored(cmd: Sequence[str], log_prefix: str, interval: float = 0.2,
     }
 
 
-def run_json(module: str, args: Sequence[str], log_prefix: str,
-             timeout: Optional[float] = None) -> dict:
+def run_json(
+    module: str, args: Sequence[str], log_prefix: str, timeout: Optional[float] = None
+) -> dict:
     """Runs `python -m <module> <args>` and returns the JSON object it prints last.
 
     Raises:
@@ -118,7 +130,8 @@ def run_json(module: str, args: Sequence[str], log_prefix: str,
     if run["returncode"] != 0 or not json_lines:
         raise RuntimeError(
             f"{' '.join(cmd)} failed (exit {run['returncode']}); "
-            f"see {log_prefix}.stderr.log and {log_prefix}.stdout.log")
+            f"see {log_prefix}.stderr.log and {log_prefix}.stdout.log"
+        )
     result = json.loads(json_lines[-1])
     result["process_peak_rss_mb"] = round(run["kernel_maxrss_bytes"] / 2**20, 1)
     return result

@@ -28,14 +28,21 @@ def measure(path: str, repeats: int = 3) -> dict:
     for _ in range(repeats):
         start = time.perf_counter()
         pa_csv.read_csv(
-            path, read_options=pa_csv.ReadOptions(use_threads=False),
+            path,
+            read_options=pa_csv.ReadOptions(use_threads=False),
             convert_options=pa_csv.ConvertOptions(
-                column_types={name: pa.string() for name in names},
-                strings_can_be_null=False))
+                column_types={name: pa.string() for name in names}, strings_can_be_null=False
+            ),
+        )
         text.append(time.perf_counter() - start)
-    return {"seconds": round(min(inferred), 3), "text_one_thread_seconds": round(min(text), 3),
-            "rows": rows, "bytes": os.path.getsize(path), "threads": pa.cpu_count(),
-            "pyarrow": pa.__version__}
+    return {
+        "seconds": round(min(inferred), 3),
+        "text_one_thread_seconds": round(min(text), 3),
+        "rows": rows,
+        "bytes": os.path.getsize(path),
+        "threads": pa.cpu_count(),
+        "pyarrow": pa.__version__,
+    }
 
 
 def main(argv=None) -> int:

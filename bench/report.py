@@ -23,8 +23,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
 
 
 def _met(flag) -> str:
-    return {True: "met", False: "**missed**", None: "not measured",
-            targets.UNRESOLVED: "not resolved: the interval holds both sides"}[flag]
+    return {
+        True: "met",
+        False: "**missed**",
+        None: "not measured",
+        targets.UNRESOLVED: "not resolved: the interval holds both sides",
+    }[flag]
 
 
 def _machine_line(section: dict) -> str:
@@ -39,34 +43,53 @@ def _pipeline(section: dict) -> List[str]:
     rows = []
     for component in cold["components"]:
         other = warm_by_id.get(component["id"], {})
-        rows.append([
-            component["id"],
-            fmt(component["seconds"]["median"]), fmt(component["peak_rss_mb"]["median"], 0),
-            fmt((other.get("seconds") or {}).get("median")),
-            fmt((other.get("peak_rss_mb") or {}).get("median"), 0),
-            ", ".join(other.get("states", [])) or "–",
-        ])
-    rows.append([
-        "**whole run** (process wall, start-up included)",
-        fmt(cold["wall_seconds"]["median"]), fmt(cold["peak_rss_mb"]["median"], 0),
-        fmt(warm["wall_seconds"]["median"]), fmt(warm["peak_rss_mb"]["median"], 0), "",
-    ])
-    rows.append([
-        "largest single process, kernel peak RSS", "", fmt(cold["kernel_peak_rss_mb"]["median"], 0),
-        "", fmt(warm["kernel_peak_rss_mb"]["median"], 0), "",
-    ])
+        rows.append(
+            [
+                component["id"],
+                fmt(component["seconds"]["median"]),
+                fmt(component["peak_rss_mb"]["median"], 0),
+                fmt((other.get("seconds") or {}).get("median")),
+                fmt((other.get("peak_rss_mb") or {}).get("median"), 0),
+                ", ".join(other.get("states", [])) or "–",
+            ]
+        )
+    rows.append(
+        [
+            "**whole run** (process wall, start-up included)",
+            fmt(cold["wall_seconds"]["median"]),
+            fmt(cold["peak_rss_mb"]["median"], 0),
+            fmt(warm["wall_seconds"]["median"]),
+            fmt(warm["peak_rss_mb"]["median"], 0),
+            "",
+        ]
+    )
+    rows.append(
+        [
+            "largest single process, kernel peak RSS",
+            "",
+            fmt(cold["kernel_peak_rss_mb"]["median"], 0),
+            "",
+            fmt(warm["kernel_peak_rss_mb"]["median"], 0),
+            "",
+        ]
+    )
     return [
-        f"## Whole pipeline on `{section['data']}` ({section['rows']:,} rows)", "",
+        f"## Whole pipeline on `{section['data']}` ({section['rows']:,} rows)",
+        "",
         _machine_line(section),
         f"Median of {cold['runs']} cold runs (each from an empty build folder) and "
         f"{warm['runs']} warm runs (same build folder, after one unmeasured second run "
         "in which the Evaluator compares against the first run's blessed model). "
         "Seconds per component are ML Metadata's; peak RSS is the process tree's "
-        "(summed over processes) sampled every 0.2 s while that component ran.", "",
-        *table(["component", "cold s", "cold peak MB", "warm s", "warm peak MB",
-                "warm state"], rows), "",
+        "(summed over processes) sampled every 0.2 s while that component ran.",
+        "",
+        *table(
+            ["component", "cold s", "cold peak MB", "warm s", "warm peak MB", "warm state"], rows
+        ),
+        "",
         f"{_quality_line(cold)}; "
-        f"cold wall times: {', '.join(fmt(v) for v in cold['wall_seconds']['values'])} s.", "",
+        f"cold wall times: {', '.join(fmt(v) for v in cold['wall_seconds']['values'])} s.",
+        "",
     ]
 
 
@@ -79,27 +102,46 @@ def _quality_line(cold: dict) -> str:
 
 
 def _training(section: dict) -> List[str]:
-    names = {"estimator": "Estimator (`model_to_estimator` + `train_and_evaluate`)",
-             "keras": "Keras `model.fit`"}
+    names = {
+        "estimator": "Estimator (`model_to_estimator` + `train_and_evaluate`)",
+        "keras": "Keras `model.fit`",
+    }
     rows = []
     for mode, figures in section["modes"].items():
-        rows.append([
-            names[mode], fmt(figures["median"], 0),
-            f"{fmt(figures['p25'], 0)} to {fmt(figures['p75'], 0)}",
-            f"{fmt(figures['min'], 0)} to {fmt(figures['max'], 0)}",
-            fmt(figures["step_microseconds"], 0), str(figures["windows"]),
-            ", ".join(fmt(value, 0) for value in figures["run_medians"]),
-        ])
+        rows.append(
+            [
+                names[mode],
+                fmt(figures["median"], 0),
+                f"{fmt(figures['p25'], 0)} to {fmt(figures['p75'], 0)}",
+                f"{fmt(figures['min'], 0)} to {fmt(figures['max'], 0)}",
+                fmt(figures["step_microseconds"], 0),
+                str(figures["windows"]),
+                ", ".join(fmt(value, 0) for value in figures["run_medians"]),
+            ]
+        )
     paired = section["ratio_paired_runs"]
-    loads = [str(record.get("load_average_1m"))
-             for records in section["run_records"].values() for record in records]
-    short = [mode for mode, figures in section["modes"].items()
-             if figures["windows"] < section["windows_per_run"] * len(
-                 section["run_records"][mode])]
-    note = ([f"Some {' and '.join(short)} runs gave fewer windows than asked for: a "
-             "step longer than the slack at the end of a run.", ""] if short else [])
+    loads = [
+        str(record.get("load_average_1m"))
+        for records in section["run_records"].values()
+        for record in records
+    ]
+    short = [
+        mode
+        for mode, figures in section["modes"].items()
+        if figures["windows"] < section["windows_per_run"] * len(section["run_records"][mode])
+    ]
+    note = (
+        [
+            f"Some {' and '.join(short)} runs gave fewer windows than asked for: a "
+            "step longer than the slack at the end of a run.",
+            "",
+        ]
+        if short
+        else []
+    )
     return [
-        f"## Training throughput ({section['model']})", "",
+        f"## Training throughput ({section['model']})",
+        "",
         _machine_line(section),
         f"Same model, same Transform output, batch {section['batch_size']}. Each run is "
         f"one training in its own process; the first {section['warmup_seconds']:g} s "
@@ -107,15 +149,28 @@ def _training(section: dict) -> List[str]:
         f"at least {section['window_seconds']:g} s of training give examples/s "
         f"({section['windows_per_run']} per run; the Estimator's checkpoints and "
         f"summaries fall inside them). Run order: {' '.join(section['order'])}. "
-        f"1-minute load average after each run: {', '.join(loads)}.", "",
-        *table(["path", "median examples/s", "p25 to p75", "min to max", "us per step",
-                "windows", "run medians"], rows), "",
+        f"1-minute load average after each run: {', '.join(loads)}.",
+        "",
+        *table(
+            [
+                "path",
+                "median examples/s",
+                "p25 to p75",
+                "min to max",
+                "us per step",
+                "windows",
+                "run medians",
+            ],
+            rows,
+        ),
+        "",
         *note,
         f"Estimator / Keras (ratio of the window medians): "
         f"**{fmt(section['ratio_estimator_to_keras'], 2)}**{_interval(section)}; "
         "runs paired in order: "
         f"{fmt(paired['min'], 2)} to {fmt(paired['max'], 2)} "
-        f"(median {fmt(paired['median'], 2)}, {paired['runs']} pairs).", "",
+        f"(median {fmt(paired['median'], 2)}, {paired['runs']} pairs).",
+        "",
         *_step_compute(section.get("step_compute"), section["modes"]["estimator"]),
         *_trainer_split(section.get("trainer_split")),
     ]
@@ -127,8 +182,11 @@ def _step_compute(step: Optional[dict], estimator_path: dict) -> List[str]:
         return []
     op, keras = step["modes"]["estimator_op"], step["modes"]["keras_function"]
     interval = step["interval"] or {}
-    around = (estimator_path["step_microseconds"] - op["step_microseconds"]
-              if estimator_path.get("step_microseconds") and op["step_microseconds"] else None)
+    around = (
+        estimator_path["step_microseconds"] - op["step_microseconds"]
+        if estimator_path.get("step_microseconds") and op["step_microseconds"]
+        else None
+    )
     return [
         f"The training step alone, in one process ({step['blocks']} alternating blocks of "
         f"{step['block_seconds']:g} s a path): the Estimator's training op in a plain "
@@ -138,7 +196,8 @@ def _step_compute(step: Optional[dict], estimator_path: dict) -> List[str]:
         f"**{fmt(step['ratio'], 2)}** ({fmt(interval.get('low'), 2)} to "
         f"{fmt(interval.get('high'), 2)}). The whole Estimator path's step above, less "
         f"this: {fmt(around, 0)} us a step for hooks, checkpoints and summaries (two "
-        "processes: as noisy as the windows).", "",
+        "processes: as noisy as the windows).",
+        "",
     ]
 
 
@@ -146,8 +205,10 @@ def _interval(section: dict) -> str:
     interval = section.get("ratio_interval")
     if not interval:
         return ""
-    return (f" ({interval['confidence']:.0%} bootstrap interval over the windows: "
-            f"{interval['low']:.2f} to {interval['high']:.2f})")
+    return (
+        f" ({interval['confidence']:.0%} bootstrap interval over the windows: "
+        f"{interval['low']:.2f} to {interval['high']:.2f})"
+    )
 
 
 _PHASE_NAMES = {
@@ -168,34 +229,55 @@ def _trainer_split(split: Optional[dict]) -> List[str]:
         return []
     seconds = split["median_seconds"]
     training = seconds["training"]
-    rows = [[_PHASE_NAMES[phase], fmt(value, 2),
-             "**yes**" if phase != "training" and value > training else ""]
-            for phase, value in seconds.items()]
+    rows = [
+        [
+            _PHASE_NAMES[phase],
+            fmt(value, 2),
+            "**yes**" if phase != "training" and value > training else "",
+        ]
+        for phase, value in seconds.items()
+    ]
     return [
         f"Trainer component at {split['train_steps']} steps, as TFX's Estimator executor "
         f"runs it (median of {len(split['runs'])} runs, one process each; evaluations "
         f"during training: {', '.join(map(str, split['evaluations_during_training']))}):",
         "",
-        *table(["phase", "seconds", "longer than training"], rows), "",
-        f"Total: {fmt(split['median_total_seconds'], 1)} s.", "",
+        *table(["phase", "seconds", "longer than training"], rows),
+        "",
+        f"Total: {fmt(split['median_total_seconds'], 1)} s.",
+        "",
     ]
 
 
 def _scale(section: dict) -> List[str]:
     rows = []
     for run in section["runs"]:
-        status = "ok" if run["returncode"] == 0 else (
-            "timed out" if run.get("timed_out") else f"failed (exit {run['returncode']})")
-        rows.append([f"{run['scale']:g}x", f"{run['rows']:,}", fmt(run.get("eval_examples"), 0),
-                     fmt(run["wall_seconds"]), fmt(run["peak_rss_mb"], 0),
-                     fmt(run["kernel_peak_rss_mb"], 0), fmt(run["seconds_per_1k_rows"], 3),
-                     fmt(run["auc"], 4), status])
+        status = (
+            "ok"
+            if run["returncode"] == 0
+            else ("timed out" if run.get("timed_out") else f"failed (exit {run['returncode']})")
+        )
+        rows.append(
+            [
+                f"{run['scale']:g}x",
+                f"{run['rows']:,}",
+                fmt(run.get("eval_examples"), 0),
+                fmt(run["wall_seconds"]),
+                fmt(run["peak_rss_mb"], 0),
+                fmt(run["kernel_peak_rss_mb"], 0),
+                fmt(run["seconds_per_1k_rows"], 3),
+                fmt(run["auc"], 4),
+                status,
+            ]
+        )
     scales = [f"{run['scale']:g}x" for run in section["runs"]]
     figures = {}  # component id -> {scale: (seconds, peak MB)}, in the order they ran
     for run, scale in zip(section["runs"], scales):
         for component in run["components"]:
             figures.setdefault(component["id"], {})[scale] = (
-                component["seconds"], component.get("peak_rss_mb"))
+                component["seconds"],
+                component.get("peak_rss_mb"),
+            )
     by_scale = {run["scale"]: run for run in section["runs"]}
     small, big = by_scale.get(1), by_scale.get(targets.SCALE_FACTOR)
     compare = small is not None and big is not None
@@ -215,22 +297,43 @@ def _scale(section: dict) -> List[str]:
             top = values.get(f"{targets.SCALE_FACTOR}x", (None,))[0]
             row.append(fmt(top / base, 1) if base and top is not None else "–")
         component_rows.append(row)
-    ratios = [f"time({r['to']:g}x) / time({r['from']:g}x) = **{r['time_ratio']:.2f}** "
-              f"for {r['rows_ratio']:g} x the rows" for r in section["time_ratios"]]
+    ratios = [
+        f"time({r['to']:g}x) / time({r['from']:g}x) = **{r['time_ratio']:.2f}** "
+        f"for {r['rows_ratio']:g} x the rows"
+        for r in section["time_ratios"]
+    ]
     return [
-        f"## Scale (`{section['source']}` resampled with noise by `data/make_scaled.py`)", "",
+        f"## Scale (`{section['source']}` resampled with noise by `data/make_scaled.py`)",
+        "",
         _machine_line(section),
         "One cold run per scale (one repetition, not a median). Training steps stay "
         "at the pipeline's default, so the Trainer does not grow with the data. Every "
         "noisy copy of a source row lies in that row's split (`make_scaled` with the "
         "run's hash buckets), so the eval AUC is measured on rows whose copies were not "
-        "trained on.", "",
-        *table(["scale", "rows", "eval examples", "wall s", "peak RSS MB (tree)",
-                "largest process MB", "s per 1k rows", "AUC", "status"], rows), "",
-        *[f"- {line}" for line in ratios], "",
+        "trained on.",
+        "",
+        *table(
+            [
+                "scale",
+                "rows",
+                "eval examples",
+                "wall s",
+                "peak RSS MB (tree)",
+                "largest process MB",
+                "s per 1k rows",
+                "AUC",
+                "status",
+            ],
+            rows,
+        ),
+        "",
+        *[f"- {line}" for line in ratios],
+        "",
         "Seconds and peak RSS of the process tree per component, side by side "
-        "(components under 1 s at every scale left out):", "",
-        *table(headers, component_rows), "",
+        "(components under 1 s at every scale left out):",
+        "",
+        *table(headers, component_rows),
+        "",
         *_floor(section["runs"]),
         *(_scale_breakdown(small, big) if compare else []),
     ]
@@ -242,17 +345,32 @@ def _floor(runs: Sequence[dict]) -> List[str]:
         floor = run.get("read_floor")
         if not floor:
             continue
-        example_gen = next((c["seconds"] for c in run["components"]
-                            if c["id"] == "CsvExampleGen"), None)
-        times = (f"; CsvExampleGen took {fmt(example_gen)} s, {example_gen / floor['seconds']:,.0f} "
-                 "x the floor" if example_gen and floor["seconds"] else "")
+        example_gen = next(
+            (c["seconds"] for c in run["components"] if c["id"] == "CsvExampleGen"), None
+        )
+        times = (
+            f"; CsvExampleGen took {fmt(example_gen)} s, {example_gen / floor['seconds']:,.0f} "
+            "x the floor"
+            if example_gen and floor["seconds"]
+            else ""
+        )
         lines.append(
             f"- {run['scale']:g}x: pyarrow {floor['pyarrow']} reads the CSV "
             f"({floor['bytes'] / 2**20:,.0f} MB, {floor['rows']:,} rows) in "
             f"{fmt(floor['seconds'], 2)} s with its own types on {floor['threads']} threads, "
-            f"{fmt(floor['text_one_thread_seconds'], 2)} s as text on one thread{times}.")
-    return ["The floor: the same CSV read by pyarrow alone, best of 3, in its own process "
-            "(`bench/read_floor.py`):", "", *lines, ""] if lines else []
+            f"{fmt(floor['text_one_thread_seconds'], 2)} s as text on one thread{times}."
+        )
+    return (
+        [
+            "The floor: the same CSV read by pyarrow alone, best of 3, in its own process "
+            "(`bench/read_floor.py`):",
+            "",
+            *lines,
+            "",
+        ]
+        if lines
+        else []
+    )
 
 
 def _scale_breakdown(small: dict, big: dict) -> List[str]:
@@ -271,49 +389,87 @@ def _scale_breakdown(small: dict, big: dict) -> List[str]:
             f"{fmt(row['seconds_1x'])} s at 1x ({fmt(row['ratio'], 1)} x for "
             f"{big['rows'] / small['rows']:,.0f} x the rows), {fmt(row['excess'])} s beyond "
             f"{limit:g} x its 1x time; {per_row:,.0f} us a row at {targets.SCALE_FACTOR}x "
-            f"(at 1x {per_row_1x:,.0f}, start-up included).")
+            f"(at 1x {per_row_1x:,.0f}, start-up included)."
+        )
     held = targets.holdups(small, big)
     if not lines and not held.get("memory"):
         return []
     ratio = big["wall_seconds"] / small["wall_seconds"]
-    head = (f"Where time({targets.SCALE_FACTOR}x) <= {limit:g} x time(1x) is lost (measured "
-            f"{ratio:.2f} x): the components beyond {limit:g} x their own 1x time, most "
-            "first." if lines else "Every component stays within its share of the time target.")
-    memory = ([f"Peak memory at {targets.SCALE_FACTOR}x was reached during {held['memory']}."]
-              if held.get("memory") else [])
+    head = (
+        f"Where time({targets.SCALE_FACTOR}x) <= {limit:g} x time(1x) is lost (measured "
+        f"{ratio:.2f} x): the components beyond {limit:g} x their own 1x time, most "
+        "first."
+        if lines
+        else "Every component stays within its share of the time target."
+    )
+    memory = (
+        [f"Peak memory at {targets.SCALE_FACTOR}x was reached during {held['memory']}."]
+        if held.get("memory")
+        else []
+    )
     return [head, "", *lines, "", *memory, ""]
 
 
 def _serving(section: dict) -> List[str]:
     median = section["median"]
     batches = median["batch_examples_per_second"]
-    rows = [[fmt(median["p50_ms"], 2), fmt(median["p99_ms"], 2),
-             *[fmt(batches[size], 0) for size in batches], fmt(section["load_seconds"], 1)]]
+    rows = [
+        [
+            fmt(median["p50_ms"], 2),
+            fmt(median["p99_ms"], 2),
+            *[fmt(batches[size], 0) for size in batches],
+            fmt(section["load_seconds"], 1),
+        ]
+    ]
     return [
-        "## Serving the pushed model", "",
+        "## Serving the pushed model",
+        "",
         _machine_line(section),
         f"`{section['model_dir']}`, loaded once with `tf.saved_model.load`; "
         f"`serving_default` called with serialized raw tf.Examples from `{section['csv']}` "
         f"after a warm-up. Median of {len(section['rounds'])} rounds, each "
         f"{section['single_calls_per_round']} single-example calls and "
-        f"{section['batch_calls_per_round']} calls per batch size.", "",
-        *table(["p50 ms (1 example)", "p99 ms (1 example)",
-                *[f"batch {size}: examples/s" for size in batches], "load s"], rows), "",
+        f"{section['batch_calls_per_round']} calls per batch size.",
+        "",
+        *table(
+            [
+                "p50 ms (1 example)",
+                "p99 ms (1 example)",
+                *[f"batch {size}: examples/s" for size in batches],
+                "load s",
+            ],
+            rows,
+        ),
+        "",
     ]
 
 
-_SECTIONS = (("pipeline", _pipeline), ("training", _training),
-             ("serving", _serving), ("scale", _scale))
+_SECTIONS = (
+    ("pipeline", _pipeline),
+    ("training", _training),
+    ("serving", _serving),
+    ("scale", _scale),
+)
 
 
 def render_markdown(results: dict) -> str:
     """Returns results.md: the targets, then one table per measured section."""
-    lines = ["# Benchmark results", "",
-             f"Generated {results['generated_at']} by `{results['command']}`.", "",
-             "## Targets", "",
-             *table(["section", "target", "measured", "status"],
-                    [[t["section"], t["target"], t["measured"], _met(t["met"])]
-                     for t in results["targets"]]), ""]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Generated {results['generated_at']} by `{results['command']}`.",
+        "",
+        "## Targets",
+        "",
+        *table(
+            ["section", "target", "measured", "status"],
+            [
+                [t["section"], t["target"], t["measured"], _met(t["met"])]
+                for t in results["targets"]
+            ],
+        ),
+        "",
+    ]
     for name, render in _SECTIONS:
         section = results["sections"].get(name)
         if section:

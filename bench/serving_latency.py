@@ -30,11 +30,19 @@ def _batch(examples: Sequence[bytes], size: int, offset: int) -> List[bytes]:
     return [examples[(offset + i) % len(examples)] for i in range(size)]
 
 
-def measure(model_dir: str, csv_path: str, rounds: int, single_calls: int = 1000,
-            batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES, batch_calls: int = 20,
-            warmup_calls: int = 50, family: str = "taxi") -> dict:
+def measure(
+    model_dir: str,
+    csv_path: str,
+    rounds: int,
+    single_calls: int = 1000,
+    batch_sizes: Sequence[int] = DEFAULT_BATCH_SIZES,
+    batch_calls: int = 20,
+    warmup_calls: int = 50,
+    family: str = "taxi",
+) -> dict:
     """Loads the model once and times `rounds` rounds of calls; returns every round."""
     import tensorflow as tf
+
     from pipeline.definition import families
     from pipeline.serving import client as serving
 
@@ -70,19 +78,34 @@ def measure(model_dir: str, csv_path: str, rounds: int, single_calls: int = 1000
             for request in requests:
                 call(request)
             throughput[str(size)] = size * batch_calls / (time.perf_counter() - begin)
-        results.append({
-            "p50_ms": stats.percentile(latencies, 50) * 1000,
-            "p99_ms": stats.percentile(latencies, 99) * 1000,
-            "mean_ms": sum(latencies) / len(latencies) * 1000,
-            "batch_examples_per_second": throughput,
-        })
-    return {"model_dir": model_dir, "csv": csv_path, "examples": len(examples),
-            "load_seconds": load_seconds, "single_calls_per_round": single_calls,
-            "batch_calls_per_round": batch_calls, "rounds": results}
+        results.append(
+            {
+                "p50_ms": stats.percentile(latencies, 50) * 1000,
+                "p99_ms": stats.percentile(latencies, 99) * 1000,
+                "mean_ms": sum(latencies) / len(latencies) * 1000,
+                "batch_examples_per_second": throughput,
+            }
+        )
+    return {
+        "model_dir": model_dir,
+        "csv": csv_path,
+        "examples": len(examples),
+        "load_seconds": load_seconds,
+        "single_calls_per_round": single_calls,
+        "batch_calls_per_round": batch_calls,
+        "rounds": results,
+    }
 
 
-def run(serving_dir: str, csv_path: str, repeats: int, out_dir: str,
-        single_calls: int = 1000, batch_calls: int = 20, family: str = "taxi") -> dict:
+def run(
+    serving_dir: str,
+    csv_path: str,
+    repeats: int,
+    out_dir: str,
+    single_calls: int = 1000,
+    batch_calls: int = 20,
+    family: str = "taxi",
+) -> dict:
     """Measures the newest model pushed to `serving_dir` in a child process.
 
     Returns every round, and medians over the `repeats` rounds.
@@ -90,10 +113,22 @@ def run(serving_dir: str, csv_path: str, repeats: int, out_dir: str,
     print(f"[bench] serving the newest model in {serving_dir}", flush=True)
     result = process_monitor.run_json(
         "bench.serving_latency",
-        ["--serving-dir", serving_dir, "--csv", csv_path, "--rounds", str(repeats),
-         "--single-calls", str(single_calls), "--batch-calls", str(batch_calls),
-         "--model", family],
-        os.path.join(out_dir, "logs", "serving"))
+        [
+            "--serving-dir",
+            serving_dir,
+            "--csv",
+            csv_path,
+            "--rounds",
+            str(repeats),
+            "--single-calls",
+            str(single_calls),
+            "--batch-calls",
+            str(batch_calls),
+            "--model",
+            family,
+        ],
+        os.path.join(out_dir, "logs", "serving"),
+    )
     rounds = result["rounds"]
     result["median"] = {
         "p50_ms": stats.median([r["p50_ms"] for r in rounds]),
@@ -121,10 +156,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.serving_dir:
         from pipeline.serving import client as serving  # Imports TensorFlow: only in the child.
+
         args.model_dir = serving.latest_version_dir(args.serving_dir)
-    result = measure(args.model_dir, args.csv, args.rounds, args.single_calls,
-                     [int(s) for s in args.batch_sizes.split(",")], args.batch_calls,
-                     family=args.model)
+    result = measure(
+        args.model_dir,
+        args.csv,
+        args.rounds,
+        args.single_calls,
+        [int(s) for s in args.batch_sizes.split(",")],
+        args.batch_calls,
+        family=args.model,
+    )
     print(json.dumps(result), flush=True)
     return 0
 

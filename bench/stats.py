@@ -32,9 +32,13 @@ def spread(values: Sequence[float]) -> Dict[str, object]:
     }
 
 
-def ratio_of_medians_interval(numerator: Sequence[float], denominator: Sequence[float],
-                              confidence: float = 0.9, resamples: int = 4000,
-                              seed: int = 0) -> Optional[Tuple[float, float]]:
+def ratio_of_medians_interval(
+    numerator: Sequence[float],
+    denominator: Sequence[float],
+    confidence: float = 0.9,
+    resamples: int = 4000,
+    seed: int = 0,
+) -> Optional[Tuple[float, float]]:
     """Returns a bootstrap interval for median(numerator) / median(denominator).
 
     The two samples are independent measurements (not paired), so each is resampled
@@ -48,8 +52,14 @@ def ratio_of_medians_interval(numerator: Sequence[float], denominator: Sequence[
         return np.median(top, axis=axis) / np.median(bottom, axis=axis)
 
     result = scipy_stats.bootstrap(
-        (np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)), ratio,
-        n_resamples=resamples, confidence_level=confidence, method="percentile",
-        paired=False, vectorized=True, random_state=np.random.default_rng(seed))
+        (np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)),
+        ratio,
+        n_resamples=resamples,
+        confidence_level=confidence,
+        method="percentile",
+        paired=False,
+        vectorized=True,
+        random_state=np.random.default_rng(seed),
+    )
     interval = result.confidence_interval
     return float(interval.low), float(interval.high)

@@ -47,8 +47,9 @@ def peak_between(samples: Sequence[Sample], start: float, end: float) -> Optiona
     return min(samples, key=lambda sample: abs(sample[0] - middle))[1]
 
 
-def component_peaks(lines: Sequence[Line], samples: Sequence[Sample],
-                    run_end: Optional[float] = None) -> Dict[str, Optional[float]]:
+def component_peaks(
+    lines: Sequence[Line], samples: Sequence[Sample], run_end: Optional[float] = None
+) -> Dict[str, Optional[float]]:
     """Returns node id -> peak RSS (bytes) while that node ran.
 
     A node with a start line but no end line (the run failed or was killed) is taken
@@ -71,6 +72,7 @@ def merge_states(summary_components: List[dict], peaks: Dict[str, Optional[float
     merged = []
     for component in summary_components:
         peak = peaks.get(component["id"])
-        merged.append({**component,
-                       "peak_rss_mb": None if peak is None else round(peak / 2**20, 1)})
+        merged.append(
+            {**component, "peak_rss_mb": None if peak is None else round(peak / 2**20, 1)}
+        )
     return merged

@@ -22,9 +22,17 @@ from bench import process_monitor
 from bench import stats
 from bench import training_throughput
 
-PHASES = ("build", "start_up", "training", "evaluation_during_training",
-          "final_checkpoint", "final_evaluation", "serving_export", "training_session_close",
-          "eval_savedmodel_export")
+PHASES = (
+    "build",
+    "start_up",
+    "training",
+    "evaluation_during_training",
+    "final_checkpoint",
+    "final_evaluation",
+    "serving_export",
+    "training_session_close",
+    "eval_savedmodel_export",
+)
 
 
 def phase_split(events: Dict[str, object]) -> Dict[str, Optional[float]]:
@@ -91,11 +99,11 @@ def _instruments():
         def name(self):
             return self._exporter.name
 
-        def export(self, estimator, export_path, checkpoint_path, eval_result,
-                   is_the_final_export):
+        def export(self, estimator, export_path, checkpoint_path, eval_result, is_the_final_export):
             began = time.perf_counter()
-            result = self._exporter.export(estimator, export_path, checkpoint_path,
-                                           eval_result, is_the_final_export)
+            result = self._exporter.export(
+                estimator, export_path, checkpoint_path, eval_result, is_the_final_export
+            )
             if is_the_final_export:
                 events["export"] = (began, time.perf_counter())
             return result
@@ -103,11 +111,16 @@ def _instruments():
     return events, TrainingTimes(), SaveTimes(), EvaluationTimes(), TimedExporter
 
 
-def measure(build_dir: str, family_name: str, train_steps: Optional[int] = None,
-            hparams: Optional[Dict[str, object]] = None) -> dict:
+def measure(
+    build_dir: str,
+    family_name: str,
+    train_steps: Optional[int] = None,
+    hparams: Optional[Dict[str, object]] = None,
+) -> dict:
     """Runs a family's Trainer as TFX's Estimator executor does and times its phases."""
     import tensorflow_estimator as tf_estimator
     import tensorflow_model_analysis as tfma
+
     from pipeline.definition import families
     from pipeline.serving import client as serving
 
@@ -116,30 +129,37 @@ def measure(build_dir: str, family_name: str, train_steps: Optional[int] = None,
     paths = training_throughput.transform_paths(build_dir, family_name)
     events, training, saves, evaluations, timed_exporter = _instruments()
     with tempfile.TemporaryDirectory(prefix="bench-trainer-") as work_dir:
-        fn_args = training_throughput.fn_args(paths, steps, f"{work_dir}/model",
-                                              hparams or {})
+        fn_args = training_throughput.fn_args(paths, steps, f"{work_dir}/model", hparams or {})
         events["began"] = time.perf_counter()
         built = families.trainer_fn(family)(fn_args, serving.load_schema(family.schema_file))
         events["built"] = time.perf_counter()
         train_spec = built["train_spec"]._replace(
             hooks=tuple(built["train_spec"].hooks) + (training,),
-            saving_listeners=tuple(built["train_spec"].saving_listeners) + (saves,))
+            saving_listeners=tuple(built["train_spec"].saving_listeners) + (saves,),
+        )
         eval_spec = built["eval_spec"]._replace(
             hooks=tuple(built["eval_spec"].hooks) + (evaluations,),
-            exporters=tuple(timed_exporter(e) for e in built["eval_spec"].exporters))
+            exporters=tuple(timed_exporter(e) for e in built["eval_spec"].exporters),
+        )
         tf_estimator.estimator.train_and_evaluate(built["estimator"], train_spec, eval_spec)
         events["returned"] = time.perf_counter()
         began = time.perf_counter()
         tfma.export.export_eval_savedmodel(
-            estimator=built["estimator"], export_dir_base=f"{work_dir}/eval_model",
-            eval_input_receiver_fn=built["eval_input_receiver_fn"])
+            estimator=built["estimator"],
+            export_dir_base=f"{work_dir}/eval_model",
+            eval_input_receiver_fn=built["eval_input_receiver_fn"],
+        )
         events["eval_savedmodel"] = (began, time.perf_counter())
     # The final evaluation is the last one; the others ran during training.
     events["evaluations"] = events["evaluations"][:-1]
-    return {"model": family_name, "train_steps": steps, "hparams": hparams or {},
-            "evaluations_during_training": len(events["evaluations"]),
-            "seconds": phase_split(events),
-            "total_seconds": events["eval_savedmodel"][1] - events["began"]}
+    return {
+        "model": family_name,
+        "train_steps": steps,
+        "hparams": hparams or {},
+        "evaluations_during_training": len(events["evaluations"]),
+        "seconds": phase_split(events),
+        "total_seconds": events["eval_savedmodel"][1] - events["began"],
+    }
 
 
 def run(build_dir: str, family: str, repeats: int, out_dir: str) -> dict:
@@ -147,13 +167,18 @@ def run(build_dir: str, family: str, repeats: int, out_dir: str) -> dict:
     runs = []
     for repeat in range(repeats):
         print(f"[bench] Trainer time split ({family}): run {repeat + 1}", flush=True)
-        runs.append(process_monitor.run_json(
-            "bench.trainer_split", ["--model", family, "--build-dir", build_dir],
-            os.path.join(out_dir, "logs", f"trainer-split-{family}-{repeat + 1}")))
+        runs.append(
+            process_monitor.run_json(
+                "bench.trainer_split",
+                ["--model", family, "--build-dir", build_dir],
+                os.path.join(out_dir, "logs", f"trainer-split-{family}-{repeat + 1}"),
+            )
+        )
     return {
         "train_steps": runs[0]["train_steps"],
-        "median_seconds": {phase: stats.median([r["seconds"][phase] for r in runs])
-                           for phase in PHASES},
+        "median_seconds": {
+            phase: stats.median([r["seconds"][phase] for r in runs]) for phase in PHASES
+        },
         "median_total_seconds": stats.median([r["total_seconds"] for r in runs]),
         "evaluations_during_training": [r["evaluations_during_training"] for r in runs],
         "runs": runs,
@@ -164,15 +189,18 @@ def main(argv=None) -> int:
     """Times one Trainer run and prints its split as one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="taxi", help="model family")
-    parser.add_argument("--build-dir", required=True,
-                        help="a pipeline build folder holding Transform's output")
-    parser.add_argument("--train-steps", type=int, default=None,
-                        help="training steps (default: the family's)")
-    parser.add_argument("--hparams", default="{}",
-                        help="JSON object of hyperparameter overrides")
+    parser.add_argument(
+        "--build-dir", required=True, help="a pipeline build folder holding Transform's output"
+    )
+    parser.add_argument(
+        "--train-steps", type=int, default=None, help="training steps (default: the family's)"
+    )
+    parser.add_argument("--hparams", default="{}", help="JSON object of hyperparameter overrides")
     args = parser.parse_args(argv)
-    print(json.dumps(measure(args.build_dir, args.model, args.train_steps,
-                             json.loads(args.hparams))), flush=True)
+    print(
+        json.dumps(measure(args.build_dir, args.model, args.train_steps, json.loads(args.hparams))),
+        flush=True,
+    )
     return 0
 
 

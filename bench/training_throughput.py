@@ -78,9 +78,14 @@ def transform_paths(build_dir: str, family: str) -> Dict[str, object]:
 # ---------------------------------------------------------------------------
 # The pure parts: windows, order, statistics.
 
-def steady_windows(step_ends: Sequence[float], start: float, batch_size: int,
-                   warmup_seconds: float = WARMUP_SECONDS,
-                   window_seconds: float = WINDOW_SECONDS) -> List[dict]:
+
+def steady_windows(
+    step_ends: Sequence[float],
+    start: float,
+    batch_size: int,
+    warmup_seconds: float = WARMUP_SECONDS,
+    window_seconds: float = WINDOW_SECONDS,
+) -> List[dict]:
     """Cuts a run's step end times into consecutive steady-state windows.
 
     Args:
@@ -108,9 +113,14 @@ def steady_windows(step_ends: Sequence[float], start: float, batch_size: int,
         seconds = step_ends[index] - step_ends[begin]
         if seconds >= window_seconds:
             steps = index - begin
-            windows.append({"steps": steps, "seconds": seconds,
-                            "examples_per_second": steps * batch_size / seconds,
-                            "begins_at": step_ends[begin] - start})
+            windows.append(
+                {
+                    "steps": steps,
+                    "seconds": seconds,
+                    "examples_per_second": steps * batch_size / seconds,
+                    "begins_at": step_ends[begin] - start,
+                }
+            )
             begin = index
     return windows
 
@@ -139,27 +149,33 @@ def window_summary(runs: Sequence[Sequence[dict]]) -> dict:
         "p25": stats.percentile(rates, 25),
         "p75": stats.percentile(rates, 75),
         "windows": len(rates),
-        "run_medians": [stats.median([w["examples_per_second"] for w in windows])
-                        for windows in runs],
+        "run_medians": [
+            stats.median([w["examples_per_second"] for w in windows]) for windows in runs
+        ],
     }
 
 
-def ratio_summary(numerator: dict, denominator: dict,
-                  confidence: float = RATIO_CONFIDENCE) -> dict:
+def ratio_summary(numerator: dict, denominator: dict, confidence: float = RATIO_CONFIDENCE) -> dict:
     """Returns the ratio of two modes' window medians, its bootstrap interval over the
     windows (`interval`: low, high, confidence; None with under two windows a mode),
     and the spread of the ratios of their runs paired in order (run k of one against
     run k of the other)."""
     top, bottom = numerator["median"], denominator["median"]
-    paired = [a / b for a, b in zip(numerator["run_medians"], denominator["run_medians"])
-              if a and b]
-    return {"median_ratio": top / bottom if top and bottom else None,
-            "interval": ratio_interval(numerator["rates"], denominator["rates"], confidence),
-            "paired": stats.spread(paired)}
+    paired = [
+        a / b for a, b in zip(numerator["run_medians"], denominator["run_medians"]) if a and b
+    ]
+    return {
+        "median_ratio": top / bottom if top and bottom else None,
+        "interval": ratio_interval(numerator["rates"], denominator["rates"], confidence),
+        "paired": stats.spread(paired),
+    }
 
 
-def ratio_interval(numerator_rates: Sequence[float], denominator_rates: Sequence[float],
-                   confidence: float = RATIO_CONFIDENCE) -> Optional[dict]:
+def ratio_interval(
+    numerator_rates: Sequence[float],
+    denominator_rates: Sequence[float],
+    confidence: float = RATIO_CONFIDENCE,
+) -> Optional[dict]:
     """Returns {low, high, confidence}: the bootstrap interval of the ratio of the two
     rates' medians; None with under two rates a side."""
     bounds = stats.ratio_of_medians_interval(numerator_rates, denominator_rates, confidence)
@@ -176,14 +192,20 @@ def step_microseconds(examples_per_second: Optional[float], batch_size: int) -> 
 # ---------------------------------------------------------------------------
 # The training runs (child process).
 
+
 def fn_args(paths, steps: int, model_dir: str, hparams: Mapping):
     """Returns the `FnArgs` a `trainer_fn` reads, for a fresh run in `model_dir`."""
     from modules.common import estimator
 
     # No model_run_dir: no resuming of an earlier attempt, every run is fresh.
     return estimator.training_fn_args(
-        paths["transform_graph"], paths["train_files"], paths["eval_files"], steps,
-        model_dir, custom_config={"hparams": dict(hparams)})
+        paths["transform_graph"],
+        paths["train_files"],
+        paths["eval_files"],
+        steps,
+        model_dir,
+        custom_config={"hparams": dict(hparams)},
+    )
 
 
 def _estimator_hook(seconds: float):
@@ -210,6 +232,7 @@ def _estimator_hook(seconds: float):
 
 def _train_estimator(family, paths, seconds: float, work_dir: str, hparams: Mapping) -> dict:
     import tensorflow_estimator as tf_estimator
+
     from pipeline.definition import families
     from pipeline.serving import client as serving
 
@@ -217,8 +240,7 @@ def _train_estimator(family, paths, seconds: float, work_dir: str, hparams: Mapp
     built = families.trainer_fn(family)(trainer_args, serving.load_schema(family.schema_file))
     hook = _estimator_hook(seconds)
     train_spec = built["train_spec"]._replace(hooks=tuple(built["train_spec"].hooks) + (hook,))
-    tf_estimator.estimator.train_and_evaluate(built["estimator"], train_spec,
-                                              built["eval_spec"])
+    tf_estimator.estimator.train_and_evaluate(built["estimator"], train_spec, built["eval_spec"])
     return {"start": hook.start, "step_ends": hook.step_ends}
 
 
@@ -226,6 +248,7 @@ def _train_keras(family, paths, seconds: float, work_dir: str, hparams: Mapping)
     del work_dir  # Keras keeps its model in memory.
     import tensorflow as tf
     import tensorflow_transform as tft
+
     from modules.common import estimator
     from pipeline.definition import families
 
@@ -250,18 +273,28 @@ def _train_keras(family, paths, seconds: float, work_dir: str, hparams: Mapping)
     hparams = {**estimator.hparams_for(family.contract, None), **hparams}
     tf_transform_output = tft.TFTransformOutput(paths["transform_graph"])
     keras_model = families.model_builder(family)(tf_transform_output, hparams)
-    dataset = estimator.input_fn(paths["train_files"], tf_transform_output,
-                                 family.contract.label_key, hparams["train_batch_size"])
+    dataset = estimator.input_fn(
+        paths["train_files"],
+        tf_transform_output,
+        family.contract.label_key,
+        hparams["train_batch_size"],
+    )
     callback = StepTimes()
-    keras_model.fit(dataset, steps_per_epoch=UNBOUNDED_STEPS, epochs=1, verbose=0,
-                    callbacks=[callback])
+    keras_model.fit(
+        dataset, steps_per_epoch=UNBOUNDED_STEPS, epochs=1, verbose=0, callbacks=[callback]
+    )
     return {"start": callback.start, "step_ends": callback.step_ends}
 
 
-def measure(mode: str, build_dir: str, family_name: str = "taxi",
-            warmup_seconds: float = WARMUP_SECONDS, windows: int = WINDOWS,
-            window_seconds: float = WINDOW_SECONDS,
-            hparams: Optional[Mapping] = None) -> dict:
+def measure(
+    mode: str,
+    build_dir: str,
+    family_name: str = "taxi",
+    warmup_seconds: float = WARMUP_SECONDS,
+    windows: int = WINDOWS,
+    window_seconds: float = WINDOW_SECONDS,
+    hparams: Optional[Mapping] = None,
+) -> dict:
     """Makes one training run of `mode` and returns its steady-state windows."""
     from modules.common import estimator
     from pipeline.definition import families
@@ -270,26 +303,37 @@ def measure(mode: str, build_dir: str, family_name: str = "taxi",
     family = families.load(family_name)
     train = {"estimator": _train_estimator, "keras": _train_keras}[mode]
     paths = transform_paths(build_dir, family_name)
-    batch_size = {**estimator.hparams_for(family.contract, None), **hparams}[
-        "train_batch_size"]
+    batch_size = {**estimator.hparams_for(family.contract, None), **hparams}["train_batch_size"]
     seconds = warmup_seconds + windows * window_seconds + STOP_SLACK_SECONDS
     with tempfile.TemporaryDirectory(prefix=f"bench-{mode}-") as work_dir:
         began = time.perf_counter()
         timed = train(family, paths, seconds, work_dir, hparams)
         ended = time.perf_counter()
-    found = steady_windows(timed["step_ends"], timed["start"], batch_size,
-                           warmup_seconds, window_seconds)
-    return {"mode": mode, "model": family_name, "batch_size": batch_size,
-            "hparams": hparams, "steps": len(timed["step_ends"]),
-            "start_up_seconds": timed["start"] - began,
-            "training_seconds": timed["step_ends"][-1] - timed["start"],
-            "after_training_seconds": ended - timed["step_ends"][-1],
-            "windows": found[:windows]}
+    found = steady_windows(
+        timed["step_ends"], timed["start"], batch_size, warmup_seconds, window_seconds
+    )
+    return {
+        "mode": mode,
+        "model": family_name,
+        "batch_size": batch_size,
+        "hparams": hparams,
+        "steps": len(timed["step_ends"]),
+        "start_up_seconds": timed["start"] - began,
+        "training_seconds": timed["step_ends"][-1] - timed["start"],
+        "after_training_seconds": ended - timed["step_ends"][-1],
+        "windows": found[:windows],
+    }
 
 
-def compare(build_dir: str, repeats: int, out_dir: str, family: str = "taxi",
-            windows: int = WINDOWS, window_seconds: float = WINDOW_SECONDS,
-            warmup_seconds: float = WARMUP_SECONDS) -> dict:
+def compare(
+    build_dir: str,
+    repeats: int,
+    out_dir: str,
+    family: str = "taxi",
+    windows: int = WINDOWS,
+    window_seconds: float = WINDOW_SECONDS,
+    warmup_seconds: float = WARMUP_SECONDS,
+) -> dict:
     """Runs both modes `repeats` times, interleaved, and returns windows and ratio."""
     from bench import machine
 
@@ -299,15 +343,26 @@ def compare(build_dir: str, repeats: int, out_dir: str, family: str = "taxi",
         print(f"[bench] training throughput ({family}): {mode}, run {run}", flush=True)
         result = process_monitor.run_json(
             "bench.training_throughput",
-            ["--mode", mode, "--build-dir", build_dir, "--model", family,
-             "--windows", str(windows), "--window-seconds", str(window_seconds),
-             "--warmup-seconds", str(warmup_seconds)],
-            os.path.join(out_dir, "logs", f"train-{family}-{index + 1}-{mode}"))
+            [
+                "--mode",
+                mode,
+                "--build-dir",
+                build_dir,
+                "--model",
+                family,
+                "--windows",
+                str(windows),
+                "--window-seconds",
+                str(window_seconds),
+                "--warmup-seconds",
+                str(warmup_seconds),
+            ],
+            os.path.join(out_dir, "logs", f"train-{family}-{index + 1}-{mode}"),
+        )
         result["load_average_1m"] = machine.machine_info()["load_average_1m"]
         records[mode].append(result)
     batch_size = records["keras"][0]["batch_size"]
-    summary = {mode: window_summary([r["windows"] for r in runs])
-               for mode, runs in records.items()}
+    summary = {mode: window_summary([r["windows"] for r in runs]) for mode, runs in records.items()}
     for figures in summary.values():
         figures["step_microseconds"] = step_microseconds(figures["median"], batch_size)
     ratio = ratio_summary(summary["estimator"], summary["keras"])
@@ -320,8 +375,8 @@ def compare(build_dir: str, repeats: int, out_dir: str, family: str = "taxi",
         "windows_per_run": windows,
         "order": interleaved_order(MODES, repeats),
         "reported": "steady state: examples/s in consecutive windows of at least "
-                    f"{window_seconds:g} s of training after a {warmup_seconds:g} s "
-                    "warm-up, one training run per child process; median of all windows",
+        f"{window_seconds:g} s of training after a {warmup_seconds:g} s "
+        "warm-up, one training run per child process; median of all windows",
         "modes": summary,
         "ratio_estimator_to_keras": ratio["median_ratio"],
         "ratio_interval": ratio["interval"],
@@ -335,20 +390,34 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=MODES, required=True)
     parser.add_argument("--model", default="taxi", help="model family")
-    parser.add_argument("--build-dir", required=True,
-                        help="a pipeline build folder holding Transform's output")
+    parser.add_argument(
+        "--build-dir", required=True, help="a pipeline build folder holding Transform's output"
+    )
     parser.add_argument("--windows", type=int, default=WINDOWS)
     parser.add_argument("--window-seconds", type=float, default=WINDOW_SECONDS)
     parser.add_argument("--warmup-seconds", type=float, default=WARMUP_SECONDS)
-    parser.add_argument("--hparams", default="{}",
-                        help="JSON object of hyperparameter overrides (both modes)")
+    parser.add_argument(
+        "--hparams", default="{}", help="JSON object of hyperparameter overrides (both modes)"
+    )
     args = parser.parse_args(argv)
     if args.windows < 1 or args.window_seconds <= 0 or args.warmup_seconds < 0:
-        parser.error("--windows must be at least 1, --window-seconds positive, "
-                     "--warmup-seconds not negative")
-    print(json.dumps(measure(args.mode, args.build_dir, args.model, args.warmup_seconds,
-                             args.windows, args.window_seconds,
-                             json.loads(args.hparams))), flush=True)
+        parser.error(
+            "--windows must be at least 1, --window-seconds positive, --warmup-seconds not negative"
+        )
+    print(
+        json.dumps(
+            measure(
+                args.mode,
+                args.build_dir,
+                args.model,
+                args.warmup_seconds,
+                args.windows,
+                args.window_seconds,
+                json.loads(args.hparams),
+            )
+        ),
+        flush=True,
+    )
     return 0
 
 

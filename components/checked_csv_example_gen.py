@@ -50,26 +50,29 @@ NUMERIC_COLUMNS_KEY = "numeric_columns"
 LABEL_KEY = "label"
 
 
-def custom_config(required_columns: Sequence[str], numeric_columns: Sequence[str],
-                  label: Optional[csv_check.LabelRule] = None) -> example_gen_pb2.CustomConfig:
+def custom_config(
+    required_columns: Sequence[str],
+    numeric_columns: Sequence[str],
+    label: Optional[csv_check.LabelRule] = None,
+) -> example_gen_pb2.CustomConfig:
     """Returns the ExampleGen `custom_config` naming the columns the checks need.
 
     FileBasedExampleGen takes a `CustomConfig` proto (a `google.protobuf.Any`), not a
     dict: the columns travel as a packed `Struct`.
     """
     struct = struct_pb2.Struct()
-    struct.update({REQUIRED_COLUMNS_KEY: list(required_columns),
-                   NUMERIC_COLUMNS_KEY: list(numeric_columns)})
+    struct.update(
+        {REQUIRED_COLUMNS_KEY: list(required_columns), NUMERIC_COLUMNS_KEY: list(numeric_columns)}
+    )
     if label is not None:
-        struct.update({LABEL_KEY: {**dataclasses.asdict(label),
-                                   "classes": list(label.classes)}})
+        struct.update({LABEL_KEY: {**dataclasses.asdict(label), "classes": list(label.classes)}})
     packed = any_pb2.Any()
     packed.Pack(struct)
     return example_gen_pb2.CustomConfig(custom_config=packed)
 
 
 def columns_from_exec_properties(
-        exec_properties: Dict[str, Any]
+    exec_properties: Dict[str, Any],
 ) -> Tuple[List[str], List[str], Optional[csv_check.LabelRule]]:
     """Returns (required, numeric columns, label rule) from the `custom_config` JSON.
 
@@ -87,12 +90,12 @@ def columns_from_exec_properties(
     if REQUIRED_COLUMNS_KEY not in columns:
         raise ValueError(
             "The checked CSV ExampleGen needs custom_config=checked_csv_example_gen."
-            "custom_config(required_columns, numeric_columns).")
+            "custom_config(required_columns, numeric_columns)."
+        )
     label = columns.get(LABEL_KEY)
     if label is not None:
         label = csv_check.LabelRule(**{**label, "classes": tuple(label.get("classes", ()))})
-    return (list(columns[REQUIRED_COLUMNS_KEY]), list(columns.get(NUMERIC_COLUMNS_KEY, [])),
-            label)
+    return (list(columns[REQUIRED_COLUMNS_KEY]), list(columns.get(NUMERIC_COLUMNS_KEY, [])), label)
 
 
 def select_split_files(pattern: str) -> Tuple[str, ...]:
@@ -106,23 +109,26 @@ def select_split_files(pattern: str) -> Tuple[str, ...]:
         logging.warning("%s: skipped %s", pattern, selected.skipped_text())
     if not selected.files:
         skipped = f"; skipped: {selected.skipped_text()}" if selected.skipped else ""
-        raise csv_check.CsvFormatError(
-            f"{pattern}: no data file (*.csv or *.csv.gz){skipped}.")
+        raise csv_check.CsvFormatError(f"{pattern}: no data file (*.csv or *.csv.gz){skipped}.")
     return selected.files
 
 
-def _split_jobs(input_config: example_gen_pb2.Input, output_config: example_gen_pb2.Output
-                ) -> Tuple[List[str], List[Tuple[str, List[str], Optional[List[int]]]]]:
+def _split_jobs(
+    input_config: example_gen_pb2.Input, output_config: example_gen_pb2.Output
+) -> Tuple[List[str], List[Tuple[str, List[str], Optional[List[int]]]]]:
     """The output split names, and (input pattern, its output split names, cumulative
     hash buckets or None) per input split read."""
     split_config = output_config.split_config
     if split_config.HasField("partition_feature_name"):
-        raise ValueError("The checked CSV ExampleGen splits by the hash of the whole "
-                         "example; partition_feature_name is not supported.")
+        raise ValueError(
+            "The checked CSV ExampleGen splits by the hash of the whole "
+            "example; partition_feature_name is not supported."
+        )
     split_names = example_gen_utils.generate_output_split_names(input_config, output_config)
     if not split_config.splits:
-        return split_names, [(split.pattern, [name], None)
-                             for split, name in zip(input_config.splits, split_names)]
+        return split_names, [
+            (split.pattern, [name], None) for split, name in zip(input_config.splits, split_names)
+        ]
     if len(input_config.splits) != 1:
         raise ValueError("With output splits, the input must have one split.")
     buckets, total = [], 0
@@ -139,10 +145,11 @@ def _formats(exec_properties: Dict[str, Any]) -> Tuple[Optional[int], int]:
     if payload_format not in (None, example_gen_pb2.FORMAT_TF_EXAMPLE):
         raise ValueError(
             "The checked CSV ExampleGen writes tf.Examples only (payload format "
-            f"{example_gen_pb2.PayloadFormat.Name(payload_format)} was asked for).")
+            f"{example_gen_pb2.PayloadFormat.Name(payload_format)} was asked for)."
+        )
     file_format = exec_properties.get(
-        standard_component_specs.OUTPUT_FILE_FORMAT_KEY,
-        example_gen_pb2.FILE_FORMAT_UNSPECIFIED)
+        standard_component_specs.OUTPUT_FILE_FORMAT_KEY, example_gen_pb2.FILE_FORMAT_UNSPECIFIED
+    )
     write_split.to_file_format_str(file_format)  # Raises for anything but gzip.
     return payload_format, file_format
 
@@ -154,32 +161,44 @@ class Executor(csv_executor.Executor):
     and the component's Beam arguments are ignored.
     """
 
-    def Do(self, input_dict: Dict[str, List[Any]], output_dict: Dict[str, List[Any]],
-           exec_properties: Dict[str, Any]) -> None:
+    def Do(
+        self,
+        input_dict: Dict[str, List[Any]],
+        output_dict: Dict[str, List[Any]],
+        exec_properties: Dict[str, Any],
+    ) -> None:
         self._log_startup(input_dict, output_dict, exec_properties)
         required, numeric, label = columns_from_exec_properties(exec_properties)
         input_config = example_gen_pb2.Input()
         proto_utils.json_to_proto(
-            exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
+            exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config
+        )
         output_config = example_gen_pb2.Output()
         proto_utils.json_to_proto(
-            exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], output_config)
+            exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], output_config
+        )
         payload_format, file_format = _formats(exec_properties)
         split_names, jobs = _split_jobs(input_config, output_config)
         examples = output_dict[standard_component_specs.EXAMPLES_KEY]
-        artifact_utils.get_single_instance(examples).split_names = (
-            artifact_utils.encode_split_names(split_names))
+        artifact_utils.get_single_instance(
+            examples
+        ).split_names = artifact_utils.encode_split_names(split_names)
         input_base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
         for pattern, names, split_buckets in jobs:
             files = select_split_files(os.path.join(input_base, pattern))
             result = csv_to_examples.write_examples(
-                files, required, numeric,
+                files,
+                required,
+                numeric,
                 [artifact_utils.get_split_uri(examples, name) for name in names],
-                split_buckets, label=label)
+                split_buckets,
+                label=label,
+            )
             logging.info("%s: %s", pattern, result)
         for artifact in examples:
             if payload_format:
                 examples_utils.set_payload_format(artifact, payload_format)
             if file_format:
                 examples_utils.set_file_format(
-                    artifact, write_split.to_file_format_str(file_format))
+                    artifact, write_split.to_file_format_str(file_format)
+                )

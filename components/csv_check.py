@@ -54,9 +54,11 @@ class LabelRule:
     def problem(self, cell: str) -> str:
         """What is wrong with one label cell (stripped), or ''; an empty cell is not judged."""
         if self.classes and cell not in self.classes:
-            return (f"the label {cell!r} is not one of the classes "
-                    f"{', '.join(map(repr, self.classes))} of the family's task; fix the "
-                    "cell, or add the class to the task's classes in its contract.py.")
+            return (
+                f"the label {cell!r} is not one of the classes "
+                f"{', '.join(map(repr, self.classes))} of the family's task; fix the "
+                "cell, or add the class to the task's classes in its contract.py."
+            )
         if self.numeric and not _is_plain_number(cell):
             return f"the label {number_problem(cell)} A regression's label must be a number."
         return ""
@@ -66,12 +68,16 @@ class LabelRule:
         return self.drop_empty and index < len(row) and not row[index].strip()
 
 
-_CR_ONLY = ("lines end with a carriage return (CR) only (old Mac line endings), which "
-            "ExampleGen does not split; save the file with LF or CRLF line endings.")
+_CR_ONLY = (
+    "lines end with a carriage return (CR) only (old Mac line endings), which "
+    "ExampleGen does not split; save the file with LF or CRLF line endings."
+)
 
-_CR_IN_LINE = ("a carriage return (CR) outside quotes inside the line, which the CSV "
-               "parser takes for the end of a row (old Mac line endings mixed in); save "
-               "the file with LF or CRLF line endings.")
+_CR_IN_LINE = (
+    "a carriage return (CR) outside quotes inside the line, which the CSV "
+    "parser takes for the end of a row (old Mac line endings mixed in); save "
+    "the file with LF or CRLF line endings."
+)
 
 
 def _split_lines(data: BinaryIO, path: str) -> Iterator[bytes]:
@@ -83,14 +89,17 @@ def _split_lines(data: BinaryIO, path: str) -> Iterator[bytes]:
     while block := data.read(1 << 20):
         start = 0
         while (end := block.find(b"\n", start)) != -1:
-            pending.append(block[start:end + 1])
+            pending.append(block[start : end + 1])
             yield b"".join(pending)
             pending, size, start = [], 0, end + 1
         pending.append(block[start:])
         size += len(block) - start
         if size > MAX_OPEN_QUOTE_CHARS:
-            problem = _CR_ONLY if b"\r" in b"".join(pending) else (
-                f"a line is longer than {MAX_OPEN_QUOTE_CHARS:,} bytes.")
+            problem = (
+                _CR_ONLY
+                if b"\r" in b"".join(pending)
+                else (f"a line is longer than {MAX_OPEN_QUOTE_CHARS:,} bytes.")
+            )
             raise CsvFormatError(f"{path}: {problem}")
     if any(pending):
         yield b"".join(pending)
@@ -106,8 +115,7 @@ def _physical_lines(path: str) -> Iterator[Tuple[int, str]]:
         with data_files.open_binary(path) as data:
             for number, raw in enumerate(_split_lines(data, path), start=1):
                 if number == 1 and raw.startswith(_GZIP_MAGIC):
-                    raise CsvFormatError(
-                        f"{path}: the file is gzip-compressed; name it *.csv.gz.")
+                    raise CsvFormatError(f"{path}: the file is gzip-compressed; name it *.csv.gz.")
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as error:
@@ -144,11 +152,13 @@ def records(path: str) -> Iterator[Tuple[int, int, str]]:
         elif chars > MAX_OPEN_QUOTE_CHARS:
             raise CsvFormatError(
                 f"{path}: line {first}: a quoted field opened on this line is still open "
-                f"at line {number}, {chars:,} characters later; a closing quote is missing.")
+                f"at line {number}, {chars:,} characters later; a closing quote is missing."
+            )
     if parts:
         raise CsvFormatError(
             f"{path}: line {first}: a quoted field opened on this line is never closed "
-            "(the file ends inside it); a closing quote is missing.")
+            "(the file ends inside it); a closing quote is missing."
+        )
 
 
 def _has_unquoted_cr(text: str) -> bool:
@@ -232,15 +242,16 @@ def number_problem(cell: str) -> str:
     if word == "nan":
         return f"{cell!r} is not a number; leave the cell empty for a missing value."
     if word in ("inf", "infinity"):
-        return (f"{cell!r} is not a finite number; write a finite value, or leave the cell "
-                "empty for a missing value.")
+        return (
+            f"{cell!r} is not a finite number; write a finite value, or leave the cell "
+            "empty for a missing value."
+        )
     if "_" in cell and _NUMBER.fullmatch(cell.replace("_", "")):
         return f"{cell!r} is not a number; write it without '_' ({cell.replace('_', '')})."
     return f"{cell!r} is not a number."
 
 
-def _check_label(path: str, line: int, row: List[str], index: int,
-                 label: LabelRule) -> bool:
+def _check_label(path: str, line: int, row: List[str], index: int, label: LabelRule) -> bool:
     """Raises a `CsvFormatError` for a label the task cannot use; True: the row drops."""
     cell = row[index].strip()
     if not cell:
@@ -248,15 +259,21 @@ def _check_label(path: str, line: int, row: List[str], index: int,
             return True
         raise CsvFormatError(
             f"{path}: line {line}, column {label.column!r}: the label is empty; fill it, "
-            "or have the family drop such rows (drop_empty_label=True in its task).")
+            "or have the family drop such rows (drop_empty_label=True in its task)."
+        )
     problem = label.problem(cell)
     if problem:
         raise CsvFormatError(f"{path}: line {line}, column {label.column!r}: {problem}")
     return False
 
 
-def _check_row(path: str, record: Tuple[int, int, str], row: List[str],
-               header: Sequence[str], numeric: Sequence[Tuple[int, str]]) -> None:
+def _check_row(
+    path: str,
+    record: Tuple[int, int, str],
+    row: List[str],
+    header: Sequence[str],
+    numeric: Sequence[Tuple[int, str]],
+) -> None:
     """Raises a `CsvFormatError` for a wrong field count or a bad number in `row`."""
     first, last, text = record
     if len(row) != len(header) and _has_unquoted_cr(text):
@@ -264,13 +281,12 @@ def _check_row(path: str, record: Tuple[int, int, str], row: List[str],
     if len(row) != len(header):
         runs_on = f" (a row over lines {first} to {last})" if last > first else ""
         raise CsvFormatError(
-            f"{path}: line {first}{runs_on} has {len(row)} fields; "
-            f"the header has {len(header)}.")
+            f"{path}: line {first}{runs_on} has {len(row)} fields; the header has {len(header)}."
+        )
     for index, column in numeric:
         cell = row[index].strip()
         if cell and not _is_plain_number(cell):
-            raise CsvFormatError(
-                f"{path}: line {first}, column {column!r}: {number_problem(cell)}")
+            raise CsvFormatError(f"{path}: line {first}, column {column!r}: {number_problem(cell)}")
 
 
 def checked_header(path: str, required_columns: Sequence[str]) -> List[str]:
@@ -286,8 +302,9 @@ def checked_header(path: str, required_columns: Sequence[str]) -> List[str]:
     return header
 
 
-def check_same_header(path: str, header: Sequence[str], first_path: str,
-                      first_header: Sequence[str]) -> None:
+def check_same_header(
+    path: str, header: Sequence[str], first_path: str, first_header: Sequence[str]
+) -> None:
     """Raises a `CsvFormatError` if `path`'s header differs from the first file's."""
     if list(header) != list(first_header):
         raise CsvFormatError(
@@ -299,12 +316,16 @@ def check_same_header(path: str, header: Sequence[str], first_path: str,
 def no_data_row_error(paths: Sequence[str]) -> CsvFormatError:
     """The error of files that hold headers but no data row."""
     return CsvFormatError(
-        f"{os.path.dirname(sorted(paths)[0])}: the CSV files hold a header but no data row.")
+        f"{os.path.dirname(sorted(paths)[0])}: the CSV files hold a header but no data row."
+    )
 
 
-def check_file(path: str, required_columns: Sequence[str],
-               numeric_columns: Sequence[str],
-               label: Optional[LabelRule] = None) -> Tuple[List[str], int, int]:
+def check_file(
+    path: str,
+    required_columns: Sequence[str],
+    numeric_columns: Sequence[str],
+    label: Optional[LabelRule] = None,
+) -> Tuple[List[str], int, int]:
     """Checks one CSV file (or .csv.gz).
 
     Returns:
@@ -321,8 +342,11 @@ def check_file(path: str, required_columns: Sequence[str],
     header = checked_header(path, required_columns)
     label_index = header.index(label.column) if label and label.column in header else None
     # The label's own check says more than the number check does.
-    numeric = [(header.index(c), c) for c in numeric_columns
-               if c in header and header.index(c) != label_index]
+    numeric = [
+        (header.index(c), c)
+        for c in numeric_columns
+        if c in header and header.index(c) != label_index
+    ]
     data_rows = dropped = 0
     rows = records(path)
     next(rows)  # The header, checked above.
@@ -336,8 +360,12 @@ def check_file(path: str, required_columns: Sequence[str],
     return header, data_rows, dropped
 
 
-def check_files(paths: Iterable[str], required_columns: Sequence[str],
-                numeric_columns: Sequence[str], label: Optional[LabelRule] = None) -> int:
+def check_files(
+    paths: Iterable[str],
+    required_columns: Sequence[str],
+    numeric_columns: Sequence[str],
+    label: Optional[LabelRule] = None,
+) -> int:
     """Checks every file and that they share one header.
 
     Returns:
@@ -352,8 +380,7 @@ def check_files(paths: Iterable[str], required_columns: Sequence[str],
         raise CsvFormatError("No CSV file to read.")
     first_header, rows = None, 0
     for path in paths:
-        header, file_rows, dropped = check_file(path, required_columns, numeric_columns,
-                                                label)
+        header, file_rows, dropped = check_file(path, required_columns, numeric_columns, label)
         rows += file_rows - dropped
         if first_header is None:
             first_header = header

@@ -76,8 +76,7 @@ def chunk_ranges(path: str, chunks: int) -> List[Tuple[int, int]]:
 
 def gzip_chunks(path: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
     """Yields a gzipped CSV file's records after its header, in chunks of whole records."""
-    with worker_files.open_file(path, "rb") as raw, \
-            gzip.GzipFile(fileobj=raw, mode="rb") as data:
+    with worker_files.open_file(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as data:
         pending, first = b"", True
         while True:
             block = data.read(chunk_bytes)

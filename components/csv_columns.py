@@ -37,8 +37,10 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 # What Python's `str.strip()` removes (the characters `str.isspace` holds), as
 # `csv_check` strips a label cell; tests/test_fast_csv_reader.py checks the list.
-PYTHON_SPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003"
-                "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+PYTHON_SPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003"
+    "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 # A quote that neither opens a field (after a comma or a line break) nor closes one
 # (before a comma, a quote or a line break): Python's csv and pyarrow may differ there.
 _ODD_QUOTE = re.compile(rb'(?<![,\n])"(?![,\r\n"])|(?<=[^,\n"])"(?=")')
@@ -130,8 +132,10 @@ def column_type(column) -> int:
     if ints(cells) is not None:
         return INT
     if floats(cells) is not None:
-        kind, others = FLOAT, pc.filter(
-            cells, pc.greater_equal(pc.binary_length(cells), _LONG_DIGITS))
+        kind, others = (
+            FLOAT,
+            pc.filter(cells, pc.greater_equal(pc.binary_length(cells), _LONG_DIGITS)),
+        )
     else:
         kind, others = UNKNOWN, cells
     for cell in pc.unique(others).to_pylist():
@@ -149,8 +153,9 @@ def merge_types(per_chunk: Iterable[Sequence[int]]) -> List[int]:
     return merged or []
 
 
-def check_table(table: pa.Table, numeric: Sequence[int],
-                label: Optional[Dict[str, Any]] = None) -> None:
+def check_table(
+    table: pa.Table, numeric: Sequence[int], label: Optional[Dict[str, Any]] = None
+) -> None:
     """Raises `Suspicious` if a check fails or pyarrow may have read a cell otherwise.
 
     Args:
@@ -165,19 +170,25 @@ def check_table(table: pa.Table, numeric: Sequence[int],
             raise Suspicious(f"column {name!r}: a quote inside a value")
         if index in numeric:
             stripped = pc.utf8_trim_whitespace(column)
-            bad = pc.and_(nonempty(stripped),
-                          pc.invert(pc.match_substring_regex(stripped, _NUMBER)))
+            bad = pc.and_(
+                nonempty(stripped), pc.invert(pc.match_substring_regex(stripped, _NUMBER))
+            )
             if any_true(bad):
                 raise Suspicious(f"column {name!r}: a cell that is not a plain number")
     if label is not None:
         check_label(table, label)
 
 
-def label_request(header: Sequence[str], column: str, classes: Sequence[str],
-                  numeric: bool, drop_empty: bool) -> Dict[str, Any]:
+def label_request(
+    header: Sequence[str], column: str, classes: Sequence[str], numeric: bool, drop_empty: bool
+) -> Dict[str, Any]:
     """A `csv_check.LabelRule` as the workers receive it (JSON), with its column's index."""
-    return {"index": list(header).index(column), "classes": list(classes),
-            "numeric": bool(numeric), "drop_empty": bool(drop_empty)}
+    return {
+        "index": list(header).index(column),
+        "classes": list(classes),
+        "numeric": bool(numeric),
+        "drop_empty": bool(drop_empty),
+    }
 
 
 def _label_cells(table: pa.Table, label: Dict[str, Any]) -> pa.Array:
@@ -194,8 +205,9 @@ def check_label(table: pa.Table, label: Dict[str, Any]) -> None:
     if not label["drop_empty"] and any_true(pc.invert(present)):
         raise Suspicious(f"column {name!r}: an empty label")
     given = pc.filter(cells, present)
-    if label["classes"] and any_true(pc.invert(
-            pc.is_in(given, value_set=pa.array(label["classes"], pa.string())))):
+    if label["classes"] and any_true(
+        pc.invert(pc.is_in(given, value_set=pa.array(label["classes"], pa.string())))
+    ):
         raise Suspicious(f"column {name!r}: a label outside the task's classes")
     if label["numeric"] and any_true(pc.invert(pc.match_substring_regex(given, _NUMBER))):
         raise Suspicious(f"column {name!r}: a label that is not a number")
@@ -224,17 +236,20 @@ def read_chunk(data: bytes, header: Sequence[str]) -> pa.Table:
     # Unique stand-in names: pyarrow cannot take two columns of one name.
     names = [f"c{index}" for index in range(len(header))]
     if not data.strip(b"\r\n"):  # Blank lines only, which TFX skips.
-        return pa.Table.from_arrays([pa.array([], pa.string())] * len(header),
-                                    names=list(header))
+        return pa.Table.from_arrays([pa.array([], pa.string())] * len(header), names=list(header))
     try:
         table = pa_csv.read_csv(
             pa.py_buffer(data),
-            read_options=pa_csv.ReadOptions(column_names=names, use_threads=False,
-                                            block_size=8 << 20),
+            read_options=pa_csv.ReadOptions(
+                column_names=names, use_threads=False, block_size=8 << 20
+            ),
             parse_options=pa_csv.ParseOptions(newlines_in_values=quoted),
             convert_options=pa_csv.ConvertOptions(
                 column_types={name: pa.string() for name in names},
-                strings_can_be_null=False, quoted_strings_can_be_null=False))
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
     except (pa.ArrowInvalid, pa.ArrowException) as error:
         raise Suspicious(f"pyarrow: {error}") from None
     return table.rename_columns(list(header))

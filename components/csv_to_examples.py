@@ -42,13 +42,15 @@ def checked_headers(paths: Sequence[str], required_columns: Sequence[str]) -> Li
     paths = sorted(paths)
     header = csv_check.checked_header(paths[0], required_columns)
     for path in paths[1:]:
-        csv_check.check_same_header(path, csv_check.checked_header(path, required_columns),
-                                    paths[0], header)
+        csv_check.check_same_header(
+            path, csv_check.checked_header(path, required_columns), paths[0], header
+        )
     twice = sorted({name for name in header if header.count(name) > 1})
     if twice:
         raise csv_check.CsvFormatError(
             f"{paths[0]}: the header names column {', '.join(map(repr, twice))} more than "
-            "once; give every column its own name.")
+            "once; give every column its own name."
+        )
     return header
 
 
@@ -74,7 +76,7 @@ def key_order(names: Sequence[str]) -> List[int]:
     while position < len(data):
         length, start = varint(position + 1)  # A map entry: tag, length.
         key_length, key_start = varint(start + 1)  # Its key: tag, length.
-        order.append(names.index(data[key_start:key_start + key_length].decode("utf-8")))
+        order.append(names.index(data[key_start : key_start + key_length].decode("utf-8")))
         position = start + length
     return order
 
@@ -82,8 +84,9 @@ def key_order(names: Sequence[str]) -> List[int]:
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> pa.Table:
     """Rows of text cells as a table of text columns, as `fast_csv_reader` reads them."""
     columns = list(zip(*rows)) if rows else [()] * len(header)
-    return pa.Table.from_arrays([pa.array(column, pa.string()) for column in columns],
-                                names=list(header))
+    return pa.Table.from_arrays(
+        [pa.array(column, pa.string()) for column in columns], names=list(header)
+    )
 
 
 class RowSplitter:
@@ -99,12 +102,15 @@ class RowSplitter:
 
     def __call__(self, rows: Sequence[Sequence[str]]) -> List[int]:
         table = text_table(self._header, rows)
-        return [example_bytes.split_of(serialized, self._buckets) for serialized in
-                example_bytes.encode(table, self._types, self._order)]
+        return [
+            example_bytes.split_of(serialized, self._buckets)
+            for serialized in example_bytes.encode(table, self._types, self._order)
+        ]
 
 
-def _python_tables(path: str, header: Sequence[str],
-                   label: Optional[csv_check.LabelRule]) -> Iterator[pa.Table]:
+def _python_tables(
+    path: str, header: Sequence[str], label: Optional[csv_check.LabelRule]
+) -> Iterator[pa.Table]:
     """A checked file read as TFX reads it (its line joining, Python's csv), as tables
     of text columns, without the rows the label rule drops."""
     index = header.index(label.column) if label is not None else None
@@ -131,8 +137,10 @@ def _tasks(paths: Sequence[str], workers: int, chunk_bytes: int) -> List[Dict[st
             continue
         size = fileio.stat(path).length
         chunks = max(math.ceil(size / chunk_bytes), workers)
-        tasks += [{"path": path, "start": start, "end": end}
-                  for start, end in csv_chunks.chunk_ranges(path, chunks)]
+        tasks += [
+            {"path": path, "start": start, "end": end}
+            for start, end in csv_chunks.chunk_ranges(path, chunks)
+        ]
     return tasks
 
 
@@ -148,21 +156,34 @@ class _Reading:
 
     def request(self, op: str, task: Dict[str, Any], **fields) -> Dict[str, Any]:
         """A worker's request (`fast_csv_reader.handle`) for one chunk."""
-        label = (csv_columns.label_request(self.header, **dataclasses.asdict(self.label))
-                 if self.label is not None else None)
+        label = (
+            csv_columns.label_request(self.header, **dataclasses.asdict(self.label))
+            if self.label is not None
+            else None
+        )
         # The label's own check says more than the number check does (as csv_check).
-        numeric = [self.header.index(name) for name in self.numeric
-                   if name in self.header and (label is None or name != self.label.column)]
-        return {"op": op, "task": task, "header": self.header, "numeric": numeric,
-                "label": label, **fields}
+        numeric = [
+            self.header.index(name)
+            for name in self.numeric
+            if name in self.header and (label is None or name != self.label.column)
+        ]
+        return {
+            "op": op,
+            "task": task,
+            "header": self.header,
+            "numeric": numeric,
+            "label": label,
+            **fields,
+        }
 
     def python_tables(self, path: str) -> Iterator[pa.Table]:
         """A file read with Python's csv module, as tables of text columns."""
         return _python_tables(path, self.header, self.label)
 
 
-def _scan(pool, reading: _Reading, tasks: Sequence[Dict[str, Any]]
-          ) -> Tuple[List[str], int, List[int]]:
+def _scan(
+    pool, reading: _Reading, tasks: Sequence[Dict[str, Any]]
+) -> Tuple[List[str], int, List[int]]:
     """Checks every chunk and infers the column types.
 
     Returns:
@@ -193,21 +214,38 @@ def _scan(pool, reading: _Reading, tasks: Sequence[Dict[str, Any]]
     return sorted(suspicious), rows, csv_columns.merge_types(per_chunk)
 
 
-def _write(pool, reading: _Reading, tasks: Sequence[Dict[str, Any]],
-           python_files: Sequence[str], types: Sequence[int], split_uris: Sequence[str],
-           buckets: Optional[Sequence[int]]) -> List[int]:
+def _write(
+    pool,
+    reading: _Reading,
+    tasks: Sequence[Dict[str, Any]],
+    python_files: Sequence[str],
+    types: Sequence[int],
+    split_uris: Sequence[str],
+    buckets: Optional[Sequence[int]],
+) -> List[int]:
     """Writes the examples of the chunks (in the pool), then those of the files read
     with Python's csv module (here); returns the examples per split."""
     fast_tasks = [task for task in tasks if task["path"] not in python_files]
     count = len(fast_tasks) + len(python_files)
     order = key_order(reading.header)
-    files = [[tfrecord_files.output_file(uri, index, count) for uri in split_uris]
-             for index in range(count)]
+    files = [
+        [tfrecord_files.output_file(uri, index, count) for uri in split_uris]
+        for index in range(count)
+    ]
     counts = [0] * len(split_uris)
-    for reply in pool.run([
-            reading.request("write", task, types=types, order=order, paths=files[index],
-                            buckets=list(buckets) if buckets else None)
-            for index, task in enumerate(fast_tasks)]):
+    for reply in pool.run(
+        [
+            reading.request(
+                "write",
+                task,
+                types=types,
+                order=order,
+                paths=files[index],
+                buckets=list(buckets) if buckets else None,
+            )
+            for index, task in enumerate(fast_tasks)
+        ]
+    ):
         counts = [a + b for a, b in zip(counts, reply["counts"])]
     for index, path in enumerate(python_files, start=len(fast_tasks)):
         writers = tfrecord_files.SplitWriters(files[index], buckets, order)
@@ -217,11 +255,16 @@ def _write(pool, reading: _Reading, tasks: Sequence[Dict[str, Any]],
     return counts
 
 
-def write_examples(paths: Sequence[str], required_columns: Sequence[str],
-                   numeric_columns: Sequence[str], split_uris: Sequence[str],
-                   buckets: Optional[Sequence[int]], workers: Optional[int] = None,
-                   chunk_bytes: int = csv_chunks.CHUNK_BYTES,
-                   label: Optional[csv_check.LabelRule] = None) -> Dict[str, Any]:
+def write_examples(
+    paths: Sequence[str],
+    required_columns: Sequence[str],
+    numeric_columns: Sequence[str],
+    split_uris: Sequence[str],
+    buckets: Optional[Sequence[int]],
+    workers: Optional[int] = None,
+    chunk_bytes: int = csv_chunks.CHUNK_BYTES,
+    label: Optional[csv_check.LabelRule] = None,
+) -> Dict[str, Any]:
     """Checks and reads the data files into tf.Examples, one folder per split.
 
     Args:
@@ -253,8 +296,11 @@ def write_examples(paths: Sequence[str], required_columns: Sequence[str],
         total = sum(fileio.stat(path).length for path in paths)
         workers = (os.cpu_count() or 1) if total >= fast_csv_reader.IN_PROCESS_BYTES else 0
     tasks = _tasks(paths, workers, chunk_bytes)
-    pool = (fast_csv_reader.WorkerPool(min(workers, len(tasks)))
-            if workers and tasks else fast_csv_reader.InProcess())
+    pool = (
+        fast_csv_reader.WorkerPool(min(workers, len(tasks)))
+        if workers and tasks
+        else fast_csv_reader.InProcess()
+    )
     try:
         python_files, rows, types = _scan(pool, reading, tasks)
         named = {name: csv_columns.TYPE_NAMES[kind] for name, kind in zip(reading.header, types)}
@@ -263,7 +309,18 @@ def write_examples(paths: Sequence[str], required_columns: Sequence[str],
     finally:
         pool.close()
     seconds = time.monotonic() - start
-    logging.info("%d rows of %d files to %s examples a split, %.1f s, %d workers.",
-                 rows, len(paths), counts, seconds, workers)
-    return {"rows": rows, "counts": counts, "python_files": python_files, "types": named,
-            "seconds": round(seconds, 2)}
+    logging.info(
+        "%d rows of %d files to %s examples a split, %.1f s, %d workers.",
+        rows,
+        len(paths),
+        counts,
+        seconds,
+        workers,
+    )
+    return {
+        "rows": rows,
+        "counts": counts,
+        "python_files": python_files,
+        "types": named,
+        "seconds": round(seconds, 2),
+    }

@@ -40,8 +40,10 @@ class CuratedSchema(base_component.BaseComponent):
           digest: a digest of the file's contents, computed where the pipeline is
             built (on Kubeflow, of the project file that the image holds).
         """
-        super().__init__(spec=CuratedSchemaSpec(
-            schema_file=schema_file,
-            schema_digest=digest,
-            schema=types.Channel(type=standard_artifacts.Schema),
-        ))
+        super().__init__(
+            spec=CuratedSchemaSpec(
+                schema_file=schema_file,
+                schema_digest=digest,
+                schema=types.Channel(type=standard_artifacts.Schema),
+            )
+        )

@@ -9,8 +9,9 @@ CANDIDATE = "candidate"
 BASELINE = "baseline"
 
 
-def eval_config(metrics_specs: Sequence[tfma.MetricsSpec], slice_columns: Sequence[str],
-                prediction_key: str) -> tfma.EvalConfig:
+def eval_config(
+    metrics_specs: Sequence[tfma.MetricsSpec], slice_columns: Sequence[str], prediction_key: str
+) -> tfma.EvalConfig:
     """Returns the TFMA config that decides whether a model may ship.
 
     The metrics and the thresholds that bless come from the model's task
@@ -26,16 +27,22 @@ def eval_config(metrics_specs: Sequence[tfma.MetricsSpec], slice_columns: Sequen
     Raises:
       ValueError: no metric carries a threshold: such a config never blesses.
     """
-    if not any(metric.per_slice_thresholds or metric.HasField("threshold")
-               for spec in metrics_specs for metric in spec.metrics):
+    if not any(
+        metric.per_slice_thresholds or metric.HasField("threshold")
+        for spec in metrics_specs
+        for metric in spec.metrics
+    ):
         raise ValueError("No metric carries a threshold: the Evaluator would never bless.")
     return tfma.EvalConfig(
         model_specs=[
             # The Estimator's EvalSavedModel is exported under the 'eval' tag.
-            tfma.ModelSpec(name=CANDIDATE, signature_name="eval",
-                           prediction_key=prediction_key),
-            tfma.ModelSpec(name=BASELINE, signature_name="eval",
-                           prediction_key=prediction_key, is_baseline=True),
+            tfma.ModelSpec(name=CANDIDATE, signature_name="eval", prediction_key=prediction_key),
+            tfma.ModelSpec(
+                name=BASELINE,
+                signature_name="eval",
+                prediction_key=prediction_key,
+                is_baseline=True,
+            ),
         ],
         slicing_specs=[tfma.SlicingSpec()]
         + [tfma.SlicingSpec(feature_keys=[key]) for key in slice_columns],

@@ -27,7 +27,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from components import csv_columns
-from components.csv_columns import FLOAT, INT, STRING, UNKNOWN
+from components.csv_columns import FLOAT
+from components.csv_columns import INT
+from components.csv_columns import STRING
+from components.csv_columns import UNKNOWN
 
 _MAX_VARINT = 10
 # Rows of bytes and the length used in each row.
@@ -53,31 +56,37 @@ def _varints(values: np.ndarray) -> Pieces:
 
 def _varint_bytes(value: int) -> bytes:
     groups, lengths = _varints(np.array([value]))
-    return groups[0, :lengths[0]].tobytes()
+    return groups[0, : lengths[0]].tobytes()
 
 
 def _const(data: bytes, rows: int) -> Pieces:
-    return (np.frombuffer(data, np.uint8)[None, :].repeat(rows, 0),
-            np.full(rows, len(data), np.int64))
+    return (
+        np.frombuffer(data, np.uint8)[None, :].repeat(rows, 0),
+        np.full(rows, len(data), np.int64),
+    )
 
 
 def _ragged(pieces: Sequence[Pieces]) -> pa.Array:
     """Binary values, row i the first lengths[i] bytes of each piece's row i, in order."""
     matrix = np.concatenate([piece for piece, _ in pieces], axis=1)
-    keep = np.concatenate([np.arange(piece.shape[1])[None, :] < lengths[:, None]
-                           for piece, lengths in pieces], axis=1)
+    keep = np.concatenate(
+        [np.arange(piece.shape[1])[None, :] < lengths[:, None] for piece, lengths in pieces], axis=1
+    )
     offsets = np.zeros(len(matrix) + 1, np.int64)
     np.cumsum(keep.sum(axis=1), out=offsets[1:])
     return pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(), len(matrix),
-        [None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(matrix[keep]))])
+        pa.large_binary(),
+        len(matrix),
+        [None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(matrix[keep]))],
+    )
 
 
 def _python_values(cells: pa.Array, kind: int) -> np.ndarray:
     if kind == INT:
         return np.array([int(cell.encode("utf-8")) for cell in cells.to_pylist()], np.int64)
-    return np.array([float(cell.encode("utf-8")) for cell in cells.to_pylist()],
-                    np.float64).astype(np.float32)
+    return np.array([float(cell.encode("utf-8")) for cell in cells.to_pylist()], np.float64).astype(
+        np.float32
+    )
 
 
 def _string_feature(column: pa.Array, present: np.ndarray) -> Tuple[List[Pieces], pa.Array]:
@@ -85,13 +94,17 @@ def _string_feature(column: pa.Array, present: np.ndarray) -> Tuple[List[Pieces]
     rows = len(column)
     cell_lengths = np.zeros(rows, np.int64)
     cell_lengths[present] = pc.binary_length(pc.filter(column, present)).to_numpy(
-        zero_copy_only=False)
+        zero_copy_only=False
+    )
     inner, inner_lengths = _varints(cell_lengths)  # BytesList: 0a <len> cell
     list_lengths = np.where(present, 1 + inner_lengths + cell_lengths, 0)
     outer, outer_lengths = _varints(list_lengths)
-    pieces = [_const(b"\x0a", rows), (outer, outer_lengths),
-              (np.full((rows, 1), 0x0A, np.uint8), present.astype(np.int64)),
-              (inner, np.where(present, inner_lengths, 0))]
+    pieces = [
+        _const(b"\x0a", rows),
+        (outer, outer_lengths),
+        (np.full((rows, 1), 0x0A, np.uint8), present.astype(np.int64)),
+        (inner, np.where(present, inner_lengths, 0)),
+    ]
     return pieces, pc.cast(column, pa.large_binary())  # An empty cell is b"" already.
 
 
@@ -145,13 +158,13 @@ def _entry(key: str, column, kind: int) -> List[pa.Array]:
     pieces, texts = _feature(column, kind)
     feature_lengths = sum(lengths for _, lengths in pieces)
     if texts is not None:
-        feature_lengths = feature_lengths + pc.binary_length(texts).to_numpy(
-            zero_copy_only=False)
+        feature_lengths = feature_lengths + pc.binary_length(texts).to_numpy(zero_copy_only=False)
     key_part = b"\x0a" + _varint_bytes(len(key_bytes)) + key_bytes + b"\x12"
     value_varint = _varints(feature_lengths)
     body_varint = _varints(len(key_part) + value_varint[1] + feature_lengths)
-    fixed = _ragged([_const(b"\x0a", rows), body_varint, _const(key_part, rows),
-                     value_varint, *pieces])
+    fixed = _ragged(
+        [_const(b"\x0a", rows), body_varint, _const(key_part, rows), value_varint, *pieces]
+    )
     return [fixed, texts] if texts is not None else [fixed]
 
 
@@ -168,8 +181,12 @@ def encode(table: pa.Table, types: Sequence[int], order: Sequence[int]) -> List[
     for index in order:
         entries += _entry(table.column_names[index], table.column(index), types[index])
     body = _join(entries)
-    head = _ragged([_const(b"\x0a", table.num_rows),
-                    _varints(pc.binary_length(body).to_numpy(zero_copy_only=False))])
+    head = _ragged(
+        [
+            _const(b"\x0a", table.num_rows),
+            _varints(pc.binary_length(body).to_numpy(zero_copy_only=False)),
+        ]
+    )
     return _join([head, body]).to_pylist()
 
 

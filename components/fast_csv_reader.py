@@ -55,8 +55,12 @@ def _tables(task: Dict[str, Any], header: Sequence[str]) -> Iterator[pa.Table]:
     return (csv_columns.read_chunk(data, header) for data in csv_chunks.task_bytes(task))
 
 
-def scan_task(task: Dict[str, Any], header: Sequence[str], numeric: Sequence[int],
-              label: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+def scan_task(
+    task: Dict[str, Any],
+    header: Sequence[str],
+    numeric: Sequence[int],
+    label: Optional[Dict[str, Any]] = None,
+) -> Dict[str, Any]:
     """Checks a chunk and infers its column types: {rows, types} or {suspicious}.
 
     `rows` and `types` leave out the rows whose label is empty where such rows drop.
@@ -70,13 +74,21 @@ def scan_task(task: Dict[str, Any], header: Sequence[str], numeric: Sequence[int
             per_table.append([csv_columns.column_type(column) for column in table.columns])
     except csv_columns.Suspicious as reason:
         return {"suspicious": str(reason)}
-    return {"rows": rows,
-            "types": csv_columns.merge_types(per_table) or [csv_columns.UNKNOWN] * len(header)}
+    return {
+        "rows": rows,
+        "types": csv_columns.merge_types(per_table) or [csv_columns.UNKNOWN] * len(header),
+    }
 
 
-def write_task(task: Dict[str, Any], header: Sequence[str], types: Sequence[int],
-               paths: Sequence[str], buckets: Optional[Sequence[int]],
-               order: Sequence[int], label: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+def write_task(
+    task: Dict[str, Any],
+    header: Sequence[str],
+    types: Sequence[int],
+    paths: Sequence[str],
+    buckets: Optional[Sequence[int]],
+    order: Sequence[int],
+    label: Optional[Dict[str, Any]] = None,
+) -> Dict[str, Any]:
     """Writes a chunk's examples into one file per split; returns the counts per split."""
     writers = tfrecord_files.SplitWriters(paths, buckets, order)
     for table in _tables(task, header):
@@ -87,11 +99,18 @@ def write_task(task: Dict[str, Any], header: Sequence[str], types: Sequence[int]
 def handle(request: Dict[str, Any]) -> Dict[str, Any]:
     """Runs one request of the executor: a chunk to scan (`op` scan) or to write."""
     if request["op"] == "scan":
-        return scan_task(request["task"], request["header"], request["numeric"],
-                         request.get("label"))
-    return write_task(request["task"], request["header"], request["types"],
-                      request["paths"], request["buckets"], request["order"],
-                      request.get("label"))
+        return scan_task(
+            request["task"], request["header"], request["numeric"], request.get("label")
+        )
+    return write_task(
+        request["task"],
+        request["header"],
+        request["types"],
+        request["paths"],
+        request["buckets"],
+        request["order"],
+        request.get("label"),
+    )
 
 
 def _serve() -> None:
@@ -107,8 +126,9 @@ def _serve() -> None:
         out.flush()
 
 
-def _feed(process: subprocess.Popen, todo: "queue.Queue[Tuple[int, dict]]",
-          replies: List[Optional[dict]]) -> None:
+def _feed(
+    process: subprocess.Popen, todo: "queue.Queue[Tuple[int, dict]]", replies: List[Optional[dict]]
+) -> None:
     """Sends a worker the next request each time it replies, until none is left or it
     fails."""
     while True:
@@ -119,8 +139,9 @@ def _feed(process: subprocess.Popen, todo: "queue.Queue[Tuple[int, dict]]",
         process.stdin.write(json.dumps(request) + "\n")
         process.stdin.flush()
         line = process.stdout.readline()
-        replies[index] = json.loads(line) if line else {
-            "error": f"the worker ended (exit {process.poll()})"}
+        replies[index] = (
+            json.loads(line) if line else {"error": f"the worker ended (exit {process.poll()})"}
+        )
         if "error" in replies[index]:
             return
 
@@ -133,10 +154,15 @@ class WorkerPool:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         self._processes = [
-            subprocess.Popen([sys.executable, "-m", "components.fast_csv_reader"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                             env=env)
-            for _ in range(workers)]
+            subprocess.Popen(
+                [sys.executable, "-m", "components.fast_csv_reader"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for _ in range(workers)
+        ]
 
     def run(self, requests: Sequence[dict]) -> List[dict]:
         """Returns the replies in the order of the requests.
@@ -144,12 +170,14 @@ class WorkerPool:
         Raises:
           RuntimeError: a worker failed; the message holds its traceback.
         """
-        todo: "queue.Queue[Tuple[int, dict]]" = queue.Queue()
+        todo: queue.Queue[Tuple[int, dict]] = queue.Queue()
         for item in enumerate(requests):
             todo.put(item)
         replies: List[Optional[dict]] = [None] * len(requests)
-        threads = [threading.Thread(target=_feed, args=(p, todo, replies), daemon=True)
-                   for p in self._processes]
+        threads = [
+            threading.Thread(target=_feed, args=(p, todo, replies), daemon=True)
+            for p in self._processes
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

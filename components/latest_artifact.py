@@ -15,6 +15,7 @@ from tfx.dsl.input_resolution.strategies import latest_artifact_strategy
 class LatestArtifactIfAnyStrategy(latest_artifact_strategy.LatestArtifactStrategy):
     """The latest artifact of each channel (by id), or an empty list when there is none."""
 
-    def resolve_artifacts(self, store, input_dict: Dict[str, List[types.Artifact]]
-                          ) -> Optional[Dict[str, List[types.Artifact]]]:
+    def resolve_artifacts(
+        self, store, input_dict: Dict[str, List[types.Artifact]]
+    ) -> Optional[Dict[str, List[types.Artifact]]]:
         return self._resolve(input_dict)

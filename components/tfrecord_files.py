@@ -69,8 +69,9 @@ def output_file(split_uri: str, index: int, count: int) -> str:
 class SplitWriters:
     """One gzipped TFRecord writer per output split, each example to its split."""
 
-    def __init__(self, paths: Sequence[str], buckets: Optional[Sequence[int]],
-                 order: Sequence[int]):
+    def __init__(
+        self, paths: Sequence[str], buckets: Optional[Sequence[int]], order: Sequence[int]
+    ):
         self._order = list(order)
         self._writers = [GzipTFRecordWriter(path) for path in paths]
         self._buckets = list(buckets) if buckets else None
@@ -79,8 +80,9 @@ class SplitWriters:
     def write_table(self, table: pa.Table, types: Sequence[int]) -> None:
         """Encodes the table's rows and writes each to its split's file."""
         for offset in range(0, table.num_rows, BATCH_ROWS):
-            for serialized in example_bytes.encode(table.slice(offset, BATCH_ROWS), types,
-                                                   self._order):
+            for serialized in example_bytes.encode(
+                table.slice(offset, BATCH_ROWS), types, self._order
+            ):
                 split = example_bytes.split_of(serialized, self._buckets) if self._buckets else 0
                 self._writers[split].write(serialized)
                 self.counts[split] += 1

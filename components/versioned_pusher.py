@@ -84,15 +84,17 @@ def complete_versions(serving_dir: str) -> List[str]:
 
 def staging_name() -> str:
     """Returns a staging folder name unique to this host, process and moment."""
-    return (f"{INCOMPLETE_PREFIX}{socket.gethostname()}-{os.getpid()}-"
-            f"{int(time.time())}-{secrets.token_hex(4)}")
+    return (
+        f"{INCOMPLETE_PREFIX}{socket.gethostname()}-{os.getpid()}-"
+        f"{int(time.time())}-{secrets.token_hex(4)}"
+    )
 
 
 def parse_staging_name(name: str) -> Optional[Tuple[str, int, int]]:
     """Returns (host, pid, start time) of a staging folder name, or None if not one."""
     if not name.startswith(INCOMPLETE_PREFIX):
         return None
-    parts = name[len(INCOMPLETE_PREFIX):].rsplit("-", 3)
+    parts = name[len(INCOMPLETE_PREFIX) :].rsplit("-", 3)
     if len(parts) != 4 or not (parts[1].isdigit() and parts[2].isdigit()):
         return None
     return parts[0], int(parts[1]), int(parts[2])
@@ -161,8 +163,9 @@ def _claim_version(staging: str, serving_dir: str) -> str:
                 raise  # Not a taken number: a real failure.
         logging.info("Version %d was taken by another push; trying the next.", version)
         version += 1
-    raise RuntimeError(f"No free version number in {serving_dir} after "
-                       f"{MAX_VERSION_ATTEMPTS} attempts.")
+    raise RuntimeError(
+        f"No free version number in {serving_dir} after {MAX_VERSION_ATTEMPTS} attempts."
+    )
 
 
 def publish(model_dir: str, serving_dir: str) -> str:
@@ -189,8 +192,16 @@ def publish(model_dir: str, serving_dir: str) -> str:
             fileio.rmtree(staging)
         raise
     with fileio.open(os.path.join(final, PUSHED_MARKER), "w") as marker:
-        marker.write(json.dumps({"source": model_dir, "host": socket.gethostname(),
-                                 "pid": os.getpid(), "time": time.time()}))
+        marker.write(
+            json.dumps(
+                {
+                    "source": model_dir,
+                    "host": socket.gethostname(),
+                    "pid": os.getpid(),
+                    "time": time.time(),
+                }
+            )
+        )
     return final
 
 
@@ -214,8 +225,8 @@ class Executor(tfx_pusher_executor.Executor):
                 self._MarkNotPushed(model_push)
                 return
             logging.warning(
-                "FORCED PUSH: the model was not blessed; it is pushed because the "
-                "operator set %s.", FORCE_PUSH
+                "FORCED PUSH: the model was not blessed; it is pushed because the operator set %s.",
+                FORCE_PUSH,
             )
             model_push.set_int_custom_property(FORCED_KEY, 1)
         destination = pusher_pb2.PushDestination()

@@ -19,4 +19,5 @@ def open_file(path: str, mode: str):
             os.makedirs(os.path.dirname(path), exist_ok=True)
         return open(path, mode)  # pylint: disable=consider-using-with
     from tensorflow.io import gfile  # pylint: disable=import-outside-toplevel
+
     return gfile.GFile(path, mode)

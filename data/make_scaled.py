@@ -38,7 +38,10 @@ RELATIVE_COLUMNS = ("trip_miles", "trip_seconds")
 SHARED_FACTOR_COLUMNS = ("fare", "tips")
 # Absolute noise in degrees (0.002 is about 200 m).
 COORDINATE_COLUMNS = (
-    "pickup_latitude", "pickup_longitude", "dropoff_latitude", "dropoff_longitude",
+    "pickup_latitude",
+    "pickup_longitude",
+    "dropoff_latitude",
+    "dropoff_longitude",
 )
 INTEGER_COLUMNS = ("trip_seconds",)
 DEFAULT_RELATIVE_NOISE = 0.05
@@ -70,9 +73,12 @@ def _format(value: float, column: str) -> str:
     return f"{value:.2f}"
 
 
-def noisy_row(row: Dict[str, str], rng: random.Random,
-              relative_noise: float = DEFAULT_RELATIVE_NOISE,
-              coordinate_noise: float = DEFAULT_COORDINATE_NOISE) -> Dict[str, str]:
+def noisy_row(
+    row: Dict[str, str],
+    rng: random.Random,
+    relative_noise: float = DEFAULT_RELATIVE_NOISE,
+    coordinate_noise: float = DEFAULT_COORDINATE_NOISE,
+) -> Dict[str, str]:
     """Returns a copy of `row` with noise on its non-empty continuous numeric cells."""
     out = dict(row)
     shared = 1.0 + rng.uniform(-relative_noise, relative_noise)
@@ -90,11 +96,14 @@ def noisy_row(row: Dict[str, str], rng: random.Random,
     return out
 
 
-def scaled_rows(rows: List[Dict[str, str]], factor: float, seed: int = 0,
-                relative_noise: float = DEFAULT_RELATIVE_NOISE,
-                coordinate_noise: float = DEFAULT_COORDINATE_NOISE,
-                split_of: Optional[Callable[[Sequence[Dict[str, str]]], List[int]]] = None,
-                ) -> Iterator[Dict[str, str]]:
+def scaled_rows(
+    rows: List[Dict[str, str]],
+    factor: float,
+    seed: int = 0,
+    relative_noise: float = DEFAULT_RELATIVE_NOISE,
+    coordinate_noise: float = DEFAULT_COORDINATE_NOISE,
+    split_of: Optional[Callable[[Sequence[Dict[str, str]]], List[int]]] = None,
+) -> Iterator[Dict[str, str]]:
     """Yields round(factor * len(rows)) noisy rows, each copy a shuffle of `rows`.
 
     Args:
@@ -113,9 +122,8 @@ def scaled_rows(rows: List[Dict[str, str]], factor: float, seed: int = 0,
         rng.shuffle(order)
         chosen = order[:remaining]
         for start in range(0, len(chosen), SPLIT_BATCH_ROWS):
-            batch = chosen[start:start + SPLIT_BATCH_ROWS]
-            out = [noisy_row(rows[index], rng, relative_noise, coordinate_noise)
-                   for index in batch]
+            batch = chosen[start : start + SPLIT_BATCH_ROWS]
+            out = [noisy_row(rows[index], rng, relative_noise, coordinate_noise) for index in batch]
             pending = list(range(len(batch))) if sides is not None else []
             for _ in range(MAX_DRAWS):
                 if not pending:
@@ -125,8 +133,9 @@ def scaled_rows(rows: List[Dict[str, str]], factor: float, seed: int = 0,
                 for j in pending:
                     out[j] = noisy_row(rows[batch[j]], rng, relative_noise, coordinate_noise)
             if pending:
-                raise RuntimeError(f"{len(pending)} copies missed their source row's split "
-                                   f"in {MAX_DRAWS} draws.")
+                raise RuntimeError(
+                    f"{len(pending)} copies missed their source row's split in {MAX_DRAWS} draws."
+                )
             yield from out
         remaining -= min(remaining, len(order))
 
@@ -135,12 +144,19 @@ class _SplitOf:
     """The split ExampleGen gives rows (dicts) of the scaled file, and a check that the
     written file has the column types the splits were computed with."""
 
-    def __init__(self, header: List[str], rows: List[Dict[str, str]],
-                 split_buckets: Tuple[int, int], seed: int, relative_noise: float,
-                 coordinate_noise: float):
+    def __init__(
+        self,
+        header: List[str],
+        rows: List[Dict[str, str]],
+        split_buckets: Tuple[int, int],
+        seed: int,
+        relative_noise: float,
+        coordinate_noise: float,
+    ):
         # TensorFlow and pyarrow, only when the split is asked for.
-        from components import csv_to_examples  # pylint: disable=import-outside-toplevel
         from components import csv_columns  # pylint: disable=import-outside-toplevel
+        from components import csv_to_examples  # pylint: disable=import-outside-toplevel
+
         self._tables = csv_to_examples.text_table
         self._column_type = csv_columns.column_type
         self._merge = csv_columns.merge_types
@@ -151,7 +167,8 @@ class _SplitOf:
         self.types = self._types(trial)
         train, evaluation = split_buckets
         self._splitter = csv_to_examples.RowSplitter(
-            header, self.types, [train, train + evaluation])
+            header, self.types, [train, train + evaluation]
+        )
 
     def _types(self, rows: Sequence[Dict[str, str]]) -> List[int]:
         table = self._tables(self._header, [[row[c] for c in self._header] for row in rows])
@@ -162,18 +179,24 @@ class _SplitOf:
 
     def check(self, written: Sequence[Dict[str, str]], so_far: Optional[List[int]]):
         """Merges the types of a written batch; raises if they exceed the assumed ones."""
-        merged = self._merge([so_far, self._types(written)] if so_far else
-                             [self._types(written)])
+        merged = self._merge([so_far, self._types(written)] if so_far else [self._types(written)])
         if any(a > b for a, b in zip(merged, self.types)):
-            raise ValueError(f"The scaled rows have column types {merged}, not {self.types}; "
-                             "their splits would not be ExampleGen's.")
+            raise ValueError(
+                f"The scaled rows have column types {merged}, not {self.types}; "
+                "their splits would not be ExampleGen's."
+            )
         return merged
 
 
-def write_scaled(source: str, out_path: str, factor: float, seed: int = 0,
-                 relative_noise: float = DEFAULT_RELATIVE_NOISE,
-                 coordinate_noise: float = DEFAULT_COORDINATE_NOISE,
-                 split_buckets: Optional[Tuple[int, int]] = None) -> int:
+def write_scaled(
+    source: str,
+    out_path: str,
+    factor: float,
+    seed: int = 0,
+    relative_noise: float = DEFAULT_RELATIVE_NOISE,
+    coordinate_noise: float = DEFAULT_COORDINATE_NOISE,
+    split_buckets: Optional[Tuple[int, int]] = None,
+) -> int:
     """Writes the scaled CSV (same header as the source) and returns its row count.
 
     With `split_buckets` (train, eval), every copy of a source row lands in the split
@@ -183,20 +206,24 @@ def write_scaled(source: str, out_path: str, factor: float, seed: int = 0,
     so an interrupted run never leaves a partial CSV where a pipeline would read it.
     """
     header, rows = read_rows(source)
-    split_of = (_SplitOf(header, rows, split_buckets, seed, relative_noise, coordinate_noise)
-                if split_buckets else None)
+    split_of = (
+        _SplitOf(header, rows, split_buckets, seed, relative_noise, coordinate_noise)
+        if split_buckets
+        else None
+    )
     out_path = os.path.abspath(out_path)
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
     # Outside the output folder: ExampleGen reads every file in that folder.
-    tmp_path = os.path.join(os.path.dirname(os.path.dirname(out_path)),
-                            f".{os.path.basename(out_path)}.{os.getpid()}.tmp")
+    tmp_path = os.path.join(
+        os.path.dirname(os.path.dirname(out_path)),
+        f".{os.path.basename(out_path)}.{os.getpid()}.tmp",
+    )
     count, batch, types = 0, [], None
     try:
         with open(tmp_path, "w", newline="", encoding="utf-8") as out_file:
             writer = csv.DictWriter(out_file, fieldnames=header, lineterminator="\n")
             writer.writeheader()
-            for row in scaled_rows(rows, factor, seed, relative_noise, coordinate_noise,
-                                   split_of):
+            for row in scaled_rows(rows, factor, seed, relative_noise, coordinate_noise, split_of):
                 writer.writerow(row)
                 count += 1
                 if split_of:
@@ -206,8 +233,10 @@ def write_scaled(source: str, out_path: str, factor: float, seed: int = 0,
         if split_of and batch:
             types = split_of.check(batch, types)
         if split_of and types != split_of.types:
-            raise ValueError(f"The scaled rows have column types {types}, not "
-                             f"{split_of.types}; their splits would not be ExampleGen's.")
+            raise ValueError(
+                f"The scaled rows have column types {types}, not "
+                f"{split_of.types}; their splits would not be ExampleGen's."
+            )
     except BaseException:
         os.remove(tmp_path)
         raise
@@ -218,25 +247,37 @@ def write_scaled(source: str, out_path: str, factor: float, seed: int = 0,
 def default_split_buckets(rows: int) -> Tuple[int, int]:
     """The hash buckets the local runner uses for data of `rows` rows."""
     from pipeline.local import sizing  # pylint: disable=import-outside-toplevel
+
     return sizing.split_buckets_for_rows(rows)
 
 
 def main(argv=None) -> int:
     """Parses the command line and writes the scaled CSV."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", default="data/taxi/full/data.csv",
-                        help="CSV file (or folder holding one) to scale")
-    parser.add_argument("--factor", type=float, required=True,
-                        help="how many times the source's rows to write (may be fractional)")
-    parser.add_argument("--out", required=True,
-                        help="output CSV path; keep it alone in its folder for ExampleGen")
+    parser.add_argument(
+        "--source",
+        default="data/taxi/full/data.csv",
+        help="CSV file (or folder holding one) to scale",
+    )
+    parser.add_argument(
+        "--factor",
+        type=float,
+        required=True,
+        help="how many times the source's rows to write (may be fractional)",
+    )
+    parser.add_argument(
+        "--out", required=True, help="output CSV path; keep it alone in its folder for ExampleGen"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--relative-noise", type=float, default=DEFAULT_RELATIVE_NOISE)
     parser.add_argument("--coordinate-noise", type=float, default=DEFAULT_COORDINATE_NOISE)
-    parser.add_argument("--split-buckets", default="auto",
-                        help="TRAIN,EVAL hash buckets the copies of a row share a side "
-                             "of; 'auto': the local runner's for the written row count; "
-                             "'none': copies scatter")
+    parser.add_argument(
+        "--split-buckets",
+        default="auto",
+        help="TRAIN,EVAL hash buckets the copies of a row share a side "
+        "of; 'auto': the local runner's for the written row count; "
+        "'none': copies scatter",
+    )
     args = parser.parse_args(argv)
     if args.split_buckets == "none":
         buckets = None
@@ -244,8 +285,15 @@ def main(argv=None) -> int:
         buckets = default_split_buckets(round(args.factor * len(read_rows(args.source)[1])))
     else:
         buckets = tuple(int(part) for part in args.split_buckets.split(","))
-    count = write_scaled(args.source, args.out, args.factor, args.seed,
-                         args.relative_noise, args.coordinate_noise, buckets)
+    count = write_scaled(
+        args.source,
+        args.out,
+        args.factor,
+        args.seed,
+        args.relative_noise,
+        args.coordinate_noise,
+        buckets,
+    )
     print(f"wrote {count} rows to {args.out}")
     return 0
 

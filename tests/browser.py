@@ -50,28 +50,46 @@ class Browser:
         self._from_browser, from_browser_write = os.pipe()
         # The child's ends move above 4 first, so that placing them at 3 and 4 cannot
         # overwrite one with the other.
-        to_browser_read, from_browser_write = _above_4(to_browser_read), _above_4(from_browser_write)
+        to_browser_read, from_browser_write = (
+            _above_4(to_browser_read),
+            _above_4(from_browser_write),
+        )
 
         def child_fds():
             os.dup2(to_browser_read, 3)
             os.dup2(from_browser_write, 4)
 
         self._process = subprocess.Popen(
-            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--remote-debugging-pipe", f"--user-data-dir={self._profile}",
-             "--hide-scrollbars", "--disable-extensions", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "about:blank"],
+            [
+                binary,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--remote-debugging-pipe",
+                f"--user-data-dir={self._profile}",
+                "--hide-scrollbars",
+                "--disable-extensions",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "about:blank",
+            ],
             # Popen closes other descriptors after `preexec_fn` ran: keep 3 and 4.
-            pass_fds=(3, 4, to_browser_read, from_browser_write), preexec_fn=child_fds,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            pass_fds=(3, 4, to_browser_read, from_browser_write),
+            preexec_fn=child_fds,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(to_browser_read)
         os.close(from_browser_write)
         self._next_id = 0
         self._buffer = b""
         self.events: List[dict] = []
 
-    def _send(self, method: str, params: Optional[dict] = None,
-              session: Optional[str] = None) -> dict:
+    def _send(
+        self, method: str, params: Optional[dict] = None, session: Optional[str] = None
+    ) -> dict:
         self._next_id += 1
         message = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
@@ -112,19 +130,24 @@ class Browser:
     def open_page(self, url: str, width: int = 1366, height: int = 768) -> "Page":
         """Loads `url` in a new tab of the given window size; returns once it loaded."""
         target = self._send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = self._send("Target.attachToTarget",
-                             {"targetId": target, "flatten": True})["sessionId"]
+        session = self._send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
         self._send("Network.enable", session=session)
         self._send("Page.enable", session=session)
-        self._send("Emulation.setDeviceMetricsOverride",
-                   {"width": width, "height": height, "deviceScaleFactor": 1,
-                    "mobile": False}, session=session)
+        self._send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
         self.events = [e for e in self.events if e.get("sessionId") != session]
         self._send("Page.navigate", {"url": url}, session=session)
         self._wait_for("Page.loadEventFired", session)
-        requests = [e["params"]["request"]["url"] for e in self.events
-                    if e.get("sessionId") == session
-                    and e.get("method") == "Network.requestWillBeSent"]
+        requests = [
+            e["params"]["request"]["url"]
+            for e in self.events
+            if e.get("sessionId") == session and e.get("method") == "Network.requestWillBeSent"
+        ]
         return Page(self, session, width, requests)
 
     def close(self) -> None:
@@ -158,8 +181,10 @@ class Page:
     def evaluate(self, expression: str):
         """Returns the JSON value of a JavaScript expression evaluated by DevTools."""
         result = self._browser._send(
-            "Runtime.evaluate", {"expression": expression, "returnByValue": True},
-            session=self._session)
+            "Runtime.evaluate",
+            {"expression": expression, "returnByValue": True},
+            session=self._session,
+        )
         if "exceptionDetails" in result:
             raise BrowserError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -170,9 +195,13 @@ class Page:
         height = int(metrics["cssContentSize"]["height"]) + 1
         data = self._browser._send(
             "Page.captureScreenshot",
-            {"format": "png", "captureBeyondViewport": True,
-             "clip": {"x": 0, "y": 0, "width": self._width, "height": height, "scale": 1}},
-            session=self._session)["data"]
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": self._width, "height": height, "scale": 1},
+            },
+            session=self._session,
+        )["data"]
         with open(path, "wb") as png:
             png.write(base64.b64decode(data))
         return path

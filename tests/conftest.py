@@ -19,13 +19,14 @@ from tfx_bsl.public import tfxio
 
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
+from pipeline.image import build as image_build
+from pipeline.image import engine as image_engine
 from pipeline.serving import client as serving
 
 PROJECT_ROOT = config_lib.PROJECT_ROOT
 TAXI = families.load("taxi")
 SAMPLE_CSV = os.path.join(TAXI.sample_dir, "data.csv")
-from pipeline.image import build as image_build
-from pipeline.image import engine as image_engine
+
 # The image the `image` tests build from the checkout, or reuse when up to date.
 TEST_IMAGE = "localhost/keras-estimator-pipeline:test"
 
@@ -57,16 +58,20 @@ def transform_sample(root, family: families.Family):
     """
     schema = serving.load_schema(family.schema_file)
     preprocessing_fn = importlib.import_module(
-        f"modules.{family.name}.preprocessing").preprocessing_fn
+        f"modules.{family.name}.preprocessing"
+    ).preprocessing_fn
     raw_examples = serving.examples_from_csv(
-        os.path.join(family.sample_dir, "data.csv"), schema, serving=False)
+        os.path.join(family.sample_dir, "data.csv"), schema, serving=False
+    )
     split = len(raw_examples) * 2 // 3
     source = tfxio.TFExampleBeamRecord(physical_format="inmem", schema=schema)
     with tft_beam.Context(temp_dir=str(root / "tmp"), force_tf_compat_v1=True):
         with beam.Pipeline() as pipeline:
+
             def raw(name, records):
                 return (
-                    pipeline | f"Create{name}" >> beam.Create(records)
+                    pipeline
+                    | f"Create{name}" >> beam.Create(records)
                     | f"Decode{name}" >> source.BeamSource()
                 )
 
@@ -75,8 +80,7 @@ def transform_sample(root, family: families.Family):
                 tft_beam.AnalyzeDataset(preprocessing_fn)
             )
             _ = transform_fn | tft_beam.WriteTransformFn(str(root / "transform_fn"))
-            for name, records in (("train", raw_examples[:split]),
-                                  ("eval", raw_examples[split:])):
+            for name, records in (("train", raw_examples[:split]), ("eval", raw_examples[split:])):
                 data, metadata = ((raw(name, records), adapter), transform_fn) | (
                     f"Transform{name}" >> tft_beam.TransformDataset()
                 )
@@ -84,8 +88,10 @@ def transform_sample(root, family: families.Family):
                 _ = (
                     data
                     | f"Encode{name}" >> beam.Map(coder.encode)
-                    | f"Write{name}" >> beam.io.WriteToTFRecord(
-                        str(root / name / "data"), file_name_suffix=".gz",
+                    | f"Write{name}"
+                    >> beam.io.WriteToTFRecord(
+                        str(root / name / "data"),
+                        file_name_suffix=".gz",
                         compression_type=beam.io.filesystem.CompressionTypes.GZIP,
                     )
                 )
@@ -124,8 +130,12 @@ def pipeline_run(tmp_path_factory, sample_dir):
     with open(summary_path) as summary_file:
         second_summary_file = summary_file.read()
     return types.SimpleNamespace(
-        build_dir=build_dir, config=config, metadata=metadata,
-        summary_path=summary_path, first=first, second=second,
+        build_dir=build_dir,
+        config=config,
+        metadata=metadata,
+        summary_path=summary_path,
+        first=first,
+        second=second,
         serving_after_first=serving_after_first,
         serving_after_second=sorted(os.listdir(config.serving_model_dir)),
         second_summary_file=second_summary_file,
@@ -135,8 +145,7 @@ def pipeline_run(tmp_path_factory, sample_dir):
 @pytest.fixture(scope="session")
 def transformed_reviews(tmp_path_factory):
     """The reviews sample through tf.Transform (see `transform_sample`)."""
-    return transform_sample(tmp_path_factory.mktemp("transform_reviews"),
-                            families.load("reviews"))
+    return transform_sample(tmp_path_factory.mktemp("transform_reviews"), families.load("reviews"))
 
 
 def copy_of_run(pipeline_run, build_dir):
@@ -149,12 +158,15 @@ def copy_of_run(pipeline_run, build_dir):
     config = dataclasses.replace(
         pipeline_run.config,
         pipeline_root=pipeline_run.config.pipeline_root.replace(
-            pipeline_run.build_dir, str(build_dir), 1),
+            pipeline_run.build_dir, str(build_dir), 1
+        ),
         serving_model_dir=pipeline_run.config.serving_model_dir.replace(
-            pipeline_run.build_dir, str(build_dir), 1),
+            pipeline_run.build_dir, str(build_dir), 1
+        ),
     )
     return types.SimpleNamespace(
-        build_dir=str(build_dir), config=config,
+        build_dir=str(build_dir),
+        config=config,
         metadata=config_lib.metadata_path(str(build_dir)),
         summary_path=os.path.join(str(build_dir), "run_summary.json"),
     )
@@ -171,21 +183,38 @@ def saved_model_cli_run(model_dir, examples):
     """
     argument = "examples=" + json.dumps(examples)
     done = subprocess.run(
-        [SAVED_MODEL_CLI, "run", "--dir", str(model_dir), "--tag_set", "serve",
-         "--signature_def", "serving_default", "--input_examples", argument],
-        capture_output=True, text=True, timeout=600,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        [
+            SAVED_MODEL_CLI,
+            "run",
+            "--dir",
+            str(model_dir),
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "serving_default",
+            "--input_examples",
+            argument,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
-    printed = re.findall(r"Result for output key (\S+):\n(.*?)(?=\nResult for output key|\Z)",
-                         done.stdout, flags=re.DOTALL)
+    printed = re.findall(
+        r"Result for output key (\S+):\n(.*?)(?=\nResult for output key|\Z)",
+        done.stdout,
+        flags=re.DOTALL,
+    )
     assert printed, f"saved_model_cli printed no result: {done.stdout[-2000:]}"
     return {key: value.strip() for key, value in printed}
 
 
 def printed_numbers(text):
     """The numbers of a printed NumPy array, in order."""
-    return [float(number) for number in re.findall(r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?",
-                                                   text)]
+    return [
+        float(number) for number in re.findall(r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?", text)
+    ]
 
 
 def report_line(config, line):
@@ -203,6 +232,7 @@ def pipeline_image(tmp_path_factory, request):
     if image_engine.find_engine() is None:
         pytest.skip(image_engine.why_no_engine())
     log = tmp_path_factory.mktemp("image-build") / "build.log"
-    engine = image_build.ensure_image(TEST_IMAGE, log_path=str(log),
-                                      say=lambda line: report_line(request.config, line))
+    engine = image_build.ensure_image(
+        TEST_IMAGE, log_path=str(log), say=lambda line: report_line(request.config, line)
+    )
     return engine, TEST_IMAGE

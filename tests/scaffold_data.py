@@ -37,12 +37,18 @@ def churn_csv(folder: str, rows: int = 400) -> str:
         plan = rng.choice(["Month-to-month, paper bill", "One year", "Two year"])
         tenure = int(rng.integers(1, 72))
         charges = round(float(rng.normal(70, 20)), 2)
-        risk = (plan.startswith("Month") * 1.5 - tenure / 24 + (charges - 70) / 30
-                + rng.normal(0, 0.7))
-        data.append([tenure, charges if rng.random() > 0.05 else None, plan,
-                     "Yes" if risk > 0 else "No"])
-    return _write(os.path.join(folder, "churn.csv"),
-                  ["tenure", "monthly_charges", "contract", "Churn"], data, "spreadsheet")
+        risk = (
+            plan.startswith("Month") * 1.5 - tenure / 24 + (charges - 70) / 30 + rng.normal(0, 0.7)
+        )
+        data.append(
+            [tenure, charges if rng.random() > 0.05 else None, plan, "Yes" if risk > 0 else "No"]
+        )
+    return _write(
+        os.path.join(folder, "churn.csv"),
+        ["tenure", "monthly_charges", "contract", "Churn"],
+        data,
+        "spreadsheet",
+    )
 
 
 def flowers_csv(folder: str, rows: int = 300) -> str:
@@ -55,10 +61,13 @@ def flowers_csv(folder: str, rows: int = 300) -> str:
         length = round(1.5 + 2.5 * k + float(rng.normal(0, 0.6)), 1)
         width = float(round(0.3 + 0.9 * k + float(rng.normal(0, 0.3))))  # 1.0, 2.0 ...
         colour = species[k] if rng.random() < 0.6 else str(rng.choice(species))
-        data.append([length if rng.random() > 0.05 else None, width,
-                     f"tone {colour}", species[k]])
-    return _write(os.path.join(folder, "flowers.csv"),
-                  ["Petal.Length", "Petal.Width", "Colour", "Species"], data, "r")
+        data.append([length if rng.random() > 0.05 else None, width, f"tone {colour}", species[k]])
+    return _write(
+        os.path.join(folder, "flowers.csv"),
+        ["Petal.Length", "Petal.Width", "Colour", "Species"],
+        data,
+        "r",
+    )
 
 
 def rents_csv(folder: str, rows: int = 400) -> str:
@@ -69,8 +78,13 @@ def rents_csv(folder: str, rows: int = 400) -> str:
         area = float(round(float(rng.uniform(20, 120))))  # 54.0: pandas' integer floats
         rooms = int(rng.integers(1, 5))
         district = str(rng.choice(["north", "south", "centre"]))
-        rent = (8 * area + 60 * rooms + {"north": 0, "south": -100, "centre": 250}[district]
-                + float(rng.normal(0, 60)))
+        rent = (
+            8 * area
+            + 60 * rooms
+            + {"north": 0, "south": -100, "centre": 250}[district]
+            + float(rng.normal(0, 60))
+        )
         data.append([area, rooms if rng.random() > 0.05 else None, district, round(rent, 2)])
-    return _write(os.path.join(folder, "rents.csv"),
-                  ["area_m2", "rooms", "district", "rent"], data, "pandas")
+    return _write(
+        os.path.join(folder, "rents.csv"), ["area_m2", "rooms", "district", "rent"], data, "pandas"
+    )

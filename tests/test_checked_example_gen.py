@@ -27,23 +27,31 @@ def _run(input_base, output_dir, config=None):
     examples = standard_artifacts.Examples()
     examples.uri = str(output_dir)
     context = base_beam_executor.BaseBeamExecutor.Context(
-        beam_pipeline_args=[], tmp_dir=str(output_dir / "tmp"))
+        beam_pipeline_args=[], tmp_dir=str(output_dir / "tmp")
+    )
     exec_properties = {
         standard_component_specs.INPUT_BASE_KEY: str(input_base),
         standard_component_specs.INPUT_CONFIG_KEY: proto_utils.proto_to_json(
-            example_gen_pb2.Input(splits=[
-                example_gen_pb2.Input.Split(name="single_split", pattern="*")])),
+            example_gen_pb2.Input(
+                splits=[example_gen_pb2.Input.Split(name="single_split", pattern="*")]
+            )
+        ),
         standard_component_specs.OUTPUT_CONFIG_KEY: proto_utils.proto_to_json(
-            example_gen.split_config()),
+            example_gen.split_config()
+        ),
     }
     if config is not None:
-        exec_properties[standard_component_specs.CUSTOM_CONFIG_KEY] = (
-            proto_utils.proto_to_json(config))
+        exec_properties[standard_component_specs.CUSTOM_CONFIG_KEY] = proto_utils.proto_to_json(
+            config
+        )
     checked_csv_example_gen.Executor(context).Do(
-        {}, {standard_component_specs.EXAMPLES_KEY: [examples]}, exec_properties)
+        {}, {standard_component_specs.EXAMPLES_KEY: [examples]}, exec_properties
+    )
     files = tf.io.gfile.glob(str(output_dir / "Split-*" / "*"))
-    return [tf.train.Example.FromString(record.numpy())
-            for record in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+    return [
+        tf.train.Example.FromString(record.numpy())
+        for record in tf.data.TFRecordDataset(files, compression_type="GZIP")
+    ]
 
 
 def _values(example, key):
@@ -82,18 +90,17 @@ def test_the_folder_selection_names_what_it_skips(mixed_folder):
 def test_examplegen_reads_exactly_the_data_files_gzip_included(mixed_folder, tmp_path):
     config = checked_csv_example_gen.custom_config(REQUIRED, NUMERIC)
     examples = _run(mixed_folder, tmp_path / "out", config)
-    assert sorted(_values(e, "company")[0] for e in examples) == [
-        b"A", b"B", b"C", b"D", b"E"]
+    assert sorted(_values(e, "company")[0] for e in examples) == [b"A", b"B", b"C", b"D", b"E"]
     assert sorted(_values(e, "fare")[0] for e in examples) == [1.5, 2.5, 3.5, 10, 20]
 
 
 def test_a_bom_and_a_quoted_line_break_are_read_as_data(tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
-    (folder / "excel.csv").write_bytes(
-        b"\xef\xbb\xbf" + HEADER + b'1,0,"two\nlines"\r\n2,1,B\r\n')
-    examples = _run(folder, tmp_path / "out",
-                    checked_csv_example_gen.custom_config(REQUIRED, NUMERIC))
+    (folder / "excel.csv").write_bytes(b"\xef\xbb\xbf" + HEADER + b'1,0,"two\nlines"\r\n2,1,B\r\n')
+    examples = _run(
+        folder, tmp_path / "out", checked_csv_example_gen.custom_config(REQUIRED, NUMERIC)
+    )
     # The first column keeps its name (TFX's own executor calls it '\ufefffare').
     assert sorted(examples[0].features.feature) == ["company", "fare", "tips"]
     assert sorted(_values(e, "company")[0] for e in examples) == [b"B", b"two\nlines"]
@@ -127,7 +134,10 @@ def test_the_columns_survive_the_json_the_executor_receives():
     config = checked_csv_example_gen.custom_config(REQUIRED, NUMERIC)
     properties = {standard_component_specs.CUSTOM_CONFIG_KEY: proto_utils.proto_to_json(config)}
     assert checked_csv_example_gen.columns_from_exec_properties(properties) == (
-        list(REQUIRED), list(NUMERIC), None)
+        list(REQUIRED),
+        list(NUMERIC),
+        None,
+    )
     label = csv_check.LabelRule("company", classes=("A", "B", "C"), drop_empty=True)
     config = checked_csv_example_gen.custom_config(REQUIRED, NUMERIC, label)
     properties = {standard_component_specs.CUSTOM_CONFIG_KEY: proto_utils.proto_to_json(config)}
@@ -135,7 +145,8 @@ def test_the_columns_survive_the_json_the_executor_receives():
 
 
 def test_the_local_runner_prints_what_it_skipped_and_stops_on_bad_data(
-        tmp_path, capsys, sample_csv):
+    tmp_path, capsys, sample_csv
+):
     from pipeline.local import runner as local_runner
 
     with open(sample_csv, "rb") as sample:
@@ -151,8 +162,9 @@ def test_the_local_runner_prints_what_it_skipped_and_stops_on_bad_data(
     (folder / "a.csv.gz").write_bytes(gzip.compress(b"".join(lines)))
     code = local_runner.main(["--data", str(folder), "--build-dir", str(tmp_path / "build")])
     out, err = capsys.readouterr()
-    assert (f"[pipeline] skipped in {folder}: .gitkeep (hidden), "
-            "README.md (not .csv or .csv.gz)") in out
+    assert (
+        f"[pipeline] skipped in {folder}: .gitkeep (hidden), README.md (not .csv or .csv.gz)"
+    ) in out
     assert "(about 39 rows" in out  # Counted through gzip, the README left out.
     assert code == 1
     assert "STOPPED: " in err
@@ -165,6 +177,7 @@ def test_rows_with_an_empty_label_are_left_out_when_the_family_drops_them(tmp_pa
     folder.mkdir()
     (folder / "a.csv").write_bytes(HEADER + b"1,0,A\n2,0,\n3,0,C\n")
     label = csv_check.LabelRule("company", classes=("A", "C"), drop_empty=True)
-    examples = _run(folder, tmp_path / "out",
-                    checked_csv_example_gen.custom_config(REQUIRED, NUMERIC, label))
+    examples = _run(
+        folder, tmp_path / "out", checked_csv_example_gen.custom_config(REQUIRED, NUMERIC, label)
+    )
     assert sorted(_values(e, "company")[0] for e in examples) == [b"A", b"C"]

@@ -37,7 +37,9 @@ def _eval_config(bound=0.9, max_change=0.01):
     contract = features.CONTRACT
     return evaluation.eval_config(
         metrics_specs=contract.task.with_blessing(bound, max_change).metrics_specs(),
-        slice_columns=contract.slice_columns, prediction_key=contract.prediction_key)
+        slice_columns=contract.slice_columns,
+        prediction_key=contract.prediction_key,
+    )
 
 
 def test_eval_config_compares_candidate_with_baseline_eval_savedmodels():
@@ -52,7 +54,9 @@ def test_eval_config_compares_candidate_with_baseline_eval_savedmodels():
 def test_eval_config_slices_overall_by_hour_and_by_payment_type():
     config = _eval_config()
     assert [list(spec.feature_keys) for spec in config.slicing_specs] == [
-        [], ["trip_start_hour"], ["payment_type"]
+        [],
+        ["trip_start_hour"],
+        ["payment_type"],
     ]
     metric_names = [m.class_name for m in config.metrics_specs[0].metrics]
     assert {"ExampleCount", "AUC", "BinaryAccuracy", "Calibration"} <= set(metric_names)
@@ -92,18 +96,26 @@ def test_pipeline_wires_every_component(config):
     with_report = pipeline_lib.create_pipeline(dataclasses.replace(config, report_step=True))
     (report,) = [c for c in with_report.components if c.id == "RunReport"]
     assert {u.id for u in report.upstream_nodes} == {
-        "CsvExampleGen", "StatisticsGen", "ExampleValidator",
-        "LatestTunedHyperparametersResolver", "Trainer", "Evaluator", "Pusher"}
+        "CsvExampleGen",
+        "StatisticsGen",
+        "ExampleValidator",
+        "LatestTunedHyperparametersResolver",
+        "Trainer",
+        "Evaluator",
+        "Pusher",
+    }
     assert report.inputs["hyperparameters"].producer_component_id == (
-        "LatestTunedHyperparametersResolver")
+        "LatestTunedHyperparametersResolver"
+    )
 
 
 def test_data_gate_blocks_the_default_anomaly_kinds(config):
     pipeline = pipeline_lib.create_pipeline(config)
     gate = next(c for c in pipeline.components if c.id == "DataGate")
     kinds = json.loads(gate.exec_properties["blocking_kinds"])
-    assert {"SCHEMA_MISSING_COLUMN", "FLOAT_TYPE_BIG_FLOAT",
-            "FEATURE_TYPE_NOT_PRESENT"} <= set(kinds)
+    assert {"SCHEMA_MISSING_COLUMN", "FLOAT_TYPE_BIG_FLOAT", "FEATURE_TYPE_NOT_PRESENT"} <= set(
+        kinds
+    )
     assert "ENUM_TYPE_UNEXPECTED_STRING_VALUES" not in kinds
 
 
@@ -115,12 +127,11 @@ def test_data_gate_rejects_unknown_anomaly_kinds(config):
 
 def test_force_push_is_off_unless_asked(config):
     pusher_of = lambda cfg: next(  # noqa: E731
-        c for c in pipeline_lib.create_pipeline(cfg).components if c.id == "Pusher")
-    assert json.loads(pusher_of(config).exec_properties["custom_config"]) == {
-        "force_push": False}
+        c for c in pipeline_lib.create_pipeline(cfg).components if c.id == "Pusher"
+    )
+    assert json.loads(pusher_of(config).exec_properties["custom_config"]) == {"force_push": False}
     forced = dataclasses.replace(config, force_push=True)
-    assert json.loads(pusher_of(forced).exec_properties["custom_config"]) == {
-        "force_push": True}
+    assert json.loads(pusher_of(forced).exec_properties["custom_config"]) == {"force_push": True}
 
 
 def test_trainer_runs_the_estimator_executor_with_configured_steps(config):
@@ -128,8 +139,11 @@ def test_trainer_runs_the_estimator_executor_with_configured_steps(config):
     trainer = next(c for c in pipeline.components if c.id == "Trainer")
     assert trainer.executor_spec.executor_class is estimator_trainer_executor.Executor
     assert '"num_steps": 123' in trainer.exec_properties["train_args"]
-    assert trainer.exec_properties["trainer_fn"] == config.trainer_fn == (
-        "modules.common.entry.trainer_fn")
+    assert (
+        trainer.exec_properties["trainer_fn"]
+        == config.trainer_fn
+        == ("modules.common.entry.trainer_fn")
+    )
     # The family's functions are imported where the components run: nothing is
     # packaged when the pipeline is built.
     assert not trainer.exec_properties.get("module_file")
@@ -212,8 +226,11 @@ def test_the_curated_schema_contents_are_in_its_cache_key(tmp_path, sample_dir):
     schema = tmp_path / "schema.pbtxt"
     shutil.copy(families.load("taxi").schema_file, schema)
     config = config_lib.local_config(str(tmp_path), sample_dir, schema_file=str(schema))
-    importer = next(c for c in pipeline_lib.create_pipeline(config).components
-                    if c.id == pipeline_lib.SCHEMA_IMPORTER)
+    importer = next(
+        c
+        for c in pipeline_lib.create_pipeline(config).components
+        if c.id == pipeline_lib.SCHEMA_IMPORTER
+    )
     assert importer.exec_properties["schema_file"] == str(schema)
     assert importer.exec_properties["schema_digest"] == config.schema_digest
     schema.write_text(schema.read_text() + "\n# edited\n")
@@ -228,8 +245,9 @@ def test_user_functions_are_imported_where_they_run_not_packaged(config, tmp_pat
         assert component.exec_properties[key] == getattr(config, key)
         assert not component.exec_properties.get("module_file")
         # What TFX would package resolves to nothing: no wheel is built.
-        assert all(dependency.resolve(str(tmp_path)) is None
-                   for dependency in component._pip_dependencies)
+        assert all(
+            dependency.resolve(str(tmp_path)) is None for dependency in component._pip_dependencies
+        )
     assert not os.listdir(tmp_path)
 
 

@@ -23,8 +23,12 @@ from pipeline.results import summary as run_summary
 # Whole pipeline runs: `make test-fast` leaves them out.
 pytestmark = pytest.mark.slow
 
-ENV = {**os.environ, "PYTHONPATH": config_lib.PROJECT_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2",
-       "PYTHONWARNINGS": "ignore::FutureWarning"}
+ENV = {
+    **os.environ,
+    "PYTHONPATH": config_lib.PROJECT_ROOT,
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "PYTHONWARNINGS": "ignore::FutureWarning",
+}
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +38,19 @@ def pipeline_run(pipeline_run, tmp_path_factory):
 
 
 def _runner_command(pipeline_run, train_steps):
-    return [sys.executable, "-m", "pipeline.local.runner",
-            "--data", pipeline_run.config.data_root,
-            "--build-dir", pipeline_run.build_dir,
-            "--train-steps", str(train_steps), "--blessing-bound", "0.8"]
+    return [
+        sys.executable,
+        "-m",
+        "pipeline.local.runner",
+        "--data",
+        pipeline_run.config.data_root,
+        "--build-dir",
+        pipeline_run.build_dir,
+        "--train-steps",
+        str(train_steps),
+        "--blessing-bound",
+        "0.8",
+    ]
 
 
 def _default_sigint():
@@ -54,8 +67,9 @@ def test_a_run_killed_in_the_trainer_resumes_from_its_checkpoint(pipeline_run, t
     before = set(os.listdir(model_runs))
     command = _runner_command(pipeline_run, train_steps=3000)
     with open(tmp_path / "killed.log", "w") as log:
-        process = subprocess.Popen(command, env=ENV, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, env=ENV, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         killed_attempt, killed_step = None, 0
         deadline = time.monotonic() + 600
         try:
@@ -63,7 +77,8 @@ def test_a_run_killed_in_the_trainer_resumes_from_its_checkpoint(pipeline_run, t
                 assert process.poll() is None, "the run ended before it could be killed"
                 for attempt in set(os.listdir(model_runs)) - before:
                     step = _checkpoint_step(
-                        path_utils.serving_model_dir(os.path.join(model_runs, attempt)))
+                        path_utils.serving_model_dir(os.path.join(model_runs, attempt))
+                    )
                     if step >= 200:
                         os.killpg(process.pid, signal.SIGKILL)
                         killed_attempt, killed_step = attempt, step
@@ -96,8 +111,9 @@ def test_a_run_killed_in_the_trainer_resumes_from_its_checkpoint(pipeline_run, t
 
 def test_a_second_run_on_a_busy_store_is_refused(pipeline_run, capsys):
     with local_runner.exclusive_store(pipeline_run.metadata):
-        code = local_runner.main(["--data", pipeline_run.config.data_root,
-                                  "--build-dir", pipeline_run.build_dir])
+        code = local_runner.main(
+            ["--data", pipeline_run.config.data_root, "--build-dir", pipeline_run.build_dir]
+        )
     assert code == 3
     error = capsys.readouterr().err
     assert f"Another pipeline run (pid {os.getpid()}) is using {pipeline_run.metadata}" in error
@@ -105,15 +121,20 @@ def test_a_second_run_on_a_busy_store_is_refused(pipeline_run, capsys):
 
 def _run_count(pipeline_run):
     store = metadata_store.MetadataStore(
-        metadata.sqlite_metadata_connection_config(pipeline_run.metadata))
+        metadata.sqlite_metadata_connection_config(pipeline_run.metadata)
+    )
     return len(store.get_contexts_by_type("pipeline_run"))
 
 
 def test_of_two_runs_started_at_once_one_runs_and_the_other_is_refused(pipeline_run):
     runs_before = _run_count(pipeline_run)
     command = _runner_command(pipeline_run, train_steps=3000)
-    runs = [subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    runs = [
+        subprocess.Popen(
+            command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     results = [(p.wait(timeout=900), p.stdout.read(), p.stderr.read()) for p in runs]
     # Both reach the lock within a second of each other, and a run holds it for far
     # longer: exactly one runs, the other refuses before it touches the store.
@@ -123,7 +144,8 @@ def test_of_two_runs_started_at_once_one_runs_and_the_other_is_refused(pipeline_
     assert _run_count(pipeline_run) == runs_before + 1
     summary = run_summary.summarize_latest_run(
         metadata.sqlite_metadata_connection_config(pipeline_run.metadata),
-        pipeline_run.config.pipeline_name, pipeline_run.config.task,
+        pipeline_run.config.pipeline_name,
+        pipeline_run.config.task,
     )
     assert {c["state"] for c in summary["components"]} <= {"cached", "executed"}
 
@@ -134,11 +156,16 @@ def test_ctrl_c_during_training_ends_with_a_summary_and_releases_the_lock(pipeli
     # Steps no earlier run trained: the Trainer executes.
     command = _runner_command(pipeline_run, train_steps=5000)
     with open(tmp_path / "interrupted.log", "w") as log:
-        process = subprocess.Popen(command, env=ENV, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True,
-                                   # As at a terminal: a shell's background job (CI)
-                                   # would pass SIGINT on as ignored.
-                                   preexec_fn=_default_sigint)
+        process = subprocess.Popen(
+            command,
+            env=ENV,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            # As at a terminal: a shell's background job (CI)
+            # would pass SIGINT on as ignored.
+            preexec_fn=_default_sigint,
+        )
         deadline = time.monotonic() + 600
         try:
             while not set(os.listdir(model_runs)) - before:
@@ -171,14 +198,18 @@ def test_a_push_killed_midway_leaves_no_version(tmp_path):
         (model / "variables" / f"shard-{i:05d}").write_bytes(os.urandom(2048))
     (model / "saved_model.pb").write_bytes(b"graph")
     serving = tmp_path / "serving"
-    code = ("import sys; from components.versioned_pusher import publish; "
-            "publish(sys.argv[1], sys.argv[2])")
-    process = subprocess.Popen([sys.executable, "-c", code, str(model), str(serving)],
-                               env=ENV, start_new_session=True)
+    code = (
+        "import sys; from components.versioned_pusher import publish; "
+        "publish(sys.argv[1], sys.argv[2])"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, str(model), str(serving)], env=ENV, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if serving.exists() and any(n.startswith(versioned_pusher.INCOMPLETE_PREFIX)
-                                    for n in os.listdir(serving)):
+        if serving.exists() and any(
+            n.startswith(versioned_pusher.INCOMPLETE_PREFIX) for n in os.listdir(serving)
+        ):
             break
         assert process.poll() is None, "the push ended before it could be killed"
         time.sleep(0.01)

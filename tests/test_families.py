@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 
+from modules.common import entry
 from modules.common import tasks
 from modules.common.contract import FamilyContract
 from pipeline.definition import config as config_lib
-from modules.common import entry
 from pipeline.definition import families
 from pipeline.definition import pipeline as pipeline_lib
 
@@ -65,17 +65,20 @@ def _edit(path, old, new):
 
 
 def test_an_unknown_family_is_named_with_the_known_ones():
-    with pytest.raises(families.FamilyError,
-                       match=r"Unknown model family 'penguin'.*families: .*reviews.*taxi"):
+    with pytest.raises(
+        families.FamilyError, match=r"Unknown model family 'penguin'.*families: .*reviews.*taxi"
+    ):
         families.load("penguin")
 
 
 def test_a_missing_preprocessing_fn_is_named(family_copy):
     modules_dir, _, load = family_copy
     _edit(modules_dir / "preprocessing.py", "def preprocessing_fn(", "def preprocess(")
-    with pytest.raises(families.FamilyError,
-                       match=r"'broken'.*broken/preprocessing\.py defines no function "
-                             r"'preprocessing_fn'"):
+    with pytest.raises(
+        families.FamilyError,
+        match=r"'broken'.*broken/preprocessing\.py defines no function "
+        r"'preprocessing_fn'",
+    ):
         load()
 
 
@@ -98,9 +101,11 @@ def test_a_schema_column_the_contract_lacks_is_named(family_copy):
     _, data_dir, load = family_copy
     with open(data_dir / "schema.pbtxt", "a") as schema:
         schema.write('feature { name: "rating" type: INT }\n')
-    with pytest.raises(families.FamilyError,
-                       match=r"'broken'.*broken/schema\.pbtxt has columns \['rating'\] "
-                             r"that raw_columns"):
+    with pytest.raises(
+        families.FamilyError,
+        match=r"'broken'.*broken/schema\.pbtxt has columns \['rating'\] "
+        r"that raw_columns",
+    ):
         load()
 
 
@@ -108,9 +113,11 @@ def test_a_model_input_transform_does_not_produce_is_named(family_copy):
     modules_dir, _, load = family_copy
     _edit(modules_dir / "contract.py", 'TOKENS_KEY = "text_xf"', 'TOKENS_KEY = "tokens_xf"')
     _edit(modules_dir / "preprocessing.py", "contract.TOKENS_KEY: padded", '"text_xf": padded')
-    with pytest.raises(families.FamilyError,
-                       match=r"'broken'.*broken/preprocessing\.py: preprocessing_fn does not "
-                             r"produce \['tokens_xf'\]"):
+    with pytest.raises(
+        families.FamilyError,
+        match=r"'broken'.*broken/preprocessing\.py: preprocessing_fn does not "
+        r"produce \['tokens_xf'\]",
+    ):
         load()
 
 
@@ -123,12 +130,22 @@ def test_a_contract_that_is_not_a_family_contract_is_named(family_copy):
 
 def test_an_inconsistent_contract_is_refused():
     with pytest.raises(ValueError, match=r"Family 'x': slice_columns names \['city'\]"):
-        FamilyContract(name="x", pipeline_name="x", raw_columns=("a", "y"),
-                       numeric_columns=(), label_source_columns=("y",), label_key="y_xf",
-                       model_input_keys=("a_xf",), slice_columns=("city",),
-                       prediction_key="p", exporter_name="x",
-                       task=tasks.binary(bound=0.5, max_change=0.01),
-                       train_steps=1, default_hparams={}, default_data="")
+        FamilyContract(
+            name="x",
+            pipeline_name="x",
+            raw_columns=("a", "y"),
+            numeric_columns=(),
+            label_source_columns=("y",),
+            label_key="y_xf",
+            model_input_keys=("a_xf",),
+            slice_columns=("city",),
+            prediction_key="p",
+            exporter_name="x",
+            task=tasks.binary(bound=0.5, max_change=0.01),
+            train_steps=1,
+            default_hparams={},
+            default_data="",
+        )
 
 
 def test_hparams_the_family_does_not_have_are_refused(tmp_path):
@@ -149,5 +166,6 @@ def test_a_family_s_own_trainer_file_is_used_when_it_has_one(family_copy):
     (modules_dir / "trainer.py").write_text(
         "from modules.common import estimator\n"
         "from . import contract, model\n"
-        "trainer_fn = estimator.trainer_fn_for(contract.CONTRACT, model.build_from_transform)\n")
+        "trainer_fn = estimator.trainer_fn_for(contract.CONTRACT, model.build_from_transform)\n"
+    )
     assert load().trainer_fn_path.endswith(".broken.trainer.trainer_fn")

@@ -1,9 +1,9 @@
 """The pipeline image, built from the Dockerfile, running the compiled Kubeflow steps.
 
 The KFP v2 pipeline of each model family runs on its sample with every task in its own
-container of the one image, as a KFP launcher would run it: the task's command line from the spec, its
-executor input, the pipeline root mounted at the same path in every container, in
-dependency order. The KFP v1 steps' command and everything their IR names must resolve
+container of the one image, as a KFP launcher would run it: the task's command line
+from the spec, its executor input, the pipeline root mounted at the same path in every
+container, in dependency order. The KFP v1 steps' command and everything their IR names must resolve
 in the image too. Marked `image`: `make test-image` runs it, `make test` does not.
 """
 
@@ -20,12 +20,13 @@ import yaml
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 import v2_spec_launcher
+from conftest import TEST_IMAGE
+from conftest import report_line
 from pipeline.definition import families
 from pipeline.definition import pipeline as pipeline_lib
 from pipeline.kubeflow import runner as kubeflow_runner
 from pipeline.kubeflow import settings as kubeflow_settings
 from pipeline.serving import client as serving
-from conftest import TEST_IMAGE, report_line
 
 pytestmark = pytest.mark.image
 
@@ -42,8 +43,8 @@ def engine(pipeline_image):
 def _in_image(engine, settings, argv, mounts=()):
     """Runs argv in the image offline; returns its output (asserting it succeeded)."""
     result = subprocess.run(
-        engine.run_argv(settings.image_uri, argv, mounts=mounts),
-        capture_output=True, text=True)
+        engine.run_argv(settings.image_uri, argv, mounts=mounts), capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     return result.stdout
 
@@ -59,27 +60,37 @@ def image_run(engine, tmp_path_factory, request):
     sample_dir = family.sample_dir
     root = tmp_path_factory.mktemp(f"image-run-{family.name}")
     settings = kubeflow_settings.KubeflowSettings(
-        family=family.name, image=IMAGE_REPOSITORY, image_tag=IMAGE_TAG,
-        pipeline_root=str(root / "pipeline_root"), data_root=sample_dir,
+        family=family.name,
+        image=IMAGE_REPOSITORY,
+        image_tag=IMAGE_TAG,
+        pipeline_root=str(root / "pipeline_root"),
+        data_root=sample_dir,
         serving_model_dir=str(root / "serving_model"),
     )
     train_steps, bound = FAMILY_RUNS[family.name]
-    config = kubeflow_settings.pipeline_config(settings, train_steps=train_steps,
-                                               blessing_bound=bound)
+    config = kubeflow_settings.pipeline_config(
+        settings, train_steps=train_steps, blessing_bound=bound
+    )
     with open(kubeflow_runner.compile_v2(config, settings, str(root / "kfp"))) as spec_file:
         job = json.load(spec_file)
     (root / "logs").mkdir()
     # Shared storage: the same path in every container, as a volume would be in pods.
     mounts = [(str(root), str(root), False), (sample_dir, sample_dir, True)]
     launcher = v2_spec_launcher.Launcher(
-        job, settings.image_root, str(root / "logs"),
-        container=lambda argv: engine.run_argv(settings.image_uri, argv, mounts=mounts))
+        job,
+        settings.image_root,
+        str(root / "logs"),
+        container=lambda argv: engine.run_argv(settings.image_uri, argv, mounts=mounts),
+    )
     started = time.monotonic()
     launcher.run()
     slowest = sorted(launcher.seconds.items(), key=lambda item: -item[1])[:5]
-    report_line(request.config, f"KFP v2 {family.name} pipeline in {engine.name} containers: "
-            f"{time.monotonic() - started:.0f} s wall; slowest tasks "
-            + ", ".join(f"{task} {seconds:.0f} s" for task, seconds in slowest))
+    report_line(
+        request.config,
+        f"KFP v2 {family.name} pipeline in {engine.name} containers: "
+        f"{time.monotonic() - started:.0f} s wall; slowest tasks "
+        + ", ".join(f"{task} {seconds:.0f} s" for task, seconds in slowest),
+    )
     return settings, job, launcher, root
 
 
@@ -88,7 +99,8 @@ def test_every_container_task_ran_in_the_image_with_its_command_line(image_run):
     spec = job["pipelineSpec"]
     for task_name, task in spec["root"]["dag"]["tasks"].items():
         executor = spec["deploymentSpec"]["executors"][
-            spec["components"][task["componentRef"]["name"]]["executorLabel"]]
+            spec["components"][task["componentRef"]["name"]]["executorLabel"]
+        ]
         if "container" not in executor:
             continue
         container = executor["container"]
@@ -97,8 +109,8 @@ def test_every_container_task_ran_in_the_image_with_its_command_line(image_run):
         assert command[:3] == list(kubeflow_v2_dag_runner.KUBEFLOW_TFX_CMD)
         assert command[3:5] == container["args"][:2]
         # The image's own interpreter ran it: the launched command ends with the task's.
-        assert launched[-len(command):] == command
-        assert settings.image_uri in launched[:-len(command)]
+        assert launched[-len(command) :] == command
+        assert settings.image_uri in launched[: -len(command)]
 
 
 def test_the_run_in_the_image_blesses_and_pushes_a_version(image_run):
@@ -130,9 +142,12 @@ def test_the_pushed_model_scores_raw_rows_from_its_folder_alone(image_run, engin
     # Only the version folder, copied away from the pipeline root, is mounted.
     model_dir = str(tmp_path / "model")
     shutil.copytree(serving.latest_version_dir(settings.serving_model_dir), model_dir)
-    output = _in_image(engine, settings, ["python", "-c", _SCORE, "/model", "/rows.csv",
-                                          image_schema],
-                       mounts=[(model_dir, "/model", True), (sample_csv, "/rows.csv", True)])
+    output = _in_image(
+        engine,
+        settings,
+        ["python", "-c", _SCORE, "/model", "/rows.csv", image_schema],
+        mounts=[(model_dir, "/model", True), (sample_csv, "/rows.csv", True)],
+    )
     in_image = np.array(json.loads(output.strip().splitlines()[-1]))
     assert in_image.shape == (64,)
     assert np.all((in_image >= 0) & (in_image <= 1))
@@ -153,8 +168,7 @@ print("resolved", len(named["classes"]), "classes", len(named["files"]), "files"
 """
 
 
-def test_the_kfp_v1_steps_command_and_what_they_name_resolve_in_the_image(
-        engine, tmp_path):
+def test_the_kfp_v1_steps_command_and_what_they_name_resolve_in_the_image(engine, tmp_path):
     settings = kubeflow_settings.KubeflowSettings(image=IMAGE_REPOSITORY, image_tag=IMAGE_TAG)
     config = kubeflow_settings.pipeline_config(settings)
     with open(kubeflow_runner.compile_v1(config, settings, str(tmp_path))) as workflow_file:
@@ -168,8 +182,9 @@ def test_the_kfp_v1_steps_command_and_what_they_name_resolve_in_the_image(
     irs = [c["args"][c["args"].index("--tfx_ir") + 1] for c in containers]
     named = {
         "classes": sorted({p for ir in irs for p in re.findall(r'"classPath": "([^"]+)"', ir)}),
-        "files": sorted({p for ir in irs
-                         for p in re.findall(re.escape(settings.image_root) + r'/[^"\\ ]+', ir)}),
+        "files": sorted(
+            {p for ir in irs for p in re.findall(re.escape(settings.image_root) + r'/[^"\\ ]+', ir)}
+        ),
     }
     assert "components.versioned_pusher.Executor" in named["classes"]
     assert settings.image_path("modules", "taxi", "trainer.py") in named["files"]

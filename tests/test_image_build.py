@@ -22,8 +22,11 @@ DEV = os.path.join(PROJECT_ROOT, "requirements-dev.txt")
 
 def _names(path):
     with open(path) as handle:
-        return [line.split("==")[0].strip().lower() for line in handle
-                if line.strip() and not line.startswith("#")]
+        return [
+            line.split("==")[0].strip().lower()
+            for line in handle
+            if line.strip() and not line.startswith("#")
+        ]
 
 
 def _normalized(name):
@@ -31,11 +34,14 @@ def _normalized(name):
 
 
 def test_podman_runs_offline_with_runc_limits_and_mounts():
-    podman = engine_lib.Engine("podman", ("podman", "--runtime", "runc"),
-                               engine_lib.PODMAN_LIMITS)
-    argv = podman.run_argv("img:1", ["python", "-c", "pass"], mounts=[("/a", "/a", False),
-                                                                      ("/b", "/c", True)],
-                           env={"K": "V"}, workdir="/w")
+    podman = engine_lib.Engine("podman", ("podman", "--runtime", "runc"), engine_lib.PODMAN_LIMITS)
+    argv = podman.run_argv(
+        "img:1",
+        ["python", "-c", "pass"],
+        mounts=[("/a", "/a", False), ("/b", "/c", True)],
+        env={"K": "V"},
+        workdir="/w",
+    )
     assert argv[:5] == ["podman", "--runtime", "runc", "run", "--rm"]
     assert argv[5:9] == list(engine_lib.PODMAN_LIMITS)
     assert argv[argv.index("--network") + 1] == "none"
@@ -50,16 +56,28 @@ def test_docker_needs_no_extra_flags():
     assert argv == ["docker", "run", "--rm", "img:1", "true"]
 
 
-@pytest.mark.parametrize("files, expected", [
-    ({"sources.list.d/debian.sources":
-      "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n"
-      "Components: main\n\nTypes: deb\nURIs: http://mirror.example/debian\n"
-      "Suites: bookworm bookworm-updates\nComponents: main\n"},
-     "http://mirror.example/debian"),
-    ({"sources.list": "# comment\ndeb [arch=amd64] http://ftp.example/debian bookworm main\n"},
-     "http://ftp.example/debian"),
-    ({"sources.list": "deb http://x.example/debian bullseye main\n"}, build.DEBIAN_MIRROR),
-])
+@pytest.mark.parametrize(
+    "files, expected",
+    [
+        (
+            {
+                "sources.list.d/debian.sources": "Types: deb\n"
+                "URIs: http://mirror.example/debian-security\nSuites: bookworm-security\n"
+                "Components: main\n\nTypes: deb\nURIs: http://mirror.example/debian\n"
+                "Suites: bookworm bookworm-updates\nComponents: main\n"
+            },
+            "http://mirror.example/debian",
+        ),
+        (
+            {
+                "sources.list": "# comment\n"
+                "deb [arch=amd64] http://ftp.example/debian bookworm main\n"
+            },
+            "http://ftp.example/debian",
+        ),
+        ({"sources.list": "deb http://x.example/debian bullseye main\n"}, build.DEBIAN_MIRROR),
+    ],
+)
 def test_the_debian_mirror_comes_from_the_apt_sources(tmp_path, files, expected):
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -74,8 +92,12 @@ def context(tmp_path):
         source_path = os.path.join(PROJECT_ROOT, source)
         target = tmp_path / source
         if os.path.isdir(source_path):
-            shutil.copytree(source_path, target, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                source_path,
+                target,
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("__pycache__"),
+            )
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source_path, target)
@@ -85,7 +107,12 @@ def context(tmp_path):
 
 def test_the_dockerfile_copies_the_runtime_lock_and_the_project_folders():
     assert set(build.copied_sources(os.path.join(PROJECT_ROOT, "Dockerfile"))) == {
-        "requirements-lock.txt", "pipeline", "components", "modules", "data"}
+        "requirements-lock.txt",
+        "pipeline",
+        "components",
+        "modules",
+        "data",
+    }
 
 
 def test_the_image_installs_the_runtime_lock_and_uninstalls_nothing():
@@ -116,8 +143,16 @@ def test_the_digest_follows_copied_files_and_the_base_only(context):
 def test_the_lock_leaves_out_only_the_requirements_its_header_names():
     lock = {_normalized(n) for n in _names(LOCK)}
     # The notebook server, notebook and lab: no code imports them.
-    assert not lock & {"notebook", "jupyterlab", "jupyter-server", "nbconvert", "nbformat",
-                       "notebook-shim", "jupyter-lsp", "terminado"}
+    assert not lock & {
+        "notebook",
+        "jupyterlab",
+        "jupyter-server",
+        "nbconvert",
+        "nbformat",
+        "notebook-shim",
+        "jupyter-lsp",
+        "terminado",
+    }
     missing = {}
     for dist in importlib.metadata.distributions():
         name = _normalized(dist.metadata["Name"])
@@ -156,10 +191,19 @@ def test_building_installs_no_system_package(tmp_path):
     bin_dir.mkdir()
     os.symlink(sys.executable, bin_dir / "python3")
     result = subprocess.run(
-        [str(bin_dir / "python3"), "-m", "pipeline.image.build", "--log",
-         str(tmp_path / "build.log")],
-        cwd=PROJECT_ROOT, capture_output=True, text=True,
-        env={"PATH": str(bin_dir), "PYTHONPATH": PROJECT_ROOT}, timeout=60)
+        [
+            str(bin_dir / "python3"),
+            "-m",
+            "pipeline.image.build",
+            "--log",
+            str(tmp_path / "build.log"),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": str(bin_dir), "PYTHONPATH": PROJECT_ROOT},
+        timeout=60,
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "no container engine can run a container here" in result.stderr
     assert "make image-tools" in result.stderr

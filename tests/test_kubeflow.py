@@ -40,9 +40,9 @@ SETTINGS = kubeflow_settings.KubeflowSettings(
     serving_model_dir="gs://ml-models/chicago-taxi",
     resources={
         pipeline_lib.TRANSFORM: Resources(cpu=2, memory_gb=6),
-        pipeline_lib.TRAINER: Resources(cpu=8, memory_gb=30,
-                                        accelerator_type="NVIDIA_TESLA_T4",
-                                        accelerator_count=1),
+        pipeline_lib.TRAINER: Resources(
+            cpu=8, memory_gb=30, accelerator_type="NVIDIA_TESLA_T4", accelerator_count=1
+        ),
     },
 )
 
@@ -84,7 +84,8 @@ def _v2_executors(job):
     spec = job["pipelineSpec"]
     return {
         name: spec["deploymentSpec"]["executors"][
-            spec["components"][task["componentRef"]["name"]]["executorLabel"]]
+            spec["components"][task["componentRef"]["name"]]["executorLabel"]
+        ]
         for name, task in spec["root"]["dag"]["tasks"].items()
     }
 
@@ -105,6 +106,7 @@ def _v1_dag(workflow):
 
 
 # --- the v2 PipelineSpec ---------------------------------------------------------------
+
 
 def test_v2_parses_into_the_kfp_pipeline_spec_protos(v2):
     job = pipeline_spec_pb2.PipelineJob()
@@ -136,7 +138,9 @@ def test_v2_has_a_step_per_component_in_the_image_with_its_resources(v2):
         assert container["resources"]["memoryLimit"] == expected.memory_gb
         if expected.accelerator_count:
             assert container["resources"]["accelerator"] == {
-                "type": expected.accelerator_type, "count": str(expected.accelerator_count)}
+                "type": expected.accelerator_type,
+                "count": str(expected.accelerator_count),
+            }
         else:
             assert "accelerator" not in container["resources"]
 
@@ -147,15 +151,15 @@ def test_v2_dependencies_equal_the_pipeline_graph(v2):
     collapsed = {}
     for task, upstream in deps.items():
         node = _v2_node_id(task, node_ids)
-        collapsed.setdefault(node, set()).update(
-            _v2_node_id(u, node_ids) for u in upstream)
+        collapsed.setdefault(node, set()).update(_v2_node_id(u, node_ids) for u in upstream)
         collapsed[node].discard(node)  # The Resolver's own two tasks.
     assert collapsed == v2["graph"]
 
 
 def test_v2_beam_args_include_the_image_as_sdk_container(v2):
-    for task, container in ((t, e["container"]) for t, e in _v2_executors(v2["spec"]).items()
-                            if "container" in e):
+    for task, container in (
+        (t, e["container"]) for t, e in _v2_executors(v2["spec"]).items() if "container" in e
+    ):
         args = container["args"]
         for beam_arg in SETTINGS.beam_pipeline_args:
             assert beam_arg in args, task
@@ -163,6 +167,7 @@ def test_v2_beam_args_include_the_image_as_sdk_container(v2):
 
 
 # --- the v1 Argo workflow ----------------------------------------------------------------
+
 
 def test_v1_has_a_step_per_component_in_the_image_with_its_resources(v1):
     steps = _v1_steps(v1["spec"])
@@ -176,26 +181,33 @@ def test_v1_has_a_step_per_component_in_the_image_with_its_resources(v1):
             assert "resources" not in container, node_id
             continue
         assert container["resources"]["requests"] == {
-            "cpu": f"{expected.cpu:g}", "memory": f"{expected.memory_gb:g}G"}
+            "cpu": f"{expected.cpu:g}",
+            "memory": f"{expected.memory_gb:g}G",
+        }
         if expected.accelerator_count:
             assert container["resources"]["limits"]["nvidia.com/gpu"] == str(
-                expected.accelerator_count)
+                expected.accelerator_count
+            )
             assert template["nodeSelector"] == {
-                "cloud.google.com/gke-accelerator": "nvidia-tesla-t4"}
+                "cloud.google.com/gke-accelerator": "nvidia-tesla-t4"
+            }
 
 
 def test_v1_dependencies_equal_the_pipeline_graph(v1):
     steps = _v1_steps(v1["spec"])
     node_of = {template["name"]: node_id for node_id, template in steps.items()}
-    dag = {node_of[t["template"]]: {node_of[d] for d in t.get("dependencies", [])}
-           for t in _v1_dag(v1["spec"])}
+    dag = {
+        node_of[t["template"]]: {node_of[d] for d in t.get("dependencies", [])}
+        for t in _v1_dag(v1["spec"])
+    }
     assert dag == v1["graph"]
 
 
 def test_v1_report_step_shows_its_page_as_the_steps_ui_output(v1):
     template = _v1_steps(v1["spec"])[pipeline_lib.RUN_REPORT]
-    ui_outputs = [a for a in template["outputs"]["artifacts"]
-                  if a["name"] == "mlpipeline-ui-metadata"]
+    ui_outputs = [
+        a for a in template["outputs"]["artifacts"] if a["name"] == "mlpipeline-ui-metadata"
+    ]
     assert [a["path"] for a in ui_outputs] == [kubeflow_settings.UI_METADATA_PATH]
     args = template["container"]["args"]
     assert kubeflow_settings.UI_METADATA_PATH in args[args.index("--tfx_ir") + 1]
@@ -212,10 +224,12 @@ def test_v2_report_is_an_output_artifact_of_the_projects_page_type(v2):
 
 def test_v1_pipeline_root_is_the_configured_storage(v1):
     assert v1["spec"]["spec"]["arguments"]["parameters"] == [
-        {"name": "pipeline-root", "value": SETTINGS.pipeline_root}]
+        {"name": "pipeline-root", "value": SETTINGS.pipeline_root}
+    ]
 
 
 # --- paths: everything the specs refer to is in the image --------------------------------
+
 
 def _dockerfile_layout():
     """Returns (WORKDIR, PYTHONPATH, {image path: project path}) of the final stage."""
@@ -252,7 +266,10 @@ def test_dockerfile_builds_the_lock_on_cpython_311_with_the_project_at_the_image
     # Every stage starts from the BASE_IMAGE argument, CPython 3.11 by default.
     assert re.search(r"^ARG BASE_IMAGE=python:3\.11-slim-bookworm$", text, re.M)
     assert set(re.findall(r"^FROM (\S+)", text, re.M)) == {"${BASE_IMAGE}"}
-    assert re.search(r"pip install [^\n]*--no-deps --ignore-requires-python \\?\s*-r \S*requirements-lock\.txt", text)
+    assert re.search(
+        r"pip install [^\n]*--no-deps --ignore-requires-python \\?\s*-r \S*requirements-lock\.txt",
+        text,
+    )
     assert workdir == kubeflow_settings.IMAGE_ROOT == SETTINGS.image_root
     assert kubeflow_settings.IMAGE_ROOT in pythonpath.split(":")
     for source in copies.values():
@@ -275,13 +292,13 @@ def _assert_importable_in_the_image(function_path):
 
 def test_functions_and_schema_are_found_in_the_image(v2):
     parameters = list(_v2_parameters(v2["spec"]))
-    functions = sorted(value["stringValue"] for key, value in parameters
-                       if key in _FUNCTION_KEYS)
+    functions = sorted(value["stringValue"] for key, value in parameters if key in _FUNCTION_KEYS)
     assert functions == sorted(FUNCTIONS)
     for function_path in functions:
         _assert_importable_in_the_image(function_path)
-    assert [value["stringValue"] for key, value in parameters
-            if key == "schema_file"] == [SCHEMA_FILE]
+    assert [value["stringValue"] for key, value in parameters if key == "schema_file"] == [
+        SCHEMA_FILE
+    ]
     assert _project_file_for(SCHEMA_FILE) and os.path.isfile(_project_file_for(SCHEMA_FILE))
     # The family's code is used in place, not packaged into wheels under the root.
     assert "_wheels" not in v2["text"]
@@ -312,23 +329,34 @@ def test_custom_executors_are_importable_from_the_image_layout(v2):
     assert "components.run_report.executor.Executor" in project_classes
     for class_path in project_classes:
         module = class_path.rsplit(".", 1)[0].replace(".", "/")
-        candidates = [_project_file_for(posixpath.join(root, module + suffix))
-                      for root in pythonpath.split(":")
-                      for suffix in (".py", "/__init__.py")]
+        candidates = [
+            _project_file_for(posixpath.join(root, module + suffix))
+            for root in pythonpath.split(":")
+            for suffix in (".py", "/__init__.py")
+        ]
         assert any(c and os.path.isfile(c) for c in candidates), class_path
 
 
 def test_example_gen_gets_the_columns_to_check_in_both_targets(v1, v2):
     expected = (list(features.REQUIRED_COLUMNS), list(features.NUMERIC_COLUMNS), None)
-    (v2_config,) = [value["stringValue"] for key, value in _v2_parameters(v2["spec"])
-                    if key == "custom_config" and "required_columns" in value["stringValue"]]
-    assert checked_csv_example_gen.columns_from_exec_properties(
-        {"custom_config": v2_config}) == expected
+    (v2_config,) = [
+        value["stringValue"]
+        for key, value in _v2_parameters(v2["spec"])
+        if key == "custom_config" and "required_columns" in value["stringValue"]
+    ]
+    assert (
+        checked_csv_example_gen.columns_from_exec_properties({"custom_config": v2_config})
+        == expected
+    )
     args = _v1_steps(v1["spec"])[pipeline_lib.EXAMPLE_GEN]["container"]["args"]
     ir = json.loads(args[args.index("--tfx_ir") + 1])
     v1_config = ir["nodes"][0]["pipelineNode"]["parameters"]["parameters"]["custom_config"]
-    assert checked_csv_example_gen.columns_from_exec_properties(
-        {"custom_config": v1_config["fieldValue"]["stringValue"]}) == expected
+    assert (
+        checked_csv_example_gen.columns_from_exec_properties(
+            {"custom_config": v1_config["fieldValue"]["stringValue"]}
+        )
+        == expected
+    )
 
 
 @pytest.mark.parametrize("target", ["v1", "v2"])
@@ -340,11 +368,13 @@ def test_no_path_of_the_compiling_machine_appears(target, request):
 
 # --- another family ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def reviews(tmp_path_factory):
     """Both targets compiled for the reviews family, with the placeholder storage."""
-    settings = kubeflow_settings.KubeflowSettings(family="reviews", image=SETTINGS.image,
-                                                  image_tag=SETTINGS.image_tag)
+    settings = kubeflow_settings.KubeflowSettings(
+        family="reviews", image=SETTINGS.image, image_tag=SETTINGS.image_tag
+    )
     out_dir = str(tmp_path_factory.mktemp("kfp_reviews"))
     v1_path, v2_path = kubeflow_runner.compile_all(settings, out_dir)
     with open(v1_path) as v1_file, open(v2_path) as v2_file:
@@ -363,32 +393,39 @@ def test_the_reviews_family_compiles_to_its_own_pipeline_and_storage(reviews):
 def test_the_reviews_steps_name_its_image_files_and_facts(reviews):
     settings, workflow, job = reviews
     parameters = list(_v2_parameters(job))
-    functions = sorted(value["stringValue"] for key, value in parameters
-                       if key in _FUNCTION_KEYS)
-    assert functions == ["modules.common.entry.trainer_fn",
-                         "modules.reviews.preprocessing.preprocessing_fn"]
+    functions = sorted(value["stringValue"] for key, value in parameters if key in _FUNCTION_KEYS)
+    assert functions == [
+        "modules.common.entry.trainer_fn",
+        "modules.reviews.preprocessing.preprocessing_fn",
+    ]
     for function_path in functions:
         _assert_importable_in_the_image(function_path)
-    (schema_file,) = [value["stringValue"] for key, value in parameters
-                      if key == "schema_file"]
+    (schema_file,) = [value["stringValue"] for key, value in parameters if key == "schema_file"]
     assert schema_file == settings.image_path("data", "reviews", "schema.pbtxt")
     assert os.path.isfile(_project_file_for(schema_file))
     by_task = {
-        task: {key: value["runtimeValue"]["constantValue"]["stringValue"]
-               for key, value in spec.get("inputs", {}).get("parameters", {}).items()
-               if "stringValue" in value["runtimeValue"]["constantValue"]}
+        task: {
+            key: value["runtimeValue"]["constantValue"]["stringValue"]
+            for key, value in spec.get("inputs", {}).get("parameters", {}).items()
+            if "stringValue" in value["runtimeValue"]["constantValue"]
+        }
         for task, spec in job["pipelineSpec"]["root"]["dag"]["tasks"].items()
     }
     assert checked_csv_example_gen.columns_from_exec_properties(
-        {"custom_config": by_task[pipeline_lib.EXAMPLE_GEN]["custom_config"]}) == (
-        ["text", "label", "source"], ["label"], None)
+        {"custom_config": by_task[pipeline_lib.EXAMPLE_GEN]["custom_config"]}
+    ) == (["text", "label", "source"], ["label"], None)
     eval_config = json.loads(by_task[pipeline_lib.EVALUATOR]["eval_config"])
     assert [spec.get("feature_keys", []) for spec in eval_config["slicing_specs"]] == [
-        [], ["source"]]
-    thresholds = [m for m in eval_config["metrics_specs"][0]["metrics"]
-                  if m.get("per_slice_thresholds")]
-    assert thresholds[0]["per_slice_thresholds"][0]["threshold"]["value_threshold"][
-        "lower_bound"] == 0.85
+        [],
+        ["source"],
+    ]
+    thresholds = [
+        m for m in eval_config["metrics_specs"][0]["metrics"] if m.get("per_slice_thresholds")
+    ]
+    assert (
+        thresholds[0]["per_slice_thresholds"][0]["threshold"]["value_threshold"]["lower_bound"]
+        == 0.85
+    )
     v1_nodes = set(_v1_steps(workflow))
     assert {pipeline_lib.TRAINER, pipeline_lib.PUSHER} <= v1_nodes
 
@@ -399,28 +436,65 @@ IMAGE = "registry.example.com/ml/keras-estimator-pipeline:1.4.2"
 # Profile -> (the compile's flags, the Beam arguments every Beam component must carry).
 BEAM_PROFILES = {
     "dataflow": (
-        ["--beam-project", "my-project", "--beam-region", "europe-west4",
-         "--beam-temp-location", "gs://ml-tmp/beam"],
-        ["--runner=DataflowRunner", "--project=my-project", "--region=europe-west4",
-         "--temp_location=gs://ml-tmp/beam", f"--sdk_container_image={IMAGE}"]),
+        [
+            "--beam-project",
+            "my-project",
+            "--beam-region",
+            "europe-west4",
+            "--beam-temp-location",
+            "gs://ml-tmp/beam",
+        ],
+        [
+            "--runner=DataflowRunner",
+            "--project=my-project",
+            "--region=europe-west4",
+            "--temp_location=gs://ml-tmp/beam",
+            f"--sdk_container_image={IMAGE}",
+        ],
+    ),
     "flink": (
-        ["--beam-job-endpoint", "flink-jobserver.flink:8099",
-         "--beam-environment-config", "localhost:50000"],
-        ["--runner=PortableRunner", "--job_endpoint=flink-jobserver.flink:8099",
-         "--environment_type=EXTERNAL", "--environment_config=localhost:50000",
-         f"--sdk_container_image={IMAGE}"]),
+        [
+            "--beam-job-endpoint",
+            "flink-jobserver.flink:8099",
+            "--beam-environment-config",
+            "localhost:50000",
+        ],
+        [
+            "--runner=PortableRunner",
+            "--job_endpoint=flink-jobserver.flink:8099",
+            "--environment_type=EXTERNAL",
+            "--environment_config=localhost:50000",
+            f"--sdk_container_image={IMAGE}",
+        ],
+    ),
     "spark": (
         ["--beam-job-endpoint", "spark-jobserver:8099", "--beam-environment-type", "DOCKER"],
-        ["--runner=PortableRunner", "--job_endpoint=spark-jobserver:8099",
-         "--environment_type=DOCKER", f"--environment_config={IMAGE}",
-         f"--sdk_container_image={IMAGE}"]),
+        [
+            "--runner=PortableRunner",
+            "--job_endpoint=spark-jobserver:8099",
+            "--environment_type=DOCKER",
+            f"--environment_config={IMAGE}",
+            f"--sdk_container_image={IMAGE}",
+        ],
+    ),
 }
 
 
 def _compile_command(profile, out_dir, flags):
     image, tag = IMAGE.rsplit(":", 1)
-    return ["--model", "taxi", "--output-dir", str(out_dir), "--image", image, "--tag", tag,
-            "--beam-profile", profile, *flags]
+    return [
+        "--model",
+        "taxi",
+        "--output-dir",
+        str(out_dir),
+        "--image",
+        image,
+        "--tag",
+        tag,
+        "--beam-profile",
+        profile,
+        *flags,
+    ]
 
 
 @pytest.fixture(scope="module", params=sorted(BEAM_PROFILES))
@@ -438,9 +512,11 @@ def profile_specs(request, tmp_path_factory):
 
 def _beam_component_ids():
     config = kubeflow_settings.pipeline_config(SETTINGS)
-    return sorted(component.id
-                  for component in kubeflow_runner.build_pipeline(config, SETTINGS).components
-                  if isinstance(component, base_beam_component.BaseBeamComponent))
+    return sorted(
+        component.id
+        for component in kubeflow_runner.build_pipeline(config, SETTINGS).components
+        if isinstance(component, base_beam_component.BaseBeamComponent)
+    )
 
 
 def test_every_beam_component_carries_the_profiles_arguments_in_both_specs(profile_specs):
@@ -455,17 +531,19 @@ def test_every_beam_component_carries_the_profiles_arguments_in_both_specs(profi
         v1_args = ir["deploymentConfig"]["executorSpecs"][node_id]["beamPipelineArgs"]
         assert v1_args == expected, (profile, node_id)
         v2_args = executors[node_id]["container"]["args"]
-        assert v2_args[v2_args.index("{{$}}") + 1:] == expected, (profile, node_id)
+        assert v2_args[v2_args.index("{{$}}") + 1 :] == expected, (profile, node_id)
 
 
-@pytest.mark.parametrize("profile, environment", [
-    ("flink", environments.ExternalEnvironment),
-    ("spark", environments.DockerEnvironment),
-])
+@pytest.mark.parametrize(
+    "profile, environment",
+    [
+        ("flink", environments.ExternalEnvironment),
+        ("spark", environments.DockerEnvironment),
+    ],
+)
 def test_beam_starts_the_workers_where_the_compiled_arguments_say(profile, environment):
     options = pipeline_options.PipelineOptions(BEAM_PROFILES[profile][1])
-    made = environments.Environment.from_options(
-        options.view_as(pipeline_options.PortableOptions))
+    made = environments.Environment.from_options(options.view_as(pipeline_options.PortableOptions))
     assert type(made) is environment
     if environment is environments.ExternalEnvironment:
         assert made.url == "localhost:50000"
@@ -473,52 +551,87 @@ def test_beam_starts_the_workers_where_the_compiled_arguments_say(profile, envir
         assert made.container_image == IMAGE
 
 
-@pytest.mark.parametrize("profile, flags, message", [
-    ("dataflow", ["--beam-project", "p"],
-     "'dataflow' needs region, temp_location: pass --beam-region, --beam-temp-location "
-     "(make kfp BEAM_PROFILE=dataflow BEAM_REGION=... BEAM_TEMP_LOCATION=...)"),
-    ("dataflow", ["--beam-project", "p", "--beam-region", "r", "--beam-temp-location", "/tmp"],
-     "gs:// temp_location"),
-    ("flink", [],
-     "'flink' needs job_endpoint, environment_config: pass --beam-job-endpoint, "
-     "--beam-environment-config (make kfp BEAM_PROFILE=flink BEAM_JOB_ENDPOINT=... "
-     "BEAM_ENVIRONMENT_CONFIG=...)"),
-    ("spark", ["--beam-environment-type", "LOOPBACK"], "'spark' needs job_endpoint"),
-    ("spark", ["--beam-job-endpoint", "s:8099", "--beam-project", "p"],
-     "'spark' does not read --beam-project"),
-    ("local-multiprocess", ["--beam-region", "r"],
-     "'local-multiprocess' does not read --beam-region"),
-])
+@pytest.mark.parametrize(
+    "profile, flags, message",
+    [
+        (
+            "dataflow",
+            ["--beam-project", "p"],
+            "'dataflow' needs region, temp_location: pass --beam-region, --beam-temp-location "
+            "(make kfp BEAM_PROFILE=dataflow BEAM_REGION=... BEAM_TEMP_LOCATION=...)",
+        ),
+        (
+            "dataflow",
+            ["--beam-project", "p", "--beam-region", "r", "--beam-temp-location", "/tmp"],
+            "gs:// temp_location",
+        ),
+        (
+            "flink",
+            [],
+            "'flink' needs job_endpoint, environment_config: pass --beam-job-endpoint, "
+            "--beam-environment-config (make kfp BEAM_PROFILE=flink BEAM_JOB_ENDPOINT=... "
+            "BEAM_ENVIRONMENT_CONFIG=...)",
+        ),
+        ("spark", ["--beam-environment-type", "LOOPBACK"], "'spark' needs job_endpoint"),
+        (
+            "spark",
+            ["--beam-job-endpoint", "s:8099", "--beam-project", "p"],
+            "'spark' does not read --beam-project",
+        ),
+        (
+            "local-multiprocess",
+            ["--beam-region", "r"],
+            "'local-multiprocess' does not read --beam-region",
+        ),
+    ],
+)
 def test_a_profile_without_its_values_is_refused_by_flag_and_make_variable(
-        profile, flags, message, tmp_path, capsys):
+    profile, flags, message, tmp_path, capsys
+):
     assert kubeflow_runner.main(_compile_command(profile, tmp_path, flags)) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "taxi").exists()
 
 
 def test_make_kfp_passes_the_beam_profile_and_its_values_to_the_compile():
-    variables = {"BEAM_PROFILE": "flink", "BEAM_JOB_ENDPOINT": "jobs:8099",
-                 "BEAM_ENVIRONMENT_TYPE": "EXTERNAL", "BEAM_ENVIRONMENT_CONFIG": "localhost:50000",
-                 "BEAM_SDK_IMAGE": "img:1"}
-    dry_run = subprocess.run(["make", "-n", "kfp", *(f"{k}={v}" for k, v in variables.items())],
-                             cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    variables = {
+        "BEAM_PROFILE": "flink",
+        "BEAM_JOB_ENDPOINT": "jobs:8099",
+        "BEAM_ENVIRONMENT_TYPE": "EXTERNAL",
+        "BEAM_ENVIRONMENT_CONFIG": "localhost:50000",
+        "BEAM_SDK_IMAGE": "img:1",
+    }
+    dry_run = subprocess.run(
+        ["make", "-n", "kfp", *(f"{k}={v}" for k, v in variables.items())],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     command = " ".join(dry_run.stdout.replace("\\\n", " ").split())
-    assert ("--beam-profile flink --beam-sdk-image img:1 --beam-job-endpoint jobs:8099 "
-            "--beam-environment-type EXTERNAL --beam-environment-config localhost:50000"
-            in command), command
+    assert (
+        "--beam-profile flink --beam-sdk-image img:1 --beam-job-endpoint jobs:8099 "
+        "--beam-environment-type EXTERNAL --beam-environment-config localhost:50000" in command
+    ), command
 
 
 def test_the_default_profile_is_the_direct_runner_in_each_pod():
     assert kubeflow_settings.beam_args(kubeflow_settings.DEFAULT_BEAM_PROFILE, IMAGE) == (
-        kubeflow_settings.DEFAULT_BEAM_ARGS)
+        kubeflow_settings.DEFAULT_BEAM_ARGS
+    )
     assert kubeflow_settings.beam_args("local", IMAGE) == ()
-    config = kubeflow_settings.pipeline_config(kubeflow_settings.KubeflowSettings(
-        beam_pipeline_args=kubeflow_settings.beam_args("local", IMAGE)))
+    config = kubeflow_settings.pipeline_config(
+        kubeflow_settings.KubeflowSettings(
+            beam_pipeline_args=kubeflow_settings.beam_args("local", IMAGE)
+        )
+    )
     assert config.beam_pipeline_args == (
-        "--sdk_container_image=gcr.io/my-project/keras-estimator-pipeline:0.1.0",)
+        "--sdk_container_image=gcr.io/my-project/keras-estimator-pipeline:0.1.0",
+    )
 
 
 # --- settings ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["Chicago-Taxi", "-taxi", "chicago_taxi", "a" * 129])
 def test_pipeline_names_kfp_v2_rejects_are_refused(name):
@@ -539,8 +652,9 @@ class _Report(artifact.Artifact):
 
 def test_a_custom_artifact_type_v2_cannot_import_back_is_refused_by_name():
     importer = tfx.dsl.Importer(source_uri="gs://b/report", artifact_type=_Report).with_id("Import")
-    tfx_pipeline = tfx.dsl.Pipeline(pipeline_name="p", pipeline_root="gs://b/root",
-                                    components=[importer])
+    tfx_pipeline = tfx.dsl.Pipeline(
+        pipeline_name="p", pipeline_root="gs://b/root", components=[importer]
+    )
     with pytest.raises(ValueError, match=r"test_kubeflow\._Report \(TYPE_NAME 'Report'\)"):
         kubeflow_runner.check_v2_artifact_types(tfx_pipeline)
 
@@ -552,20 +666,28 @@ def test_an_accelerator_needs_a_type_and_a_count():
 
 # --- the compiled v2 spec, run (slow: a whole pipeline run) ---------------------------------
 
+
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory, sample_dir):
     """Compiles v2 with the checkout as image root and runs every task of the spec."""
     root = tmp_path_factory.mktemp("v2run")
     settings = kubeflow_settings.KubeflowSettings(
-        image="local/keras-estimator-pipeline", image_tag="test", image_root=PROJECT_ROOT,
-        pipeline_root=str(root / "pipeline_root"), data_root=sample_dir,
-        serving_model_dir=str(root / "serving_model"), beam_pipeline_args=(),
+        image="local/keras-estimator-pipeline",
+        image_tag="test",
+        image_root=PROJECT_ROOT,
+        pipeline_root=str(root / "pipeline_root"),
+        data_root=sample_dir,
+        serving_model_dir=str(root / "serving_model"),
+        beam_pipeline_args=(),
     )
     # The report's KFP v1 UI metadata goes to the root of a pod's file system; here,
     # into the run's folder.
     config = kubeflow_settings.pipeline_config(
-        settings, train_steps=100, blessing_bound=0.8,
-        report_ui_metadata_path=str(root / "mlpipeline-ui-metadata.json"))
+        settings,
+        train_steps=100,
+        blessing_bound=0.8,
+        report_ui_metadata_path=str(root / "mlpipeline-ui-metadata.json"),
+    )
     with open(kubeflow_runner.compile_v2(config, settings, str(root / "kfp"))) as spec_file:
         job = json.load(spec_file)
     (root / "logs").mkdir()
@@ -585,7 +707,9 @@ def test_every_container_task_ran_its_command_line_from_the_spec(local_run):
         assert executor_argv[3:5] == executor["container"]["args"][:2]
     example_gen_driver = launcher.commands[pipeline_lib.EXAMPLE_GEN][0]
     assert example_gen_driver[1:3] == [
-        "-m", "tfx.orchestration.kubeflow.v2.file_based_example_gen.driver"]
+        "-m",
+        "tfx.orchestration.kubeflow.v2.file_based_example_gen.driver",
+    ]
 
 
 @pytest.mark.slow
@@ -604,8 +728,9 @@ def test_the_run_blesses_the_model_and_pushes_a_version(local_run):
 def test_the_pushed_model_scores_raw_rows(local_run, schema, sample_csv):
     settings, _, _, _ = local_run
     version_dir = serving.latest_version_dir(settings.serving_model_dir)
-    probabilities = serving.predict(version_dir,
-                                    serving.examples_from_csv(sample_csv, schema)[:64]).scores
+    probabilities = serving.predict(
+        version_dir, serving.examples_from_csv(sample_csv, schema)[:64]
+    ).scores
     assert probabilities.shape == (64,)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
     assert probabilities.std() > 0  # Not a constant: the model learned something.
@@ -627,14 +752,19 @@ def test_the_report_step_ran_last_and_wrote_the_page(local_run):
 
 # --- tuning on ---------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def tuned(tmp_path_factory):
     """Both targets compiled with tuning on, with SETTINGS and a Tuner pod size."""
     settings = kubeflow_settings.KubeflowSettings(
-        **{**{f: getattr(SETTINGS, f) for f in ("image", "image_tag", "pipeline_root",
-                                               "data_root", "serving_model_dir")},
-           "resources": {**SETTINGS.resources,
-                         pipeline_lib.TUNER: Resources(cpu=6, memory_gb=20)}})
+        **{
+            **{
+                f: getattr(SETTINGS, f)
+                for f in ("image", "image_tag", "pipeline_root", "data_root", "serving_model_dir")
+            },
+            "resources": {**SETTINGS.resources, pipeline_lib.TUNER: Resources(cpu=6, memory_gb=20)},
+        }
+    )
     out_dir = str(tmp_path_factory.mktemp("kfp_tuned"))
     v1_path, v2_path = kubeflow_runner.compile_all(settings, out_dir, tune=True)
     with open(v1_path) as v1_file, open(v2_path) as v2_file:
@@ -649,16 +779,19 @@ def test_without_tuning_the_trainer_takes_earlier_tuned_values_and_no_tuner_runs
     # v1 runs TFX's resolver in a container: the strategy that resolves to nothing
     # before the first tuning; v2 compiles TFX's own strategy into a metadata query.
     args = _v1_steps(v1["spec"])[pipeline_lib.HYPERPARAMETERS_RESOLVER]["container"]["args"]
-    assert "components.latest_artifact.LatestArtifactIfAnyStrategy" in args[
-        args.index("--tfx_ir") + 1]
+    assert (
+        "components.latest_artifact.LatestArtifactIfAnyStrategy" in args[args.index("--tfx_ir") + 1]
+    )
     executors = _v2_executors(v2["spec"])
-    (query,) = [e["resolver"]["outputArtifactQueries"] for t, e in executors.items()
-                if t.startswith(pipeline_lib.HYPERPARAMETERS_RESOLVER)]
+    (query,) = [
+        e["resolver"]["outputArtifactQueries"]
+        for t, e in executors.items()
+        if t.startswith(pipeline_lib.HYPERPARAMETERS_RESOLVER)
+    ]
     assert "tfx.HyperParameters" in json.dumps(query)
 
 
-def test_v1_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_the_trainer(
-        tuned):
+def test_v1_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_the_trainer(tuned):
     settings, workflow, _ = tuned
     steps = _v1_steps(workflow)
     assert pipeline_lib.HYPERPARAMETERS_RESOLVER not in steps
@@ -666,8 +799,10 @@ def test_v1_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_th
     assert tuner["image"] == settings.image_uri and tuner["command"] == V1_COMMAND
     assert tuner["resources"]["requests"] == {"cpu": "6", "memory": "20G"}
     node_of = {template["name"]: node_id for node_id, template in steps.items()}
-    dag = {node_of[t["template"]]: {node_of[d] for d in t.get("dependencies", [])}
-           for t in _v1_dag(workflow)}
+    dag = {
+        node_of[t["template"]]: {node_of[d] for d in t.get("dependencies", [])}
+        for t in _v1_dag(workflow)
+    }
     assert dag[pipeline_lib.TUNER] == {pipeline_lib.TRANSFORM, pipeline_lib.SCHEMA_IMPORTER}
     assert pipeline_lib.TUNER in dag[pipeline_lib.TRAINER]
     args = tuner["args"]
@@ -676,8 +811,7 @@ def test_v1_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_th
     assert "components.tuner.Executor" in ir
 
 
-def test_v2_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_the_trainer(
-        tuned):
+def test_v2_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_the_trainer(tuned):
     settings, _, job = tuned
     executors = _v2_executors(job)
     assert pipeline_lib.HYPERPARAMETERS_RESOLVER not in executors
@@ -694,16 +828,22 @@ def test_v2_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_th
     tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
     parameters = tasks[pipeline_lib.TUNER]["inputs"]["parameters"]
     assert parameters["tuner_fn"]["runtimeValue"]["constantValue"]["stringValue"] == (
-        "modules.common.entry.tuner_fn")
-    config = json.loads(
-        parameters["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
+        "modules.common.entry.tuner_fn"
+    )
+    config = json.loads(parameters["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
     assert config["tuning"] == {"algorithm": "random", "trials": 4, "seed": 1}
     trainer_inputs = tasks[pipeline_lib.TRAINER]["inputs"]["artifacts"]
     assert trainer_inputs["hyperparameters"]["taskOutputArtifact"] == {
-        "producerTask": pipeline_lib.TUNER, "outputArtifactKey": "best_hyperparameters"}
+        "producerTask": pipeline_lib.TUNER,
+        "outputArtifactKey": "best_hyperparameters",
+    }
     # The report step reads the values the Trainer took and this run's trials.
     report_inputs = tasks[pipeline_lib.RUN_REPORT]["inputs"]["artifacts"]
     assert report_inputs["hyperparameters"]["taskOutputArtifact"] == {
-        "producerTask": pipeline_lib.TUNER, "outputArtifactKey": "best_hyperparameters"}
+        "producerTask": pipeline_lib.TUNER,
+        "outputArtifactKey": "best_hyperparameters",
+    }
     assert report_inputs["tuner_results"]["taskOutputArtifact"] == {
-        "producerTask": pipeline_lib.TUNER, "outputArtifactKey": "tuner_results"}
+        "producerTask": pipeline_lib.TUNER,
+        "outputArtifactKey": "tuner_results",
+    }

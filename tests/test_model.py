@@ -11,9 +11,7 @@ from modules.taxi import model as model_lib
 
 @pytest.fixture(scope="module")
 def sizes(transformed_sample):
-    return model_lib.categorical_sizes(
-        tft.TFTransformOutput(transformed_sample.transform_output)
-    )
+    return model_lib.categorical_sizes(tft.TFTransformOutput(transformed_sample.transform_output))
 
 
 def test_one_input_per_transformed_feature(sizes):
@@ -25,9 +23,7 @@ def test_one_input_per_transformed_feature(sizes):
 def test_embedding_sizes_come_from_transform(sizes, transformed_sample):
     transform_output = tft.TFTransformOutput(transformed_sample.transform_output)
     keras_model = model_lib.build_keras_model(sizes)
-    company_vocab = transform_output.vocabulary_size_by_name(
-        features.vocabulary_name("company")
-    )
+    company_vocab = transform_output.vocabulary_size_by_name(features.vocabulary_name("company"))
     embeddings = {
         layer.name: layer.input_dim
         for layer in keras_model.layers
@@ -42,9 +38,7 @@ def test_embedding_sizes_come_from_transform(sizes, transformed_sample):
 
 def test_every_id_transform_emits_fits_its_embedding(sizes, transformed_sample):
     dataset = tf.data.TFRecordDataset(transformed_sample.train_files, "GZIP")
-    spec = tft.TFTransformOutput(
-        transformed_sample.transform_output
-    ).transformed_feature_spec()
+    spec = tft.TFTransformOutput(transformed_sample.transform_output).transformed_feature_spec()
     for batch in dataset.batch(10_000).map(lambda x: tf.io.parse_example(x, spec)):
         for key in features.CATEGORICAL_KEYS:
             ids = batch[key].numpy()

@@ -23,8 +23,8 @@ import tensorflow as tf
 
 from conftest import report_line
 from modules.taxi import contract
-from pipeline.definition import config as config_lib
 from pipeline.cluster import replica as distributed_training
+from pipeline.definition import config as config_lib
 from pipeline.serving import client as serving
 
 # Whole pipeline runs: `make test-fast` leaves them out.
@@ -75,34 +75,55 @@ class Cluster:
         self.model_run_dir = os.path.join(root, "model_run")
         self.model_dir = os.path.join(root, "model")
         self.args = [
-            "--transform-output", transformed_sample.transform_output,
-            "--train-files", os.path.join(os.path.dirname(transformed_sample.train_files[0]), "*"),
-            "--eval-files", os.path.join(os.path.dirname(transformed_sample.eval_files[0]), "*"),
-            "--model-run-dir", self.model_run_dir,
-            "--model-dir", self.model_dir,
-            "--train-steps", str(TRAIN_STEPS),
-            "--hparams", json.dumps(HPARAMS),
-            "--chief-waits-for-workers", "120",
-            "--export-timeout", "120",
+            "--transform-output",
+            transformed_sample.transform_output,
+            "--train-files",
+            os.path.join(os.path.dirname(transformed_sample.train_files[0]), "*"),
+            "--eval-files",
+            os.path.join(os.path.dirname(transformed_sample.eval_files[0]), "*"),
+            "--model-run-dir",
+            self.model_run_dir,
+            "--model-dir",
+            self.model_dir,
+            "--train-steps",
+            str(TRAIN_STEPS),
+            "--hparams",
+            json.dumps(HPARAMS),
+            "--chief-waits-for-workers",
+            "120",
+            "--export-timeout",
+            "120",
         ]
         self.processes = {}
 
     def start(self, task_type):
         """Starts one replica with its TF_CONFIG; the evaluator is not in the spec."""
-        tf_config = {"TF_CONFIG": json.dumps(
-            {"cluster": self.spec, "task": {"type": task_type, "index": 0}})}
-        argv = ["python", "-m", "pipeline.cluster.replica", *self.args,
-                "--step-report", self.report_path(task_type)]
+        tf_config = {
+            "TF_CONFIG": json.dumps({"cluster": self.spec, "task": {"type": task_type, "index": 0}})
+        }
+        argv = [
+            "python",
+            "-m",
+            "pipeline.cluster.replica",
+            *self.args,
+            "--step-report",
+            self.report_path(task_type),
+        ]
         if self.container is None:
             argv[0] = sys.executable
-            env = {**os.environ, **tf_config,
-                   "PYTHONPATH": config_lib.PROJECT_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
+            env = {
+                **os.environ,
+                **tf_config,
+                "PYTHONPATH": config_lib.PROJECT_ROOT,
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+            }
             cwd = config_lib.PROJECT_ROOT
         else:
             argv, env, cwd = self.container(task_type, argv, tf_config), None, None
         log = open(self.log_path(task_type), "w")
         self.processes[task_type] = subprocess.Popen(
-            argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+            argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
+        )
         log.close()
 
     def log_path(self, task_type):
@@ -112,16 +133,19 @@ class Cluster:
         return os.path.join(self.root, f"{task_type}.steps.json")
 
     def logs(self):
-        return "\n".join(f"--- {task} log, last lines:\n{_tail(self.log_path(task))}"
-                         for task in self.processes)
+        return "\n".join(
+            f"--- {task} log, last lines:\n{_tail(self.log_path(task))}" for task in self.processes
+        )
 
     def wait_until(self, condition, deadline, what):
         """Polls `condition` until true; fails naming `what` if a replica died or time ran out."""
         while not condition():
             for task, process in self.processes.items():
                 if process.poll() not in (None, 0):
-                    pytest.fail(f"{task} exited with {process.returncode} while waiting "
-                                f"for {what}\n{self.logs()}")
+                    pytest.fail(
+                        f"{task} exited with {process.returncode} while waiting "
+                        f"for {what}\n{self.logs()}"
+                    )
             if time.monotonic() > deadline:
                 pytest.fail(f"timed out waiting for {what}\n{self.logs()}")
             time.sleep(0.5)
@@ -154,32 +178,44 @@ def _in_containers(request, root, transformed_sample):
         pytest.skip("the container cluster is written for podman's CNI networks")
     suffix = uuid.uuid4().hex[:8]
     network = f"taxi-training-{suffix}"
-    subprocess.run(engine.argv("network", "create", "--subnet", f"{CONTAINER_SUBNET}.0/24",
-                               network), check=True, capture_output=True)
+    subprocess.run(
+        engine.argv("network", "create", "--subnet", f"{CONTAINER_SUBNET}.0/24", network),
+        check=True,
+        capture_output=True,
+    )
     replicas = TASKS + ("evaluator",)
     ips = {task: f"{CONTAINER_SUBNET}.{11 + i}" for i, task in enumerate(replicas)}
     # The transformed sample and the cluster's folder, at the same paths as here.
-    shared = os.path.commonpath([transformed_sample.transform_output,
-                                 *transformed_sample.train_files])
+    shared = os.path.commonpath(
+        [transformed_sample.transform_output, *transformed_sample.train_files]
+    )
     mounts = [(root, root, False), (shared, shared, True)]
 
     def container(task, argv, env):
-        return engine.run_argv(image, argv, mounts=mounts, env=env, network=network,
-                               name=f"{task}-{suffix}", hostname=task, ip=ips[task],
-                               hosts=ips)
+        return engine.run_argv(
+            image,
+            argv,
+            mounts=mounts,
+            env=env,
+            network=network,
+            name=f"{task}-{suffix}",
+            hostname=task,
+            ip=ips[task],
+            hosts=ips,
+        )
 
     def remove():
         for task in replicas:
-            subprocess.run(engine.argv("rm", "--force", f"{task}-{suffix}"),
-                           capture_output=True)
+            subprocess.run(engine.argv("rm", "--force", f"{task}-{suffix}"), capture_output=True)
         subprocess.run(engine.argv("network", "rm", network), capture_output=True)
 
     addresses = {task: f"{task}:{CONTAINER_PORT}" for task in TASKS}
     return Cluster(root, transformed_sample, addresses, container), remove
 
 
-@pytest.fixture(scope="module", params=[
-    "processes", pytest.param("containers", marks=pytest.mark.image)])
+@pytest.fixture(
+    scope="module", params=["processes", pytest.param("containers", marks=pytest.mark.image)]
+)
 def cluster_run(request, tmp_path_factory, transformed_sample):
     """Runs chief, worker, ps and evaluator to the end; returns the cluster and timings."""
     root = str(tmp_path_factory.mktemp("multiworker"))
@@ -197,12 +233,16 @@ def cluster_run(request, tmp_path_factory, transformed_sample):
         # (SessionManager's recovery wait); the chief's first checkpoint follows
         # initialization, so start the worker then.
         checkpoint_file = os.path.join(cluster.model_run_dir, "Format-Serving", "checkpoint")
-        cluster.wait_until(lambda: os.path.exists(checkpoint_file), deadline,
-                           "the chief's first checkpoint")
+        cluster.wait_until(
+            lambda: os.path.exists(checkpoint_file), deadline, "the chief's first checkpoint"
+        )
         cluster.start("worker")
         trainers = [cluster.processes[task] for task in ("chief", "worker", "evaluator")]
-        cluster.wait_until(lambda: all(p.poll() is not None for p in trainers), deadline,
-                           "chief, worker and evaluator to finish")
+        cluster.wait_until(
+            lambda: all(p.poll() is not None for p in trainers),
+            deadline,
+            "chief, worker and evaluator to finish",
+        )
         ps_alive_at_end = cluster.processes["ps"].poll() is None
     finally:
         cluster.stop()
@@ -211,8 +251,9 @@ def cluster_run(request, tmp_path_factory, transformed_sample):
     cluster.ps_alive_at_end = ps_alive_at_end
     cluster.wall_secs = time.monotonic() - start
     if request.param == "containers":
-        report_line(request.config, f"multi-worker training in containers: "
-                    f"{cluster.wall_secs:.0f} s wall")
+        report_line(
+            request.config, f"multi-worker training in containers: {cluster.wall_secs:.0f} s wall"
+        )
     return cluster
 
 
@@ -230,7 +271,8 @@ def test_chief_and_worker_both_trained_the_shared_model(cluster_run):
     # more, the steps in flight when it was reached).
     assert TRAIN_STEPS <= chief["local_steps"] + worker["local_steps"] <= TRAIN_STEPS + 10
     checkpoint = tf.train.latest_checkpoint(
-        os.path.join(cluster_run.model_run_dir, "Format-Serving"))
+        os.path.join(cluster_run.model_run_dir, "Format-Serving")
+    )
     assert int(checkpoint.rsplit("-", 1)[1]) >= TRAIN_STEPS
 
 
@@ -264,4 +306,5 @@ def test_wait_for_final_export_ignores_unfinished_exports(tmp_path):
         distributed_training.wait_for_final_export(str(tmp_path), timeout_secs=0)
     (tmp_path / "1700000001").mkdir()
     assert distributed_training.wait_for_final_export(str(tmp_path), 0) == str(
-        tmp_path / "1700000001")
+        tmp_path / "1700000001"
+    )

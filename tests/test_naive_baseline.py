@@ -20,11 +20,15 @@ def _statistics(frame):
 
 @pytest.fixture(scope="module")
 def splits():
-    train = pd.DataFrame({"fare": TRAIN_FARES,
-                          "species": ["Adelie", "Gentoo", "Adelie", "Chinstrap", "Adelie",
-                                      "Gentoo"]})
-    evaluation = pd.DataFrame({"fare": EVAL_FARES,
-                               "species": ["Gentoo", "Adelie", "Gentoo", "Chinstrap"]})
+    train = pd.DataFrame(
+        {
+            "fare": TRAIN_FARES,
+            "species": ["Adelie", "Gentoo", "Adelie", "Chinstrap", "Adelie", "Gentoo"],
+        }
+    )
+    evaluation = pd.DataFrame(
+        {"fare": EVAL_FARES, "species": ["Gentoo", "Adelie", "Gentoo", "Chinstrap"]}
+    )
     return {"train": _statistics(train), "eval": _statistics(evaluation)}
 
 

@@ -31,11 +31,24 @@ PENGUINS = families.load("penguins")
 CONTRACT = PENGUINS.contract
 CLASSES = ("Adelie", "Chinstrap", "Gentoo")
 # A male Gentoo and a female Adelie, as a serving request carries them.
-GENTOO = {"island": ["Biscoe"], "bill_length_mm": [47.5], "bill_depth_mm": [14.2],
-          "flipper_length_mm": [215], "body_mass_g": [5000], "sex": ["male"], "year": [2008]}
-ADELIE = {"island": ["Torgersen"], "bill_length_mm": [38.9], "bill_depth_mm": [17.8],
-          "flipper_length_mm": [181], "body_mass_g": [3625], "sex": ["female"],
-          "year": [2007]}
+GENTOO = {
+    "island": ["Biscoe"],
+    "bill_length_mm": [47.5],
+    "bill_depth_mm": [14.2],
+    "flipper_length_mm": [215],
+    "body_mass_g": [5000],
+    "sex": ["male"],
+    "year": [2008],
+}
+ADELIE = {
+    "island": ["Torgersen"],
+    "bill_length_mm": [38.9],
+    "bill_depth_mm": [17.8],
+    "flipper_length_mm": [181],
+    "body_mass_g": [3625],
+    "sex": ["female"],
+    "year": [2007],
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +59,9 @@ def runs(tmp_path_factory):
     summary_path = os.path.join(build_dir, "run_summary.json")
 
     def run(**overrides):
-        config = config_lib.local_config(build_dir, PENGUINS.sample_dir, family="penguins",
-                                         **overrides)
+        config = config_lib.local_config(
+            build_dir, PENGUINS.sample_dir, family="penguins", **overrides
+        )
         return config, local_runner.run(config, metadata, summary_path)
 
     config, first = run()
@@ -74,7 +88,8 @@ def test_the_first_run_is_blessed_on_accuracy_above_its_bound_and_pushed(runs):
 def test_the_model_clearly_beats_the_majority_class(runs):
     first, _, build_dir, *_ = runs
     statistics = statistics_reader.load_statistics(
-        naive_baseline.latest_statistics_uri(build_dir, "penguins"))
+        naive_baseline.latest_statistics_uri(build_dir, "penguins")
+    )
     naive = naive_baseline.naive_baseline(CONTRACT.task, "species", statistics)
     assert naive["majority_class"] in CLASSES
     assert naive["eval_examples"] == first["metrics"]["candidate"][tasks.EXAMPLE_COUNT]
@@ -95,14 +110,14 @@ def test_a_worse_candidate_is_judged_against_the_baseline_and_not_pushed(runs):
 
 def _examples(rows):
     types = serving.feature_types(serving.load_schema(PENGUINS.schema_file))
-    return [serving.example_from_row({k: str(v[0]) for k, v in row.items()}, types)
-            for row in rows]
+    return [serving.example_from_row({k: str(v[0]) for k, v in row.items()}, types) for row in rows]
 
 
 def test_the_client_returns_a_score_per_class_and_the_class_names(runs):
     first, *_ = runs
-    examples = serving.examples_from_csv(os.path.join(PENGUINS.sample_dir, "data.csv"),
-                                         serving.load_schema(PENGUINS.schema_file))[:30]
+    examples = serving.examples_from_csv(
+        os.path.join(PENGUINS.sample_dir, "data.csv"), serving.load_schema(PENGUINS.schema_file)
+    )[:30]
     predictions = serving.predict(first["pushed_model"], examples)
     assert predictions.scores.shape == (30, 3)
     assert predictions.classes == CLASSES
@@ -123,7 +138,8 @@ def test_saved_model_cli_scores_raw_examples_with_the_pushed_model(runs):
 
 
 def test_a_species_outside_the_class_list_stops_the_run_with_file_line_and_value(
-        runs, tmp_path, capsys):
+    runs, tmp_path, capsys
+):
     _, _, build_dir, serving_dir, pushed_after_first = runs
     with open(os.path.join(PENGUINS.sample_dir, "data.csv"), newline="") as sample:
         rows = list(csv.reader(sample))
@@ -132,14 +148,15 @@ def test_a_species_outside_the_class_list_stops_the_run_with_file_line_and_value
     data.mkdir()
     with open(data / "data.csv", "w", newline="") as copy:
         csv.writer(copy, lineterminator="\n").writerows(rows)
-    code = local_runner.main(["--model", "penguins", "--data", str(data),
-                              "--build-dir", build_dir])
+    code = local_runner.main(["--model", "penguins", "--data", str(data), "--build-dir", build_dir])
     assert code == 1
     with open(os.path.join(build_dir, "run_summary.json")) as summary_file:
         summary = json.load(summary_file)
     assert summary["status"] == "stopped" and summary["family"] == "penguins"
-    assert (f"{data / 'data.csv'}: line 43, column 'species': the label 'Emperor' is not "
-            "one of the classes 'Adelie', 'Chinstrap', 'Gentoo'") in summary["reason"]
+    assert (
+        f"{data / 'data.csv'}: line 43, column 'species': the label 'Emperor' is not "
+        "one of the classes 'Adelie', 'Chinstrap', 'Gentoo'"
+    ) in summary["reason"]
     assert summary["pushed"] is False
     err = capsys.readouterr().err
     assert "STOPPED:" in err and "Emperor" in err and "Traceback" not in err

@@ -14,8 +14,16 @@ from pipeline.serving import client as serving
 pytestmark = pytest.mark.slow
 
 ALL_COMPONENTS = {
-    "CsvExampleGen", "StatisticsGen", "SchemaGen", "CuratedSchema", "ExampleValidator",
-    "DataGate", "Transform", "Trainer", "Evaluator", "Pusher",
+    "CsvExampleGen",
+    "StatisticsGen",
+    "SchemaGen",
+    "CuratedSchema",
+    "ExampleValidator",
+    "DataGate",
+    "Transform",
+    "Trainer",
+    "Evaluator",
+    "Pusher",
 }
 
 
@@ -52,8 +60,9 @@ def test_pushed_model_alone_scores_raw_csv_rows(runs, tmp_path, schema, sample_c
     _, first, _, _ = runs
     # Copy the version folder elsewhere: serving needs nothing but that folder.
     model_copy = shutil.copytree(first["pushed_model"], tmp_path / "model")
-    probabilities = serving.predict(str(model_copy),
-                                    serving.examples_from_csv(sample_csv, schema)[:50]).scores
+    probabilities = serving.predict(
+        str(model_copy), serving.examples_from_csv(sample_csv, schema)[:50]
+    ).scores
     assert probabilities.shape == (50,)
     assert np.all((probabilities >= 0) & (probabilities <= 1))
 
@@ -62,8 +71,7 @@ def test_second_run_takes_all_but_the_evaluation_from_the_cache(runs):
     _, first, second, pipeline_run = runs
     states = _states(second)
     assert second["run_id"] != first["run_id"]
-    assert {states[c] for c in ALL_COMPONENTS - {"Evaluator", "Pusher"}} == {
-        "cached"}
+    assert {states[c] for c in ALL_COMPONENTS - {"Evaluator", "Pusher"}} == {"cached"}
     # The first model is now the latest blessed one, so the Evaluator runs once more,
     # against it as baseline; it is the same model, so the metrics match.
     assert states["Evaluator"] == "executed"
@@ -93,11 +101,26 @@ def test_the_binary_task_is_blessed_on_auc_and_judged_against_its_baseline(runs)
 def test_saved_model_cli_scores_raw_examples_with_the_pushed_model(runs, schema):
     _, first, _, _ = runs
     trips = [
-        {"trip_miles": [1.2], "fare": [6.25], "trip_seconds": [420], "payment_type": ["Cash"],
-         "trip_start_hour": [8], "trip_start_day": [2], "trip_start_month": [3]},
-        {"trip_miles": [9.8], "fare": [27.5], "trip_seconds": [1500],
-         "payment_type": ["Credit Card"], "company": ["Flash Cab"], "trip_start_hour": [19],
-         "trip_start_day": [6], "trip_start_month": [7], "pickup_community_area": [8]},
+        {
+            "trip_miles": [1.2],
+            "fare": [6.25],
+            "trip_seconds": [420],
+            "payment_type": ["Cash"],
+            "trip_start_hour": [8],
+            "trip_start_day": [2],
+            "trip_start_month": [3],
+        },
+        {
+            "trip_miles": [9.8],
+            "fare": [27.5],
+            "trip_seconds": [1500],
+            "payment_type": ["Credit Card"],
+            "company": ["Flash Cab"],
+            "trip_start_hour": [19],
+            "trip_start_day": [6],
+            "trip_start_month": [7],
+            "pickup_community_area": [8],
+        },
     ]
     outputs = conftest.saved_model_cli_run(first["pushed_model"], trips)
     (key,) = outputs
@@ -105,8 +128,9 @@ def test_saved_model_cli_scores_raw_examples_with_the_pushed_model(runs, schema)
     assert len(printed) == 2 and all(0.0 <= p <= 1.0 for p in printed)
     # The same probabilities as the project's client computes.
     types = serving.feature_types(schema)
-    examples = [serving.example_from_row({k: str(v[0]) for k, v in trip.items()}, types)
-                for trip in trips]
+    examples = [
+        serving.example_from_row({k: str(v[0]) for k, v in trip.items()}, types) for trip in trips
+    ]
     expected = serving.predict(first["pushed_model"], examples).scores
     assert expected.shape == (2,)
     assert printed == pytest.approx(expected.tolist(), rel=1e-4, abs=1e-6)

@@ -11,8 +11,15 @@ from tensorflow_transform.tf_metadata import dataset_metadata
 from modules.taxi import contract as features
 from modules.taxi import preprocessing
 
-FLOATS = ("fare", "tips", "trip_miles", "pickup_latitude", "pickup_longitude",
-          "dropoff_latitude", "dropoff_longitude")
+FLOATS = (
+    "fare",
+    "tips",
+    "trip_miles",
+    "pickup_latitude",
+    "pickup_longitude",
+    "dropoff_latitude",
+    "dropoff_longitude",
+)
 STRINGS = ("payment_type", "company")
 # Every raw column is optional (variable length), as SchemaGen infers it here.
 RAW_SPEC = {
@@ -20,25 +27,42 @@ RAW_SPEC = {
         tf.float32 if key in FLOATS else tf.string if key in STRINGS else tf.int64
     )
     for key in (
-        features.DENSE_FLOAT_FEATURES + features.BUCKET_FEATURES
-        + features.VOCAB_FEATURES + features.CATEGORICAL_INT_FEATURES
-        + tuple(features.IDENTITY_FEATURES) + (features.TIPS_KEY,)
+        features.DENSE_FLOAT_FEATURES
+        + features.BUCKET_FEATURES
+        + features.VOCAB_FEATURES
+        + features.CATEGORICAL_INT_FEATURES
+        + tuple(features.IDENTITY_FEATURES)
+        + (features.TIPS_KEY,)
     )
 }
 
 
 def _row(fare, tips, miles, seconds, payment, company, hour, tract=None, lat=41.9):
     row = {
-        "fare": [fare], "tips": [tips], "trip_miles": [miles], "trip_seconds": [seconds],
-        "payment_type": [payment], "company": [company] if company else [],
-        "trip_start_hour": [hour], "trip_start_day": [3], "trip_start_month": [5],
-        "pickup_community_area": [8], "dropoff_community_area": [],
-        "pickup_census_tract": [tract] if tract else [], "dropoff_census_tract": [],
-        "pickup_latitude": [lat], "pickup_longitude": [-87.6],
-        "dropoff_latitude": [], "dropoff_longitude": [-87.6],
+        "fare": [fare],
+        "tips": [tips],
+        "trip_miles": [miles],
+        "trip_seconds": [seconds],
+        "payment_type": [payment],
+        "company": [company] if company else [],
+        "trip_start_hour": [hour],
+        "trip_start_day": [3],
+        "trip_start_month": [5],
+        "pickup_community_area": [8],
+        "dropoff_community_area": [],
+        "pickup_census_tract": [tract] if tract else [],
+        "dropoff_census_tract": [],
+        "pickup_latitude": [lat],
+        "pickup_longitude": [-87.6],
+        "dropoff_latitude": [],
+        "dropoff_longitude": [-87.6],
     }
-    return {k: np.array(v, dtype=RAW_SPEC[k].dtype.as_numpy_dtype) if k not in STRINGS
-            else np.array([s.encode() for s in v], dtype=object) for k, v in row.items()}
+    return {
+        k: np.array(v, dtype=RAW_SPEC[k].dtype.as_numpy_dtype)
+        if k not in STRINGS
+        else np.array([s.encode() for s in v], dtype=object)
+        for k, v in row.items()
+    }
 
 
 TRAIN_ROWS = [
@@ -55,9 +79,8 @@ def transformed():
     unseen = _row(50.0, 0.0, 1.0, 60, "Bitcoin", "Brand New Cab", 5, 99999999999)
     metadata = dataset_metadata.DatasetMetadata.from_feature_spec(RAW_SPEC)
     with tft_beam.Context(temp_dir=tempfile.mkdtemp(), force_tf_compat_v1=True):
-        (train_out, _), transform_fn = (
-            (TRAIN_ROWS, metadata)
-            | tft_beam.AnalyzeAndTransformDataset(preprocessing.preprocessing_fn)
+        (train_out, _), transform_fn = (TRAIN_ROWS, metadata) | tft_beam.AnalyzeAndTransformDataset(
+            preprocessing.preprocessing_fn
         )
         unseen_out, _ = (([unseen], metadata), transform_fn) | tft_beam.TransformDataset()
     return train_out, unseen_out[0]

@@ -17,7 +17,7 @@ from pipeline.definition import families
 from pipeline.serving import client as serving
 
 # The Trainer's entry for the family: the shared one (modules/common/entry.py).
-TRAINER_FN = families.trainer_fn(families.load('reviews'))
+TRAINER_FN = families.trainer_fn(families.load("reviews"))
 
 TRAIN_STEPS = 20
 
@@ -28,15 +28,24 @@ def transform_output(transformed_reviews):
 
 
 def test_the_input_is_named_by_the_contract_and_takes_fixed_length_ids(transform_output):
-    keras_model = model_lib.build_from_transform(transform_output, contract.CONTRACT.default_hparams)
+    keras_model = model_lib.build_from_transform(
+        transform_output, contract.CONTRACT.default_hparams
+    )
     assert keras_model.input_names == [contract.TOKENS_KEY]
     assert keras_model.inputs[0].shape.as_list() == [None, contract.SEQUENCE_LENGTH]
     assert [type(layer).__name__ for layer in keras_model.layers] == [
-        "InputLayer", "Embedding", "LSTM", "Dropout", "Dense"]
+        "InputLayer",
+        "Embedding",
+        "LSTM",
+        "Dropout",
+        "Dense",
+    ]
 
 
 def test_embedding_size_is_padding_plus_transform_vocabulary_plus_oov(transform_output):
-    keras_model = model_lib.build_from_transform(transform_output, contract.CONTRACT.default_hparams)
+    keras_model = model_lib.build_from_transform(
+        transform_output, contract.CONTRACT.default_hparams
+    )
     embedding = keras_model.get_layer("word_embedding")
     vocabulary = transform_output.vocabulary_size_by_name(contract.VOCAB_NAME)
     assert 100 < vocabulary <= contract.VOCAB_SIZE
@@ -69,7 +78,8 @@ def trained(tmp_path_factory, transformed_reviews):
     )
     spec = TRAINER_FN(fn_args, serving.load_schema(family.schema_file))
     metrics, _ = tf_estimator.estimator.train_and_evaluate(
-        spec["estimator"], spec["train_spec"], spec["eval_spec"])
+        spec["estimator"], spec["train_spec"], spec["eval_spec"]
+    )
     (export,) = glob.glob(os.path.join(model_dir, "export", contract.CONTRACT.exporter_name, "*"))
     return metrics, export
 
@@ -81,8 +91,11 @@ def test_trains_through_the_estimator_and_evaluates(trained):
 
 
 def _text_example(text: bytes) -> bytes:
-    return tf.train.Example(features=tf.train.Features(feature={
-        "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[text]))})).SerializeToString()
+    return tf.train.Example(
+        features=tf.train.Features(
+            feature={"text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[text]))}
+        )
+    ).SerializeToString()
 
 
 def test_the_export_scores_raw_review_texts_of_every_kind(trained):
@@ -102,18 +115,22 @@ def test_the_export_scores_raw_review_texts_of_every_kind(trained):
 def test_the_export_scores_the_sample_csv_through_the_serving_client(trained):
     _, export = trained
     family = families.load("reviews")
-    examples = serving.examples_from_csv(os.path.join(family.sample_dir, "data.csv"),
-                                         serving.load_schema(family.schema_file))[:30]
+    examples = serving.examples_from_csv(
+        os.path.join(family.sample_dir, "data.csv"), serving.load_schema(family.schema_file)
+    )[:30]
     assert set(tf.train.Example.FromString(examples[0]).features.feature) == {"text"}
     assert serving.predict(export, examples).scores.shape == (30,)
 
 
 def test_a_text_of_the_wrong_type_fails_naming_the_feature(trained):
     _, export = trained
-    wrong = tf.train.Example(features=tf.train.Features(feature={
-        "text": tf.train.Feature(float_list=tf.train.FloatList(value=[1.0]))})).SerializeToString()
+    wrong = tf.train.Example(
+        features=tf.train.Features(
+            feature={"text": tf.train.Feature(float_list=tf.train.FloatList(value=[1.0]))}
+        )
+    ).SerializeToString()
     with pytest.raises(tf.errors.InvalidArgumentError, match="text"):
-        serving.predict(export, [wrong]).scores
+        serving.predict(export, [wrong])
 
 
 def test_transform_outputs_are_checked_against_the_contract():

@@ -30,8 +30,9 @@ def runs(pipeline_run, tmp_path_factory):
     """A reviews run in a copy of the taxi run's build folder."""
     build = conftest.copy_of_run(pipeline_run, tmp_path_factory.mktemp("families_build"))
     taxi_versions = versioned_pusher.versions(build.config.serving_model_dir)
-    config = config_lib.local_config(build.build_dir, REVIEWS.sample_dir, family="reviews",
-                                     train_steps=150, blessing_bound=0.5)
+    config = config_lib.local_config(
+        build.build_dir, REVIEWS.sample_dir, family="reviews", train_steps=150, blessing_bound=0.5
+    )
     summary = local_runner.run(config, build.metadata, build.summary_path)
     return build, taxi_versions, config, summary
 
@@ -42,7 +43,8 @@ def test_the_reviews_run_is_blessed_and_pushed_to_its_own_folder(runs):
     assert summary["pipeline_name"] == "movie-reviews"
     assert summary["blessed"] is True and summary["pushed"]
     assert os.path.dirname(summary["pushed_model"]) == os.path.join(
-        build.build_dir, "serving_model", "reviews")
+        build.build_dir, "serving_model", "reviews"
+    )
 
 
 def test_a_taxi_model_blessed_in_the_same_store_is_no_baseline_for_reviews(runs):
@@ -66,8 +68,9 @@ def test_the_evaluation_is_sliced_by_source(runs):
 def test_the_pushed_model_alone_scores_raw_review_texts(runs, tmp_path):
     _, _, _, summary = runs
     model_copy = shutil.copytree(summary["pushed_model"], tmp_path / "model")
-    examples = serving.examples_from_csv(os.path.join(REVIEWS.sample_dir, "data.csv"),
-                                         serving.load_schema(REVIEWS.schema_file))[:40]
+    examples = serving.examples_from_csv(
+        os.path.join(REVIEWS.sample_dir, "data.csv"), serving.load_schema(REVIEWS.schema_file)
+    )[:40]
     probabilities = serving.predict(str(model_copy), examples).scores
     assert probabilities.shape == (40,)
     assert np.all((probabilities >= 0) & (probabilities <= 1))

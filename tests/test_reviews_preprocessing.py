@@ -19,9 +19,11 @@ RAW_SPEC = {
 
 
 def _row(text, label=1):
-    return {"text": np.array([text.encode()], dtype=object),
-            "label": np.array([label], dtype=np.int64),
-            "source": np.array([b"imdb"], dtype=object)}
+    return {
+        "text": np.array([text.encode()], dtype=object),
+        "label": np.array([label], dtype=np.int64),
+        "source": np.array([b"imdb"], dtype=object),
+    }
 
 
 # "great" 3 times, "movie" twice, each other word once.
@@ -40,9 +42,8 @@ def transformed():
     metadata = dataset_metadata.DatasetMetadata.from_feature_spec(RAW_SPEC)
     others = [_row("zyzzyva great"), _row("", 0), _row(LONG_TEXT), _row("Ça été génial")]
     with tft_beam.Context(temp_dir=tempfile.mkdtemp(), force_tf_compat_v1=True):
-        (train_out, _), transform_fn = (
-            (TRAIN_ROWS, metadata)
-            | tft_beam.AnalyzeAndTransformDataset(preprocessing.preprocessing_fn)
+        (train_out, _), transform_fn = (TRAIN_ROWS, metadata) | tft_beam.AnalyzeAndTransformDataset(
+            preprocessing.preprocessing_fn
         )
         other_out, _ = ((others, metadata), transform_fn) | tft_beam.TransformDataset()
     return train_out, other_out

@@ -90,8 +90,11 @@ def header_only(folder, header, rows):
 
 def missing_label_column(folder, header, rows):
     tips = header.index("tips")
-    _write(f"{folder}/data.csv", [c for c in header if c != "tips"],
-           [[v for i, v in enumerate(row) if i != tips] for row in rows])
+    _write(
+        f"{folder}/data.csv",
+        [c for c in header if c != "tips"],
+        [[v for i, v in enumerate(row) if i != tips] for row in rows],
+    )
     return CsvFormatError, r"data\.csv: the header has no column 'tips'"
 
 
@@ -123,9 +126,18 @@ def extreme_values(folder, header, rows):
     return DataValidationError, r"\[STOP\] column 'trip_miles'.*FLOAT_TYPE_BIG_FLOAT"
 
 
-BAD_INPUTS = [too_many_columns, too_few_columns, text_in_numeric_column, empty_file,
-              header_only, missing_label_column, non_utf8_byte, second_file_other_header,
-              column_entirely_empty, extreme_values]
+BAD_INPUTS = [
+    too_many_columns,
+    too_few_columns,
+    text_in_numeric_column,
+    empty_file,
+    header_only,
+    missing_label_column,
+    non_utf8_byte,
+    second_file_other_header,
+    column_entirely_empty,
+    extreme_values,
+]
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +163,8 @@ def _run(pipeline_run, data_root, **overrides):
 
 @pytest.mark.parametrize("make_case", BAD_INPUTS, ids=lambda f: f.__name__)
 def test_bad_input_stops_with_a_clear_error_and_keeps_the_served_model(
-        make_case, pipeline_run, served, sample_csv, tmp_path):
+    make_case, pipeline_run, served, sample_csv, tmp_path
+):
     config, examples = served
     versions_before = versioned_pusher.versions(config.serving_model_dir)
     header, rows = _sample(sample_csv)
@@ -174,11 +187,21 @@ def test_gate_report_is_written_under_the_run_outputs(pipeline_run, sample_csv, 
 def test_serving_answers_unseen_categories_and_missing_optional_features(served):
     config, _ = served
     model_dir = serving.latest_version_dir(config.serving_model_dir)
-    types = {"payment_type": tf.string, "company": tf.string, "fare": tf.float32,
-             "trip_start_hour": tf.int64, "trip_miles": tf.float32}
+    types = {
+        "payment_type": tf.string,
+        "company": tf.string,
+        "fare": tf.float32,
+        "trip_start_hour": tf.int64,
+        "trip_miles": tf.float32,
+    }
     rows = [
-        {"payment_type": "Bitcoin", "company": "Never Seen Cab Co", "fare": "12.5",
-         "trip_start_hour": "30", "trip_miles": "3.1"},
+        {
+            "payment_type": "Bitcoin",
+            "company": "Never Seen Cab Co",
+            "fare": "12.5",
+            "trip_start_hour": "30",
+            "trip_miles": "3.1",
+        },
         {"payment_type": "Cash"},  # Every optional feature missing.
     ]
     examples = [serving.example_from_row(row, types) for row in rows]
@@ -191,10 +214,10 @@ def test_serving_rejects_malformed_examples_with_clear_errors(served):
     config, examples = served
     model_dir = serving.latest_version_dir(config.serving_model_dir)
     with pytest.raises(ValueError, match="Example 1 is not a serialized tf.Example"):
-        serving.predict(model_dir, [examples[0], b"\x0a\xff\xff not a tf.Example"]).scores
+        serving.predict(model_dir, [examples[0], b"\x0a\xff\xff not a tf.Example"])
     wrong_type = serving.example_from_row({"fare": "cheap"}, {"fare": tf.string})
     with pytest.raises(tf.errors.InvalidArgumentError, match="fare"):
-        serving.predict(model_dir, [wrong_type]).scores
+        serving.predict(model_dir, [wrong_type])
     # The process, and the model, are fine afterwards.
     assert serving.predict(model_dir, examples[:1]).scores.shape == (1,)
 
@@ -235,10 +258,12 @@ def test_unseen_categories_are_handled_as_data(pipeline_run, sample_csv, tmp_pat
 
 def test_a_first_run_is_judged_on_the_absolute_threshold_alone(sample_dir, tmp_path):
     """A pipeline with no blessed model yet: an AUC below its bound is not shipped."""
-    config = config_lib.local_config(str(tmp_path), sample_dir, train_steps=1,
-                                      blessing_bound=0.99, pipeline_name="first-run")
-    summary = local_runner.run(config, config_lib.metadata_path(str(tmp_path)),
-                               str(tmp_path / "run_summary.json"))
+    config = config_lib.local_config(
+        str(tmp_path), sample_dir, train_steps=1, blessing_bound=0.99, pipeline_name="first-run"
+    )
+    summary = local_runner.run(
+        config, config_lib.metadata_path(str(tmp_path)), str(tmp_path / "run_summary.json")
+    )
     assert "baseline" not in summary["metrics"]
     assert summary["blessed"] is False and not summary["pushed"]
     assert summary["blessing_reasons"] == [
@@ -248,7 +273,8 @@ def test_a_first_run_is_judged_on_the_absolute_threshold_alone(sample_dir, tmp_p
 
 
 def test_an_edited_schema_is_read_again_and_changes_the_gates_verdict(
-        pipeline_run, sample_csv, tmp_path):
+    pipeline_run, sample_csv, tmp_path
+):
     """The gate says to edit the schema; the edit must reach the cache key."""
     header, rows = _sample(sample_csv)
     extreme_values(str(tmp_path / "data"), header, rows)
@@ -256,9 +282,13 @@ def test_an_edited_schema_is_read_again_and_changes_the_gates_verdict(
     shutil.copy(families.load("taxi").schema_file, schema)
 
     def run():
-        config = config_lib.local_config(pipeline_run.build_dir, str(tmp_path / "data"),
-                                         schema_file=str(schema), train_steps=200,
-                                         blessing_bound=0.8)
+        config = config_lib.local_config(
+            pipeline_run.build_dir,
+            str(tmp_path / "data"),
+            schema_file=str(schema),
+            train_steps=200,
+            blessing_bound=0.8,
+        )
         return local_runner.run(config, pipeline_run.metadata, pipeline_run.summary_path)
 
     with pytest.raises(DataValidationError, match=r"\[STOP\] column 'trip_miles'"):

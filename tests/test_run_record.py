@@ -15,9 +15,11 @@ NODES = ("CsvExampleGen", "Trainer", "Evaluator")
 
 
 def _type(store, kind, name):
-    proto = {"context": metadata_store_pb2.ContextType,
-             "execution": metadata_store_pb2.ExecutionType,
-             "artifact": metadata_store_pb2.ArtifactType}[kind](name=name)
+    proto = {
+        "context": metadata_store_pb2.ContextType,
+        "execution": metadata_store_pb2.ExecutionType,
+        "artifact": metadata_store_pb2.ArtifactType,
+    }[kind](name=name)
     return getattr(store, f"put_{kind}_type")(proto)
 
 
@@ -29,24 +31,35 @@ def _record_runs(path, pipeline, runs, other_pipeline_runs=0):
     artifact_type = _type(store, "artifact", "ModelEvaluation")
     run_ids = []
     for name, count in ((pipeline, runs), ("other", other_pipeline_runs)):
-        (pipeline_context,) = store.get_contexts_by_id(store.put_contexts(
-            [metadata_store_pb2.Context(type_id=types["pipeline"], name=name)]))
-        node_contexts = store.get_contexts_by_id(store.put_contexts(
-            [metadata_store_pb2.Context(type_id=types["node"], name=f"{name}.{node}")
-             for node in NODES]))
+        (pipeline_context,) = store.get_contexts_by_id(
+            store.put_contexts([metadata_store_pb2.Context(type_id=types["pipeline"], name=name)])
+        )
+        node_contexts = store.get_contexts_by_id(
+            store.put_contexts(
+                [
+                    metadata_store_pb2.Context(type_id=types["node"], name=f"{name}.{node}")
+                    for node in NODES
+                ]
+            )
+        )
         for number in range(count):
             run_id = f"{name}-run-{number}"
-            (run_context,) = store.get_contexts_by_id(store.put_contexts(
-                [metadata_store_pb2.Context(type_id=types["pipeline_run"], name=run_id)]))
+            (run_context,) = store.get_contexts_by_id(
+                store.put_contexts(
+                    [metadata_store_pb2.Context(type_id=types["pipeline_run"], name=run_id)]
+                )
+            )
             for node_context in node_contexts:
                 execution = metadata_store_pb2.Execution(
-                    type_id=execution_type,
-                    last_known_state=metadata_store_pb2.Execution.COMPLETE)
-                artifact = metadata_store_pb2.Artifact(type_id=artifact_type,
-                                                       uri=f"/{run_id}/{node_context.name}")
+                    type_id=execution_type, last_known_state=metadata_store_pb2.Execution.COMPLETE
+                )
+                artifact = metadata_store_pb2.Artifact(
+                    type_id=artifact_type, uri=f"/{run_id}/{node_context.name}"
+                )
                 event = metadata_store_pb2.Event(type=metadata_store_pb2.Event.OUTPUT)
-                store.put_execution(execution, [(artifact, event)],
-                                    [pipeline_context, run_context, node_context])
+                store.put_execution(
+                    execution, [(artifact, event)], [pipeline_context, run_context, node_context]
+                )
             if name == pipeline:
                 run_ids.append(run_id)
     return run_ids
@@ -78,8 +91,9 @@ def test_the_newest_run_of_the_pipeline_is_read_with_its_steps_and_outputs(tmp_p
     assert [s.node_id for s in run.steps] == list(NODES)
     assert all(s.state == "executed" for s in run.steps)
     assert [a.uri.split("/")[1] for a in run.outputs("ModelEvaluation")] == [run_ids[-1]] * 3
-    earlier = run_record.read_run(metadata.sqlite_metadata_connection_config(path),
-                                  "penguins", run_id=run_ids[0])
+    earlier = run_record.read_run(
+        metadata.sqlite_metadata_connection_config(path), "penguins", run_id=run_ids[0]
+    )
     assert {a.uri.split("/")[1] for a in earlier.outputs("ModelEvaluation")} == {run_ids[0]}
 
 

@@ -8,9 +8,9 @@ blessed), and the scalar summaries of a 201-step training.
 
 import html
 import json
-import shutil
 import os
 import re
+import shutil
 
 import pytest
 import tensorflow as tf
@@ -33,8 +33,10 @@ from pipeline.results import facts as report_facts
 from pipeline.serving import client as serving
 
 DATA = report_pages.DATA
-URIS = {name: os.path.join(DATA, name) for name in (
-    "statistics", "anomalies", "model_run", "tuner_results", "evaluation", "blessing")}
+URIS = {
+    name: os.path.join(DATA, name)
+    for name in ("statistics", "anomalies", "model_run", "tuner_results", "evaluation", "blessing")
+}
 FACTS = report_facts.family_facts(taxi.CONTRACT, {"learning_rate": 0.01}, 201)
 
 
@@ -45,8 +47,9 @@ def data():
 
 @pytest.fixture(scope="module")
 def evaluation():
-    return evaluation_reader.evaluation_section(URIS["evaluation"], URIS["blessing"],
-                                                taxi.CONTRACT.task.facts())
+    return evaluation_reader.evaluation_section(
+        URIS["evaluation"], URIS["blessing"], taxi.CONTRACT.task.facts()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +68,7 @@ def saved_model(tmp_path_factory):
 
 
 # --- the data ------------------------------------------------------------------------------
+
 
 def test_data_section_has_every_column_for_both_splits(data, schema):
     assert data["splits"] == {"train": 1334, "eval": 666}
@@ -111,9 +115,11 @@ def test_typical_row_is_a_raw_row_the_serving_parser_takes(data, schema):
 
 # --- anomalies -------------------------------------------------------------------------------
 
+
 def test_anomalies_mark_the_kinds_that_stop_a_run_first():
-    found = anomalies_reader.anomalies_section(URIS["anomalies"], FACTS["blocking_kinds"],
-                                               stopped=True)
+    found = anomalies_reader.anomalies_section(
+        URIS["anomalies"], FACTS["blocking_kinds"], stopped=True
+    )
     kinds = [(f["column"], f["kind"], f["blocking"]) for f in found["findings"]]
     assert kinds[:2] == [("company", "FEATURE_TYPE_NOT_PRESENT", True)] * 2
     assert ("payment_type", "ENUM_TYPE_UNEXPECTED_STRING_VALUES", False) in kinds
@@ -130,10 +136,11 @@ def test_anomalies_of_kinds_let_through_carry_no_advice():
 
 # --- training --------------------------------------------------------------------------------
 
+
 def test_hyperparameters_say_where_each_came_from():
-    training = sections.training_section(URIS["model_run"],
-                                         {"learning_rate": 0.003, "dropout": 0.1},
-                                         {"learning_rate": 0.01})
+    training = sections.training_section(
+        URIS["model_run"], {"learning_rate": 0.003, "dropout": 0.1}, {"learning_rate": 0.01}
+    )
     assert training["hparams"] == [
         {"name": "dropout", "value": "0.1", "source": "family default"},
         {"name": "learning_rate", "value": "0.01", "source": "pipeline setting"},
@@ -143,9 +150,12 @@ def test_hyperparameters_say_where_each_came_from():
 
 def test_tuned_values_come_between_the_defaults_and_the_pipeline_settings():
     training = sections.training_section(
-        URIS["model_run"], {"learning_rate": 0.003, "dropout": 0.1, "lstm_units": 32},
-        {"learning_rate": 0.01}, hparam_tuned={"learning_rate": 0.002, "lstm_units": 64},
-        tuned_source="tuned in run 20261126-101500")
+        URIS["model_run"],
+        {"learning_rate": 0.003, "dropout": 0.1, "lstm_units": 32},
+        {"learning_rate": 0.01},
+        hparam_tuned={"learning_rate": 0.002, "lstm_units": 64},
+        tuned_source="tuned in run 20261126-101500",
+    )
     assert training["hparams"] == [
         {"name": "dropout", "value": "0.1", "source": "family default"},
         {"name": "learning_rate", "value": "0.01", "source": "pipeline setting"},
@@ -156,15 +166,20 @@ def test_tuned_values_come_between_the_defaults_and_the_pipeline_settings():
 def test_tuning_trials_are_read_from_the_tuners_one_trials_file():
     rows = tuning.trial_rows(tuning.read_trials(URIS["tuner_results"]))
     assert [r["trial_id"] for r in rows] == ["03", "01", "02"]
-    assert rows[0] == {"trial_id": "03", "score": pytest.approx(0.9431), "learning_rate": 0.003,
-                       "dropout": 0.1, "status": "COMPLETED", "error": ""}
+    assert rows[0] == {
+        "trial_id": "03",
+        "score": pytest.approx(0.9431),
+        "learning_rate": 0.003,
+        "dropout": 0.1,
+        "status": "COMPLETED",
+        "error": "",
+    }
     assert rows[2]["score"] is None and rows[2]["error"] == "ValueError: NaN loss"
 
 
 def test_a_broken_trials_file_is_named_with_line_and_column(tmp_path):
     (tmp_path / "trials.json").write_text('[{"trial_id": "01",\n "score": }]')
-    with pytest.raises(ReportInputError,
-                       match=r"trials\.json: line 2, column 11: Expecting value"):
+    with pytest.raises(ReportInputError, match=r"trials\.json: line 2, column 11: Expecting value"):
         tuning.read_trials(str(tmp_path))
 
 
@@ -178,11 +193,15 @@ def _model_run_that_recorded(tmp_path, hparams):
 
 def test_the_values_shown_are_what_the_trainer_recorded_it_trained_with(tmp_path):
     model_run = _model_run_that_recorded(
-        tmp_path, {"learning_rate": 0.01, "dropout": 0.25, "lstm_units": 48})
+        tmp_path, {"learning_rate": 0.01, "dropout": 0.25, "lstm_units": 48}
+    )
     training = sections.training_section(
-        model_run, {"learning_rate": 0.003, "dropout": 0.1, "lstm_units": 32},
-        {"learning_rate": 0.01}, hparam_tuned={"dropout": 0.25, "lstm_units": 48},
-        tuned_source="tuned in this run")
+        model_run,
+        {"learning_rate": 0.003, "dropout": 0.1, "lstm_units": 32},
+        {"learning_rate": 0.01},
+        hparam_tuned={"dropout": 0.25, "lstm_units": 48},
+        tuned_source="tuned in this run",
+    )
     assert training["hparams"] == [
         {"name": "dropout", "value": "0.25", "source": "tuned in this run"},
         {"name": "learning_rate", "value": "0.01", "source": "pipeline setting"},
@@ -191,6 +210,7 @@ def test_the_values_shown_are_what_the_trainer_recorded_it_trained_with(tmp_path
 
 
 # --- evaluation ------------------------------------------------------------------------------
+
 
 def test_metrics_per_slice_for_candidate_and_baseline(evaluation):
     assert evaluation["models"] == ["candidate", "baseline"]
@@ -210,8 +230,11 @@ def test_metrics_per_slice_for_candidate_and_baseline(evaluation):
 def test_the_verdict_and_its_reason(evaluation):
     assert evaluation["blessed"] is False
     (reason,) = evaluation["reasons"]
-    assert re.fullmatch(r"auc changed by -0\.3957 against the baseline, more than the "
-                        r"allowed -0\.0100", reason)
+    assert re.fullmatch(
+        r"auc changed by -0\.3957 against the baseline, more than the "
+        r"allowed -0\.0100",
+        reason,
+    )
 
 
 def test_thresholds_are_read_from_the_eval_config(evaluation):
@@ -234,13 +257,19 @@ def test_reliability_bins_cover_every_eval_example(evaluation):
 
 # --- the pushed model ----------------------------------------------------------------------
 
+
 def test_pushed_model_signature_and_scoring_example(saved_model, data):
     section = sections.pushed_section(
-        True, saved_model, "1700000000", example_template=FACTS["example_template"],
-        row=statistics.typical_row(data, leave_out=FACTS["label_sources"]))
+        True,
+        saved_model,
+        "1700000000",
+        example_template=FACTS["example_template"],
+        row=statistics.typical_row(data, leave_out=FACTS["label_sources"]),
+    )
     signature = section["signatures"]["serving_default"]
-    assert signature["inputs"] == {"examples": {"name": "serving_default_examples:0",
-                                                "dtype": "string", "shape": "[None]"}}
+    assert signature["inputs"] == {
+        "examples": {"name": "serving_default_examples:0", "dtype": "string", "shape": "[None]"}
+    }
     assert signature["outputs"]["probability"]["dtype"] == "float32"
     assert signature["outputs"]["probability"]["shape"] == "[None, 1]"
     assert json.dumps(saved_model) in section["example"]
@@ -250,42 +279,95 @@ def test_pushed_model_signature_and_scoring_example(saved_model, data):
 
 def test_nothing_pushed_has_no_signature_or_example():
     section = sections.pushed_section(False, None, None, example_template="{model_dir}")
-    assert section == {"pushed": False, "destination": None, "version": None,
-                       "forced": False, "signatures": {}, "example": ""}
+    assert section == {
+        "pushed": False,
+        "destination": None,
+        "version": None,
+        "forced": False,
+        "signatures": {},
+        "example": "",
+    }
 
 
 # --- the outcome -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("components, evaluation_, pushed, anomalies, error, kind, text", [
-    ([], {"blessed": True, "reasons": []}, {"pushed": True, "version": "7"}, None, "",
-     "ok", "Blessed and pushed as version 7."),
-    ([], {"blessed": False, "reasons": ["auc 0.6 is below the threshold 0.9"]},
-     {"pushed": False}, None, "", "warn",
-     "Not blessed: auc 0.6 is below the threshold 0.9; nothing was pushed, the serving "
-     "folder keeps its previous model."),
-    ([], {"blessed": False, "reasons": ["r"]}, {"pushed": True, "forced": True, "version": "8"},
-     None, "", "warn", "Not blessed (r), but pushed anyway by an operator's override as "
-     "version 8."),
-    ([{"id": "DataGate", "state": "failed"}], None, None, {"stopped": True, "blocking": 2},
-     "report text", "stop", "Stopped at the data gate: 2 anomalies of kinds that stop a "
-     "run; nothing was trained or pushed."),
-    ([{"id": "CsvExampleGen", "state": "failed"}], None, None, None,
-     "a.csv: line 9 has 19 fields; the header has 18. [while running 'Run[CsvExampleGen]']\nmore",
-     "stop", "Stopped in CsvExampleGen: a.csv: line 9 has 19 fields; the header has 18.; "
-     "nothing after it ran."),
-])
+
+@pytest.mark.parametrize(
+    "components, evaluation_, pushed, anomalies, error, kind, text",
+    [
+        (
+            [],
+            {"blessed": True, "reasons": []},
+            {"pushed": True, "version": "7"},
+            None,
+            "",
+            "ok",
+            "Blessed and pushed as version 7.",
+        ),
+        (
+            [],
+            {"blessed": False, "reasons": ["auc 0.6 is below the threshold 0.9"]},
+            {"pushed": False},
+            None,
+            "",
+            "warn",
+            "Not blessed: auc 0.6 is below the threshold 0.9; nothing was pushed, the serving "
+            "folder keeps its previous model.",
+        ),
+        (
+            [],
+            {"blessed": False, "reasons": ["r"]},
+            {"pushed": True, "forced": True, "version": "8"},
+            None,
+            "",
+            "warn",
+            "Not blessed (r), but pushed anyway by an operator's override as version 8.",
+        ),
+        (
+            [{"id": "DataGate", "state": "failed"}],
+            None,
+            None,
+            {"stopped": True, "blocking": 2},
+            "report text",
+            "stop",
+            "Stopped at the data gate: 2 anomalies of kinds that stop a "
+            "run; nothing was trained or pushed.",
+        ),
+        (
+            [{"id": "CsvExampleGen", "state": "failed"}],
+            None,
+            None,
+            None,
+            "a.csv: line 9 has 19 fields; the header has 18. "
+            "[while running 'Run[CsvExampleGen]']\nmore",
+            "stop",
+            "Stopped in CsvExampleGen: a.csv: line 9 has 19 fields; the header has 18.; "
+            "nothing after it ran.",
+        ),
+    ],
+)
 def test_outcome_in_one_sentence(components, evaluation_, pushed, anomalies, error, kind, text):
     assert sections.outcome(components, evaluation_, pushed, anomalies, error) == {
-        "kind": kind, "text": text}
+        "kind": kind,
+        "text": text,
+    }
 
 
 # --- the page ----------------------------------------------------------------------------------
 
+
 def test_a_full_page_has_every_section_and_embedded_images_only(saved_model):
     page = sections.collect_page(
-        "t", {"components": [{"id": "Trainer", "state": "executed", "seconds": 2.0,
-                              "start": 1.0, "end": 3.0}]},
-        FACTS, URIS, pushed={"pushed": True, "destination": saved_model, "version": "1"})
+        "t",
+        {
+            "components": [
+                {"id": "Trainer", "state": "executed", "seconds": 2.0, "start": 1.0, "end": 3.0}
+            ]
+        },
+        FACTS,
+        URIS,
+        pushed={"pushed": True, "destination": saved_model, "version": "1"},
+    )
     assert page["errors"] == []
     page_html = render.render_page(page)
     for key, _ in render.SECTIONS:
@@ -303,8 +385,14 @@ def test_a_full_page_has_every_section_and_embedded_images_only(saved_model):
 
 def test_a_run_stopped_at_the_gate_shows_only_what_it_reached():
     uris = {"statistics": URIS["statistics"], "anomalies": URIS["anomalies"]}
-    page = sections.collect_page("t", {"components": [{"id": "DataGate", "state": "failed"}]},
-                                 FACTS, uris, gate_stopped=True, error="the gate's report")
+    page = sections.collect_page(
+        "t",
+        {"components": [{"id": "DataGate", "state": "failed"}]},
+        FACTS,
+        uris,
+        gate_stopped=True,
+        error="the gate's report",
+    )
     page_html = html.unescape(render.render_page(page))
     assert '<section id="data">' in page_html and '<section id="anomalies">' in page_html
     for key in ("training", "evaluation", "pushed"):
@@ -314,8 +402,7 @@ def test_a_run_stopped_at_the_gate_shows_only_what_it_reached():
 
 
 def test_an_unreadable_artifact_is_named_on_the_page(tmp_path):
-    page = sections.collect_page("t", {"components": []}, FACTS,
-                                 {"statistics": str(tmp_path)})
+    page = sections.collect_page("t", {"components": []}, FACTS, {"statistics": str(tmp_path)})
     (error,) = page["errors"]
     assert error == f"statistics: {tmp_path}: no Split-*/FeatureStats.pb in this folder."
     assert page["data"] is None
@@ -332,23 +419,39 @@ def test_charts_are_pngs():
 
 # --- the component's executor ----------------------------------------------------------------
 
+
 def test_executor_writes_the_page_and_kfp_ui_metadata(tmp_path, saved_model):
     spec = component.RunReport(
-        family="taxi", data_root="gs://data/taxi", blocking_kinds=FACTS["blocking_kinds"],
-        hparam_defaults=FACTS["hparam_defaults"], hparam_overrides={}, train_steps=201,
-        task=FACTS["task"], label_sources=FACTS["label_sources"],
+        family="taxi",
+        data_root="gs://data/taxi",
+        blocking_kinds=FACTS["blocking_kinds"],
+        hparam_defaults=FACTS["hparam_defaults"],
+        hparam_overrides={},
+        train_steps=201,
+        task=FACTS["task"],
+        label_sources=FACTS["label_sources"],
         example_template=FACTS["example_template"],
-        ui_metadata_path=str(tmp_path / "mlpipeline-ui-metadata.json"))
+        ui_metadata_path=str(tmp_path / "mlpipeline-ui-metadata.json"),
+    )
     exec_properties = dict(spec.exec_properties)
-    types = {"statistics": standard_artifacts.ExampleStatistics,
-             "anomalies": standard_artifacts.ExampleAnomalies,
-             "model_run": standard_artifacts.ModelRun,
-             "evaluation": standard_artifacts.ModelEvaluation,
-             "blessing": standard_artifacts.ModelBlessing}
+    types = {
+        "statistics": standard_artifacts.ExampleStatistics,
+        "anomalies": standard_artifacts.ExampleAnomalies,
+        "model_run": standard_artifacts.ModelRun,
+        "evaluation": standard_artifacts.ModelEvaluation,
+        "blessing": standard_artifacts.ModelBlessing,
+    }
     inputs = {role: [report_pages.artifact(kind, URIS[role])] for role, kind in types.items()}
-    inputs["pushed_model"] = [report_pages.artifact(
-        standard_artifacts.PushedModel, str(tmp_path / "push"), pushed=1, forced=1,
-        pushed_destination=saved_model, pushed_version="1700000000")]
+    inputs["pushed_model"] = [
+        report_pages.artifact(
+            standard_artifacts.PushedModel,
+            str(tmp_path / "push"),
+            pushed=1,
+            forced=1,
+            pushed_destination=saved_model,
+            pushed_version="1700000000",
+        )
+    ]
     output = report_pages.artifact(component.RunReportPage, str(tmp_path / "report"))
     executor.Executor().Do(inputs, {"report": [output]}, exec_properties)
 
@@ -358,7 +461,8 @@ def test_executor_writes_the_page_and_kfp_ui_metadata(tmp_path, saved_model):
     assert 'id="pushed"' in page_html and "1700000000" in page_html
     assert output.get_string_custom_property("outcome").startswith(
         "Not blessed (auc changed by -0.3957 against the baseline, more than the allowed "
-        "-0.0100), but pushed anyway by an operator's override as version 1700000000.")
+        "-0.0100), but pushed anyway by an operator's override as version 1700000000."
+    )
     with open(tmp_path / "mlpipeline-ui-metadata.json") as ui_file:
         ui = json.load(ui_file)
     assert ui["outputs"] == [{"type": "web-app", "storage": "inline", "source": page_html}]
@@ -366,27 +470,39 @@ def test_executor_writes_the_page_and_kfp_ui_metadata(tmp_path, saved_model):
 
 @pytest.mark.parametrize("tuned_in_this_run", [True, False])
 def test_a_tuned_kubeflow_runs_page_shows_the_values_trained_with_and_the_trials(
-        tmp_path, tuned_in_this_run):
+    tmp_path, tuned_in_this_run
+):
     """The RunReport step reads what the Trainer took (its HyperParameters input and its
     own record) and, when the Tuner ran in this run, the Tuner's trials."""
     spec = component.RunReport(
-        family="taxi", data_root="gs://data/taxi", blocking_kinds=FACTS["blocking_kinds"],
-        hparam_defaults={"learning_rate": 0.003, "dropout": 0.1}, hparam_overrides={},
-        train_steps=201, task=FACTS["task"], label_sources=FACTS["label_sources"],
-        example_template=FACTS["example_template"])
+        family="taxi",
+        data_root="gs://data/taxi",
+        blocking_kinds=FACTS["blocking_kinds"],
+        hparam_defaults={"learning_rate": 0.003, "dropout": 0.1},
+        hparam_overrides={},
+        train_steps=201,
+        task=FACTS["task"],
+        label_sources=FACTS["label_sources"],
+        example_template=FACTS["example_template"],
+    )
     best = tmp_path / "best"
     best.mkdir()
     (best / tuning.BEST_HYPERPARAMETERS_FILE).write_text(
-        json.dumps({"values": {"learning_rate": 0.01, "dropout": 0.2}}))
+        json.dumps({"values": {"learning_rate": 0.01, "dropout": 0.2}})
+    )
     inputs = {
-        "model_run": [report_pages.artifact(standard_artifacts.ModelRun, _model_run_that_recorded(
-            tmp_path, {"learning_rate": 0.01, "dropout": 0.2}))],
-        "hyperparameters": [report_pages.artifact(standard_artifacts.HyperParameters,
-                                                  str(best))],
+        "model_run": [
+            report_pages.artifact(
+                standard_artifacts.ModelRun,
+                _model_run_that_recorded(tmp_path, {"learning_rate": 0.01, "dropout": 0.2}),
+            )
+        ],
+        "hyperparameters": [report_pages.artifact(standard_artifacts.HyperParameters, str(best))],
     }
     if tuned_in_this_run:
-        inputs["tuner_results"] = [report_pages.artifact(standard_artifacts.TunerResults,
-                                                         URIS["tuner_results"])]
+        inputs["tuner_results"] = [
+            report_pages.artifact(standard_artifacts.TunerResults, URIS["tuner_results"])
+        ]
     output = report_pages.artifact(component.RunReportPage, str(tmp_path / "report"))
     executor.Executor().Do(inputs, {"report": [output]}, dict(spec.exec_properties))
 
@@ -403,12 +519,13 @@ def test_a_tuned_kubeflow_runs_page_shows_the_values_trained_with_and_the_trials
 def test_the_page_artifact_type_is_importable_by_its_type_name():
     from tfx.utils import import_utils
 
-    assert import_utils.import_class_by_path(
-        component.RunReportPage.TYPE_NAME) is component.RunReportPage
+    assert (
+        import_utils.import_class_by_path(component.RunReportPage.TYPE_NAME)
+        is component.RunReportPage
+    )
 
 
 def test_local_report_facts_name_the_family_and_its_schema():
     template = report_facts.family_facts(taxi.CONTRACT)["example_template"]
     assert 'load_schema("data/taxi/schema.pbtxt")' in template
     assert "from pipeline.serving import client as serving" in template
-

@@ -42,8 +42,10 @@ def chromium():
     """A headless Chromium, or a skip (a failure under CI) when none is installed."""
     binary = browser.find_browser()
     if binary is None:
-        message = (f"no headless Chromium found (looked for {', '.join(browser.BINARIES)}); "
-                   "install Debian's `chromium` package to see the report in a browser")
+        message = (
+            f"no headless Chromium found (looked for {', '.join(browser.BINARIES)}); "
+            "install Debian's `chromium` package to see the report in a browser"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(message + " (CI=true: this test must run)")
         pytest.skip(message)
@@ -69,13 +71,23 @@ def reports(pipeline_run, sample_dir, sample_csv, tmp_path_factory):
     build_dir = build.build_dir
     blessed = report.write_report(build_dir, run_id=pipeline_run.first["run_id"])
 
-    code, not_blessed = _main("--data", sample_dir, "--build-dir", build_dir,
-                              "--train-steps", "1", "--blessing-bound", "0.8")
+    code, not_blessed = _main(
+        "--data",
+        sample_dir,
+        "--build-dir",
+        build_dir,
+        "--train-steps",
+        "1",
+        "--blessing-bound",
+        "0.8",
+    )
     assert code == 0
 
     bad_dir = tmp_path_factory.mktemp("empty_company")
-    with open(sample_csv, newline="") as source, \
-            open(bad_dir / "data.csv", "w", newline="") as target:
+    with (
+        open(sample_csv, newline="") as source,
+        open(bad_dir / "data.csv", "w", newline="") as target,
+    ):
         rows = csv.DictReader(source)
         writer = csv.DictWriter(target, rows.fieldnames)
         writer.writeheader()
@@ -83,9 +95,13 @@ def reports(pipeline_run, sample_dir, sample_csv, tmp_path_factory):
             writer.writerow(dict(row, company=""))
     code, gate = _main("--data", str(bad_dir), "--build-dir", build_dir)
     assert code == 1
-    return {"build": build, "blessed": blessed, "not_blessed": not_blessed, "gate": gate,
-            "latest": os.path.join(build_dir, report.REPORT_DIR, report.LATEST,
-                                   report.PAGE_FILE)}
+    return {
+        "build": build,
+        "blessed": blessed,
+        "not_blessed": not_blessed,
+        "gate": gate,
+        "latest": os.path.join(build_dir, report.REPORT_DIR, report.LATEST, report.PAGE_FILE),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +109,9 @@ def task_reports(tmp_path_factory):
     """The pages of a multi-class run (penguins) and of a regression's (taxi_fare)."""
     found = {}
     for case, family in (("multiclass", "penguins"), ("regression", "taxi_fare")):
-        code, found[case] = _main("--model", family, "--build-dir",
-                                  str(tmp_path_factory.mktemp(f"{family}_build")))
+        code, found[case] = _main(
+            "--model", family, "--build-dir", str(tmp_path_factory.mktemp(f"{family}_build"))
+        )
         assert code == 0
     return found
 
@@ -107,13 +124,16 @@ def pages(request):
     return request.getfixturevalue("reports")
 
 
-@pytest.mark.parametrize("case, sections, outcome", [
-    ("blessed", ALL_SECTIONS, "Blessed and pushed as version "),
-    ("not_blessed", ALL_SECTIONS, "Not blessed: auc "),
-    ("gate", ["run", "data", "anomalies"], "Stopped at the data gate: 2 anomalies "),
-    ("multiclass", ALL_SECTIONS, "Blessed and pushed as version "),
-    ("regression", ALL_SECTIONS, "Blessed and pushed as version "),
-])
+@pytest.mark.parametrize(
+    "case, sections, outcome",
+    [
+        ("blessed", ALL_SECTIONS, "Blessed and pushed as version "),
+        ("not_blessed", ALL_SECTIONS, "Not blessed: auc "),
+        ("gate", ["run", "data", "anomalies"], "Stopped at the data gate: 2 anomalies "),
+        ("multiclass", ALL_SECTIONS, "Blessed and pushed as version "),
+        ("regression", ALL_SECTIONS, "Blessed and pushed as version "),
+    ],
+)
 def test_report_in_a_browser(chromium, pages, case, sections, outcome):
     path = pages[case]
     page = chromium.open_page("file://" + path, width=LAPTOP_WIDTH)
@@ -124,14 +144,18 @@ def test_report_in_a_browser(chromium, pages, case, sections, outcome):
     assert page.evaluate("document.scripts.length") == 0
 
     images = page.evaluate(
-        "Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
+        "Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])"
+    )
     assert len(images) > 3
     assert [alt for alt, complete, width in images if not (complete and width > 0)] == []
 
-    assert page.evaluate("Array.from(document.querySelectorAll('main > section'))"
-                         ".map(s => s.id)") == sections
-    assert page.evaluate("document.querySelector('#run .outcome').textContent.trim()"
-                         ).startswith(outcome)
+    assert (
+        page.evaluate("Array.from(document.querySelectorAll('main > section')).map(s => s.id)")
+        == sections
+    )
+    assert page.evaluate("document.querySelector('#run .outcome').textContent.trim()").startswith(
+        outcome
+    )
     # Readable on a laptop: nothing wider than the window.
     assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP_WIDTH
 
@@ -157,9 +181,14 @@ def test_the_blessed_reports_example_scores_a_raw_row(chromium, reports, monkeyp
 def test_not_blessed_report_says_nothing_was_pushed(chromium, reports):
     page = chromium.open_page("file://" + reports["not_blessed"])
     assert "against the baseline, more than the allowed -0.0100" in page.evaluate(
-        "document.querySelector('#evaluation .outcome').textContent")
-    assert page.evaluate("document.querySelector('#pushed').textContent").count(
-        "Nothing was pushed in this run") == 1
+        "document.querySelector('#evaluation .outcome').textContent"
+    )
+    assert (
+        page.evaluate("document.querySelector('#pushed').textContent").count(
+            "Nothing was pushed in this run"
+        )
+        == 1
+    )
     assert "baseline" in page.evaluate("document.querySelector('#evaluation table').textContent")
 
 
@@ -171,8 +200,11 @@ def test_the_local_report_reads_the_run_from_ml_metadata(reports):
     from tfx.orchestration import metadata
 
     build = reports["build"]
-    run = report.read_run(metadata.sqlite_metadata_connection_config(build.metadata),
-                          build.config.pipeline_name, build.config.pipeline_root)
+    run = report.read_run(
+        metadata.sqlite_metadata_connection_config(build.metadata),
+        build.config.pipeline_name,
+        build.config.pipeline_root,
+    )
     states = {c["id"]: c["state"] for c in run["components"]}
     assert states["DataGate"] == "failed" and run["gate_stopped"]
     assert "Transform" not in states
@@ -204,11 +236,13 @@ def test_the_multiclass_report_names_the_classes(chromium, task_reports, monkeyp
     page = chromium.open_page("file://" + task_reports["multiclass"])
     headers = page.evaluate(
         "Array.from(document.querySelectorAll('#evaluation table.confusion tr:first-child th'))"
-        ".map(th => th.textContent.trim())")
+        ".map(th => th.textContent.trim())"
+    )
     assert headers[1:] == list(penguins.CLASSES)
     counts = page.evaluate(
         "Array.from(document.querySelectorAll('#evaluation table.confusion td'))"
-        ".map(td => Number(td.textContent))")
+        ".map(td => Number(td.textContent))"
+    )
     assert len(counts) == len(penguins.CLASSES) ** 2 and sum(counts) > 100
     assert "Reliability" not in page.evaluate("document.querySelector('#evaluation').textContent")
     code, printed = _example_output(chromium, task_reports["multiclass"], monkeypatch)
@@ -217,11 +251,12 @@ def test_the_multiclass_report_names_the_classes(chromium, task_reports, monkeyp
 
 
 def test_the_regression_report_plots_predictions_and_scores_a_raw_row(
-        chromium, task_reports, monkeypatch):
+    chromium, task_reports, monkeypatch
+):
     page = chromium.open_page("file://" + task_reports["regression"])
     images = page.evaluate(
-        "Array.from(document.querySelectorAll('#evaluation img'))"
-        ".map(i => [i.alt, i.naturalWidth])")
+        "Array.from(document.querySelectorAll('#evaluation img')).map(i => [i.alt, i.naturalWidth])"
+    )
     alts = [alt for alt, width in images if width > 0]
     assert {"predicted against actual on eval examples", "residuals on eval examples"} <= set(alts)
     text = page.evaluate("document.querySelector('#evaluation').textContent")

@@ -37,8 +37,7 @@ PUSHED_REGRESSION = os.path.join(REGRESSION, "pushed_model", "1796402863")
 def _empty_cells(csv_path):
     with open(csv_path, newline="") as csv_file:
         rows = list(csv.DictReader(csv_file))
-    return len(rows), {column: sum(not row[column].strip() for row in rows)
-                       for column in rows[0]}
+    return len(rows), {column: sum(not row[column].strip() for row in rows) for column in rows[0]}
 
 
 def _overall(section, model="candidate"):
@@ -47,10 +46,14 @@ def _overall(section, model="candidate"):
 
 # --- statistics ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("statistics_dir, family", [
-    (os.path.join(DATA, "statistics"), "taxi"),
-    (os.path.join(MULTICLASS, "statistics"), "penguins"),
-])
+
+@pytest.mark.parametrize(
+    "statistics_dir, family",
+    [
+        (os.path.join(DATA, "statistics"), "taxi"),
+        (os.path.join(MULTICLASS, "statistics"), "penguins"),
+    ],
+)
 def test_missing_counts_are_the_empty_cells_of_the_csv(statistics_dir, family):
     """TFDV counts an empty cell (an empty list) as present; the report does not."""
     rows, empty = _empty_cells(os.path.join(families.load(family).sample_dir, "data.csv"))
@@ -59,8 +62,10 @@ def test_missing_counts_are_the_empty_cells_of_the_csv(statistics_dir, family):
     for feature in data["features"]:
         splits = feature["splits"].values()
         assert sum(s["missing"] for s in splits) == empty[feature["name"]], feature["name"]
-        assert all(s["count"] + s["missing"] == n
-                   for s, n in zip(splits, data["splits"].values(), strict=True))
+        assert all(
+            s["count"] + s["missing"] == n
+            for s, n in zip(splits, data["splits"].values(), strict=True)
+        )
     assert any(empty.values())  # The data has empty cells to count.
 
 
@@ -88,6 +93,7 @@ def test_a_folder_without_statistics_is_named(tmp_path):
 
 # --- events -------------------------------------------------------------------------------
 
+
 def test_scalars_come_through_tensorboards_event_accumulator():
     files = events.find_event_files(os.path.join(DATA, "model_run"))
     assert [len(files["train"]), len(files["eval"])] == [1, 1]
@@ -112,25 +118,30 @@ def test_tf2_scalar_tensors_are_read_and_text_is_not(tmp_path):
 
 # --- evaluation: one reader, three tasks ----------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def binary():
-    return evaluation.evaluation_section(os.path.join(DATA, "evaluation"),
-                                         os.path.join(DATA, "blessing"),
-                                         taxi.CONTRACT.task.facts())
+    return evaluation.evaluation_section(
+        os.path.join(DATA, "evaluation"), os.path.join(DATA, "blessing"), taxi.CONTRACT.task.facts()
+    )
 
 
 @pytest.fixture(scope="module")
 def multiclass():
-    return evaluation.evaluation_section(os.path.join(MULTICLASS, "evaluation"),
-                                         os.path.join(MULTICLASS, "blessing"),
-                                         penguins.CONTRACT.task.facts())
+    return evaluation.evaluation_section(
+        os.path.join(MULTICLASS, "evaluation"),
+        os.path.join(MULTICLASS, "blessing"),
+        penguins.CONTRACT.task.facts(),
+    )
 
 
 @pytest.fixture(scope="module")
 def regression():
-    return evaluation.evaluation_section(os.path.join(REGRESSION, "evaluation"),
-                                         os.path.join(REGRESSION, "blessing"),
-                                         REGRESSION_TASK.facts())
+    return evaluation.evaluation_section(
+        os.path.join(REGRESSION, "evaluation"),
+        os.path.join(REGRESSION, "blessing"),
+        REGRESSION_TASK.facts(),
+    )
 
 
 def test_the_reader_names_the_kinds_as_the_tasks_do():
@@ -138,8 +149,11 @@ def test_the_reader_names_the_kinds_as_the_tasks_do():
 
 
 def test_each_task_shows_its_own_metrics(binary, multiclass, regression):
-    for section, task in ((binary, taxi.CONTRACT.task), (multiclass, penguins.CONTRACT.task),
-                          (regression, REGRESSION_TASK)):
+    for section, task in (
+        (binary, taxi.CONTRACT.task),
+        (multiclass, penguins.CONTRACT.task),
+        (regression, REGRESSION_TASK),
+    ):
         assert section["metric_names"] == list(task.metric_names)
         assert section["blessing"] == task.blessing.as_dict()
         assert set(_overall(section)) == set(task.metric_names)
@@ -158,8 +172,11 @@ def test_multiclass_accuracy_and_macro_auc_by_the_tasks_names(multiclass):
     assert overall["example_count"] == 140
     assert multiclass["calibration"] == {}
     # Per-class values stay out of the slice table.
-    assert all("precision" not in values for row in multiclass["slices"]
-               for values in row["models"].values())
+    assert all(
+        "precision" not in values
+        for row in multiclass["slices"]
+        for values in row["models"].values()
+    )
 
 
 def test_per_class_precision_and_recall_carry_the_class_names(multiclass):
@@ -188,15 +205,28 @@ def test_regression_rmse_and_mae(regression):
     assert regression["calibration"] == {} and regression["confusion"] == {}
 
 
-@pytest.mark.parametrize("section, lines", [
-    ("binary", ["AUC at least 0.5 (overall slice)",
+@pytest.mark.parametrize(
+    "section, lines",
+    [
+        (
+            "binary",
+            [
+                "AUC at least 0.5 (overall slice)",
                 "AUC no more than 0.01 below the baseline's (overall slice; checked once a "
-                "baseline exists)"]),
-    ("multiclass", ["SparseCategoricalAccuracy at least 0.9 (overall slice)",
-                    "SparseCategoricalAccuracy no more than 0.03 below the baseline's "
-                    "(overall slice; checked once a baseline exists)"]),
-    ("regression", ["RootMeanSquaredError at most 0.6 (overall slice)"]),
-])
+                "baseline exists)",
+            ],
+        ),
+        (
+            "multiclass",
+            [
+                "SparseCategoricalAccuracy at least 0.9 (overall slice)",
+                "SparseCategoricalAccuracy no more than 0.03 below the baseline's "
+                "(overall slice; checked once a baseline exists)",
+            ],
+        ),
+        ("regression", ["RootMeanSquaredError at most 0.6 (overall slice)"]),
+    ],
+)
 def test_thresholds_follow_the_direction_of_the_blessing(request, section, lines):
     assert request.getfixturevalue(section)["thresholds"] == lines
 
@@ -204,8 +234,7 @@ def test_thresholds_follow_the_direction_of_the_blessing(request, section, lines
 def test_a_macro_average_threshold_says_so():
     import tensorflow_model_analysis as tfma
 
-    task = tasks.multiclass(penguins.CLASSES, bound=0.8, max_change=0.1,
-                            metric=tasks.MACRO_AUC)
+    task = tasks.multiclass(penguins.CLASSES, bound=0.8, max_change=0.1, metric=tasks.MACRO_AUC)
     config = evaluation_config.eval_config(task.metrics_specs(), [], "scores")
     assert isinstance(config, tfma.EvalConfig)
     assert evaluation.thresholds(config)[0] == "AUC (macro average) at least 0.8 (overall slice)"
@@ -216,7 +245,8 @@ def test_verdicts_and_reasons(binary, multiclass, regression):
     assert regression["blessed"] is True and regression["reasons"] == []
     assert multiclass["reasons"] == [
         "sparse_categorical_accuracy changed by -0.0714 against the baseline, more than "
-        "the allowed -0.0300"]
+        "the allowed -0.0300"
+    ]
 
 
 def test_the_summary_reads_reasons_through_the_same_reader():
@@ -226,6 +256,7 @@ def test_the_summary_reads_reasons_through_the_same_reader():
 
 
 # --- signatures and predictions -------------------------------------------------------------
+
 
 def test_signatures_of_the_pushed_regression_model():
     found = signatures.serving_signatures(PUSHED_REGRESSION)
@@ -238,8 +269,11 @@ def test_signatures_of_the_pushed_regression_model():
 def scored():
     data = statistics.data_section(os.path.join(REGRESSION, "statistics"))
     return predictions.predictions_section(
-        os.path.join(REGRESSION, "examples"), PUSHED_REGRESSION, REGRESSION_LABEL,
-        statistics.column(data, REGRESSION_LABEL))
+        os.path.join(REGRESSION, "examples"),
+        PUSHED_REGRESSION,
+        REGRESSION_LABEL,
+        statistics.column(data, REGRESSION_LABEL),
+    )
 
 
 def test_scoring_the_eval_split_reproduces_tfmas_errors(scored, regression):
@@ -276,5 +310,6 @@ def test_metric_names_of_tfma_keys():
 
     assert evaluation_config.metric_name(metric_types.MetricKey("auc").to_proto()) == "auc"
     macro = metric_types.MetricKey(
-        "auc", aggregation_type=metric_types.AggregationType(macro_average=True))
+        "auc", aggregation_type=metric_types.AggregationType(macro_average=True)
+    )
     assert evaluation_config.metric_name(macro.to_proto()) == tasks.MACRO_AUC

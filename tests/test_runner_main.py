@@ -19,8 +19,9 @@ def build(pipeline_run, tmp_path_factory):
 
 
 def _main(build, *args):
-    return local_runner.main(["--build-dir", build.build_dir, "--train-steps", "200",
-                              "--blessing-bound", "0.8", *args])
+    return local_runner.main(
+        ["--build-dir", build.build_dir, "--train-steps", "200", "--blessing-bound", "0.8", *args]
+    )
 
 
 def _summary(build):
@@ -74,4 +75,3 @@ def test_a_refused_run_exits_3_with_a_refused_summary(build, capsys):
     assert summary["status"] == "refused"
     assert f"Another pipeline run (pid {os.getpid()})" in summary["reason"]
     assert "REFUSED" in capsys.readouterr().err
-

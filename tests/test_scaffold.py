@@ -3,7 +3,6 @@
 The whole command, then a run of the family it writes, is `test_scaffold_e2e.py`.
 """
 
-import os
 import shutil
 
 import numpy as np
@@ -25,8 +24,9 @@ from pipeline.scaffold.table import ScaffoldError
 HEADER = "a,b,label"
 
 
-def _csv(tmp_path, text: str, name: str = "data.csv", bom: bool = False,
-         newline: str = "\n") -> str:
+def _csv(
+    tmp_path, text: str, name: str = "data.csv", bom: bool = False, newline: str = "\n"
+) -> str:
     path = tmp_path / name
     data = text.replace("\n", newline).encode()
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
@@ -38,28 +38,43 @@ def _rows(values, n=30):
 
 
 def test_a_spreadsheet_csv_reads_as_example_gen_reads_it(tmp_path):
-    path = _csv(tmp_path, '"x","y","label"\n' + _rows(
-        lambda i: f'{i}.0,"v{i % 3}, with a comma",{i % 2}'), bom=True, newline="\r\n")
+    path = _csv(
+        tmp_path,
+        '"x","y","label"\n' + _rows(lambda i: f'{i}.0,"v{i % 3}, with a comma",{i % 2}'),
+        bom=True,
+        newline="\r\n",
+    )
     table = table_lib.read(path)
     assert list(table.columns) == ["x", "y", "label"] and table.rows == 30
     assert table.columns["y"].cells[:2] == ("v0, with a comma", "v1, with a comma")
 
 
 def test_columns_are_typed_as_tfx_types_them(tmp_path):
-    path = _csv(tmp_path, "i,f,s,whole,label\n" + _rows(
-        lambda i: f"{i},{i / 3:.3f},w{i},{i}.0,{'' if i == 3 else i % 2}"), bom=True,
-        newline="\r\n")
+    path = _csv(
+        tmp_path,
+        "i,f,s,whole,label\n"
+        + _rows(lambda i: f"{i},{i / 3:.3f},w{i},{i}.0,{'' if i == 3 else i % 2}"),
+        bom=True,
+        newline="\r\n",
+    )
     columns = table_lib.read(path).columns
     assert [columns[c].kind for c in ("i", "f", "s", "whole")] == [
-        table_lib.INT, table_lib.FLOAT, table_lib.STRING, table_lib.FLOAT]
+        table_lib.INT,
+        table_lib.FLOAT,
+        table_lib.STRING,
+        table_lib.FLOAT,
+    ]
     assert columns["label"].empty_cells == 1 and columns["label"].kind == table_lib.INT
 
 
-@pytest.mark.parametrize("text, expected", [
-    (",b,label\n", "column 1: the column has no name"),
-    ("a,b c,label\n", "the name 'b c' is not a plain name"),
-    ("a,a,label\n", "the columns ['a'] appear twice"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (",b,label\n", "column 1: the column has no name"),
+        ("a,b c,label\n", "the name 'b c' is not a plain name"),
+        ("a,a,label\n", "the columns ['a'] appear twice"),
+    ],
+)
 def test_a_bad_header_is_refused(tmp_path, text, expected):
     path = _csv(tmp_path, text + _rows(lambda i: f"{i},{i},{i % 2}"))
     with pytest.raises(ScaffoldError, match=expected.replace("[", r"\[").replace("]", r"\]")):
@@ -67,8 +82,7 @@ def test_a_bad_header_is_refused(tmp_path, text, expected):
 
 
 def test_an_na_cell_is_refused_with_file_line_and_column(tmp_path):
-    path = _csv(tmp_path, HEADER + "\n" + _rows(
-        lambda i: f"{i},{'NA' if i == 4 else i},{i % 2}"))
+    path = _csv(tmp_path, HEADER + "\n" + _rows(lambda i: f"{i},{'NA' if i == 4 else i},{i % 2}"))
     with pytest.raises(ScaffoldError) as error:
         table_lib.read(path)
     message = str(error.value)
@@ -79,23 +93,35 @@ def test_an_na_cell_is_refused_with_file_line_and_column(tmp_path):
 def test_too_few_rows_and_a_ragged_row_are_refused(tmp_path):
     with pytest.raises(ScaffoldError, match="1 data row"):
         table_lib.read(_csv(tmp_path, HEADER + "\n1,2,1\n"))
-    ragged = _csv(tmp_path, HEADER + "\n" + _rows(lambda i: "1,2" if i == 2 else "1,2,0"),
-                  name="ragged.csv")
+    ragged = _csv(
+        tmp_path, HEADER + "\n" + _rows(lambda i: "1,2" if i == 2 else "1,2,0"), name="ragged.csv"
+    )
     with pytest.raises(ScaffoldError, match="line 4 has 2 fields"):
         table_lib.read(ragged)
 
 
 def _table(tmp_path, labels, name="data.csv"):
-    return table_lib.read(_csv(tmp_path, HEADER + "\n" + "\n".join(
-        f"{i},w{i % 4},{label}" for i, label in enumerate(labels)) + "\n", name=name))
+    return table_lib.read(
+        _csv(
+            tmp_path,
+            HEADER
+            + "\n"
+            + "\n".join(f"{i},w{i % 4},{label}" for i, label in enumerate(labels))
+            + "\n",
+            name=name,
+        )
+    )
 
 
-@pytest.mark.parametrize("labels, positive", [
-    (["no", "yes", "yes"] * 10, "yes"),
-    (["False", "True"] * 15, "True"),
-    (["0", "1", "1"] * 10, "1"),
-    (["<=50K"] * 20 + [">50K"] * 10, ">50K"),  # the less frequent
-])
+@pytest.mark.parametrize(
+    "labels, positive",
+    [
+        (["no", "yes", "yes"] * 10, "yes"),
+        (["False", "True"] * 15, "True"),
+        (["0", "1", "1"] * 10, "1"),
+        (["<=50K"] * 20 + [">50K"] * 10, ">50K"),  # the less frequent
+    ],
+)
 def test_two_labels_make_a_binary_task_with_its_positive_class(tmp_path, labels, positive):
     choice = task_inference.infer(_table(tmp_path, labels), "label")
     assert choice.kind == tasks.BINARY and choice.positive == positive
@@ -131,12 +157,15 @@ def test_task_overrides_and_its_refusals(tmp_path):
     assert len(task_inference.infer(words, "label", tasks.MULTICLASS).classes) == 30
 
 
-@pytest.mark.parametrize("labels, label, expected", [
-    (["1"] * 30, "label", "one value only"),
-    ([""] * 30, "label", "empty in every row"),
-    (["0", "1"] * 15, "species", "no column 'species'"),
-    (["0", "", "1"] * 10, "label", "empty in 10 row"),
-])
+@pytest.mark.parametrize(
+    "labels, label, expected",
+    [
+        (["1"] * 30, "label", "one value only"),
+        ([""] * 30, "label", "empty in every row"),
+        (["0", "1"] * 15, "species", "no column 'species'"),
+        (["0", "", "1"] * 10, "label", "empty in 10 row"),
+    ],
+)
 def test_an_unusable_label_is_refused(tmp_path, labels, label, expected):
     with pytest.raises(ScaffoldError, match=expected):
         task_inference.infer(_table(tmp_path, labels), label)
@@ -158,8 +187,10 @@ def test_the_schema_gate_catches_data_that_breaks_it(tmp_path):
     table = table_lib.read(scaffold_data.flowers_csv(str(tmp_path)))
     schema = schema_inference.infer(table, "Species")
     schema.feature[0].value_count.min = 1  # as if 'Petal.Length' had no empty cell
-    assert any("Petal.Length" in a for a in schema_inference.gate_anomalies(
-        schema, schema_inference.statistics(table)))
+    assert any(
+        "Petal.Length" in a
+        for a in schema_inference.gate_anomalies(schema, schema_inference.statistics(table))
+    )
 
 
 def test_the_command_refuses_an_existing_family_and_bad_names(tmp_path, capsys):
@@ -183,7 +214,8 @@ def test_the_command_writes_a_family_whose_files_are_python(tmp_path):
         compile(source, name, "exec")
         assert "modules.churn" not in source  # a copy of the folder is another family
     assert (project / "data" / "churn" / "sample" / "churn.csv").read_bytes() == open(
-        data, "rb").read()
+        data, "rb"
+    ).read()
 
 
 def test_transformed_keys_and_binary_ids():
@@ -192,8 +224,9 @@ def test_transformed_keys_and_binary_ids():
     assert positive_ids(labels, "Yes").numpy().tolist() == [1, 0, 1]
     floats = tf.constant([[1.0], [0.0]])
     assert positive_ids(floats, "1.0").numpy().tolist() == [1, 0]
-    assert tasks.class_ids(tf.constant([2.0, 1.0, 7.0]), ("1.0", "2.0", "3.0")).numpy(
-    ).tolist() == [1, 0, -1]
+    assert tasks.class_ids(
+        tf.constant([2.0, 1.0, 7.0]), ("1.0", "2.0", "3.0")
+    ).numpy().tolist() == [1, 0, -1]
 
 
 def _copy_family(project, source: str, target: str) -> None:
@@ -206,8 +239,9 @@ def _copy_family(project, source: str, target: str) -> None:
 
 def test_a_copied_family_with_another_name_is_a_distinct_working_family(tmp_path):
     project = tmp_path / "project"
-    cli.make_family("rents", scaffold_data.rents_csv(str(tmp_path)), "rent",
-                    project_root=str(project))
+    cli.make_family(
+        "rents", scaffold_data.rents_csv(str(tmp_path)), "rent", project_root=str(project)
+    )
     _copy_family(project, "rents", "rents_b")
     folders = dict(modules_dir=str(project / "modules"), data_dir=str(project / "data"))
     original = families.load("rents", **folders)
@@ -224,7 +258,7 @@ def test_a_copied_family_with_another_name_is_a_distinct_working_family(tmp_path
 def test_large_data_is_read_where_it_is_with_its_first_rows_as_the_sample(tmp_path, monkeypatch):
     folder = tmp_path / "big"
     folder.mkdir()
-    data = scaffold_data.rents_csv(str(folder), rows=1500)
+    scaffold_data.rents_csv(str(folder), rows=1500)
     monkeypatch.setattr(writer, "COPY_LIMIT_BYTES", 1000)  # a setting, not a mock
     project = tmp_path / "project"
     lines = cli.make_family("rents", str(folder), "rent", project_root=str(project))

@@ -25,8 +25,12 @@ _GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
 
 def _project_copy(root: str) -> str:
     """A git repository holding the checkout's files (committed or not, not ignored)."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"],
-                            cwd=PROJECT_ROOT, check=True, capture_output=True).stdout
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+    ).stdout
     for relative in filter(None, listed.decode().split("\0")):
         source = os.path.join(PROJECT_ROOT, relative)
         if os.path.isfile(source) and not os.path.islink(source):
@@ -40,14 +44,25 @@ def _project_copy(root: str) -> str:
 
 
 def _make(project: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "-o", ".venv/.installed", *args], cwd=project,
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        ["make", "-o", ".venv/.installed", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def _status(project: str) -> set:
-    return set(subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
-                              cwd=project, capture_output=True, text=True,
-                              check=True).stdout.splitlines())
+    return set(
+        subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +88,14 @@ def test_make_family_then_make_run_pushes_a_model(project, tmp_path, name):
     assert f"Task: {kind}." in made.stdout and printed in made.stdout
     assert f"make run MODEL={name}" in made.stdout
     # The family's own tests, from its folder (`make test` collects them too).
-    tested = subprocess.run([".venv/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                             f"modules/{name}"], cwd=project, capture_output=True, text=True,
-                            timeout=600, env={**os.environ, "PYTHONPATH": project})
+    tested = subprocess.run(
+        [".venv/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", f"modules/{name}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": project},
+    )
     assert tested.returncode == 0 and "3 passed" in tested.stdout, tested.stdout[-3000:]
 
     build = str(tmp_path / "build")
@@ -99,5 +119,6 @@ def test_make_family_then_make_run_pushes_a_model(project, tmp_path, name):
 
     # Only new files, all in the family's two folders (the copy is shared by the cases).
     new = _status(project) - before
-    assert new and all(line.startswith((f"?? modules/{name}/", f"?? data/{name}/"))
-                       for line in new), sorted(new)
+    assert new and all(
+        line.startswith((f"?? modules/{name}/", f"?? data/{name}/")) for line in new
+    ), sorted(new)

@@ -38,20 +38,28 @@ def test_a_byte_order_mark_is_read_as_such(tmp_path, sample_rows, schema):
     header, rows = sample_rows
     plain = serving.examples_from_csv(_write(tmp_path / "a.csv", header, rows), schema)
     with_bom = serving.examples_from_csv(
-        _write(tmp_path / "b.csv", header, rows, prefix=b"\xef\xbb\xbf"), schema)
+        _write(tmp_path / "b.csv", header, rows, prefix=b"\xef\xbb\xbf"), schema
+    )
     assert with_bom == plain
     # The first column is not lost under a name with the mark in front.
     assert all(feature.WhichOneof("kind") for feature in _first_column(with_bom, header))
 
 
-@pytest.mark.parametrize("rename, message", [
-    ({"fare": "fair"}, r"b\.csv: the header does not match the schema: column 'fair' is not "
-                       r"in the schema; column 'fare' of the schema is missing"),
-    ({"company": None}, r"b\.csv: .*column 'company' of the schema is missing"),
-    ({"extra": "extra"}, r"b\.csv: .*column 'extra' is not in the schema\.$"),
-])
+@pytest.mark.parametrize(
+    "rename, message",
+    [
+        (
+            {"fare": "fair"},
+            r"b\.csv: the header does not match the schema: column 'fair' is not "
+            r"in the schema; column 'fare' of the schema is missing",
+        ),
+        ({"company": None}, r"b\.csv: .*column 'company' of the schema is missing"),
+        ({"extra": "extra"}, r"b\.csv: .*column 'extra' is not in the schema\.$"),
+    ],
+)
 def test_a_header_that_does_not_match_the_schema_is_named(
-        tmp_path, sample_rows, schema, rename, message):
+    tmp_path, sample_rows, schema, rename, message
+):
     header, rows = sample_rows
     new_header, columns = [], []
     for index, column in enumerate(header):
@@ -71,8 +79,9 @@ def test_a_header_that_does_not_match_the_schema_is_named(
 def test_the_label_source_may_be_present_or_absent(tmp_path, sample_rows, schema, keep_tips):
     header, rows = sample_rows
     keep = [i for i, c in enumerate(header) if keep_tips or c != "tips"]
-    path = _write(tmp_path / "a.csv", [header[i] for i in keep],
-                  [[row[i] for i in keep] for row in rows])
+    path = _write(
+        tmp_path / "a.csv", [header[i] for i in keep], [[row[i] for i in keep] for row in rows]
+    )
     examples = serving.examples_from_csv(path, schema)
     assert len(examples) == 3
     assert all("tips" not in tf.train.Example.FromString(e).features.feature for e in examples)
@@ -81,18 +90,21 @@ def test_the_label_source_may_be_present_or_absent(tmp_path, sample_rows, schema
 def test_without_serving_the_label_source_is_required(tmp_path, sample_rows, schema):
     header, rows = sample_rows
     keep = [i for i, c in enumerate(header) if c != "tips"]
-    path = _write(tmp_path / "a.csv", [header[i] for i in keep],
-                  [[row[i] for i in keep] for row in rows])
+    path = _write(
+        tmp_path / "a.csv", [header[i] for i in keep], [[row[i] for i in keep] for row in rows]
+    )
     with pytest.raises(ValueError, match=r"column 'tips' of the schema is missing"):
         serving.examples_from_csv(path, schema, serving=False)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", r"a\.csv: the file is empty"),
-    (None, r"a\.csv, line 3: the row's field count differs from the header's \(18\)"),
-])
-def test_an_empty_file_or_a_short_row_is_an_error(tmp_path, sample_rows, schema, content,
-                                                  message):
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", r"a\.csv: the file is empty"),
+        (None, r"a\.csv, line 3: the row's field count differs from the header's \(18\)"),
+    ],
+)
+def test_an_empty_file_or_a_short_row_is_an_error(tmp_path, sample_rows, schema, content, message):
     header, rows = sample_rows
     path = tmp_path / "a.csv"
     if content is None:

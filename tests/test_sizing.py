@@ -10,13 +10,16 @@ from pipeline.definition import pipeline as pipeline_lib
 from pipeline.local import sizing
 
 
-@pytest.mark.parametrize("rows, buckets", [
-    (0, (2, 1)),
-    (15_002, (2, 1)),
-    (150_020, (2, 1)),
-    (180_000, (3, 1)),
-    (1_500_200, (29, 1)),
-])
+@pytest.mark.parametrize(
+    "rows, buckets",
+    [
+        (0, (2, 1)),
+        (15_002, (2, 1)),
+        (150_020, (2, 1)),
+        (180_000, (3, 1)),
+        (1_500_200, (29, 1)),
+    ],
+)
 def test_split_keeps_the_eval_split_near_its_target_size(rows, buckets):
     assert sizing.split_buckets_for_rows(rows) == buckets
     train, evaluation_buckets = buckets
@@ -56,38 +59,46 @@ def test_very_large_data_stays_in_process_for_memory():
 
 def test_large_data_reads_and_evaluates_in_worker_processes():
     args = sizing.component_beam_args_for_rows(
-        150_020, ["CsvExampleGen", "Evaluator"], num_workers=2)
+        150_020, ["CsvExampleGen", "Evaluator"], num_workers=2
+    )
     assert list(args) == ["CsvExampleGen", "Evaluator"]
     for component_args in args.values():
         options = pipeline_options.PipelineOptions(list(component_args))
         direct = options.view_as(pipeline_options.DirectOptions)
-        assert (direct.direct_running_mode, direct.direct_num_workers) == (
-            "multi_processing", 2)
+        assert (direct.direct_running_mode, direct.direct_num_workers) == ("multi_processing", 2)
 
 
 def test_pipeline_gives_component_beam_args_to_that_component_only(tmp_path, sample_dir):
     config = config_lib.local_config(
-        str(tmp_path), sample_dir, beam_pipeline_args=("--direct_num_workers=1",),
-        component_beam_args=sizing.component_beam_args_for_rows(150_020, ["Evaluator"]))
+        str(tmp_path),
+        sample_dir,
+        beam_pipeline_args=("--direct_num_workers=1",),
+        component_beam_args=sizing.component_beam_args_for_rows(150_020, ["Evaluator"]),
+    )
     pipeline = pipeline_lib.create_pipeline(config)
-    args = {c.id: list(c.executor_spec.beam_pipeline_args) for c in pipeline.components
-            if hasattr(c.executor_spec, "beam_pipeline_args")}
+    args = {
+        c.id: list(c.executor_spec.beam_pipeline_args)
+        for c in pipeline.components
+        if hasattr(c.executor_spec, "beam_pipeline_args")
+    }
     assert args["Evaluator"][-3] == "--direct_running_mode=multi_processing"
     for component_id in ("CsvExampleGen", "StatisticsGen", "Transform"):
         assert not any("multi_processing" in arg for arg in args[component_id])
 
 
 def test_pipeline_rejects_beam_args_for_a_component_without_beam(tmp_path, sample_dir):
-    config = config_lib.local_config(str(tmp_path), sample_dir,
-                                     component_beam_args={"DataGate": ("--x",)})
+    config = config_lib.local_config(
+        str(tmp_path), sample_dir, component_beam_args={"DataGate": ("--x",)}
+    )
     with pytest.raises(ValueError, match="DataGate"):
         pipeline_lib.create_pipeline(config)
 
 
 def test_pipeline_splits_with_the_configured_buckets(tmp_path, sample_dir):
     config = config_lib.local_config(str(tmp_path), sample_dir, split_buckets=(29, 1))
-    example_gen = next(c for c in pipeline_lib.create_pipeline(config).components
-                       if c.id == "CsvExampleGen")
+    example_gen = next(
+        c for c in pipeline_lib.create_pipeline(config).components if c.id == "CsvExampleGen"
+    )
     assert '"hash_buckets": 29' in example_gen.exec_properties["output_config"]
 
 
@@ -101,15 +112,13 @@ def test_local_runner_sizes_a_large_data_folder(tmp_path):
     from pipeline.local import runner as local_runner
 
     data = _data_folder(tmp_path / "large", 200_000)
-    rows, config = local_runner.sized_config(str(tmp_path / "build"), data, "local",
-                                             train_steps=7)
+    rows, config = local_runner.sized_config(str(tmp_path / "build"), data, "local", train_steps=7)
     assert rows == 200_000
     assert config.split_buckets == (3, 1)
     assert list(config.component_beam_args) == ["Evaluator"]  # ExampleGen has its own workers.
     assert config.train_steps == 7
     # A profile that already runs every component in worker processes adds nothing.
-    _, multiprocess = local_runner.sized_config(str(tmp_path / "build"), data,
-                                                "local-multiprocess")
+    _, multiprocess = local_runner.sized_config(str(tmp_path / "build"), data, "local-multiprocess")
     assert multiprocess.component_beam_args == {}
 
 
@@ -126,5 +135,6 @@ def test_epochs_become_steps_over_the_training_split():
     assert sizing.train_rows(300, (2, 1)) == 200
     assert sizing.steps_for_epochs(300, (2, 1), 32, 30) == 188  # 200 x 30 / 32, rounded up
     assert sizing.steps_for_epochs(300, (2, 1), 32, 0.01) == 1
-    assert sizing.steps_for_epochs(1_000_000, sizing.split_buckets_for_rows(1_000_000), 128,
-                                   1) == 7422  # 950,000 training rows / 128
+    assert (
+        sizing.steps_for_epochs(1_000_000, sizing.split_buckets_for_rows(1_000_000), 128, 1) == 7422
+    )  # 950,000 training rows / 128

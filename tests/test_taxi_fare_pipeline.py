@@ -34,12 +34,23 @@ CONTRACT = TAXI_FARE.contract
 TRAIN_STEPS = 200
 TINY_BOUND = 0.01
 # Two trips as a serving request carries them: short and long.
-SHORT_TRIP = {"trip_miles": [1.0], "trip_seconds": [300], "payment_type": ["Cash"],
-              "trip_start_hour": [9], "pickup_community_area": [8],
-              "dropoff_community_area": [32]}
-LONG_TRIP = {"trip_miles": [15.0], "trip_seconds": [2400], "payment_type": ["Credit Card"],
-             "company": ["Flash Cab"], "trip_start_hour": [17],
-             "pickup_community_area": [76], "dropoff_community_area": [8]}
+SHORT_TRIP = {
+    "trip_miles": [1.0],
+    "trip_seconds": [300],
+    "payment_type": ["Cash"],
+    "trip_start_hour": [9],
+    "pickup_community_area": [8],
+    "dropoff_community_area": [32],
+}
+LONG_TRIP = {
+    "trip_miles": [15.0],
+    "trip_seconds": [2400],
+    "payment_type": ["Credit Card"],
+    "company": ["Flash Cab"],
+    "trip_start_hour": [17],
+    "pickup_community_area": [76],
+    "dropoff_community_area": [8],
+}
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +61,12 @@ def runs(tmp_path_factory):
     summary_path = os.path.join(build_dir, "run_summary.json")
 
     def run(**overrides):
-        config = config_lib.local_config(build_dir, TAXI_FARE.sample_dir, family="taxi_fare",
-                                         **{"train_steps": TRAIN_STEPS, **overrides})
+        config = config_lib.local_config(
+            build_dir,
+            TAXI_FARE.sample_dir,
+            family="taxi_fare",
+            **{"train_steps": TRAIN_STEPS, **overrides},
+        )
         return config, local_runner.run(config, metadata, summary_path)
 
     config, first = run()
@@ -82,7 +97,8 @@ def test_the_first_run_is_blessed_on_rmse_below_its_bound_and_pushed(runs):
 def test_the_model_clearly_beats_predicting_the_training_mean(runs):
     first, _, _, build_dir, *_ = runs
     statistics = statistics_reader.load_statistics(
-        naive_baseline.latest_statistics_uri(build_dir, "taxi_fare"))
+        naive_baseline.latest_statistics_uri(build_dir, "taxi_fare")
+    )
     naive = naive_baseline.naive_baseline(CONTRACT.task, "fare", statistics)
     assert naive["eval_examples"] == first["metrics"]["candidate"][tasks.EXAMPLE_COUNT]
     assert first["blessing"]["value"] < 0.7 * naive["value"], (first["blessing"], naive)
@@ -98,11 +114,15 @@ def test_a_worse_candidate_is_judged_against_the_baseline_and_not_pushed(runs):
     assert blessing["value"] > blessing["baseline_value"] + blessing["max_change"]
     assert worse["blessed"] is False and not worse["pushed"]
     (reason,) = worse["blessing_reasons"]
-    match = re.fullmatch(r"root_mean_squared_error changed by \+([0-9.]+) against the "
-                         r"baseline, more than the allowed \+0\.5000", reason)
+    match = re.fullmatch(
+        r"root_mean_squared_error changed by \+([0-9.]+) against the "
+        r"baseline, more than the allowed \+0\.5000",
+        reason,
+    )
     assert match, reason
     assert float(match.group(1)) == pytest.approx(
-        blessing["value"] - blessing["baseline_value"], abs=1e-3)
+        blessing["value"] - blessing["baseline_value"], abs=1e-3
+    )
     assert versioned_pusher.versions(serving_dir) == pushed_after_first
 
 
@@ -115,19 +135,20 @@ def test_an_rmse_above_its_bound_is_not_blessed_nor_pushed_and_says_why(runs):
     assert blessing["baseline_value"] == pytest.approx(blessing["value"], rel=1e-4)
     assert tiny["blessed"] is False and not tiny["pushed"]
     assert tiny["blessing_reasons"] == [
-        f"root_mean_squared_error {blessing['value']:.4f} is above the threshold 0.0100"]
+        f"root_mean_squared_error {blessing['value']:.4f} is above the threshold 0.0100"
+    ]
     assert versioned_pusher.versions(serving_dir) == pushed_after_first
 
 
 def test_the_evaluation_is_sliced_by_payment_type(runs):
     _, _, _, build_dir, *_ = runs
-    evaluator_dir = os.path.join(build_dir, "pipeline_root", "taxi_fare", "Evaluator",
-                                 "evaluation")
+    evaluator_dir = os.path.join(build_dir, "pipeline_root", "taxi_fare", "Evaluator", "evaluation")
     first_evaluation = min(os.listdir(evaluator_dir), key=int)
-    slices = {(key.column, key.bytes_value)
-              for slice_metrics in tfma.load_metrics(os.path.join(evaluator_dir,
-                                                                  first_evaluation))
-              for key in slice_metrics.slice_key.single_slice_keys}
+    slices = {
+        (key.column, key.bytes_value)
+        for slice_metrics in tfma.load_metrics(os.path.join(evaluator_dir, first_evaluation))
+        for key in slice_metrics.slice_key.single_slice_keys
+    }
     assert {column for column, _ in slices} == {"payment_type"}
     assert {("payment_type", b"Cash"), ("payment_type", b"Credit Card")} <= slices
 
@@ -141,20 +162,19 @@ def test_serving_requests_carry_neither_the_fare_nor_the_tip():
 
 def _examples(rows):
     types = serving.feature_types(serving.load_schema(TAXI_FARE.schema_file))
-    return [serving.example_from_row({k: str(v[0]) for k, v in row.items()}, types)
-            for row in rows]
+    return [serving.example_from_row({k: str(v[0]) for k, v in row.items()}, types) for row in rows]
 
 
 def test_the_client_returns_one_finite_fare_per_row(runs):
     first, *_ = runs
-    examples = serving.examples_from_csv(os.path.join(TAXI_FARE.sample_dir, "data.csv"),
-                                         serving.load_schema(TAXI_FARE.schema_file))[:40]
+    examples = serving.examples_from_csv(
+        os.path.join(TAXI_FARE.sample_dir, "data.csv"), serving.load_schema(TAXI_FARE.schema_file)
+    )[:40]
     predictions = serving.predict(first["pushed_model"], examples)
     assert predictions.classes is None
     assert predictions.scores.shape == (40,)
     assert np.all(np.isfinite(predictions.scores)) and np.ptp(predictions.scores) > 0
-    short, long = serving.predict(first["pushed_model"],
-                                  _examples([SHORT_TRIP, LONG_TRIP])).scores
+    short, long = serving.predict(first["pushed_model"], _examples([SHORT_TRIP, LONG_TRIP])).scores
     assert long > short, "a 15-mile trip should cost more than a 1-mile one"
 
 

@@ -19,9 +19,14 @@ PROJECT_ROOT = config_lib.PROJECT_ROOT
 
 def _start(argv):
     env = dict(os.environ, PYTHONPATH=PROJECT_ROOT)
-    return subprocess.Popen([sys.executable, "-m", "pipeline.results.tensorboard", *argv],
-                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.results.tensorboard", *argv],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _get_json(url):
@@ -50,8 +55,9 @@ def test_tensorboard_serves_the_trainer_summaries_of_a_run(tmp_path):
                 pass
             time.sleep(1)
         assert list(tags) == ["eval_taxi"] and list(tags["eval_taxi"]) == ["auc"]
-        scalars = _get_json(f"http://127.0.0.1:{port}/data/plugin/scalars/scalars"
-                            f"?run=eval_taxi&tag=auc")
+        scalars = _get_json(
+            f"http://127.0.0.1:{port}/data/plugin/scalars/scalars?run=eval_taxi&tag=auc"
+        )
         assert [round(value, 6) for _, _, value in scalars] == [0.5, 0.6, 0.7]
         plugins = _get_json(f"http://127.0.0.1:{port}/data/plugins_listing")
         assert {"scalars", "graphs", "histograms", "hparams"} <= set(plugins)

@@ -13,11 +13,11 @@ from tfx.components.trainer import fn_args_utils
 import training_events
 from modules.common import estimator
 from modules.taxi import contract
-from pipeline.serving import client as serving
 from pipeline.definition import families
+from pipeline.serving import client as serving
 
 # The Trainer's entry for the family: the shared one (modules/common/entry.py).
-TRAINER_FN = families.trainer_fn(families.load('taxi'))
+TRAINER_FN = families.trainer_fn(families.load("taxi"))
 
 TRAIN_STEPS = 30
 
@@ -85,12 +85,12 @@ def _attempt(runs_dir, transformed_sample, attempt, steps, hparams):
 
 
 def test_an_interrupted_attempt_is_resumed_from_its_last_checkpoint(
-        tmp_path, transformed_sample, schema):
+    tmp_path, transformed_sample, schema
+):
     hparams = {"train_batch_size": 32, "save_checkpoints_steps": 20}
 
     # The first attempt dies after 40 of its 60 steps: checkpoints, no export.
-    first = TRAINER_FN(_attempt(tmp_path, transformed_sample, "1", 60, hparams),
-                               schema)
+    first = TRAINER_FN(_attempt(tmp_path, transformed_sample, "1", 60, hparams), schema)
     first["estimator"].train(first["train_spec"].input_fn, max_steps=40)
 
     second_args = _attempt(tmp_path, transformed_sample, "2", 60, hparams)
@@ -106,11 +106,9 @@ def test_an_interrupted_attempt_is_resumed_from_its_last_checkpoint(
     assert steps and min(steps) > 40
 
 
-def test_a_different_training_does_not_resume_from_an_attempt(
-        tmp_path, transformed_sample, schema):
+def test_a_different_training_does_not_resume_from_an_attempt(tmp_path, transformed_sample, schema):
     hparams = {"save_checkpoints_steps": 10}
-    first = TRAINER_FN(_attempt(tmp_path, transformed_sample, "1", 50, hparams),
-                               schema)
+    first = TRAINER_FN(_attempt(tmp_path, transformed_sample, "1", 50, hparams), schema)
     first["estimator"].train(first["train_spec"].input_fn, max_steps=20)
     # Another number of steps: another training.
     other = _attempt(tmp_path, transformed_sample, "2", 70, hparams)
@@ -127,7 +125,8 @@ def test_an_unreadable_record_of_another_attempt_is_skipped(tmp_path, transforme
     args = _attempt(tmp_path, transformed_sample, "2", 20, {"train_batch_size": 32})
     spec = TRAINER_FN(args, schema)
     metrics, _ = tf_estimator.estimator.train_and_evaluate(
-        spec["estimator"], spec["train_spec"], spec["eval_spec"])
+        spec["estimator"], spec["train_spec"], spec["eval_spec"]
+    )
     assert metrics["global_step"] == 20
     assert not os.path.exists(os.path.join(args.model_run_dir, estimator.RESUMED_FILE))
     with open(os.path.join(args.model_run_dir, estimator.TRAINING_INPUTS_FILE)) as record:

@@ -36,26 +36,48 @@ def search(tmp_path_factory, transformed_sample):
     """Two workers started first (they wait for the oracle), then the chief."""
     root = tmp_path_factory.mktemp("distributed_tuning")
     port = _free_port()
-    args = [sys.executable, "-m", "pipeline.cluster.tuner_replica", "--model", "taxi",
-            "--transform-output", transformed_sample.transform_output,
-            "--train-files", os.path.join(os.path.dirname(transformed_sample.train_files[0]), "*"),
-            "--eval-files", os.path.join(os.path.dirname(transformed_sample.eval_files[0]), "*"),
-            "--schema", families.load("taxi").schema_file, "--directory", str(root / "search"),
-            "--trials", str(TRIALS), "--trial-steps", str(TRIAL_STEPS),
-            "--hparams", json.dumps({"train_batch_size": 32})]
+    args = [
+        sys.executable,
+        "-m",
+        "pipeline.cluster.tuner_replica",
+        "--model",
+        "taxi",
+        "--transform-output",
+        transformed_sample.transform_output,
+        "--train-files",
+        os.path.join(os.path.dirname(transformed_sample.train_files[0]), "*"),
+        "--eval-files",
+        os.path.join(os.path.dirname(transformed_sample.eval_files[0]), "*"),
+        "--schema",
+        families.load("taxi").schema_file,
+        "--directory",
+        str(root / "search"),
+        "--trials",
+        str(TRIALS),
+        "--trial-steps",
+        str(TRIAL_STEPS),
+        "--hparams",
+        json.dumps({"train_batch_size": 32}),
+    ]
     processes, logs = {}, {}
     try:
         for tuner_id in ("tuner0", "tuner1", "chief"):
             logs[tuner_id] = str(root / f"{tuner_id}.log")
-            env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id,
-                   "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(port),
-                   "PYTHONPATH": config_lib.PROJECT_ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
+            env = {
+                **os.environ,
+                "KERASTUNER_TUNER_ID": tuner_id,
+                "KERASTUNER_ORACLE_IP": "127.0.0.1",
+                "KERASTUNER_ORACLE_PORT": str(port),
+                "PYTHONPATH": config_lib.PROJECT_ROOT,
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+            }
             with open(logs[tuner_id], "w") as log:
                 processes[tuner_id] = subprocess.Popen(
-                    args, env=env, cwd=config_lib.PROJECT_ROOT, stdout=log,
-                    stderr=subprocess.STDOUT)
-        codes = {tuner_id: process.wait(timeout=DEADLINE_SECS)
-                 for tuner_id, process in processes.items()}
+                    args, env=env, cwd=config_lib.PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT
+                )
+        codes = {
+            tuner_id: process.wait(timeout=DEADLINE_SECS) for tuner_id, process in processes.items()
+        }
     finally:
         for process in processes.values():
             if process.poll() is None:
@@ -86,8 +108,7 @@ def test_the_chief_wrote_every_trial_scored_and_the_best_values(search):
     with open(root / "search" / "trials.json") as trials_file:
         trials = json.load(trials_file)
     assert [t["status"] for t in trials] == ["COMPLETED"] * TRIALS
-    assert all(t["metrics"]["global_step"] == TRIAL_STEPS and 0 < t["score"] <= 1
-               for t in trials)
+    assert all(t["metrics"]["global_step"] == TRIAL_STEPS and 0 < t["score"] <= 1 for t in trials)
     with open(root / "search" / "best_hyperparameters.txt") as best_file:
         assert json.load(best_file)["values"] == trials[0]["hyperparameters"]
     taxi = families.load("taxi").contract

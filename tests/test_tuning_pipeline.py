@@ -23,13 +23,15 @@ TRIAL_STEPS = 100
 def runs(pipeline_run, tmp_path_factory):
     """On a copy of the session's run: a tuning run, a failed one, then a plain run."""
     build = conftest.copy_of_run(pipeline_run, tmp_path_factory.mktemp("tuning_build"))
-    tuning = dataclasses.replace(build.config, tune=True, tuning_trials=2,
-                                 tuning_steps=TRIAL_STEPS)
+    tuning = dataclasses.replace(build.config, tune=True, tuning_trials=2, tuning_steps=TRIAL_STEPS)
     tuned = local_runner.run(tuning, build.metadata, build.summary_path)
     # Keras refuses a dropout rate above 1: every trial fails.
     with pytest.raises(Exception) as raised:
-        local_runner.run(dataclasses.replace(tuning, hparams={"dropout": 1.5}),
-                         build.metadata, build.summary_path)
+        local_runner.run(
+            dataclasses.replace(tuning, hparams={"dropout": 1.5}),
+            build.metadata,
+            build.summary_path,
+        )
     with open(build.summary_path) as summary_file:
         failed_summary_file = summary_file.read()
     reused = local_runner.run(build.config, build.metadata, build.summary_path)
@@ -48,7 +50,8 @@ def test_a_run_before_any_tuning_trains_with_the_defaults(pipeline_run):
     for name, value in taxi.default_hparams.items():
         assert hyperparameters["used"][name] == value
     assert "hyperparameters: the family's defaults" in run_summary.format_summary(
-        pipeline_run.first)
+        pipeline_run.first
+    )
 
 
 def test_a_tuning_run_trains_with_its_best_trial_and_lists_the_trials(runs):
@@ -90,14 +93,18 @@ def test_a_later_run_without_the_tuner_reuses_the_latest_tuned_values(runs):
     assert hyperparameters["trials"] == tuned["hyperparameters"]["trials"]
     # Same data, same values: the Trainer's output comes from the cache.
     assert pipeline_lib.TRAINER in _ids(reused, "cached")
-    assert f"hyperparameters: tuned in run {tuned['run_id']}:" in run_summary.format_summary(
-        reused)
+    assert f"hyperparameters: tuned in run {tuned['run_id']}:" in run_summary.format_summary(reused)
 
 
 def test_another_family_in_the_same_store_does_not_take_taxi_values(runs, tmp_path):
     build, _, _, _ = runs
-    reviews = config_lib.local_config(build.build_dir, families.load("reviews").sample_dir,
-                                      family="reviews", train_steps=10, blessing_bound=0.0)
+    reviews = config_lib.local_config(
+        build.build_dir,
+        families.load("reviews").sample_dir,
+        family="reviews",
+        train_steps=10,
+        blessing_bound=0.0,
+    )
     summary = local_runner.run(reviews, build.metadata, os.path.join(tmp_path, "s.json"))
     assert summary["pipeline_name"] == "movie-reviews"
     assert summary["hyperparameters"]["source"] == run_summary.DEFAULTS

@@ -64,9 +64,7 @@ def test_a_changed_model_gets_a_newer_version(model_dir, tmp_path):
         f.write(b"retrained weights")
     second = versioned_pusher.publish(model_dir, serving)
     assert int(os.path.basename(second)) > int(os.path.basename(first))
-    assert versioned_pusher.versions(serving) == [
-        os.path.basename(first), os.path.basename(second)
-    ]
+    assert versioned_pusher.versions(serving) == [os.path.basename(first), os.path.basename(second)]
 
 
 def test_staging_names_are_unique_and_say_whose_they_are():
@@ -83,11 +81,13 @@ def test_only_stale_staging_folders_are_removed(model_dir, tmp_path):
     dead = _staging(serving, host, _dead_pid(), now)
     live = _staging(serving, host, os.getpid(), now)
     other_host = _staging(serving, "other-host.example", 1234, now)
-    abandoned = _staging(serving, "other-host.example", 1234,
-                         now - versioned_pusher.STALE_AFTER_SECONDS - 60)
+    abandoned = _staging(
+        serving, "other-host.example", 1234, now - versioned_pusher.STALE_AFTER_SECONDS - 60
+    )
     version = versioned_pusher.publish(model_dir, str(serving))
     assert sorted(os.listdir(serving)) == sorted(
-        [os.path.basename(version), live.name, other_host.name])
+        [os.path.basename(version), live.name, other_host.name]
+    )
     assert not dead.exists() and not abandoned.exists()
     assert (live / "saved_model.pb").read_bytes() == b"half"
 
@@ -112,8 +112,10 @@ def _push_rounds(model, serving_dirs, barrier, results):
 
 
 def test_two_processes_pushing_at_once_both_publish_whole_distinct_versions(tmp_path):
-    models = [_make_model(tmp_path / f"model{i}", f"model {i} ".encode() * 4000, files=200)
-              for i in (1, 2)]
+    models = [
+        _make_model(tmp_path / f"model{i}", f"model {i} ".encode() * 4000, files=200)
+        for i in (1, 2)
+    ]
     serving_dirs = [str(tmp_path / f"serving{r}") for r in range(CONCURRENT_ROUNDS)]
     before = {}
     for round_, serving in enumerate(serving_dirs):
@@ -122,8 +124,10 @@ def test_two_processes_pushing_at_once_both_publish_whole_distinct_versions(tmp_
         before[serving] = versioned_pusher.versions(serving)
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(len(models)), context.Queue()
-    processes = [context.Process(target=_push_rounds, args=(m, serving_dirs, barrier, results))
-                 for m in models]
+    processes = [
+        context.Process(target=_push_rounds, args=(m, serving_dirs, barrier, results))
+        for m in models
+    ]
     for process in processes:
         process.start()
     pushed = {}
@@ -140,4 +144,5 @@ def test_two_processes_pushing_at_once_both_publish_whole_distinct_versions(tmp_
             assert versioned_pusher.model_digest(version) == versioned_pusher.model_digest(model)
         # Nothing lost, nothing left: the versions before, the two new ones, no staging.
         assert sorted(os.listdir(serving)) == sorted(
-            before[serving] + [os.path.basename(v) for v in by_model.values()])
+            before[serving] + [os.path.basename(v) for v in by_model.values()]
+        )

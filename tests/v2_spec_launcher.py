@@ -37,8 +37,10 @@ def _task_dependencies(task: Mapping) -> set:
 
 def task_dependencies(pipeline_spec: Mapping) -> Dict[str, set]:
     """Returns task name -> the tasks it waits for (explicitly or for artifacts)."""
-    return {name: _task_dependencies(task)
-            for name, task in pipeline_spec["root"]["dag"]["tasks"].items()}
+    return {
+        name: _task_dependencies(task)
+        for name, task in pipeline_spec["root"]["dag"]["tasks"].items()
+    }
 
 
 class Launcher:
@@ -48,9 +50,15 @@ class Launcher:
     it in the pipeline image (for instance `podman run ... <image> <command line>`).
     """
 
-    def __init__(self, pipeline_job: Mapping, image_root: str, work_dir: str,
-                 job_id: str = "local-run", parallelism: int = 2,
-                 container: Optional[Callable[[List[str]], List[str]]] = None):
+    def __init__(
+        self,
+        pipeline_job: Mapping,
+        image_root: str,
+        work_dir: str,
+        job_id: str = "local-run",
+        parallelism: int = 2,
+        container: Optional[Callable[[List[str]], List[str]]] = None,
+    ):
         self._spec = pipeline_job["pipelineSpec"]
         self._root = pipeline_job["runtimeConfig"]["gcsOutputDirectory"]
         self._image_root = image_root
@@ -79,7 +87,8 @@ class Launcher:
                 if not running:
                     raise RuntimeError(f"Tasks wait on tasks that never run: {pending}")
                 done, _ = concurrent.futures.wait(
-                    running, return_when=concurrent.futures.FIRST_COMPLETED)
+                    running, return_when=concurrent.futures.FIRST_COMPLETED
+                )
                 for future in done:
                     name = running.pop(future)
                     self.outputs[name] = future.result()
@@ -102,7 +111,9 @@ class Launcher:
         if "resolver" in executor:
             return {key: [] for key in executor["resolver"]["outputArtifactQueries"]}
         if "container" not in executor:
-            raise NotImplementedError(f"Task {name}: executor kind {sorted(executor)} is not supported.")
+            raise NotImplementedError(
+                f"Task {name}: executor kind {sorted(executor)} is not supported."
+            )
         container = executor["container"]
         executor_input = self._executor_input(name, component)
         output_file = executor_input["outputs"]["outputFile"]
@@ -112,16 +123,19 @@ class Launcher:
             # The launcher records what the driver decided about the outputs
             # (span, version, fingerprint) before the executor runs.
             for key, artifacts in self._read_output(output_file).get("artifacts", {}).items():
-                for given, updated in zip(executor_input["outputs"]["artifacts"][key]["artifacts"],
-                                          artifacts["artifacts"]):
+                for given, updated in zip(
+                    executor_input["outputs"]["artifacts"][key]["artifacts"], artifacts["artifacts"]
+                ):
                     given["metadata"] = updated.get("metadata", {})
         self._execute(name, "executor", container["command"], container["args"], executor_input)
         written = self._read_output(output_file).get("artifacts", {})
         result = {}
         for key, given in executor_input["outputs"]["artifacts"].items():
             artifacts = written.get(key, given)["artifacts"]
-            result[key] = [dict(a, name=a.get("name") or g["name"], uri=a.get("uri") or g["uri"])
-                           for a, g in zip(artifacts, given["artifacts"])]
+            result[key] = [
+                dict(a, name=a.get("name") or g["name"], uri=a.get("uri") or g["uri"])
+                for a, g in zip(artifacts, given["artifacts"])
+            ]
         return result
 
     def _executor_input(self, name: str, component: Mapping) -> dict:
@@ -136,26 +150,34 @@ class Launcher:
         for key, source in task.get("inputs", {}).get("artifacts", {}).items():
             producer = source["taskOutputArtifact"]
             upstream = self.outputs[producer["producerTask"]][producer["outputArtifactKey"]]
-            artifacts[key] = {"artifacts": [
-                dict(a, type=input_definitions[key]["artifactType"]) for a in upstream
-            ]}
+            artifacts[key] = {
+                "artifacts": [
+                    dict(a, type=input_definitions[key]["artifactType"]) for a in upstream
+                ]
+            }
         outputs = {
-            key: {"artifacts": [{
-                "name": f"{self._job_id}/{name}/{key}",
-                "type": definition["artifactType"],
-                "uri": f"{task_root}/{key}",
-                "metadata": {},
-            }]}
+            key: {
+                "artifacts": [
+                    {
+                        "name": f"{self._job_id}/{name}/{key}",
+                        "type": definition["artifactType"],
+                        "uri": f"{task_root}/{key}",
+                        "metadata": {},
+                    }
+                ]
+            }
             for key, definition in component.get("outputDefinitions", {})
-            .get("artifacts", {}).items()
+            .get("artifacts", {})
+            .items()
         }
         return {
             "inputs": {"parameters": parameters, "artifacts": artifacts},
             "outputs": {"artifacts": outputs, "outputFile": f"{task_root}/executor_output.json"},
         }
 
-    def _execute(self, name: str, stage: str, command: List[str], args: List[str],
-                 executor_input: Mapping) -> None:
+    def _execute(
+        self, name: str, stage: str, command: List[str], args: List[str], executor_input: Mapping
+    ) -> None:
         serialized = json.dumps(executor_input)
         argv = list(command) + [serialized if a == _EXECUTOR_INPUT_PLACEHOLDER else a for a in args]
         if self._container is not None:
@@ -169,8 +191,9 @@ class Launcher:
         self.launched.setdefault(name, []).append(launched)
         log_path = os.path.join(self._work_dir, f"{name}.{stage}.log")
         with open(log_path, "w") as log:
-            status = subprocess.run(launched, cwd=cwd, env=env, stdout=log,
-                                    stderr=subprocess.STDOUT).returncode
+            status = subprocess.run(
+                launched, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT
+            ).returncode
         if status != 0:
             with open(log_path) as log:
                 tail = log.read()[-3000:]

@@ -30,9 +30,7 @@ class DataGateSpec(component_spec.ComponentSpec):
         "data_root": component_spec.ExecutionParameter(type=str),
     }
     INPUTS = {
-        "anomalies": component_spec.ChannelParameter(
-            type=standard_artifacts.ExampleAnomalies
-        ),
+        "anomalies": component_spec.ChannelParameter(type=standard_artifacts.ExampleAnomalies),
     }
     OUTPUTS = {
         "report": component_spec.ChannelParameter(type=DataValidationReport),
@@ -45,8 +43,9 @@ class DataGate(base_component.BaseComponent):
     SPEC_CLASS = DataGateSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
-    def __init__(self, anomalies: channel.BaseChannel, blocking_kinds: Iterable[str],
-                 data_root: str):
+    def __init__(
+        self, anomalies: channel.BaseChannel, blocking_kinds: Iterable[str], data_root: str
+    ):
         """Builds the gate.
 
         Args:

@@ -31,8 +31,7 @@ class Executor(base_executor.BaseExecutor):
     """Writes `report.txt` and `report.json`; raises DataValidationError on a block."""
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:
-        anomalies = report.load_anomalies(
-            artifact_utils.get_single_uri(input_dict["anomalies"]))
+        anomalies = report.load_anomalies(artifact_utils.get_single_uri(input_dict["anomalies"]))
         found = report.findings(anomalies, json.loads(exec_properties["blocking_kinds"]))
         text = report.format_report(exec_properties["data_root"], found)
         output = artifact_utils.get_single_instance(output_dict["report"])
@@ -45,9 +44,9 @@ class Executor(base_executor.BaseExecutor):
             # TFX removes a failed execution's outputs, so a stopping report is kept
             # beside them: <pipeline root>/DataGate/rejected/<execution>/report.txt.
             kept = os.path.join(
-                os.path.dirname(os.path.dirname(output.uri)), REJECTED_DIR,
+                os.path.dirname(os.path.dirname(output.uri)),
+                REJECTED_DIR,
                 os.path.basename(output.uri),
             )
             write_report(kept, text, found)
-            raise DataValidationError(
-                f"{text}\nThe report is in {kept}. {report.WHAT_TO_DO}")
+            raise DataValidationError(f"{text}\nThe report is in {kept}. {report.WHAT_TO_DO}")

@@ -17,10 +17,11 @@ def load_anomalies(anomalies_uri: str) -> Dict[str, anomalies_pb2.Anomalies]:
     """
     result = {}
     for path in sorted(fileio.glob(os.path.join(anomalies_uri, "Split-*", ANOMALIES_FILE))):
-        split = os.path.basename(os.path.dirname(path))[len("Split-"):]
+        split = os.path.basename(os.path.dirname(path))[len("Split-") :]
         with fileio.open(path, "rb") as anomalies_file:
             result[split] = anomalies_pb2.Anomalies.FromString(anomalies_file.read())
     return result
+
 
 # Anomaly kinds that stop a run by default: a missing or empty column, a wrong type,
 # values far outside the schema's domain. Unseen categories (ENUM_TYPE_UNEXPECTED_
@@ -51,10 +52,12 @@ DEFAULT_BLOCKING_KINDS = (
 )
 
 # What to do about anomalies that stop a run: said by the gate and the run report.
-WHAT_TO_DO = ("If the data is right and the schema is out of date, edit the model "
-              "family's curated schema (data/<family>/schema.pbtxt; the next run reads "
-              "it again); to let a kind of anomaly through, change "
-              "PipelineConfig.blocking_anomalies.")
+WHAT_TO_DO = (
+    "If the data is right and the schema is out of date, edit the model "
+    "family's curated schema (data/<family>/schema.pbtxt; the next run reads "
+    "it again); to let a kind of anomaly through, change "
+    "PipelineConfig.blocking_anomalies."
+)
 
 
 def check_kinds(kinds: Iterable[str]) -> None:
@@ -62,12 +65,15 @@ def check_kinds(kinds: Iterable[str]) -> None:
     known = set(anomalies_pb2.AnomalyInfo.Type.keys())
     unknown = sorted(set(kinds) - known)
     if unknown:
-        raise ValueError(f"Unknown anomaly kinds {unknown}; see tensorflow_metadata's "
-                         "anomalies.proto (AnomalyInfo.Type) for the names.")
+        raise ValueError(
+            f"Unknown anomaly kinds {unknown}; see tensorflow_metadata's "
+            "anomalies.proto (AnomalyInfo.Type) for the names."
+        )
 
 
-def findings(anomalies_by_split: Dict[str, anomalies_pb2.Anomalies],
-             blocking_kinds: Iterable[str]) -> List[dict]:
+def findings(
+    anomalies_by_split: Dict[str, anomalies_pb2.Anomalies], blocking_kinds: Iterable[str]
+) -> List[dict]:
     """Returns one finding per (split, column, kind), flagged blocking or not."""
     blocking = set(blocking_kinds)
     result = []
@@ -75,20 +81,27 @@ def findings(anomalies_by_split: Dict[str, anomalies_pb2.Anomalies],
         for column, info in sorted(anomalies.anomaly_info.items()):
             for reason in info.reason:
                 kind = anomalies_pb2.AnomalyInfo.Type.Name(reason.type)
-                result.append({
-                    "split": split,
-                    "column": column,
-                    "kind": kind,
-                    "description": reason.description or reason.short_description,
-                    "blocking": kind in blocking,
-                })
+                result.append(
+                    {
+                        "split": split,
+                        "column": column,
+                        "kind": kind,
+                        "description": reason.description or reason.short_description,
+                        "blocking": kind in blocking,
+                    }
+                )
         if anomalies.HasField("dataset_anomaly_info"):
             for reason in anomalies.dataset_anomaly_info.reason:
                 kind = anomalies_pb2.AnomalyInfo.Type.Name(reason.type)
-                result.append({
-                    "split": split, "column": "(whole data set)", "kind": kind,
-                    "description": reason.description, "blocking": kind in blocking,
-                })
+                result.append(
+                    {
+                        "split": split,
+                        "column": "(whole data set)",
+                        "kind": kind,
+                        "description": reason.description,
+                        "blocking": kind in blocking,
+                    }
+                )
     return result
 
 
@@ -98,10 +111,14 @@ def format_report(data_root: str, found: List[dict]) -> str:
         return f"Data validation of {data_root}: no anomalies."
     stops = [f for f in found if f["blocking"]]
     verdict = "the run stops" if stops else "the run goes on"
-    lines = [f"Data validation of {data_root}: {len(found)} anomalies, "
-             f"{len(stops)} of kinds that stop a run; {verdict}."]
+    lines = [
+        f"Data validation of {data_root}: {len(found)} anomalies, "
+        f"{len(stops)} of kinds that stop a run; {verdict}."
+    ]
     for finding in sorted(found, key=lambda f: not f["blocking"]):
         mark = "STOP" if finding["blocking"] else "note"
-        lines.append(f"  [{mark}] column {finding['column']!r} ({finding['split']} split): "
-                     f"{finding['kind']}: {finding['description']}")
+        lines.append(
+            f"  [{mark}] column {finding['column']!r} ({finding['split']} split): "
+            f"{finding['kind']}: {finding['description']}"
+        )
     return "\n".join(lines)

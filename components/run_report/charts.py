@@ -54,18 +54,27 @@ def timeline(components: Sequence[Mapping]) -> Optional[str]:
     axes = figure.add_subplot()
     for row, component in enumerate(shown):
         length = max(component["end"] - component["start"], 0.05)
-        axes.barh(row, length, left=component["start"], height=0.6,
-                  color=STATE_COLORS.get(component["state"], "#bbbbbb"))
+        axes.barh(
+            row,
+            length,
+            left=component["start"],
+            height=0.6,
+            color=STATE_COLORS.get(component["state"], "#bbbbbb"),
+        )
         seconds = component["end"] - component["start"]
-        axes.text(component["start"] + length, row, f" {seconds:.1f} s", va="center",
-                  fontsize=7)
+        axes.text(component["start"] + length, row, f" {seconds:.1f} s", va="center", fontsize=7)
     axes.set_yticks(range(len(shown)), [c["id"] for c in shown], fontsize=8)
     axes.invert_yaxis()
     axes.set_xlabel("seconds since the run started", fontsize=8)
     _style(axes)
     states = [s for s in STATE_COLORS if any(c["state"] == s for c in shown)]
-    axes.legend(handles=[Patch(color=STATE_COLORS[s], label=s) for s in states], ncols=len(states),
-                fontsize=7, loc="upper right", frameon=False)
+    axes.legend(
+        handles=[Patch(color=STATE_COLORS[s], label=s) for s in states],
+        ncols=len(states),
+        fontsize=7,
+        loc="upper right",
+        frameon=False,
+    )
     return data_uri(figure)
 
 
@@ -74,8 +83,11 @@ def feature_histogram(feature: Mapping) -> Optional[str]:
     splits = feature["splits"]
     kinds = {stats.get("kind") for stats in splits.values()}
     # Categories' labels take up to 18 characters on the left.
-    figure = _figure(3.3, 1.7, dict(left=0.42 if kinds == {"categorical"} else 0.16,
-                                    right=0.93, bottom=0.22, top=0.96))
+    figure = _figure(
+        3.3,
+        1.7,
+        dict(left=0.42 if kinds == {"categorical"} else 0.16, right=0.93, bottom=0.22, top=0.96),
+    )
     axes = figure.add_subplot()
     drawn = False
     if kinds == {"numeric"}:
@@ -86,8 +98,7 @@ def feature_histogram(feature: Mapping) -> Optional[str]:
                 continue
             edges = [buckets[0][0]] + [b[1] for b in buckets]
             shares = [b[2] / total for b in buckets]
-            axes.stairs(shares, edges, label=split, linewidth=1.4,
-                        color=SPLIT_COLORS.get(split))
+            axes.stairs(shares, edges, label=split, linewidth=1.4, color=SPLIT_COLORS.get(split))
             drawn = True
         axes.set_ylabel("share", fontsize=7)
         # Plain tick labels: census tracts or timestamps otherwise get an offset.
@@ -101,11 +112,18 @@ def feature_histogram(feature: Mapping) -> Optional[str]:
             for index, (split, stats) in enumerate(splits.items()):
                 frequencies = dict((v, f) for v, f in stats.get("top_values", []))
                 count = stats["count"] or 1
-                axes.barh([i + index * width for i in range(len(values))],
-                          [frequencies.get(v, 0) / count for v in values], height=width,
-                          label=split, color=SPLIT_COLORS.get(split))
-            axes.set_yticks([i + width * (len(splits) - 1) / 2 for i in range(len(values))],
-                            [v if len(v) <= 18 else v[:17] + "…" for v in values], fontsize=6)
+                axes.barh(
+                    [i + index * width for i in range(len(values))],
+                    [frequencies.get(v, 0) / count for v in values],
+                    height=width,
+                    label=split,
+                    color=SPLIT_COLORS.get(split),
+                )
+            axes.set_yticks(
+                [i + width * (len(splits) - 1) / 2 for i in range(len(values))],
+                [v if len(v) <= 18 else v[:17] + "…" for v in values],
+                fontsize=6,
+            )
             axes.invert_yaxis()
             axes.set_xlabel("share", fontsize=7)
             drawn = True
@@ -128,14 +146,23 @@ def training_curves(train: Mapping[str, List], evaluation: Mapping[str, List]) -
         axes = figure.add_subplot()
         if name in train:
             steps, values = zip(*train[name], strict=True)
-            axes.plot(steps, values, marker="." if len(steps) < 30 else None,
-                      color=SPLIT_COLORS["train"], label="train")
+            axes.plot(
+                steps,
+                values,
+                marker="." if len(steps) < 30 else None,
+                color=SPLIT_COLORS["train"],
+                label="train",
+            )
         if name in evaluation:
             steps, values = zip(*evaluation[name], strict=True)
-            axes.plot(steps, values, marker="o", linestyle="--",
-                      color=SPLIT_COLORS["eval"], label="eval")
-        last = max(point[0] for series in (train.get(name, []), evaluation.get(name, []))
-                   for point in series)
+            axes.plot(
+                steps, values, marker="o", linestyle="--", color=SPLIT_COLORS["eval"], label="eval"
+            )
+        last = max(
+            point[0]
+            for series in (train.get(name, []), evaluation.get(name, []))
+            for point in series
+        )
         axes.set_xlim(0, max(last, 1) * 1.05)
         axes.set_title(name, fontsize=9)
         axes.set_xlabel("step", fontsize=8)
@@ -151,15 +178,26 @@ def reliability_diagram(calibration: Mapping[str, List[Mapping]]) -> Optional[st
         return None
     figure = _figure(4.6, 3.6)
     axes, counts = figure.subplots(2, 1, sharex=True, height_ratios=[3, 1])
-    axes.plot([0, 1], [0, 1], color="#999999", linestyle=":", linewidth=1,
-              label="perfectly calibrated")
+    axes.plot(
+        [0, 1], [0, 1], color="#999999", linestyle=":", linewidth=1, label="perfectly calibrated"
+    )
     width = 0.1 / max(len(calibration), 1)
     for index, (model, bins) in enumerate(sorted(calibration.items())):
         color = MODEL_COLORS.get(model)
-        axes.plot([b["mean_prediction"] for b in bins], [b["observed_rate"] for b in bins],
-                  marker="o", markersize=4, color=color, label=model)
-        counts.bar([b["low"] + width * (index + 0.5) for b in bins],
-                   [b["examples"] for b in bins], width=width * 0.9, color=color)
+        axes.plot(
+            [b["mean_prediction"] for b in bins],
+            [b["observed_rate"] for b in bins],
+            marker="o",
+            markersize=4,
+            color=color,
+            label=model,
+        )
+        counts.bar(
+            [b["low"] + width * (index + 0.5) for b in bins],
+            [b["examples"] for b in bins],
+            width=width * 0.9,
+            color=color,
+        )
     axes.set_ylabel("observed rate", fontsize=8)
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1)
@@ -180,22 +218,33 @@ def regression_charts(predictions: Optional[Mapping]) -> Dict[str, Optional[str]
     low, high = min(actual + predicted), max(actual + predicted)
     scatter = _figure(4.2, 3.6)
     axes = scatter.add_subplot()
-    axes.plot([low, high], [low, high], color="#999999", linestyle=":", linewidth=1,
-              label="predicted = actual")
-    axes.scatter(actual, predicted, s=9, alpha=0.6, color=MODEL_COLORS["candidate"],
-                 label="pushed model")
+    axes.plot(
+        [low, high],
+        [low, high],
+        color="#999999",
+        linestyle=":",
+        linewidth=1,
+        label="predicted = actual",
+    )
+    axes.scatter(
+        actual, predicted, s=9, alpha=0.6, color=MODEL_COLORS["candidate"], label="pushed model"
+    )
     baseline = predictions.get("mean_baseline")
     if baseline:
-        axes.axhline(baseline["train_mean"], color="#ff7f0e", linewidth=1, linestyle="--",
-                     label="training mean")
+        axes.axhline(
+            baseline["train_mean"],
+            color="#ff7f0e",
+            linewidth=1,
+            linestyle="--",
+            label="training mean",
+        )
     axes.set_xlabel("actual", fontsize=8)
     axes.set_ylabel("predicted", fontsize=8)
     _style(axes)
     axes.legend(fontsize=7, frameon=False, loc="upper left")
     residuals = _figure(4.2, 3.6)
     axes = residuals.add_subplot()
-    axes.hist([p - a for a, p in predictions["points"]], bins=30,
-              color=MODEL_COLORS["candidate"])
+    axes.hist([p - a for a, p in predictions["points"]], bins=30, color=MODEL_COLORS["candidate"])
     axes.axvline(0, color="#999999", linestyle=":", linewidth=1)
     axes.set_xlabel("residual (predicted - actual)", fontsize=8)
     axes.set_ylabel("examples", fontsize=8)
@@ -212,8 +261,14 @@ def slice_chart(rows: Sequence[Mapping], metric: str, models: Sequence[str]) -> 
     axes = figure.add_subplot()
     positions = range(len(rows))
     for model in reversed(list(models)):
-        axes.plot([r["models"].get(model, {}).get(metric, float("nan")) for r in rows],
-                  positions, "o", markersize=4, color=MODEL_COLORS.get(model), label=model)
+        axes.plot(
+            [r["models"].get(model, {}).get(metric, float("nan")) for r in rows],
+            positions,
+            "o",
+            markersize=4,
+            color=MODEL_COLORS.get(model),
+            label=model,
+        )
     axes.set_yticks(positions, [r["slice"] for r in rows], fontsize=7)
     axes.set_ylim(len(rows) - 0.5, -0.5)
     axes.set_xlabel(metric, fontsize=8)
@@ -241,7 +296,10 @@ def all_charts(page: Mapping) -> Dict[str, object]:
         names = evaluation["metric_names"]
         blessing_metric = (evaluation.get("blessing") or {}).get("metric")
         main_metric = blessing_metric if blessing_metric in names else (names or [None])[0]
-        charts["slices"] = (slice_chart(evaluation["slices"], main_metric, evaluation["models"])
-                            if main_metric else None)
+        charts["slices"] = (
+            slice_chart(evaluation["slices"], main_metric, evaluation["models"])
+            if main_metric
+            else None
+        )
         charts["slice_metric"] = main_metric
     return charts

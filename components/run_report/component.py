@@ -67,19 +67,29 @@ class RunReport(base_component.BaseComponent):
     SPEC_CLASS = RunReportSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
-    def __init__(self, *, family: str, data_root: str, blocking_kinds: Iterable[str],
-                 hparam_defaults: Mapping[str, object], hparam_overrides: Mapping[str, object],
-                 train_steps: int, task: Mapping[str, object], label_sources: Sequence[str],
-                 example_template: str, ui_metadata_path: str = "",
-                 examples: Optional[channel.BaseChannel] = None,
-                 statistics: Optional[channel.BaseChannel] = None,
-                 anomalies: Optional[channel.BaseChannel] = None,
-                 model_run: Optional[channel.BaseChannel] = None,
-                 hyperparameters: Optional[channel.BaseChannel] = None,
-                 tuner_results: Optional[channel.BaseChannel] = None,
-                 evaluation: Optional[channel.BaseChannel] = None,
-                 blessing: Optional[channel.BaseChannel] = None,
-                 pushed_model: Optional[channel.BaseChannel] = None):
+    def __init__(
+        self,
+        *,
+        family: str,
+        data_root: str,
+        blocking_kinds: Iterable[str],
+        hparam_defaults: Mapping[str, object],
+        hparam_overrides: Mapping[str, object],
+        train_steps: int,
+        task: Mapping[str, object],
+        label_sources: Sequence[str],
+        example_template: str,
+        ui_metadata_path: str = "",
+        examples: Optional[channel.BaseChannel] = None,
+        statistics: Optional[channel.BaseChannel] = None,
+        anomalies: Optional[channel.BaseChannel] = None,
+        model_run: Optional[channel.BaseChannel] = None,
+        hyperparameters: Optional[channel.BaseChannel] = None,
+        tuner_results: Optional[channel.BaseChannel] = None,
+        evaluation: Optional[channel.BaseChannel] = None,
+        blessing: Optional[channel.BaseChannel] = None,
+        pushed_model: Optional[channel.BaseChannel] = None,
+    ):
         """Builds the report step.
 
         Args:
@@ -100,20 +110,29 @@ class RunReport(base_component.BaseComponent):
           examples, statistics, anomalies, model_run, hyperparameters, tuner_results,
             evaluation, blessing, pushed_model: the run's artifacts, each optional.
         """
-        super().__init__(spec=RunReportSpec(
-            family=family,
-            data_root=data_root,
-            blocking_kinds=json.dumps(sorted(blocking_kinds)),
-            hparams=json.dumps({"defaults": dict(hparam_defaults),
-                                "overrides": dict(hparam_overrides)}, sort_keys=True),
-            task=json.dumps(dict(task), sort_keys=True),
-            label_sources=json.dumps(list(label_sources)),
-            train_steps=train_steps,
-            example_template=example_template,
-            ui_metadata_path=ui_metadata_path,
-            examples=examples, statistics=statistics, anomalies=anomalies, model_run=model_run,
-            hyperparameters=hyperparameters, tuner_results=tuner_results,
-            evaluation=evaluation, blessing=blessing,
-            pushed_model=pushed_model,
-            report=channel.Channel(type=RunReportPage),
-        ))
+        super().__init__(
+            spec=RunReportSpec(
+                family=family,
+                data_root=data_root,
+                blocking_kinds=json.dumps(sorted(blocking_kinds)),
+                hparams=json.dumps(
+                    {"defaults": dict(hparam_defaults), "overrides": dict(hparam_overrides)},
+                    sort_keys=True,
+                ),
+                task=json.dumps(dict(task), sort_keys=True),
+                label_sources=json.dumps(list(label_sources)),
+                train_steps=train_steps,
+                example_template=example_template,
+                ui_metadata_path=ui_metadata_path,
+                examples=examples,
+                statistics=statistics,
+                anomalies=anomalies,
+                model_run=model_run,
+                hyperparameters=hyperparameters,
+                tuner_results=tuner_results,
+                evaluation=evaluation,
+                blessing=blessing,
+                pushed_model=pushed_model,
+                report=channel.Channel(type=RunReportPage),
+            )
+        )

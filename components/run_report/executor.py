@@ -74,14 +74,25 @@ class Executor(base_executor.BaseExecutor):
         pushed = input_dict.get("pushed_model")
         page = sections.collect_page(
             title=f"Run report: {exec_properties['family']}",
-            run={"family": exec_properties["family"], "data_root": exec_properties["data_root"],
-                 "components": []},
+            run={
+                "family": exec_properties["family"],
+                "data_root": exec_properties["data_root"],
+                "components": [],
+            },
             facts=facts,
-            uris={key: uri(key) for key in ("examples", "statistics", "anomalies", "model_run",
-                                            "evaluation", "blessing")},
+            uris={
+                key: uri(key)
+                for key in (
+                    "examples",
+                    "statistics",
+                    "anomalies",
+                    "model_run",
+                    "evaluation",
+                    "blessing",
+                )
+            },
             pushed=pushed_facts(pushed[0]) if pushed else None,
-            generated=datetime.datetime.now(datetime.UTC).strftime(
-                "%Y-%m-%d %H:%M UTC"),
+            generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         )
         html = render.render_page(page)
         output = artifact_utils.get_single_instance(output_dict["report"])

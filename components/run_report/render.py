@@ -30,8 +30,9 @@ def _number(value, digits: int = 4) -> str:
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()
-                                  and abs(value) >= 1000):
+    if isinstance(value, int) or (
+        isinstance(value, float) and value.is_integer() and abs(value) >= 1000
+    ):
         return f"{int(value):,}"
     if isinstance(value, float) and math.isnan(value):
         return "–"
@@ -68,11 +69,15 @@ def render_page(page: Mapping, charts: Optional[Mapping] = None) -> str:
       charts: precomputed charts (`charts.all_charts(page)` when None).
     """
     sections = [(key, title) for key, title in SECTIONS if page.get(key)]
-    return _environment().get_template(TEMPLATE).render(
-        page=page,
-        sections=sections,
-        charts=charts if charts is not None else charts_lib.all_charts(page),
-        state_colors=charts_lib.STATE_COLORS,
+    return (
+        _environment()
+        .get_template(TEMPLATE)
+        .render(
+            page=page,
+            sections=sections,
+            charts=charts if charts is not None else charts_lib.all_charts(page),
+            state_colors=charts_lib.STATE_COLORS,
+        )
     )
 
 

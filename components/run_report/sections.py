@@ -21,12 +21,16 @@ from components.run_report.readers import tuning
 
 # --- training -----------------------------------------------------------------------------
 
-def training_section(model_run_uri: str, hparam_defaults: Mapping[str, object],
-                     hparam_overrides: Mapping[str, object],
-                     trials: Optional[List[dict]] = None,
-                     train_steps: Optional[int] = None,
-                     hparam_tuned: Optional[Mapping[str, object]] = None,
-                     tuned_source: str = "tuned") -> dict:
+
+def training_section(
+    model_run_uri: str,
+    hparam_defaults: Mapping[str, object],
+    hparam_overrides: Mapping[str, object],
+    trials: Optional[List[dict]] = None,
+    train_steps: Optional[int] = None,
+    hparam_tuned: Optional[Mapping[str, object]] = None,
+    tuned_source: str = "tuned",
+) -> dict:
     """Loss and metrics against the step (train and eval), hyperparameters, trials.
 
     Each hyperparameter's value is what the Trainer recorded it trained with, where
@@ -46,12 +50,19 @@ def training_section(model_run_uri: str, hparam_defaults: Mapping[str, object],
     used = tuning.trained_with(model_run_uri)
     hparams = []
     for name in sorted(set(hparam_defaults) | set(hparam_tuned) | set(hparam_overrides)):
-        for values, source in ((hparam_overrides, "pipeline setting"),
-                               (hparam_tuned, tuned_source),
-                               (hparam_defaults, "family default")):
+        for values, source in (
+            (hparam_overrides, "pipeline setting"),
+            (hparam_tuned, tuned_source),
+            (hparam_defaults, "family default"),
+        ):
             if name in values:
-                hparams.append({"name": name, "value": json.dumps(used.get(name, values[name])),
-                                "source": source})
+                hparams.append(
+                    {
+                        "name": name,
+                        "value": json.dumps(used.get(name, values[name])),
+                        "source": source,
+                    }
+                )
                 break
     return {
         "train": events.read_scalars(files["train"]),
@@ -66,9 +77,15 @@ def training_section(model_run_uri: str, hparam_defaults: Mapping[str, object],
 
 # --- the pushed model ---------------------------------------------------------------------
 
-def pushed_section(pushed: bool, destination: Optional[str], version: Optional[str],
-                   forced: bool = False, example_template: str = "",
-                   row: Optional[Mapping[str, str]] = None) -> dict:
+
+def pushed_section(
+    pushed: bool,
+    destination: Optional[str],
+    version: Optional[str],
+    forced: bool = False,
+    example_template: str = "",
+    row: Optional[Mapping[str, str]] = None,
+) -> dict:
     """The pushed model: version, folder, signatures and a copy-paste scoring example.
 
     Args:
@@ -79,34 +96,56 @@ def pushed_section(pushed: bool, destination: Optional[str], version: Optional[s
       example_template: Python code with `{model_dir}` and `{row}` placeholders.
       row: one raw row (column -> CSV text) for the example.
     """
-    section = {"pushed": pushed, "destination": destination, "version": version,
-               "forced": forced, "signatures": {}, "example": ""}
+    section = {
+        "pushed": pushed,
+        "destination": destination,
+        "version": version,
+        "forced": forced,
+        "signatures": {},
+        "example": "",
+    }
     if pushed and destination and signatures.has_saved_model(destination):
         section["signatures"] = signatures.serving_signatures(destination)
     if pushed and destination and example_template:
         section["example"] = example_template.format(
             model_dir=json.dumps(destination),
-            row="{\n" + "".join(f"    {json.dumps(k)}: {json.dumps(v)},\n"
-                                for k, v in sorted((row or {}).items())) + "}")
+            row="{\n"
+            + "".join(
+                f"    {json.dumps(k)}: {json.dumps(v)},\n" for k, v in sorted((row or {}).items())
+            )
+            + "}",
+        )
     return section
 
 
 # --- the whole page -----------------------------------------------------------------------
 
-def outcome(components: Sequence[Mapping], evaluation: Optional[Mapping],
-            pushed: Optional[Mapping], anomalies: Optional[Mapping],
-            error: str = "") -> dict:
+
+def outcome(
+    components: Sequence[Mapping],
+    evaluation: Optional[Mapping],
+    pushed: Optional[Mapping],
+    anomalies: Optional[Mapping],
+    error: str = "",
+) -> dict:
     """Returns {"kind": ok|warn|stop, "text": one sentence} for how the run ended."""
     failed = [c["id"] for c in components if c.get("state") == "failed"]
     if anomalies and anomalies.get("stopped"):
-        return {"kind": "stop", "text": (
-            f"Stopped at the data gate: {anomalies['blocking']} anomalies of kinds that stop "
-            "a run; nothing was trained or pushed.")}
+        return {
+            "kind": "stop",
+            "text": (
+                f"Stopped at the data gate: {anomalies['blocking']} anomalies of kinds that stop "
+                "a run; nothing was trained or pushed."
+            ),
+        }
     if failed or error:
         where = f" in {failed[0]}" if failed else ""
         # Beam appends the step it was running; the component is named already.
-        first_line = re.sub(r"\s*\[while running '[^']*'\]$", "",
-                            error.strip().splitlines()[0]) if error.strip() else ""
+        first_line = (
+            re.sub(r"\s*\[while running '[^']*'\]$", "", error.strip().splitlines()[0])
+            if error.strip()
+            else ""
+        )
         cause = f": {first_line}" if first_line else ""
         return {"kind": "stop", "text": f"Stopped{where}{cause}; nothing after it ran."}
     blessed = evaluation.get("blessed") if evaluation else None
@@ -116,17 +155,29 @@ def outcome(components: Sequence[Mapping], evaluation: Optional[Mapping],
         if blessed:
             return {"kind": "ok", "text": f"Blessed and pushed as version {version}."}
         if pushed.get("forced"):
-            return {"kind": "warn", "text": (
-                f"Not blessed ({reasons or 'a threshold failed'}), but pushed anyway by an "
-                f"operator's override as version {version}.")}
+            return {
+                "kind": "warn",
+                "text": (
+                    f"Not blessed ({reasons or 'a threshold failed'}), but pushed anyway by an "
+                    f"operator's override as version {version}."
+                ),
+            }
         return {"kind": "warn", "text": f"Pushed as version {version}, without a blessing."}
     if blessed is False:
-        return {"kind": "warn", "text": (
-            f"Not blessed: {reasons or 'a threshold failed'}; nothing was pushed, the "
-            "serving folder keeps its previous model.")}
+        return {
+            "kind": "warn",
+            "text": (
+                f"Not blessed: {reasons or 'a threshold failed'}; nothing was pushed, the "
+                "serving folder keeps its previous model."
+            ),
+        }
     if blessed:
-        return {"kind": "ok", "text": ("Blessed; nothing new was pushed: the serving folder "
-                                       "already holds this model.")}
+        return {
+            "kind": "ok",
+            "text": (
+                "Blessed; nothing new was pushed: the serving folder already holds this model."
+            ),
+        }
     return {"kind": "warn", "text": "The run ended before the model was evaluated."}
 
 
@@ -144,23 +195,41 @@ def _task(facts: Mapping) -> dict:
     return dict(facts.get("task") or {})
 
 
-def regression_predictions(task: Mapping, facts: Mapping, uris: Mapping[str, Optional[str]],
-                           data: Optional[dict], pushed: Optional[Mapping]) -> Optional[dict]:
+def regression_predictions(
+    task: Mapping,
+    facts: Mapping,
+    uris: Mapping[str, Optional[str]],
+    data: Optional[dict],
+    pushed: Optional[Mapping],
+) -> Optional[dict]:
     """A regression's predictions on eval examples, when the run pushed a model."""
     label_sources = list(facts.get("label_sources") or [])
     destination = (pushed or {}).get("destination")
-    if (task.get("kind") != evaluation_reader.REGRESSION or not uris.get("examples")
-            or len(label_sources) != 1 or not (pushed or {}).get("pushed") or not destination
-            or not signatures.has_saved_model(destination)):
+    if (
+        task.get("kind") != evaluation_reader.REGRESSION
+        or not uris.get("examples")
+        or len(label_sources) != 1
+        or not (pushed or {}).get("pushed")
+        or not destination
+        or not signatures.has_saved_model(destination)
+    ):
         return None
     label_stats = statistics.column(data, label_sources[0]) if data else None
-    return predictions_reader.predictions_section(uris["examples"], destination,
-                                                  label_sources[0], label_stats)
+    return predictions_reader.predictions_section(
+        uris["examples"], destination, label_sources[0], label_stats
+    )
 
 
-def collect_page(title: str, run: Mapping, facts: Mapping,
-                 uris: Mapping[str, Optional[str]], pushed: Optional[Mapping] = None,
-                 gate_stopped: bool = False, error: str = "", generated: str = "") -> dict:
+def collect_page(
+    title: str,
+    run: Mapping,
+    facts: Mapping,
+    uris: Mapping[str, Optional[str]],
+    pushed: Optional[Mapping] = None,
+    gate_stopped: bool = False,
+    error: str = "",
+    generated: str = "",
+) -> dict:
     """Gathers every section the run got far enough to have.
 
     Args:
@@ -169,8 +238,9 @@ def collect_page(title: str, run: Mapping, facts: Mapping,
         "wall_seconds"}; `components` as [{"id", "state", "seconds", "start", "end"}].
       facts: the model family's facts: "blocking_kinds", "hparam_defaults",
         "hparam_overrides", "hparam_tuned" and "tuned_source" (values a Tuner chose,
-        and where), "trials" (that tuning's `trials.json`), "train_steps", "task" (the task's facts: kind, classes, blessing,
-        metric names), "candidate", "baseline", "label_sources", "example_template".
+        and where), "trials" (that tuning's `trials.json`), "train_steps", "task" (the
+        task's facts: kind, classes, blessing, metric names), "candidate", "baseline",
+        "label_sources", "example_template".
       uris: artifact folders by role: "examples", "statistics", "anomalies",
         "model_run", "evaluation", "blessing"; missing or None when
         the run did not produce them.
@@ -182,38 +252,87 @@ def collect_page(title: str, run: Mapping, facts: Mapping,
     errors: List[str] = []
     task = _task(facts)
     page = {"title": title, "generated": generated, "errors": errors}
-    data = _guarded(errors, "statistics", statistics.data_section,
-                    uris["statistics"]) if uris.get("statistics") else None
+    data = (
+        _guarded(errors, "statistics", statistics.data_section, uris["statistics"])
+        if uris.get("statistics")
+        else None
+    )
     page["data"] = data
-    page["anomalies"] = _guarded(
-        errors, "anomalies", anomalies_reader.anomalies_section, uris["anomalies"],
-        facts.get("blocking_kinds", ()), gate_stopped) if uris.get("anomalies") else None
-    page["training"] = _guarded(
-        errors, "training", training_section, uris["model_run"],
-        facts.get("hparam_defaults", {}), facts.get("hparam_overrides", {}),
-        facts.get("trials"), facts.get("train_steps"), facts.get("hparam_tuned"),
-        facts.get("tuned_source", "tuned")) if uris.get("model_run") else None
-    evaluation = _guarded(
-        errors, "evaluation", evaluation_reader.evaluation_section, uris["evaluation"],
-        uris.get("blessing"), task, facts.get("candidate", "candidate"),
-        facts.get("baseline", "baseline")) if uris.get("evaluation") else None
+    page["anomalies"] = (
+        _guarded(
+            errors,
+            "anomalies",
+            anomalies_reader.anomalies_section,
+            uris["anomalies"],
+            facts.get("blocking_kinds", ()),
+            gate_stopped,
+        )
+        if uris.get("anomalies")
+        else None
+    )
+    page["training"] = (
+        _guarded(
+            errors,
+            "training",
+            training_section,
+            uris["model_run"],
+            facts.get("hparam_defaults", {}),
+            facts.get("hparam_overrides", {}),
+            facts.get("trials"),
+            facts.get("train_steps"),
+            facts.get("hparam_tuned"),
+            facts.get("tuned_source", "tuned"),
+        )
+        if uris.get("model_run")
+        else None
+    )
+    evaluation = (
+        _guarded(
+            errors,
+            "evaluation",
+            evaluation_reader.evaluation_section,
+            uris["evaluation"],
+            uris.get("blessing"),
+            task,
+            facts.get("candidate", "candidate"),
+            facts.get("baseline", "baseline"),
+        )
+        if uris.get("evaluation")
+        else None
+    )
     if evaluation is not None:
         evaluation["predictions"] = _guarded(
-            errors, "predictions on eval examples", regression_predictions, task, facts,
-            uris, data, pushed)
+            errors,
+            "predictions on eval examples",
+            regression_predictions,
+            task,
+            facts,
+            uris,
+            data,
+            pushed,
+        )
     page["evaluation"] = evaluation
     if pushed is not None:
-        row = statistics.typical_row(data, leave_out=facts.get("label_sources", ())) if (
-            data) else {}
+        row = (
+            statistics.typical_row(data, leave_out=facts.get("label_sources", ())) if (data) else {}
+        )
         page["pushed"] = _guarded(
-            errors, "pushed model", pushed_section, bool(pushed.get("pushed")),
-            pushed.get("destination"), pushed.get("version"), bool(pushed.get("forced")),
-            facts.get("example_template", ""), row)
+            errors,
+            "pushed model",
+            pushed_section,
+            bool(pushed.get("pushed")),
+            pushed.get("destination"),
+            pushed.get("version"),
+            bool(pushed.get("forced")),
+            facts.get("example_template", ""),
+            row,
+        )
     else:
         page["pushed"] = None
     run = dict(run)
-    verdict = outcome(run.get("components", []), page["evaluation"], page["pushed"],
-                      page["anomalies"], error)
+    verdict = outcome(
+        run.get("components", []), page["evaluation"], page["pushed"], page["anomalies"], error
+    )
     run.update(outcome=verdict["text"], outcome_kind=verdict["kind"], error=error)
     page["run"] = run
     return page

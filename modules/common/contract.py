@@ -67,8 +67,11 @@ class IntRange:
     step: int = 1
 
     def contains(self, value) -> bool:
-        return (isinstance(value, int) and self.low <= value <= self.high
-                and (value - self.low) % self.step == 0)
+        return (
+            isinstance(value, int)
+            and self.low <= value <= self.high
+            and (value - self.low) % self.step == 0
+        )
 
     def describe(self) -> str:
         return f"an integer in [{self.low}, {self.high}] by {self.step}"
@@ -108,11 +111,15 @@ def _dimension_problems(name: str, dimension: Dimension, default) -> list:
         if isinstance(dimension, IntRange) and dimension.step < 1:
             problems.append(f"search_space[{name!r}] needs a step of 1 or more")
     else:
-        return [f"search_space[{name!r}] is a {type(dimension).__name__}, not a Choice, "
-                "IntRange or FloatRange"]
+        return [
+            f"search_space[{name!r}] is a {type(dimension).__name__}, not a Choice, "
+            "IntRange or FloatRange"
+        ]
     if not problems and not dimension.contains(default):
-        problems.append(f"the default {name}={default!r} is not {dimension.describe()} "
-                        "(search_space must contain the defaults, the first trial)")
+        problems.append(
+            f"the default {name}={default!r} is not {dimension.describe()} "
+            "(search_space must contain the defaults, the first trial)"
+        )
     return problems
 
 
@@ -179,11 +186,15 @@ class FamilyContract:
         if not self.model_input_keys:
             problems.append("model_input_keys is empty")
         if not isinstance(self.task, Task):
-            problems.append("task must be a modules.common.tasks.Task (tasks.binary, "
-                            "tasks.multiclass or tasks.regression)")
+            problems.append(
+                "task must be a modules.common.tasks.Task (tasks.binary, "
+                "tasks.multiclass or tasks.regression)"
+            )
         elif self.task.kind != "binary" and len(self.label_source_columns) != 1:
-            problems.append(f"a {self.task.kind} label is one raw column: "
-                            f"label_source_columns names {list(self.label_source_columns)}")
+            problems.append(
+                f"a {self.task.kind} label is one raw column: "
+                f"label_source_columns names {list(self.label_source_columns)}"
+            )
         if self.train_steps <= 0:
             problems.append(f"train_steps must be positive, got {self.train_steps}")
         if self.train_epochs < 0:
@@ -191,8 +202,9 @@ class FamilyContract:
         defaults = self.hparam_defaults
         for name, dimension in self.search_space.items():
             if name not in defaults:
-                problems.append(f"search_space names {name!r}, which has no default in "
-                                "default_hparams")
+                problems.append(
+                    f"search_space names {name!r}, which has no default in default_hparams"
+                )
                 continue
             problems.extend(_dimension_problems(name, dimension, defaults[name]))
         if problems:

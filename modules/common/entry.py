@@ -22,8 +22,10 @@ def family_parts(custom_config: Optional[Mapping]) -> tuple:
     """The contract and model builder of the family named in `custom_config`."""
     name = (custom_config or {}).get(FAMILY_KEY)
     if not name:
-        raise ValueError(f"custom_config names no {FAMILY_KEY!r}: the pipeline passes the "
-                         "family's name to the Trainer and the Tuner.")
+        raise ValueError(
+            f"custom_config names no {FAMILY_KEY!r}: the pipeline passes the "
+            "family's name to the Trainer and the Tuner."
+        )
     contract = importlib.import_module(f"modules.{name}.contract").CONTRACT
     model = importlib.import_module(f"modules.{name}.model")
     return contract, model.build_from_transform

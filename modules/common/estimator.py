@@ -14,15 +14,15 @@ import os
 from typing import Callable, Iterable, Mapping, Optional
 
 import tensorflow as tf
-from absl import logging as absl_logging
 import tensorflow_estimator as tf_estimator
 import tensorflow_model_analysis as tfma
 import tensorflow_transform as tft
+from absl import logging as absl_logging
 
 from modules.common import tasks
-from modules.common.files import write_json_atomically
 from modules.common.contract import TRAINING_DEFAULTS
 from modules.common.contract import FamilyContract
+from modules.common.files import write_json_atomically
 from modules.common.schema import raw_feature_spec
 
 # Written in the model run folder: what this attempt trains on, and what it resumed.
@@ -52,12 +52,17 @@ def tuned_values(contract: FamilyContract, hyperparameters: Optional[Mapping]) -
         absl_logging.warning(
             "Family %r: the tuned hyperparameters %s are not the family's; its defaults "
             "are used for them. Tune again (make tune) to tune what it has now.",
-            contract.name, unknown)
+            contract.name,
+            unknown,
+        )
     return {name: value for name, value in values.items() if name in known}
 
 
-def hparams_for(contract: FamilyContract, custom_config: Optional[Mapping],
-                hyperparameters: Optional[Mapping] = None) -> dict:
+def hparams_for(
+    contract: FamilyContract,
+    custom_config: Optional[Mapping],
+    hyperparameters: Optional[Mapping] = None,
+) -> dict:
     """Returns the hyperparameters a training uses, later sources winning.
 
     The training defaults, the family's defaults, the tuned values (a Tuner's best,
@@ -65,8 +70,7 @@ def hparams_for(contract: FamilyContract, custom_config: Optional[Mapping],
     an operator who sets a value for one run means it, tuned or not.
     """
     overrides = (custom_config or {}).get("hparams") or {}
-    return {**contract.hparam_defaults, **tuned_values(contract, hyperparameters),
-            **overrides}
+    return {**contract.hparam_defaults, **tuned_values(contract, hyperparameters), **overrides}
 
 
 def check_transform_outputs(contract: FamilyContract, keys: Iterable[str]) -> None:
@@ -87,8 +91,14 @@ def check_transform_outputs(contract: FamilyContract, keys: Iterable[str]) -> No
         )
 
 
-def input_fn(file_pattern, tf_transform_output, label_key, batch_size, num_epochs=None,
-             shuffle_buffer_size=TRAINING_DEFAULTS["shuffle_buffer_size"]):
+def input_fn(
+    file_pattern,
+    tf_transform_output,
+    label_key,
+    batch_size,
+    num_epochs=None,
+    shuffle_buffer_size=TRAINING_DEFAULTS["shuffle_buffer_size"],
+):
     """Returns a `tf.data.Dataset` of (transformed features, label) batches.
 
     The files are read record by record (gzipped TFRecords written by Transform);
@@ -160,12 +170,14 @@ def with_class_names(estimator, prediction_key: str, classes) -> tf_estimator.es
         names = tf.tile(tf.constant([list(classes)]), [tf.shape(scores)[0], 1])
         outputs = {tasks.SCORES_OUTPUT: scores, tasks.CLASSES_OUTPUT: names}
         serving_key = tf.compat.v1.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY
-        return spec._replace(predictions=outputs, export_outputs={
-            serving_key: tf_estimator.estimator.export.PredictOutput(outputs)})
+        return spec._replace(
+            predictions=outputs,
+            export_outputs={serving_key: tf_estimator.estimator.export.PredictOutput(outputs)},
+        )
 
     return tf_estimator.estimator.Estimator(
-        model_fn, config=estimator.config,
-        warm_start_from=estimator._warm_start_settings)  # pylint: disable=protected-access
+        model_fn, config=estimator.config, warm_start_from=estimator._warm_start_settings
+    )  # pylint: disable=protected-access
 
 
 def _training_inputs(fn_args, hparams) -> dict:
@@ -213,10 +225,12 @@ def resume_interrupted_training(fn_args, hparams) -> Optional[str]:
         run_dir = os.path.join(runs_dir, name.rstrip("/"))
         model_dir = os.path.join(run_dir, os.path.basename(fn_args.serving_model_dir))
         record = os.path.join(run_dir, TRAINING_INPUTS_FILE)
-        if (run_dir.rstrip("/") == fn_args.model_run_dir.rstrip("/")
-                or not tf.io.gfile.exists(record)
-                or tf.io.gfile.exists(os.path.join(model_dir, "export"))
-                or _read_record(record) != inputs):
+        if (
+            run_dir.rstrip("/") == fn_args.model_run_dir.rstrip("/")
+            or not tf.io.gfile.exists(record)
+            or tf.io.gfile.exists(os.path.join(model_dir, "export"))
+            or _read_record(record) != inputs
+        ):
             continue
         checkpoint = tf.train.latest_checkpoint(model_dir)
         if checkpoint:
@@ -227,20 +241,32 @@ def resume_interrupted_training(fn_args, hparams) -> Optional[str]:
     step, source = max(attempts)
     tf.io.gfile.makedirs(fn_args.serving_model_dir)
     # The checkpoints only: TensorBoard events stay with the attempt that wrote them.
-    for name in ["checkpoint"] + [os.path.basename(p) for p in tf.io.gfile.glob(
-            os.path.join(source, "model.ckpt-*"))]:
-        tf.io.gfile.copy(os.path.join(source, name),
-                         os.path.join(fn_args.serving_model_dir, name), overwrite=True)
+    for name in ["checkpoint"] + [
+        os.path.basename(p) for p in tf.io.gfile.glob(os.path.join(source, "model.ckpt-*"))
+    ]:
+        tf.io.gfile.copy(
+            os.path.join(source, name),
+            os.path.join(fn_args.serving_model_dir, name),
+            overwrite=True,
+        )
     absl_logging.warning("Resuming interrupted training from step %d of %s.", step, source)
-    write_json_atomically(os.path.join(fn_args.model_run_dir, RESUMED_FILE),
-                           {"source": source, "step": step})
+    write_json_atomically(
+        os.path.join(fn_args.model_run_dir, RESUMED_FILE), {"source": source, "step": step}
+    )
     return source
 
 
-def training_fn_args(transform_output: str, train_files, eval_files, train_steps: int,
-                     serving_model_dir: str, model_run_dir: Optional[str] = None,
-                     eval_steps: Optional[int] = 0, custom_config: Optional[Mapping] = None,
-                     **more):
+def training_fn_args(
+    transform_output: str,
+    train_files,
+    eval_files,
+    train_steps: int,
+    serving_model_dir: str,
+    model_run_dir: Optional[str] = None,
+    eval_steps: Optional[int] = 0,
+    custom_config: Optional[Mapping] = None,
+    **more,
+):
     """Returns the `FnArgs` a `trainer_fn` reads, as TFX's Estimator executor builds them.
 
     `model_run_dir` None: the training never resumes an earlier attempt (a tuning trial,
@@ -250,10 +276,16 @@ def training_fn_args(transform_output: str, train_files, eval_files, train_steps
     from tfx.components.trainer import fn_args_utils
 
     return fn_args_utils.FnArgs(
-        transform_output=transform_output, train_files=list(train_files),
-        eval_files=list(eval_files), train_steps=train_steps, eval_steps=eval_steps,
-        serving_model_dir=serving_model_dir, model_run_dir=model_run_dir,
-        custom_config=dict(custom_config or {}), **more)
+        transform_output=transform_output,
+        train_files=list(train_files),
+        eval_files=list(eval_files),
+        train_steps=train_steps,
+        eval_steps=eval_steps,
+        serving_model_dir=serving_model_dir,
+        model_run_dir=model_run_dir,
+        custom_config=dict(custom_config or {}),
+        **more,
+    )
 
 
 def training_run_config(model_dir: str, hparams: Mapping[str, object]):
@@ -270,9 +302,13 @@ def training_run_config(model_dir: str, hparams: Mapping[str, object]):
     )
 
 
-def build_trainer_spec(fn_args, schema, contract: FamilyContract,
-                       build_model: ModelBuilder,
-                       hparams: Optional[Mapping[str, object]] = None) -> dict:
+def build_trainer_spec(
+    fn_args,
+    schema,
+    contract: FamilyContract,
+    build_model: ModelBuilder,
+    hparams: Optional[Mapping[str, object]] = None,
+) -> dict:
     """Builds the Estimator from a family's Keras model, and its train and eval specs.
 
     Args:
@@ -289,8 +325,9 @@ def build_trainer_spec(fn_args, schema, contract: FamilyContract,
       `eval_spec` and `eval_input_receiver_fn`.
     """
     if hparams is None:
-        hparams = hparams_for(contract, fn_args.custom_config,
-                              getattr(fn_args, "hyperparameters", None))
+        hparams = hparams_for(
+            contract, fn_args.custom_config, getattr(fn_args, "hyperparameters", None)
+        )
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     check_transform_outputs(contract, tf_transform_output.transformed_feature_spec())
     run_config = training_run_config(fn_args.serving_model_dir, hparams)
@@ -299,17 +336,18 @@ def build_trainer_spec(fn_args, schema, contract: FamilyContract,
         resume_interrupted_training(fn_args, hparams)
 
     keras_model = build_model(tf_transform_output, hparams)
-    estimator = tf.keras.estimator.model_to_estimator(
-        keras_model=keras_model, config=run_config
-    )
+    estimator = tf.keras.estimator.model_to_estimator(keras_model=keras_model, config=run_config)
     if contract.task.kind == tasks.MULTICLASS:
-        estimator = with_class_names(estimator, contract.prediction_key,
-                                     contract.task.classes)
+        estimator = with_class_names(estimator, contract.prediction_key, contract.task.classes)
     label_key = contract.label_key
     train_spec = tf_estimator.estimator.TrainSpec(
-        lambda: input_fn(fn_args.train_files, tf_transform_output, label_key,
-                         hparams["train_batch_size"],
-                         shuffle_buffer_size=hparams["shuffle_buffer_size"]),
+        lambda: input_fn(
+            fn_args.train_files,
+            tf_transform_output,
+            label_key,
+            hparams["train_batch_size"],
+            shuffle_buffer_size=hparams["shuffle_buffer_size"],
+        ),
         max_steps=fn_args.train_steps,
     )
     exporter = tf_estimator.estimator.FinalExporter(
@@ -317,8 +355,13 @@ def build_trainer_spec(fn_args, schema, contract: FamilyContract,
         lambda: serving_receiver_fn(tf_transform_output, schema, label_key),
     )
     eval_spec = tf_estimator.estimator.EvalSpec(
-        lambda: input_fn(fn_args.eval_files, tf_transform_output, label_key,
-                         hparams["eval_batch_size"], num_epochs=1),
+        lambda: input_fn(
+            fn_args.eval_files,
+            tf_transform_output,
+            label_key,
+            hparams["eval_batch_size"],
+            num_epochs=1,
+        ),
         steps=fn_args.eval_steps or None,
         exporters=[exporter],
         name=f"{contract.exporter_name}-eval",

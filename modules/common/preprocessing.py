@@ -18,7 +18,8 @@ def dense(tensor, default):
     if isinstance(tensor, tf.sparse.SparseTensor):
         tensor = tf.sparse.to_dense(
             tf.sparse.SparseTensor(tensor.indices, tensor.values, [tensor.dense_shape[0], 1]),
-            default_value=tf.cast(default, tensor.dtype))
+            default_value=tf.cast(default, tensor.dtype),
+        )
     return tf.reshape(tensor, [-1])
 
 
@@ -33,7 +34,8 @@ def identity_ids(tensor, size: int) -> tf.Tensor:
     values = tf.cast(dense(tensor, tf.constant(-1, tensor.dtype)), tf.int64)
     ids = tf.where((values >= 0) & (values < size), values, tf.constant(size, tf.int64))
     schema_inference.set_tensor_schema_override(
-        ids, tf.constant(0, tf.int64), tf.constant(size, tf.int64))
+        ids, tf.constant(0, tf.int64), tf.constant(size, tf.int64)
+    )
     return ids
 
 
@@ -49,8 +51,11 @@ def z_score(tensor) -> tf.Tensor:
     """Returns a numeric raw column z-scored over its present values, 0 (the mean) where empty."""
     import tensorflow_transform as tft
 
-    values = tensor if isinstance(tensor, tf.sparse.SparseTensor) else tf.sparse.from_dense(
-        tf.reshape(tensor, [-1, 1]))
+    values = (
+        tensor
+        if isinstance(tensor, tf.sparse.SparseTensor)
+        else tf.sparse.from_dense(tf.reshape(tensor, [-1, 1]))
+    )
     return dense(tft.scale_to_z_score(tf.sparse.map_values(tf.cast, values, tf.float32)), 0.0)
 
 

@@ -35,7 +35,8 @@ def raw_feature_spec(schema, serving: bool = False) -> dict:
     if serving:
         for feature in schema.feature:
             in_serving = SERVING_ENVIRONMENT not in feature.not_in_environment and (
-                not feature.in_environment or SERVING_ENVIRONMENT in feature.in_environment)
+                not feature.in_environment or SERVING_ENVIRONMENT in feature.in_environment
+            )
             if not in_serving:
                 spec.pop(feature.name, None)
     return spec
@@ -61,4 +62,5 @@ def schema_columns(path: str) -> SchemaColumns:
     return SchemaColumns(
         raw=tuple(f.name for f in schema.feature),
         numeric=tuple(f.name for f in schema.feature if f.type in numeric_types),
-        strings=tuple(f.name for f in schema.feature if f.type == schema_pb2.BYTES))
+        strings=tuple(f.name for f in schema.feature if f.type == schema_pb2.BYTES),
+    )

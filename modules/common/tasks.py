@@ -74,13 +74,22 @@ LABELS = {
 # default and its direction, the Estimator's eval metric the Tuner optimizes (the
 # compiled Keras metric's name) and its direction.
 _KIND_FACTS = {
-    BINARY: {"metrics": (AUC, BINARY_ACCURACY, CALIBRATION, EXAMPLE_COUNT),
-             "blessing": AUC, "objective": ("auc", "max")},
+    BINARY: {
+        "metrics": (AUC, BINARY_ACCURACY, CALIBRATION, EXAMPLE_COUNT),
+        "blessing": AUC,
+        "objective": ("auc", "max"),
+    },
     # Keras' AUC refuses sparse labels against [N, K] scores: accuracy it is.
-    MULTICLASS: {"metrics": (ACCURACY, MACRO_AUC, EXAMPLE_COUNT),
-                 "blessing": ACCURACY, "objective": ("accuracy", "max")},
-    REGRESSION: {"metrics": (RMSE, MAE, EXAMPLE_COUNT),
-                 "blessing": RMSE, "objective": ("rmse", "min")},
+    MULTICLASS: {
+        "metrics": (ACCURACY, MACRO_AUC, EXAMPLE_COUNT),
+        "blessing": ACCURACY,
+        "objective": ("accuracy", "max"),
+    },
+    REGRESSION: {
+        "metrics": (RMSE, MAE, EXAMPLE_COUNT),
+        "blessing": RMSE,
+        "objective": ("rmse", "min"),
+    },
 }
 # Metrics a family may bless on, by kind, with their direction.
 _BLESSABLE = {
@@ -116,8 +125,10 @@ class Blessing:
         label = LABELS.get(self.metric, self.metric)
         at = "at least" if self.direction == HIGHER else "at most"
         worse = "below" if self.direction == HIGHER else "above"
-        return (f"{label} {at} {self.bound:g}, and no more than {self.max_change:g} "
-                f"{worse} the baseline's")
+        return (
+            f"{label} {at} {self.bound:g}, and no more than {self.max_change:g} "
+            f"{worse} the baseline's"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,14 +160,16 @@ class Task:
         else:
             blessable = _BLESSABLE[self.kind]
             if self.blessing.metric not in blessable:
-                problems.append(f"a {self.kind} task blesses on one of {sorted(blessable)}, "
-                                f"not {self.blessing.metric!r}")
+                problems.append(
+                    f"a {self.kind} task blesses on one of {sorted(blessable)}, "
+                    f"not {self.blessing.metric!r}"
+                )
             elif self.blessing.direction != blessable[self.blessing.metric]:
-                problems.append(f"{self.blessing.metric} is better when "
-                                f"{blessable[self.blessing.metric]}")
+                problems.append(
+                    f"{self.blessing.metric} is better when {blessable[self.blessing.metric]}"
+                )
         if self.blessing.max_change < 0:
-            problems.append(f"the allowed change must be 0 or more, got "
-                            f"{self.blessing.max_change}")
+            problems.append(f"the allowed change must be 0 or more, got {self.blessing.max_change}")
         if self.kind == MULTICLASS:
             if len(self.classes) < 3:
                 problems.append("a multi-class task needs at least 3 classes (2: binary)")
@@ -169,9 +182,12 @@ class Task:
         if self.positive and self.kind != BINARY:
             problems.append(f"only a binary task has a positive class, not a {self.kind} one")
         if self.blessing.metric in (AUC, MACRO_AUC, ACCURACY, BINARY_ACCURACY) and not (
-                0.0 <= self.blessing.bound <= 1.0):
-            problems.append(f"the bound of {self.blessing.metric} must be within [0, 1], "
-                            f"got {self.blessing.bound}")
+            0.0 <= self.blessing.bound <= 1.0
+        ):
+            problems.append(
+                f"the bound of {self.blessing.metric} must be within [0, 1], "
+                f"got {self.blessing.bound}"
+            )
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -188,27 +204,35 @@ class Task:
 
     @property
     def loss(self) -> str:
-        return {BINARY: "binary_crossentropy", MULTICLASS: "sparse_categorical_crossentropy",
-                REGRESSION: "mean_squared_error"}[self.kind]
+        return {
+            BINARY: "binary_crossentropy",
+            MULTICLASS: "sparse_categorical_crossentropy",
+            REGRESSION: "mean_squared_error",
+        }[self.kind]
 
     def output_layer(self, name: str):
         """Returns the model's head: a Dense layer named `name` (the prediction key)."""
         import tensorflow as tf
 
-        return tf.keras.layers.Dense(self.output_units, activation=self.output_activation,
-                                     name=name)
+        return tf.keras.layers.Dense(
+            self.output_units, activation=self.output_activation, name=name
+        )
 
     def keras_metrics(self) -> list:
         """The compiled metrics: the Estimator evaluates them; the Tuner's objective is one."""
         import tensorflow as tf
 
         if self.kind == BINARY:
-            return [tf.keras.metrics.AUC(name="auc"),
-                    tf.keras.metrics.BinaryAccuracy(name="accuracy")]
+            return [
+                tf.keras.metrics.AUC(name="auc"),
+                tf.keras.metrics.BinaryAccuracy(name="accuracy"),
+            ]
         if self.kind == MULTICLASS:
             return [tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-        return [tf.keras.metrics.RootMeanSquaredError(name="rmse"),
-                tf.keras.metrics.MeanAbsoluteError(name="mae")]
+        return [
+            tf.keras.metrics.RootMeanSquaredError(name="rmse"),
+            tf.keras.metrics.MeanAbsoluteError(name="mae"),
+        ]
 
     def compile(self, model, optimizer) -> None:
         """Compiles `model` with the task's loss and metrics."""
@@ -242,31 +266,53 @@ class Task:
 
         def config(name: str) -> "tfma.MetricConfig":
             class_name, _ = _TFMA_CLASSES[name]
-            thresholds = [tfma.PerSliceMetricThreshold(
-                slicing_specs=[tfma.SlicingSpec()], threshold=threshold)] if (
-                    name == self.blessing.metric) else []
+            thresholds = (
+                [
+                    tfma.PerSliceMetricThreshold(
+                        slicing_specs=[tfma.SlicingSpec()], threshold=threshold
+                    )
+                ]
+                if (name == self.blessing.metric)
+                else []
+            )
             return tfma.MetricConfig(class_name=class_name, per_slice_thresholds=thresholds)
 
         if self.kind == BINARY:
-            return [tfma.MetricsSpec(metrics=[
-                config(EXAMPLE_COUNT), config(AUC), config(BINARY_ACCURACY),
-                config(CALIBRATION), tfma.MetricConfig(class_name="CalibrationPlot")])]
+            return [
+                tfma.MetricsSpec(
+                    metrics=[
+                        config(EXAMPLE_COUNT),
+                        config(AUC),
+                        config(BINARY_ACCURACY),
+                        config(CALIBRATION),
+                        tfma.MetricConfig(class_name="CalibrationPlot"),
+                    ]
+                )
+            ]
         if self.kind == REGRESSION:
-            return [tfma.MetricsSpec(metrics=[config(EXAMPLE_COUNT), config(RMSE),
-                                              config(MAE)])]
+            return [tfma.MetricsSpec(metrics=[config(EXAMPLE_COUNT), config(RMSE), config(MAE)])]
         class_ids = list(range(len(self.classes)))
         return [
-            tfma.MetricsSpec(metrics=[
-                config(EXAMPLE_COUNT), config(ACCURACY),
-                tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot")]),
             tfma.MetricsSpec(
-                metrics=[tfma.MetricConfig(class_name="Precision"),
-                         tfma.MetricConfig(class_name="Recall")],
-                binarize=tfma.BinarizationOptions(class_ids={"values": class_ids})),
+                metrics=[
+                    config(EXAMPLE_COUNT),
+                    config(ACCURACY),
+                    tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
+                ]
+            ),
+            tfma.MetricsSpec(
+                metrics=[
+                    tfma.MetricConfig(class_name="Precision"),
+                    tfma.MetricConfig(class_name="Recall"),
+                ],
+                binarize=tfma.BinarizationOptions(class_ids={"values": class_ids}),
+            ),
             tfma.MetricsSpec(
                 metrics=[config(MACRO_AUC)],
                 aggregate=tfma.AggregationOptions(
-                    macro_average=True, class_weights={i: 1.0 for i in class_ids})),
+                    macro_average=True, class_weights={i: 1.0 for i in class_ids}
+                ),
+            ),
         ]
 
     def _threshold(self):
@@ -275,30 +321,39 @@ class Task:
         blessing = self.blessing
         if blessing.direction == HIGHER:
             return tfma.MetricThreshold(
-                value_threshold=tfma.GenericValueThreshold(
-                    lower_bound={"value": blessing.bound}),
+                value_threshold=tfma.GenericValueThreshold(lower_bound={"value": blessing.bound}),
                 change_threshold=tfma.GenericChangeThreshold(
                     direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-                    absolute={"value": -blessing.max_change}))
+                    absolute={"value": -blessing.max_change},
+                ),
+            )
         return tfma.MetricThreshold(
             value_threshold=tfma.GenericValueThreshold(upper_bound={"value": blessing.bound}),
             change_threshold=tfma.GenericChangeThreshold(
                 direction=tfma.MetricDirection.LOWER_IS_BETTER,
-                absolute={"value": blessing.max_change}))
+                absolute={"value": blessing.max_change},
+            ),
+        )
 
     def facts(self) -> dict:
         """The task as plain values, for components that take a family's facts."""
-        return {"kind": self.kind, "classes": list(self.classes),
-                "blessing": self.blessing.as_dict(), "metric_names": list(self.metric_names),
-                "metric_labels": {name: LABELS[name] for name in self.metric_names}}
+        return {
+            "kind": self.kind,
+            "classes": list(self.classes),
+            "blessing": self.blessing.as_dict(),
+            "metric_names": list(self.metric_names),
+            "metric_labels": {name: LABELS[name] for name in self.metric_names},
+        }
 
-    def with_blessing(self, bound: Optional[float] = None,
-                      max_change: Optional[float] = None) -> "Task":
+    def with_blessing(
+        self, bound: Optional[float] = None, max_change: Optional[float] = None
+    ) -> "Task":
         """The same task with another bound or allowed change (a run's override)."""
         blessing = dataclasses.replace(
             self.blessing,
             bound=self.blessing.bound if bound is None else bound,
-            max_change=self.blessing.max_change if max_change is None else max_change)
+            max_change=self.blessing.max_change if max_change is None else max_change,
+        )
         return dataclasses.replace(self, blessing=blessing)
 
 
@@ -307,23 +362,38 @@ def binary(bound: float, max_change: float, metric: str = AUC, positive: str = "
 
     `positive`: the label value that is class 1 (others are 0); empty: labels are 0/1.
     """
-    return Task(BINARY, Blessing(metric, _BLESSABLE[BINARY].get(metric, HIGHER), bound,
-                                 max_change), positive=positive)
+    return Task(
+        BINARY,
+        Blessing(metric, _BLESSABLE[BINARY].get(metric, HIGHER), bound, max_change),
+        positive=positive,
+    )
 
 
-def multiclass(classes: Sequence[str], bound: float, max_change: float,
-               metric: str = ACCURACY, drop_empty_label: bool = False) -> Task:
+def multiclass(
+    classes: Sequence[str],
+    bound: float,
+    max_change: float,
+    metric: str = ACCURACY,
+    drop_empty_label: bool = False,
+) -> Task:
     """A classifier of `classes` (in id order): the model outputs one score per class."""
-    return Task(MULTICLASS, Blessing(metric, _BLESSABLE[MULTICLASS].get(metric, HIGHER),
-                                     bound, max_change),
-                classes=tuple(classes), drop_empty_label=drop_empty_label)
+    return Task(
+        MULTICLASS,
+        Blessing(metric, _BLESSABLE[MULTICLASS].get(metric, HIGHER), bound, max_change),
+        classes=tuple(classes),
+        drop_empty_label=drop_empty_label,
+    )
 
 
-def regression(bound: float, max_change: float, metric: str = RMSE,
-               drop_empty_label: bool = False) -> Task:
+def regression(
+    bound: float, max_change: float, metric: str = RMSE, drop_empty_label: bool = False
+) -> Task:
     """A regression: the model outputs one number; lower errors are better."""
-    return Task(REGRESSION, Blessing(metric, _BLESSABLE[REGRESSION].get(metric, LOWER),
-                                     bound, max_change), drop_empty_label=drop_empty_label)
+    return Task(
+        REGRESSION,
+        Blessing(metric, _BLESSABLE[REGRESSION].get(metric, LOWER), bound, max_change),
+        drop_empty_label=drop_empty_label,
+    )
 
 
 def class_ids(labels, classes: Sequence[str]):
@@ -338,18 +408,22 @@ def class_ids(labels, classes: Sequence[str]):
     if labels.dtype.is_floating:
         values = tf.strings.to_number(tf.constant(list(classes)), out_type=labels.dtype)
         matches = tf.cast(tf.equal(tf.reshape(labels, [-1, 1]), values), tf.int64)
-        return tf.where(tf.reduce_any(matches > 0, axis=1),
-                        tf.argmax(matches, axis=1), tf.constant(-1, tf.int64))
+        return tf.where(
+            tf.reduce_any(matches > 0, axis=1),
+            tf.argmax(matches, axis=1),
+            tf.constant(-1, tf.int64),
+        )
     if labels.dtype != tf.string:
         labels = tf.strings.as_string(labels)
     table = tf.lookup.StaticHashTable(
         tf.lookup.KeyValueTensorInitializer(
-            tf.constant(list(classes)), tf.range(len(classes), dtype=tf.int64)),
-        default_value=-1)
+            tf.constant(list(classes)), tf.range(len(classes), dtype=tf.int64)
+        ),
+        default_value=-1,
+    )
     return table.lookup(labels)
 
 
 def label_values(task: Task) -> Dict[str, List[str]]:
     """What the CSV checks need to know of a label's cells (JSON-able)."""
-    return {"kind": task.kind, "classes": list(task.classes),
-            "drop_empty": task.drop_empty_label}
+    return {"kind": task.kind, "classes": list(task.classes), "drop_empty": task.drop_empty_label}

@@ -24,8 +24,8 @@ import tensorflow as tf
 import tensorflow_estimator as tf_estimator
 from absl import logging as absl_logging
 from keras_tuner.engine import base_tuner
-from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.engine import trial as trial_lib
+from keras_tuner.src.distribute import utils as dist_utils
 from tfx.components.tuner.component import TunerFnResult
 
 from modules.common import estimator
@@ -65,12 +65,17 @@ def search_space(contract: FamilyContract, fixed=()) -> keras_tuner.HyperParamet
         if isinstance(dimension, Choice):
             space.Choice(name, list(dimension.values), default=defaults[name])
         elif isinstance(dimension, IntRange):
-            space.Int(name, dimension.low, dimension.high, step=dimension.step,
-                      default=defaults[name])
+            space.Int(
+                name, dimension.low, dimension.high, step=dimension.step, default=defaults[name]
+            )
         elif isinstance(dimension, FloatRange):
-            space.Float(name, dimension.low, dimension.high,
-                        sampling="log" if dimension.log else "linear",
-                        default=defaults[name])
+            space.Float(
+                name,
+                dimension.low,
+                dimension.high,
+                sampling="log" if dimension.log else "linear",
+                default=defaults[name],
+            )
     return space
 
 
@@ -83,8 +88,10 @@ class _DefaultsFirst:
 
     def populate_space(self, trial_id):
         if not self.trials:
-            return {"status": trial_lib.TrialStatus.RUNNING,
-                    "values": dict(self.get_space().values)}
+            return {
+                "status": trial_lib.TrialStatus.RUNNING,
+                "values": dict(self.get_space().values),
+            }
         return super().populate_space(trial_id)
 
 
@@ -96,8 +103,13 @@ class _BayesianOracle(_DefaultsFirst, keras_tuner.oracles.BayesianOptimizationOr
     pass
 
 
-def make_oracle(algorithm: str, space: keras_tuner.HyperParameters, trials: int,
-                seed: int, objective: Tuple[str, str]) -> keras_tuner.Oracle:
+def make_oracle(
+    algorithm: str,
+    space: keras_tuner.HyperParameters,
+    trials: int,
+    seed: int,
+    objective: Tuple[str, str],
+) -> keras_tuner.Oracle:
     """Returns the oracle of `algorithm` ("random" or "bayesian") for `objective`.
 
     `objective` is (the Estimator's eval metric, "max" or "min"): a task's `objective`.
@@ -106,13 +118,17 @@ def make_oracle(algorithm: str, space: keras_tuner.HyperParameters, trials: int,
       ValueError: an unknown algorithm, fewer than one trial, or an empty space.
     """
     if algorithm not in TUNING_ALGORITHMS:
-        raise ValueError(f"Unknown tuning algorithm {algorithm!r}; the algorithms are "
-                         f"{', '.join(TUNING_ALGORITHMS)}.")
+        raise ValueError(
+            f"Unknown tuning algorithm {algorithm!r}; the algorithms are "
+            f"{', '.join(TUNING_ALGORITHMS)}."
+        )
     if trials < 1:
         raise ValueError(f"A search needs at least one trial, got {trials}.")
     if not space.space:
-        raise ValueError("The search space is empty: the family's contract declares no "
-                         "search_space, or the run fixes every hyperparameter of it.")
+        raise ValueError(
+            "The search space is empty: the family's contract declares no "
+            "search_space, or the run fixes every hyperparameter of it."
+        )
     oracle_class = _RandomSearchOracle if algorithm == "random" else _BayesianOracle
     return oracle_class(
         objective=keras_tuner.Objective(*objective),
@@ -138,9 +154,14 @@ class EstimatorTuner(base_tuner.BaseTuner):
     and graph, the steps of each trial) and the raw data's schema.
     """
 
-    def __init__(self, oracle, contract: FamilyContract, build_model: estimator.ModelBuilder,
-                 fixed_hparams: Optional[Mapping[str, object]] = None,
-                 directory: Optional[str] = None):
+    def __init__(
+        self,
+        oracle,
+        contract: FamilyContract,
+        build_model: estimator.ModelBuilder,
+        fixed_hparams: Optional[Mapping[str, object]] = None,
+        directory: Optional[str] = None,
+    ):
         self.contract = contract
         self.build_model = build_model
         self.fixed_hparams = dict(fixed_hparams or {})
@@ -169,47 +190,73 @@ class EstimatorTuner(base_tuner.BaseTuner):
             tf.io.gfile.rmtree(model_dir)  # A retried trial starts from scratch too.
         # No model_run_dir: a trial never resumes another attempt.
         trial_args = estimator.training_fn_args(
-            fn_args.transform_graph_path, fn_args.train_files, fn_args.eval_files,
-            fn_args.train_steps, model_dir, eval_steps=fn_args.eval_steps,
-            custom_config=fn_args.custom_config, working_dir=fn_args.working_dir)
+            fn_args.transform_graph_path,
+            fn_args.train_files,
+            fn_args.eval_files,
+            fn_args.train_steps,
+            model_dir,
+            eval_steps=fn_args.eval_steps,
+            custom_config=fn_args.custom_config,
+            working_dir=fn_args.working_dir,
+        )
         start = time.monotonic()
         tf.keras.backend.clear_session()
         try:
-            spec = estimator.build_trainer_spec(trial_args, schema, self.contract,
-                                                self.build_model,
-                                                hparams=self.trial_hparams(values))
+            spec = estimator.build_trainer_spec(
+                trial_args,
+                schema,
+                self.contract,
+                self.build_model,
+                hparams=self.trial_hparams(values),
+            )
             metrics, _ = tf_estimator.estimator.train_and_evaluate(
-                spec["estimator"], spec["train_spec"], spec["eval_spec"])
+                spec["estimator"], spec["train_spec"], spec["eval_spec"]
+            )
             if not metrics or objective not in metrics:
-                raise RuntimeError(f"the training ran no evaluation with {objective!r} "
-                                   f"(metrics: {metrics})")
+                raise RuntimeError(
+                    f"the training ran no evaluation with {objective!r} (metrics: {metrics})"
+                )
         except Exception as error:
             seconds = time.monotonic() - start
             message = _one_line(f"{type(error).__name__}: {error}")
             self.failures[trial.trial_id] = (seconds, message)
-            raise TrialError(f"Trial {trial.trial_id} with {values} failed after "
-                             f"{seconds:.1f}s: {message}") from error
+            raise TrialError(
+                f"Trial {trial.trial_id} with {values} failed after {seconds:.1f}s: {message}"
+            ) from error
         seconds = time.monotonic() - start
-        absl_logging.info("Trial %s with %s: %s %.4f after %d steps in %.1fs",
-                          trial.trial_id, values, objective, metrics[objective],
-                          metrics["global_step"], seconds)
-        return {objective: float(metrics[objective]),
-                "global_step": float(metrics["global_step"]),
-                "seconds": round(seconds, 1)}
+        absl_logging.info(
+            "Trial %s with %s: %s %.4f after %d steps in %.1fs",
+            trial.trial_id,
+            values,
+            objective,
+            metrics[objective],
+            metrics["global_step"],
+            seconds,
+        )
+        return {
+            objective: float(metrics[objective]),
+            "global_step": float(metrics["global_step"]),
+            "seconds": round(seconds, 1),
+        }
 
     def _first_failure(self) -> str:
-        failed = [t for t in self.oracle.trials.values()
-                  if t.status in (trial_lib.TrialStatus.FAILED, trial_lib.TrialStatus.INVALID)]
+        failed = [
+            t
+            for t in self.oracle.trials.values()
+            if t.status in (trial_lib.TrialStatus.FAILED, trial_lib.TrialStatus.INVALID)
+        ]
         if not failed:
             return "no trial ran"
         first = min(failed, key=lambda t: t.trial_id)
         # A trial another process ran (distributed mode) has only keras-tuner's message.
         last_line = ((first.message or "").strip().splitlines() or [""])[-1]
         seconds, message = self.failures.get(first.trial_id, (None, _one_line(last_line)))
-        return (f"the first, trial {first.trial_id} with hyperparameters "
-                f"{dict(first.hyperparameters.values)}, failed"
-                + (f" after {seconds:.1f}s" if seconds is not None else "")
-                + f": {message}")
+        return (
+            f"the first, trial {first.trial_id} with hyperparameters "
+            f"{dict(first.hyperparameters.values)}, failed"
+            + (f" after {seconds:.1f}s" if seconds is not None else "")
+            + f": {message}"
+        )
 
     def search(self, *fit_args, **fit_kwargs):
         """Runs the trials; fails unless at least one completed.
@@ -226,15 +273,19 @@ class EstimatorTuner(base_tuner.BaseTuner):
                 raise
             raise TuningError(
                 f"Tuning {self.contract.name!r} stopped: {MAX_FAILURES_IN_A_ROW} trials "
-                f"failed in a row; {self._first_failure()}") from None
+                f"failed in a row; {self._first_failure()}"
+            ) from None
         if dist_utils.has_chief_oracle() and not dist_utils.is_chief_oracle():
             return  # A worker: the chief's oracle holds the trials and judges them.
-        completed = [t for t in self.oracle.trials.values()
-                     if t.status == trial_lib.TrialStatus.COMPLETED]
+        completed = [
+            t for t in self.oracle.trials.values() if t.status == trial_lib.TrialStatus.COMPLETED
+        ]
         if not completed:
-            raise TuningError(f"Tuning {self.contract.name!r} failed: none of its "
-                              f"{len(self.oracle.trials)} trials completed; "
-                              f"{self._first_failure()}")
+            raise TuningError(
+                f"Tuning {self.contract.name!r} failed: none of its "
+                f"{len(self.oracle.trials)} trials completed; "
+                f"{self._first_failure()}"
+            )
 
 
 def tuning_settings(custom_config: Optional[Mapping]) -> dict:
@@ -242,13 +293,15 @@ def tuning_settings(custom_config: Optional[Mapping]) -> dict:
     settings = {**DEFAULT_SETTINGS, **((custom_config or {}).get("tuning") or {})}
     unknown = sorted(set(settings) - set(DEFAULT_SETTINGS))
     if unknown:
-        raise ValueError(f"Unknown tuning settings {unknown}; the settings are "
-                         f"{sorted(DEFAULT_SETTINGS)}.")
+        raise ValueError(
+            f"Unknown tuning settings {unknown}; the settings are {sorted(DEFAULT_SETTINGS)}."
+        )
     return settings
 
 
-def build_tuner(fn_args, contract: FamilyContract,
-                build_model: estimator.ModelBuilder) -> EstimatorTuner:
+def build_tuner(
+    fn_args, contract: FamilyContract, build_model: estimator.ModelBuilder
+) -> EstimatorTuner:
     """Returns the tuner of a family for the Tuner component's `fn_args`.
 
     The run's explicit hyperparameters (`custom_config["hparams"]`) are fixed: they
@@ -256,11 +309,20 @@ def build_tuner(fn_args, contract: FamilyContract,
     """
     settings = tuning_settings(fn_args.custom_config)
     fixed = (fn_args.custom_config or {}).get("hparams") or {}
-    oracle = make_oracle(settings["algorithm"], search_space(contract, fixed),
-                         int(settings["trials"]), int(settings["seed"]),
-                         contract.task.objective)
-    return EstimatorTuner(oracle, contract, build_model, fixed_hparams=fixed,
-                          directory=os.path.join(fn_args.working_dir, "tuning"))
+    oracle = make_oracle(
+        settings["algorithm"],
+        search_space(contract, fixed),
+        int(settings["trials"]),
+        int(settings["seed"]),
+        contract.task.objective,
+    )
+    return EstimatorTuner(
+        oracle,
+        contract,
+        build_model,
+        fixed_hparams=fixed,
+        directory=os.path.join(fn_args.working_dir, "tuning"),
+    )
 
 
 def tuner_fn_for(contract: FamilyContract, build_model: estimator.ModelBuilder):
@@ -268,7 +330,9 @@ def tuner_fn_for(contract: FamilyContract, build_model: estimator.ModelBuilder):
 
     def tuner_fn(fn_args):
         schema = load_schema(fn_args.schema_path)
-        return TunerFnResult(tuner=build_tuner(fn_args, contract, build_model),
-                             fit_kwargs={"fn_args": fn_args, "schema": schema})
+        return TunerFnResult(
+            tuner=build_tuner(fn_args, contract, build_model),
+            fit_kwargs={"fn_args": fn_args, "schema": schema},
+        )
 
     return tuner_fn

@@ -10,6 +10,7 @@ import tensorflow_transform as tft
 
 from modules.common.preprocessing import dense
 from modules.common.preprocessing import label
+
 from . import contract
 
 
@@ -23,13 +24,18 @@ def preprocessing_fn(inputs):
     outputs = {}
     for key in contract.MEASUREMENTS:
         raw = inputs[key]
-        values = raw if isinstance(raw, tf.sparse.SparseTensor) else tf.sparse.from_dense(
-            tf.reshape(raw, [-1, 1]))
+        values = (
+            raw
+            if isinstance(raw, tf.sparse.SparseTensor)
+            else tf.sparse.from_dense(tf.reshape(raw, [-1, 1]))
+        )
         scaled = tft.scale_to_z_score(tf.sparse.map_values(tf.cast, values, tf.float32))
         outputs[contract.transformed_name(key)] = dense(scaled, 0.0)
     for key in contract.CATEGORIES:
         outputs[contract.transformed_name(key)] = tft.compute_and_apply_vocabulary(
-            dense(inputs[key], ""), num_oov_buckets=contract.OOV_BUCKETS,
-            vocab_filename=contract.vocabulary_name(key))
+            dense(inputs[key], ""),
+            num_oov_buckets=contract.OOV_BUCKETS,
+            vocab_filename=contract.vocabulary_name(key),
+        )
     outputs[contract.LABEL_KEY] = label(inputs, contract.CONTRACT)
     return outputs

@@ -11,10 +11,10 @@ from (long IMDB reviews, short Rotten Tomatoes sentences).
 import importlib.util
 import os
 
+from modules.common import tasks
 from modules.common.contract import Choice
 from modules.common.contract import FamilyContract
 from modules.common.contract import FloatRange
-from modules.common import tasks
 
 TEXT_KEY = "text"
 LABEL_COLUMN = "label"

@@ -19,8 +19,13 @@ def embedding_input_dim(tf_transform_output: tft.TFTransformOutput) -> int:
     return 1 + vocabulary + contract.OOV_BUCKETS
 
 
-def build_keras_model(input_dim: int, embedding_dim: int = 32, lstm_units: int = 32,
-                      dropout: float = 0.2, learning_rate: float = 0.001) -> tf.keras.Model:
+def build_keras_model(
+    input_dim: int,
+    embedding_dim: int = 32,
+    lstm_units: int = 32,
+    dropout: float = 0.2,
+    learning_rate: float = 0.001,
+) -> tf.keras.Model:
     """Builds and compiles the sequence classifier.
 
     Args:
@@ -30,10 +35,12 @@ def build_keras_model(input_dim: int, embedding_dim: int = 32, lstm_units: int =
       dropout: dropout rate after the LSTM.
       learning_rate: learning rate of the (legacy, graph-mode compatible) Adam.
     """
-    tokens = tf.keras.Input(shape=(contract.SEQUENCE_LENGTH,), name=contract.TOKENS_KEY,
-                            dtype=tf.int64)
-    embedded = tf.keras.layers.Embedding(input_dim, embedding_dim, mask_zero=True,
-                                         name="word_embedding")(tokens)
+    tokens = tf.keras.Input(
+        shape=(contract.SEQUENCE_LENGTH,), name=contract.TOKENS_KEY, dtype=tf.int64
+    )
+    embedded = tf.keras.layers.Embedding(
+        input_dim, embedding_dim, mask_zero=True, name="word_embedding"
+    )(tokens)
     state = tf.keras.layers.LSTM(lstm_units)(embedded)
     state = tf.keras.layers.Dropout(dropout)(state)
     task = contract.CONTRACT.task
@@ -43,8 +50,9 @@ def build_keras_model(input_dim: int, embedding_dim: int = 32, lstm_units: int =
     return model
 
 
-def build_from_transform(tf_transform_output: tft.TFTransformOutput,
-                         hparams: Mapping[str, object]) -> tf.keras.Model:
+def build_from_transform(
+    tf_transform_output: tft.TFTransformOutput, hparams: Mapping[str, object]
+) -> tf.keras.Model:
     """The family's model builder: the embedding's size from Transform, the rest from `hparams`."""
     return build_keras_model(
         embedding_input_dim(tf_transform_output),

@@ -13,6 +13,7 @@ import tensorflow_transform as tft
 
 from modules.common.preprocessing import dense
 from modules.common.preprocessing import label
+
 from . import contract
 
 
@@ -42,7 +43,8 @@ def preprocessing_fn(inputs):
         num_oov_buckets=contract.OOV_BUCKETS,
         vocab_filename=contract.VOCAB_NAME,
     )
-    last_words = (ids + 1)[:, -contract.SEQUENCE_LENGTH:]
+    last_words = (ids + 1)[:, -contract.SEQUENCE_LENGTH :]
     padded = last_words.to_tensor(
-        default_value=contract.PADDING_ID, shape=[None, contract.SEQUENCE_LENGTH])
+        default_value=contract.PADDING_ID, shape=[None, contract.SEQUENCE_LENGTH]
+    )
     return {contract.TOKENS_KEY: padded, contract.LABEL_KEY: label(inputs, contract.CONTRACT)}

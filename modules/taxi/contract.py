@@ -1,16 +1,17 @@
 """The taxi family's contract: the names shared by Transform, the Trainer and the Evaluator.
 
-The model predicts whether a Chicago taxi trip's tip is above 20% of its fare. Every name that crosses a component boundary is defined here: the raw CSV columns,
+The model predicts whether a Chicago taxi trip's tip is above 20% of its fare. Every
+name that crosses a component boundary is defined here: the raw CSV columns,
 what Transform makes of each, and the keys the Keras model's inputs carry. A transformed
 feature is named after its raw column with the suffix `_xf` (`fare` -> `fare_xf`), so
 raw and transformed features can live side by side in one dict: the Evaluator slices on
 raw columns while the model reads transformed ones.
 """
 
+from modules.common import tasks
 from modules.common.contract import Choice
 from modules.common.contract import FamilyContract
 from modules.common.contract import FloatRange
-from modules.common import tasks
 from modules.common.paths import family_data_dir
 
 # Raw float columns that Transform z-scores (missing values filled with 0 first).
@@ -94,10 +95,7 @@ def vocabulary_name(key: str) -> str:
 CATEGORICAL_KEYS = tuple(
     transformed_name(key)
     for key in (
-        BUCKET_FEATURES
-        + VOCAB_FEATURES
-        + CATEGORICAL_INT_FEATURES
-        + tuple(IDENTITY_FEATURES)
+        BUCKET_FEATURES + VOCAB_FEATURES + CATEGORICAL_INT_FEATURES + tuple(IDENTITY_FEATURES)
     )
 )
 # Transformed keys of the z-scored floats the model reads as they are.

@@ -52,8 +52,7 @@ def build_keras_model(
       take `[batch]` tensors, as Transform emits them.
     """
     inputs = {
-        key: tf.keras.Input(shape=(), name=key, dtype=tf.float32)
-        for key in contract.DENSE_KEYS
+        key: tf.keras.Input(shape=(), name=key, dtype=tf.float32) for key in contract.DENSE_KEYS
     }
     inputs.update(
         {
@@ -82,8 +81,9 @@ def build_keras_model(
     return model
 
 
-def build_from_transform(tf_transform_output: tft.TFTransformOutput,
-                         hparams: Mapping[str, object]) -> tf.keras.Model:
+def build_from_transform(
+    tf_transform_output: tft.TFTransformOutput, hparams: Mapping[str, object]
+) -> tf.keras.Model:
     """The family's model builder: sizes from Transform, widths from `hparams`."""
     return build_keras_model(
         categorical_sizes(tf_transform_output),

@@ -10,6 +10,7 @@ import tensorflow_transform as tft
 
 from modules.common.preprocessing import dense
 from modules.common.preprocessing import identity_ids
+
 from . import contract
 
 

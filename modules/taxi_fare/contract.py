@@ -37,9 +37,16 @@ IDENTITY_FEATURES = {
 # Raw columns of the data no model input reads; the schema still checks them. `tips`
 # is among them on purpose (see the module's docstring).
 UNUSED_COLUMNS = (
-    "tips", "trip_start_day", "trip_start_month", "trip_start_timestamp",
-    "pickup_latitude", "pickup_longitude", "dropoff_latitude", "dropoff_longitude",
-    "pickup_census_tract", "dropoff_census_tract",
+    "tips",
+    "trip_start_day",
+    "trip_start_month",
+    "trip_start_timestamp",
+    "pickup_latitude",
+    "pickup_longitude",
+    "dropoff_latitude",
+    "dropoff_longitude",
+    "pickup_census_tract",
+    "dropoff_census_tract",
 )
 
 LABEL_KEY = "fare_xf"
@@ -58,8 +65,7 @@ def vocabulary_name(key: str) -> str:
 
 
 DENSE_KEYS = tuple(transformed_name(key) for key in DENSE_FLOAT_FEATURES)
-CATEGORICAL_KEYS = tuple(transformed_name(key)
-                         for key in VOCAB_FEATURES + tuple(IDENTITY_FEATURES))
+CATEGORICAL_KEYS = tuple(transformed_name(key) for key in VOCAB_FEATURES + tuple(IDENTITY_FEATURES))
 
 COLUMNS = schema_columns(family_data_dir("taxi_fare", "schema.pbtxt"))
 

@@ -9,8 +9,12 @@ import tensorflow_transform as tft
 from . import contract
 
 
-def build_keras_model(sizes: Mapping[str, int], hidden_units=(64, 32),
-                      learning_rate: float = 0.01, embedding_dim: int = 4) -> tf.keras.Model:
+def build_keras_model(
+    sizes: Mapping[str, int],
+    hidden_units=(64, 32),
+    learning_rate: float = 0.01,
+    embedding_dim: int = 4,
+) -> tf.keras.Model:
     """Builds and compiles the regression.
 
     Args:
@@ -19,14 +23,20 @@ def build_keras_model(sizes: Mapping[str, int], hidden_units=(64, 32),
       learning_rate: learning rate of the (legacy, graph-mode compatible) Adam.
       embedding_dim: width of every category's embedding.
     """
-    inputs = {key: tf.keras.Input(shape=(), name=key, dtype=tf.float32)
-              for key in contract.DENSE_KEYS}
-    inputs.update({key: tf.keras.Input(shape=(), name=key, dtype=tf.int64)
-                   for key in contract.CATEGORICAL_KEYS})
+    inputs = {
+        key: tf.keras.Input(shape=(), name=key, dtype=tf.float32) for key in contract.DENSE_KEYS
+    }
+    inputs.update(
+        {
+            key: tf.keras.Input(shape=(), name=key, dtype=tf.int64)
+            for key in contract.CATEGORICAL_KEYS
+        }
+    )
     columns = [tf.keras.layers.Reshape((1,))(inputs[key]) for key in contract.DENSE_KEYS]
-    columns += [tf.keras.layers.Embedding(sizes[key], embedding_dim,
-                                          name=f"{key}_embedding")(inputs[key])
-                for key in contract.CATEGORICAL_KEYS]
+    columns += [
+        tf.keras.layers.Embedding(sizes[key], embedding_dim, name=f"{key}_embedding")(inputs[key])
+        for key in contract.CATEGORICAL_KEYS
+    ]
     hidden = tf.keras.layers.Concatenate()(columns)
     for units in hidden_units:
         hidden = tf.keras.layers.Dense(units, activation="relu")(hidden)
@@ -37,11 +47,17 @@ def build_keras_model(sizes: Mapping[str, int], hidden_units=(64, 32),
     return model
 
 
-def build_from_transform(tf_transform_output: tft.TFTransformOutput,
-                         hparams: Mapping[str, object]) -> tf.keras.Model:
+def build_from_transform(
+    tf_transform_output: tft.TFTransformOutput, hparams: Mapping[str, object]
+) -> tf.keras.Model:
     """The family's model builder: id ranges from Transform, the rest from `hparams`."""
-    sizes = {key: tf_transform_output.num_buckets_for_transformed_feature(key)
-             for key in contract.CATEGORICAL_KEYS}
+    sizes = {
+        key: tf_transform_output.num_buckets_for_transformed_feature(key)
+        for key in contract.CATEGORICAL_KEYS
+    }
     return build_keras_model(
-        sizes, hidden_units=(hparams["first_layer_units"], hparams["second_layer_units"]),
-        learning_rate=hparams["learning_rate"], embedding_dim=hparams["embedding_dim"])
+        sizes,
+        hidden_units=(hparams["first_layer_units"], hparams["second_layer_units"]),
+        learning_rate=hparams["learning_rate"],
+        embedding_dim=hparams["embedding_dim"],
+    )

@@ -12,6 +12,7 @@ import tensorflow_transform as tft
 from modules.common.preprocessing import dense
 from modules.common.preprocessing import identity_ids
 from modules.common.preprocessing import label
+
 from . import contract
 
 
@@ -26,14 +27,20 @@ def preprocessing_fn(inputs):
     name = contract.transformed_name
     for key in contract.DENSE_FLOAT_FEATURES:
         raw = inputs[key]
-        values = raw if isinstance(raw, tf.sparse.SparseTensor) else tf.sparse.from_dense(
-            tf.reshape(raw, [-1, 1]))
+        values = (
+            raw
+            if isinstance(raw, tf.sparse.SparseTensor)
+            else tf.sparse.from_dense(tf.reshape(raw, [-1, 1]))
+        )
         scaled = tft.scale_to_z_score(tf.sparse.map_values(tf.cast, values, tf.float32))
         outputs[name(key)] = dense(scaled, 0.0)
     for key in contract.VOCAB_FEATURES:
         outputs[name(key)] = tft.compute_and_apply_vocabulary(
-            dense(inputs[key], ""), top_k=contract.VOCAB_SIZE,
-            num_oov_buckets=contract.OOV_BUCKETS, vocab_filename=contract.vocabulary_name(key))
+            dense(inputs[key], ""),
+            top_k=contract.VOCAB_SIZE,
+            num_oov_buckets=contract.OOV_BUCKETS,
+            vocab_filename=contract.vocabulary_name(key),
+        )
     for key, size in contract.IDENTITY_FEATURES.items():
         outputs[name(key)] = identity_ids(inputs[key], size)
     outputs[contract.LABEL_KEY] = label(inputs, contract.CONTRACT)

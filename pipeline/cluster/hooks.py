@@ -18,9 +18,13 @@ class StepReportHook(tf_estimator.estimator.SessionRunHook):
 
     def __init__(self, path: str, task_type: str, task_index: int):
         self._path = path
-        self._report = {"task_type": task_type, "task_index": task_index,
-                        "local_steps": 0, "first_global_step": None,
-                        "last_global_step": None}
+        self._report = {
+            "task_type": task_type,
+            "task_index": task_index,
+            "local_steps": 0,
+            "first_global_step": None,
+            "last_global_step": None,
+        }
 
     def begin(self):
         self._global_step = tf.compat.v1.train.get_global_step()
@@ -66,7 +70,8 @@ class WaitForWorkersHook(tf_estimator.estimator.SessionRunHook):
             if time.monotonic() > deadline:
                 tf.compat.v1.logging.warning(
                     "No other replica trained within %.0fs; the chief trains alone.",
-                    self._timeout_secs)
+                    self._timeout_secs,
+                )
                 return None
             time.sleep(self._poll_secs)
         tf.compat.v1.logging.info("Another replica has started training; so does the chief.")

@@ -46,11 +46,16 @@ def build_fn_args(args) -> fn_args_utils.FnArgs:
     As in that executor, the Estimator works in `<model_run_dir>/Format-Serving`.
     """
     return estimator_lib.training_fn_args(
-        args.transform_output, sorted(tf.io.gfile.glob(args.train_files)),
-        sorted(tf.io.gfile.glob(args.eval_files)), args.train_steps,
-        path_utils.serving_model_dir(args.model_run_dir), args.model_run_dir,
-        eval_steps=args.eval_steps, custom_config={"hparams": json.loads(args.hparams)},
-        eval_model_dir=path_utils.eval_model_dir(args.model_run_dir))
+        args.transform_output,
+        sorted(tf.io.gfile.glob(args.train_files)),
+        sorted(tf.io.gfile.glob(args.eval_files)),
+        args.train_steps,
+        path_utils.serving_model_dir(args.model_run_dir),
+        args.model_run_dir,
+        eval_steps=args.eval_steps,
+        custom_config={"hparams": json.loads(args.hparams)},
+        eval_model_dir=path_utils.eval_model_dir(args.model_run_dir),
+    )
 
 
 def wait_for_final_export(export_dir: str, timeout_secs: float) -> str:
@@ -65,62 +70,84 @@ def wait_for_final_export(export_dir: str, timeout_secs: float) -> str:
     deadline = time.monotonic() + timeout_secs
     while True:
         if tf.io.gfile.isdir(export_dir):
-            done = [name.rstrip("/") for name in tf.io.gfile.listdir(export_dir)
-                    if name.rstrip("/").isdigit()]
+            done = [
+                name.rstrip("/")
+                for name in tf.io.gfile.listdir(export_dir)
+                if name.rstrip("/").isdigit()
+            ]
             if done:
                 return os.path.join(export_dir, max(done, key=int))
         if time.monotonic() > deadline:
             raise TimeoutError(
                 f"No serving export in {export_dir} after {timeout_secs:.0f}s: the "
                 "evaluator writes it once it has evaluated the final checkpoint; "
-                "is an evaluator running with the same model dir?")
+                "is an evaluator running with the same model dir?"
+            )
         time.sleep(1)
 
 
-def publish_models(estimator, spec, fn_args, model_dir: str, exporter_name: str,
-                   timeout_secs: float) -> None:
+def publish_models(
+    estimator, spec, fn_args, model_dir: str, exporter_name: str, timeout_secs: float
+) -> None:
     """On the chief: writes the EvalSavedModel and copies both models to `model_dir`.
 
     The layout is the Model artifact's (`Format-Serving`, `Format-TFMA`), as written
     by TFX's Estimator executor.
     """
     serving_source = wait_for_final_export(
-        os.path.join(fn_args.serving_model_dir, "export", exporter_name),
-        timeout_secs)
+        os.path.join(fn_args.serving_model_dir, "export", exporter_name), timeout_secs
+    )
     tfma.export.export_eval_savedmodel(
         estimator=estimator,
         export_dir_base=fn_args.eval_model_dir,
         eval_input_receiver_fn=spec["eval_input_receiver_fn"],
     )
     io_utils.copy_dir(serving_source, path_utils.serving_model_dir(model_dir))
-    io_utils.copy_dir(path_utils.eval_model_path(fn_args.model_run_dir),
-                      path_utils.eval_model_dir(model_dir))
+    io_utils.copy_dir(
+        path_utils.eval_model_path(fn_args.model_run_dir), path_utils.eval_model_dir(model_dir)
+    )
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Parses this replica's command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--transform-output", required=True,
-                        help="Transform's TransformFn folder")
+    parser.add_argument("--transform-output", required=True, help="Transform's TransformFn folder")
     parser.add_argument("--train-files", required=True, help="glob of transformed TFRecords")
     parser.add_argument("--eval-files", required=True, help="glob of transformed TFRecords")
-    parser.add_argument("--model-run-dir", required=True,
-                        help="working folder shared by every replica (checkpoints, exports)")
-    parser.add_argument("--model-dir", required=True,
-                        help="where the chief publishes Format-Serving and Format-TFMA")
+    parser.add_argument(
+        "--model-run-dir",
+        required=True,
+        help="working folder shared by every replica (checkpoints, exports)",
+    )
+    parser.add_argument(
+        "--model-dir",
+        required=True,
+        help="where the chief publishes Format-Serving and Format-TFMA",
+    )
     parser.add_argument("--train-steps", type=int, required=True)
-    parser.add_argument("--eval-steps", type=int, default=0,
-                        help="evaluation steps; 0 reads the whole eval split")
-    parser.add_argument("--hparams", default="{}",
-                        help="JSON overrides of the family's hyperparameters")
+    parser.add_argument(
+        "--eval-steps", type=int, default=0, help="evaluation steps; 0 reads the whole eval split"
+    )
+    parser.add_argument(
+        "--hparams", default="{}", help="JSON overrides of the family's hyperparameters"
+    )
     parser.add_argument("--model", default=families.DEFAULT_FAMILY, help="model family")
-    parser.add_argument("--step-report", default=None,
-                        help="write this replica's training step count here as JSON")
-    parser.add_argument("--chief-waits-for-workers", type=float, default=0.0,
-                        help="seconds the chief may wait, before its first step, for "
-                             "another replica to train (0: no wait)")
-    parser.add_argument("--export-timeout", type=float, default=300.0,
-                        help="seconds the chief waits for the evaluator's export")
+    parser.add_argument(
+        "--step-report", default=None, help="write this replica's training step count here as JSON"
+    )
+    parser.add_argument(
+        "--chief-waits-for-workers",
+        type=float,
+        default=0.0,
+        help="seconds the chief may wait, before its first step, for "
+        "another replica to train (0: no wait)",
+    )
+    parser.add_argument(
+        "--export-timeout",
+        type=float,
+        default=300.0,
+        help="seconds the chief waits for the evaluator's export",
+    )
     return parser.parse_args(argv)
 
 
@@ -130,8 +157,7 @@ def main(argv=None) -> int:
     tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.INFO)
     fn_args = build_fn_args(args)
     if not fn_args.train_files or not fn_args.eval_files:
-        print(f"error: no files match {args.train_files!r} or {args.eval_files!r}",
-              file=sys.stderr)
+        print(f"error: no files match {args.train_files!r} or {args.eval_files!r}", file=sys.stderr)
         return 2
     family = families.load(args.model)
     trainer_fn = families.trainer_fn(family)
@@ -139,16 +165,25 @@ def main(argv=None) -> int:
     estimator = spec["estimator"]
     hooks = []
     if args.step_report:
-        hooks.append(training_hooks.StepReportHook(
-            args.step_report, estimator.config.task_type, estimator.config.task_id))
+        hooks.append(
+            training_hooks.StepReportHook(
+                args.step_report, estimator.config.task_type, estimator.config.task_id
+            )
+        )
     if args.chief_waits_for_workers > 0 and estimator.config.task_type == "chief":
         hooks.append(training_hooks.WaitForWorkersHook(args.chief_waits_for_workers))
     train_spec = spec["train_spec"]
     train_spec = train_spec._replace(hooks=tuple(train_spec.hooks) + tuple(hooks))
     tf_estimator.estimator.train_and_evaluate(estimator, train_spec, spec["eval_spec"])
     if estimator.config.is_chief:
-        publish_models(estimator, spec, fn_args, args.model_dir,
-                       family.contract.exporter_name, args.export_timeout)
+        publish_models(
+            estimator,
+            spec,
+            fn_args,
+            args.model_dir,
+            family.contract.exporter_name,
+            args.export_timeout,
+        )
     return 0
 
 

@@ -80,21 +80,27 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     if not dist_utils.has_chief_oracle():
-        print("error: set KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and "
-              "KERASTUNER_ORACLE_PORT (see the module's docstring)", file=sys.stderr)
+        print(
+            "error: set KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and "
+            "KERASTUNER_ORACLE_PORT (see the module's docstring)",
+            file=sys.stderr,
+        )
         return 2
     family = families.load(args.model)
     if not family.tunable:
-        print(f"error: the {family.name!r} family cannot be tuned (no search_space)",
-              file=sys.stderr)
+        print(
+            f"error: the {family.name!r} family cannot be tuned (no search_space)", file=sys.stderr
+        )
         return 2
     result = families.tuner_fn(family)(build_fn_args(args))
     result.tuner.search(**result.fit_kwargs)
     print(f"[tuner] {result.tuner.tuner_id} ran trials {result.tuner.trials_run}", flush=True)
     if dist_utils.is_chief_oracle():
         write_results(result.tuner, args.directory)
-        print(f"[tuner] chief: {len(result.tuner.oracle.trials)} trials; results in "
-              f"{args.directory}", flush=True)
+        print(
+            f"[tuner] chief: {len(result.tuner.oracle.trials)} trials; results in {args.directory}",
+            flush=True,
+        )
     return 0
 
 

@@ -12,8 +12,6 @@ from modules.common.contract import FamilyContract
 from modules.common.paths import PROJECT_ROOT
 from pipeline.definition import families
 
-
-
 # A family's tests folder, which no component loads.
 TESTS_DIR = "tests"
 
@@ -125,8 +123,7 @@ class PipelineConfig:
     blocking_anomalies: Tuple[str, ...] = DEFAULT_BLOCKING_KINDS
     force_push: bool = False
     beam_pipeline_args: Tuple[str, ...] = ()
-    component_beam_args: Mapping[str, Tuple[str, ...]] = dataclasses.field(
-        default_factory=dict)
+    component_beam_args: Mapping[str, Tuple[str, ...]] = dataclasses.field(default_factory=dict)
     enable_cache: bool = True
     report_step: bool = True
     report_ui_metadata_path: str = ""
@@ -149,43 +146,61 @@ class PipelineConfig:
 
     def __post_init__(self):
         if len(self.split_buckets) != 2 or min(self.split_buckets) < 1:
-            raise ValueError(f"split_buckets must be two positive counts (train, eval), "
-                             f"got {tuple(self.split_buckets)}.")
+            raise ValueError(
+                f"split_buckets must be two positive counts (train, eval), "
+                f"got {tuple(self.split_buckets)}."
+            )
         if self.train_steps <= 0:
             raise ValueError(f"train_steps must be positive, got {self.train_steps}.")
         if self.eval_steps < 0:
             raise ValueError(f"eval_steps must be 0 or more, got {self.eval_steps}.")
         try:
-            self.task  # pylint: disable=pointless-statement
+            _ = self.task
         except ValueError as error:
-            raise ValueError(f"blessing_bound {self.blessing_bound} or blessing_max_change "
-                             f"{self.blessing_max_change}: {error}.") from None
+            raise ValueError(
+                f"blessing_bound {self.blessing_bound} or blessing_max_change "
+                f"{self.blessing_max_change}: {error}."
+            ) from None
         if self.tuning_algorithm not in TUNING_ALGORITHMS:
-            raise ValueError(f"tuning_algorithm must be one of {', '.join(TUNING_ALGORITHMS)}, "
-                             f"got {self.tuning_algorithm!r}.")
+            raise ValueError(
+                f"tuning_algorithm must be one of {', '.join(TUNING_ALGORITHMS)}, "
+                f"got {self.tuning_algorithm!r}."
+            )
         if self.tuning_trials < 1:
             raise ValueError(f"tuning_trials must be 1 or more, got {self.tuning_trials}.")
         if self.tuning_steps < 0:
-            raise ValueError(f"tuning_steps must be 0 (train_steps) or more, "
-                             f"got {self.tuning_steps}.")
+            raise ValueError(
+                f"tuning_steps must be 0 (train_steps) or more, got {self.tuning_steps}."
+            )
         if self.tuning_seed < 1:
             # keras-tuner draws a random seed for 0.
             raise ValueError(f"tuning_seed must be 1 or more, got {self.tuning_seed}.")
         if self.tune and not self.contract.search_space:
-            raise ValueError(f"The {self.contract.name!r} family cannot be tuned: its "
-                             "contract declares no search_space.")
+            raise ValueError(
+                f"The {self.contract.name!r} family cannot be tuned: its "
+                "contract declares no search_space."
+            )
         if self.tune and not self.tuner_fn:
-            raise ValueError(f"The {self.contract.name!r} family cannot be tuned: it has no "
-                             "tuner module (modules/<family>/tuner.py with tuner_fn).")
+            raise ValueError(
+                f"The {self.contract.name!r} family cannot be tuned: it has no "
+                "tuner module (modules/<family>/tuner.py with tuner_fn)."
+            )
         unknown = sorted(set(self.hparams) - set(self.contract.hparam_defaults))
         if unknown:
-            raise ValueError(f"hparams names {unknown}, which the {self.contract.name!r} "
-                             f"family does not have; it has {sorted(self.contract.hparam_defaults)}.")
+            raise ValueError(
+                f"hparams names {unknown}, which the {self.contract.name!r} "
+                f"family does not have; it has {sorted(self.contract.hparam_defaults)}."
+            )
 
 
-def family_config(family_name: str, pipeline_root: str, data_root: str,
-                  serving_model_dir: str, files_root: str = PROJECT_ROOT,
-                  **overrides) -> PipelineConfig:
+def family_config(
+    family_name: str,
+    pipeline_root: str,
+    data_root: str,
+    serving_model_dir: str,
+    files_root: str = PROJECT_ROOT,
+    **overrides,
+) -> PipelineConfig:
     """Returns the settings of a run of one model family.
 
     Args:
@@ -230,8 +245,9 @@ def family_config(family_name: str, pipeline_root: str, data_root: str,
     return PipelineConfig(**values)
 
 
-def local_config(build_dir: str, data_root: str, family: str = families.DEFAULT_FAMILY,
-                 **overrides) -> PipelineConfig:
+def local_config(
+    build_dir: str, data_root: str, family: str = families.DEFAULT_FAMILY, **overrides
+) -> PipelineConfig:
     """Returns the settings of a local run whose outputs all live under `build_dir`.
 
     Each family has its own pipeline root and serving folder under `build_dir`,

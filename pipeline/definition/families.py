@@ -96,7 +96,8 @@ class Family:
 def available(modules_dir: str = MODULES_DIR) -> List[str]:
     """Returns the names of the families under `modules_dir`."""
     return sorted(
-        name for name in os.listdir(modules_dir)
+        name
+        for name in os.listdir(modules_dir)
         if name != COMMON and os.path.isfile(os.path.join(modules_dir, name, "contract.py"))
     )
 
@@ -145,14 +146,16 @@ def _function(name: str, path: str, function: str):
     value = getattr(_module(name, path), function, None)
     if not callable(value):
         raise FamilyError(
-            f"Model family {name!r}: {_relative(path)} defines no function {function!r}.")
+            f"Model family {name!r}: {_relative(path)} defines no function {function!r}."
+        )
     return value
 
 
 def _load_schema(name: str, path: str) -> schema_pb2.Schema:
     if not os.path.isfile(path):
-        raise FamilyError(f"Model family {name!r}: its curated schema {_relative(path)} "
-                          "is missing.")
+        raise FamilyError(
+            f"Model family {name!r}: its curated schema {_relative(path)} is missing."
+        )
     try:
         return schema_lib.load_schema(path)
     except text_format.ParseError as error:
@@ -165,15 +168,16 @@ def _check_schema(contract: FamilyContract, schema: schema_pb2.Schema, path: str
     undescribed = sorted(set(contract.raw_columns) - in_schema)
     where = f"Model family {contract.name!r}: {_relative(path)}"
     if lacking:
-        raise FamilyError(f"{where} has columns {lacking} that raw_columns in "
-                          f"the family's contract.py lacks.")
+        raise FamilyError(
+            f"{where} has columns {lacking} that raw_columns in the family's contract.py lacks."
+        )
     if undescribed:
-        raise FamilyError(f"{where} does not describe the raw_columns {undescribed} of "
-                          f"the family's contract.py.")
+        raise FamilyError(
+            f"{where} does not describe the raw_columns {undescribed} of the family's contract.py."
+        )
 
 
-def _check_naming_contract(family: Family, preprocessing_fn,
-                           schema: schema_pb2.Schema) -> None:
+def _check_naming_contract(family: Family, preprocessing_fn, schema: schema_pb2.Schema) -> None:
     """Transform's outputs against the contract, the task and the Keras model's inputs.
 
     `preprocessing_fn` is traced on the schema's columns (no data, no analyzer runs);
@@ -181,6 +185,7 @@ def _check_naming_contract(family: Family, preprocessing_fn,
     """
     # Imported here: TF and TFT load only once a family is actually checked.
     from tensorflow_transform.tf_metadata import schema_utils
+
     from pipeline.definition import naming_contract
 
     contract = family.contract
@@ -193,10 +198,14 @@ def _check_naming_contract(family: Family, preprocessing_fn,
     model_file = os.path.join(family.module_dir, "model.py")
     if os.path.isfile(model_file):
         problems = naming_contract.model_problems(
-            model_builder(family), contract.hparam_defaults, outputs)
+            model_builder(family), contract.hparam_defaults, outputs
+        )
         if problems:
-            raise FamilyError(f"Model family {contract.name!r}: {_relative(model_file)}: "
-                              + "; ".join(problems) + ".")
+            raise FamilyError(
+                f"Model family {contract.name!r}: {_relative(model_file)}: "
+                + "; ".join(problems)
+                + "."
+            )
 
 
 def module_of(family: Family, file: str):
@@ -210,8 +219,9 @@ def model_builder(family: Family):
     The same builder its `trainer_fn` hands the shared Estimator code, for tools that
     train the Keras model natively (the benchmark's reference).
     """
-    return _function(family.name, os.path.join(family.module_dir, "model.py"),
-                     "build_from_transform")
+    return _function(
+        family.name, os.path.join(family.module_dir, "model.py"), "build_from_transform"
+    )
 
 
 def trainer_fn(family: Family):
@@ -232,8 +242,10 @@ def tuner_fn(family: Family):
     if family.tuner_module:
         return _function(family.name, family.tuner_module, "tuner_fn")
     if not family.tunable:
-        raise FamilyError(f"Model family {family.name!r} has no search_space in its "
-                          "contract.py (nor a tuner.py): it cannot be tuned.")
+        raise FamilyError(
+            f"Model family {family.name!r} has no search_space in its "
+            "contract.py (nor a tuner.py): it cannot be tuned."
+        )
     from modules.common import tuning
 
     return tuning.tuner_fn_for(family.contract, model_builder(family))
@@ -243,9 +255,16 @@ def _files_state(*folders_and_files: str) -> tuple:
     """(path, size, modification time) of each file: what a loaded family depends on."""
     state = []
     for top in folders_and_files:
-        paths = [top] if os.path.isfile(top) else sorted(
-            os.path.join(root, name) for root, dirs, names in os.walk(top)
-            for name in names if not name.endswith(".pyc"))
+        paths = (
+            [top]
+            if os.path.isfile(top)
+            else sorted(
+                os.path.join(root, name)
+                for root, dirs, names in os.walk(top)
+                for name in names
+                if not name.endswith(".pyc")
+            )
+        )
         for path in paths:
             stat = os.stat(path)
             state.append((path, stat.st_size, stat.st_mtime_ns))
@@ -259,10 +278,15 @@ def load(name: str, modules_dir: str = MODULES_DIR, data_dir: str = DATA_DIR) ->
     `_load`); a process that asks again for a family whose files have not changed
     gets the same `Family`.
     """
-    state = _files_state(os.path.join(modules_dir, name),
-                         os.path.join(modules_dir, COMMON),
-                         os.path.join(data_dir, name, "schema.pbtxt")) if os.path.isdir(
-        os.path.join(modules_dir, name)) else ()
+    state = (
+        _files_state(
+            os.path.join(modules_dir, name),
+            os.path.join(modules_dir, COMMON),
+            os.path.join(data_dir, name, "schema.pbtxt"),
+        )
+        if os.path.isdir(os.path.join(modules_dir, name))
+        else ()
+    )
     key = (name, modules_dir, data_dir)
     cached = _LOADED.get(key)
     if cached is not None and cached[0] == state:
@@ -288,25 +312,34 @@ def _load(name: str, modules_dir: str, data_dir: str) -> Family:
 
     Raises:
       FamilyError: no such family; its contract, `preprocessing_fn` or `trainer_fn`
-        is missing, or its `tuner.py` defines no `tuner_fn`; its schema is missing or disagrees with the contract's columns;
-        or Transform would not produce a model input or the label the contract names.
+        is missing, or its `tuner.py` defines no `tuner_fn`; its schema is missing or
+        disagrees with the contract's columns; or Transform would not produce a model
+        input or the label the contract names.
     """
     module_dir = os.path.join(modules_dir, name)
     contract_file = os.path.join(module_dir, "contract.py")
     if not name.isidentifier() or name == COMMON or not os.path.isfile(contract_file):
         raise FamilyError(
             f"Unknown model family {name!r}: there is no {_relative(contract_file)}; "
-            f"families: {', '.join(available(modules_dir))}.")
+            f"families: {', '.join(available(modules_dir))}."
+        )
     contract = getattr(_module(name, contract_file), "CONTRACT", None)
     if not isinstance(contract, FamilyContract):
-        raise FamilyError(f"Model family {name!r}: {_relative(contract_file)} defines no "
-                          "CONTRACT of type modules.common.contract.FamilyContract.")
+        raise FamilyError(
+            f"Model family {name!r}: {_relative(contract_file)} defines no "
+            "CONTRACT of type modules.common.contract.FamilyContract."
+        )
     if contract.name != name:
-        raise FamilyError(f"Model family {name!r}: {_relative(contract_file)} names its "
-                          f"family {contract.name!r}; the name must be its folder's.")
-    family = Family(contract=contract, module_dir=module_dir,
-                    schema_file=os.path.join(data_dir, name, "schema.pbtxt"),
-                    sample_dir=os.path.join(data_dir, name, "sample"))
+        raise FamilyError(
+            f"Model family {name!r}: {_relative(contract_file)} names its "
+            f"family {contract.name!r}; the name must be its folder's."
+        )
+    family = Family(
+        contract=contract,
+        module_dir=module_dir,
+        schema_file=os.path.join(data_dir, name, "schema.pbtxt"),
+        sample_dir=os.path.join(data_dir, name, "sample"),
+    )
     preprocessing_fn = _function(name, family.preprocessing_module, "preprocessing_fn")
     if os.path.isfile(family.trainer_module):
         _function(name, family.trainer_module, "trainer_fn")

@@ -29,8 +29,10 @@ class StandInTransformOutput:
         self._outputs = outputs
 
     def transformed_feature_spec(self) -> Dict[str, tf.io.FixedLenFeature]:
-        return {name: tf.io.FixedLenFeature(shape[1:], dtype)
-                for name, (dtype, shape) in self._outputs.items()}
+        return {
+            name: tf.io.FixedLenFeature(shape[1:], dtype)
+            for name, (dtype, shape) in self._outputs.items()
+        }
 
     def num_buckets_for_transformed_feature(self, key: str) -> int:
         if key not in self._outputs:
@@ -47,7 +49,8 @@ def trace(preprocessing_fn, feature_spec) -> Dict[str, Tuple[tf.dtypes.DType, tf
 
     with tf.compat.v1.Graph().as_default():
         _, _, outputs = impl_helper.trace_preprocessing_function(
-            preprocessing_fn, feature_spec, use_tf_compat_v1=True)
+            preprocessing_fn, feature_spec, use_tf_compat_v1=True
+        )
         return {name: (tensor.dtype, tensor.shape) for name, tensor in outputs.items()}
 
 
@@ -58,21 +61,30 @@ def output_problems(contract: FamilyContract, outputs: Outputs) -> List[str]:
     missing = sorted(expected - set(outputs))
     extra = sorted(set(outputs) - expected)
     if missing:
-        problems.append(f"preprocessing_fn does not produce {missing}, which the family's "
-                        "contract.py names as model_input_keys or label_key")
+        problems.append(
+            f"preprocessing_fn does not produce {missing}, which the family's "
+            "contract.py names as model_input_keys or label_key"
+        )
     if extra:
-        problems.append(f"preprocessing_fn produces {extra}, which no model input reads "
-                        "(the Trainer refuses them): add them to model_input_keys in "
-                        "contract.py, or drop them")
+        problems.append(
+            f"preprocessing_fn produces {extra}, which no model input reads "
+            "(the Trainer refuses them): add them to model_input_keys in "
+            "contract.py, or drop them"
+        )
     if contract.label_key in outputs:
         dtype = outputs[contract.label_key][0]
         wanted = "a number" if contract.task.kind == tasks.REGRESSION else "an integer class id"
-        fits = (dtype.is_integer or dtype.is_floating) if contract.task.kind == tasks.REGRESSION \
+        fits = (
+            (dtype.is_integer or dtype.is_floating)
+            if contract.task.kind == tasks.REGRESSION
             else dtype.is_integer
+        )
         if not fits:
-            problems.append(f"the label {contract.label_key!r} is {dtype.name}; a "
-                            f"{contract.task.kind} model trains on {wanted} (map it in "
-                            "preprocessing_fn, e.g. modules.common.preprocessing.label)")
+            problems.append(
+                f"the label {contract.label_key!r} is {dtype.name}; a "
+                f"{contract.task.kind} model trains on {wanted} (map it in "
+                "preprocessing_fn, e.g. modules.common.preprocessing.label)"
+            )
     return problems
 
 
@@ -86,22 +98,30 @@ def model_problems(build_model, hparams: Mapping[str, object], outputs: Outputs)
         try:
             model = build_model(StandInTransformOutput(outputs), hparams)
         except (TypeError, ValueError, KeyError) as error:
-            return [f"the model does not build on Transform's outputs (with "
-                    f"{StandInTransformOutput.SIZE} ids per vocabulary): "
-                    f"{type(error).__name__}: {str(error).splitlines()[0]}"]
+            return [
+                f"the model does not build on Transform's outputs (with "
+                f"{StandInTransformOutput.SIZE} ids per vocabulary): "
+                f"{type(error).__name__}: {str(error).splitlines()[0]}"
+            ]
         inputs = dict(zip(model.input_names, model.inputs))
     problems = []
     for name, tensor in inputs.items():
         if name not in outputs:
-            problems.append(f"the Keras Input {name!r} is not an output of preprocessing_fn "
-                            f"(it makes {sorted(outputs)})")
+            problems.append(
+                f"the Keras Input {name!r} is not an output of preprocessing_fn "
+                f"(it makes {sorted(outputs)})"
+            )
             continue
         dtype, shape = outputs[name]
         if tensor.dtype != dtype:
-            problems.append(f"the Keras Input {name!r} is {tensor.dtype.name}, but "
-                            f"preprocessing_fn makes it {dtype.name}")
+            problems.append(
+                f"the Keras Input {name!r} is {tensor.dtype.name}, but "
+                f"preprocessing_fn makes it {dtype.name}"
+            )
         elif not _compatible(tensor.shape, shape):
-            problems.append(f"the Keras Input {name!r} has shape {tensor.shape.as_list()}, "
-                            f"but preprocessing_fn makes {shape.as_list()} (Input(shape=()) "
-                            "reads a [batch] tensor)")
+            problems.append(
+                f"the Keras Input {name!r} has shape {tensor.shape.as_list()}, "
+                f"but preprocessing_fn makes {shape.as_list()} (Input(shape=()) "
+                "reads a [batch] tensor)"
+            )
     return problems

@@ -60,9 +60,22 @@ PUSHER = "Pusher"
 RUN_REPORT = "RunReport"
 # Every node a pipeline can have: with `config.tune` it has the Tuner, without it the
 # resolver of earlier tuned hyperparameters.
-NODE_IDS = (EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, SCHEMA_IMPORTER, EXAMPLE_VALIDATOR,
-            DATA_GATE, TRANSFORM, TUNER, HYPERPARAMETERS_RESOLVER, TRAINER,
-            BASELINE_RESOLVER, EVALUATOR, PUSHER, RUN_REPORT)
+NODE_IDS = (
+    EXAMPLE_GEN,
+    STATISTICS_GEN,
+    SCHEMA_GEN,
+    SCHEMA_IMPORTER,
+    EXAMPLE_VALIDATOR,
+    DATA_GATE,
+    TRANSFORM,
+    TUNER,
+    HYPERPARAMETERS_RESOLVER,
+    TRAINER,
+    BASELINE_RESOLVER,
+    EVALUATOR,
+    PUSHER,
+    RUN_REPORT,
+)
 
 
 def label_rule(contract) -> Optional[csv_check.LabelRule]:
@@ -74,9 +87,12 @@ def label_rule(contract) -> Optional[csv_check.LabelRule]:
     task = contract.task
     if task.kind == tasks.BINARY:
         return None
-    return csv_check.LabelRule(column=contract.label_column, classes=task.classes,
-                               numeric=task.kind == tasks.REGRESSION,
-                               drop_empty=task.drop_empty_label)
+    return csv_check.LabelRule(
+        column=contract.label_column,
+        classes=task.classes,
+        numeric=task.kind == tasks.REGRESSION,
+        drop_empty=task.drop_empty_label,
+    )
 
 
 def _data_steps(config: PipelineConfig) -> Dict[str, base_node.BaseNode]:
@@ -88,15 +104,14 @@ def _data_steps(config: PipelineConfig) -> Dict[str, base_node.BaseNode]:
         input_base=config.data_root,
         output_config=example_gen.split_config(config.split_buckets),
         custom_config=checked_csv_example_gen.custom_config(
-            contract.raw_columns, contract.numeric_columns, label_rule(contract)),
-        custom_executor_spec=executor_spec.BeamExecutorSpec(
-            checked_csv_example_gen.Executor
+            contract.raw_columns, contract.numeric_columns, label_rule(contract)
         ),
+        custom_executor_spec=executor_spec.BeamExecutorSpec(checked_csv_example_gen.Executor),
     ).with_id(EXAMPLE_GEN)
 
-    statistics_gen = StatisticsGen(
-        examples=example_gen_component.outputs["examples"]
-    ).with_id(STATISTICS_GEN)
+    statistics_gen = StatisticsGen(examples=example_gen_component.outputs["examples"]).with_id(
+        STATISTICS_GEN
+    )
 
     # The schema inferred from this data: what to compare with when curating.
     schema_gen = SchemaGen(
@@ -123,8 +138,17 @@ def _data_steps(config: PipelineConfig) -> Dict[str, base_node.BaseNode]:
         data_root=config.data_root,
     ).with_id(DATA_GATE)
 
-    return {c.id: c for c in (example_gen_component, statistics_gen, schema_gen,
-                              curated_schema, example_validator, data_gate)}
+    return {
+        c.id: c
+        for c in (
+            example_gen_component,
+            statistics_gen,
+            schema_gen,
+            curated_schema,
+            example_validator,
+            data_gate,
+        )
+    }
 
 
 def _training_steps(config: PipelineConfig, examples, schema) -> Dict[str, base_node.BaseNode]:
@@ -155,9 +179,11 @@ def _training_steps(config: PipelineConfig, examples, schema) -> Dict[str, base_
             train_args=trainer_pb2.TrainArgs(num_steps=config.trial_steps),
             eval_args=trainer_pb2.EvalArgs(num_steps=config.eval_steps),
             custom_config={
-                "tuning": {"algorithm": config.tuning_algorithm,
-                           "trials": config.tuning_trials,
-                           "seed": config.tuning_seed},
+                "tuning": {
+                    "algorithm": config.tuning_algorithm,
+                    "trials": config.tuning_trials,
+                    "seed": config.tuning_seed,
+                },
                 "hparams": dict(config.hparams),
                 "modules_version": config.modules_version,
                 entry.FAMILY_KEY: config.contract.name,
@@ -175,9 +201,7 @@ def _training_steps(config: PipelineConfig, examples, schema) -> Dict[str, base_
 
     trainer = Trainer(
         trainer_fn=config.trainer_fn,
-        custom_executor_spec=executor_spec.ExecutorClassSpec(
-            estimator_trainer_executor.Executor
-        ),
+        custom_executor_spec=executor_spec.ExecutorClassSpec(estimator_trainer_executor.Executor),
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema,
@@ -230,8 +254,7 @@ def _report_step(config: PipelineConfig, steps: Dict[str, base_node.BaseNode]) -
     contract = config.contract
     # The run's report as an artifact: what a Kubeflow run shows. (A local run renders
     # its page from ML Metadata after the run instead, however it ended.)
-    facts = family_facts(contract, config.hparams, config.train_steps,
-                         config.blocking_anomalies)
+    facts = family_facts(contract, config.hparams, config.train_steps, config.blocking_anomalies)
     # The hyperparameters the Trainer took, and this run's trials when it tuned.
     if config.tune:
         tuned = steps[TUNER].outputs["best_hyperparameters"]
@@ -289,8 +312,10 @@ def create_pipeline(
     components = list(steps.values())
     for component_id, args in config.component_beam_args.items():
         if not isinstance(steps.get(component_id), base_beam_component.BaseBeamComponent):
-            raise ValueError(f"component_beam_args names {component_id!r}, which is not "
-                             "a Beam-based component of this pipeline.")
+            raise ValueError(
+                f"component_beam_args names {component_id!r}, which is not "
+                "a Beam-based component of this pipeline."
+            )
         steps[component_id].with_beam_pipeline_args(list(args))
 
     return tfx_pipeline.Pipeline(

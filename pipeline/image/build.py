@@ -37,8 +37,13 @@ CONTEXT_LABEL = "keras-estimator-pipeline.context-digest"
 # What the stand-in base holds: the interpreter, venv, headers to compile crcmod and
 # pyfarmhash, and CA certificates for pip. python3.11-venv depends on the virtual
 # package python3.11-distutils, which debootstrap cannot resolve: name its provider.
-BASE_PACKAGES = ("python3.11", "python3.11-dev", "python3.11-venv", "python3-distutils",
-                 "ca-certificates")
+BASE_PACKAGES = (
+    "python3.11",
+    "python3.11-dev",
+    "python3.11-venv",
+    "python3-distutils",
+    "ca-certificates",
+)
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 
 
@@ -88,21 +93,37 @@ def make_stand_in_base(engine: engine_lib.Engine, tag: str, log_path: str) -> No
     if not (shutil.which("debootstrap") or os.path.exists("/usr/sbin/debootstrap")):
         raise engine_lib.EngineError(
             "debootstrap is needed to make the stand-in base image; "
-            "run `python3 -m pipeline.image.build --install-tools`.")
+            "run `python3 -m pipeline.image.build --install-tools`."
+        )
     mirror = debian_mirror()
     root = tempfile.mkdtemp(prefix="pipeline-image-base-", dir="/var/tmp")
     try:
-        _run_logged(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
-                     "bookworm", root, mirror], log_path, "debootstrap")
+        _run_logged(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(BASE_PACKAGES)}",
+                "bookworm",
+                root,
+                mirror,
+            ],
+            log_path,
+            "debootstrap",
+        )
         os.symlink("python3.11", os.path.join(root, "usr", "bin", "python"))
         for leftovers in ("var/cache/apt/archives/*.deb", "var/lib/apt/lists/*_Packages"):
             for path in glob.glob(os.path.join(root, leftovers)):
                 os.remove(path)
         with open(log_path, "a") as log:
-            tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE,
-                                   stderr=log)
-            status = subprocess.run(engine.argv("import", "-", tag), stdin=tar.stdout,
-                                    stdout=log, stderr=subprocess.STDOUT).returncode
+            tar = subprocess.Popen(
+                ["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE, stderr=log
+            )
+            status = subprocess.run(
+                engine.argv("import", "-", tag),
+                stdin=tar.stdout,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            ).returncode
             tar.stdout.close()
             if tar.wait() != 0 or status != 0:
                 raise engine_lib.EngineError(f"importing the stand-in base failed; log {log_path}")
@@ -126,9 +147,12 @@ def ensure_base(engine: engine_lib.Engine, base: str, log_path: str, say=_say) -
         return engine.image_id(base)
     if base != DEFAULT_BASE:
         raise engine_lib.EngineError(
-            f"the base image {base} cannot be pulled: {pulled.stderr.strip()[-500:]}")
-    say(f"{base} cannot be pulled here; making a local stand-in from Debian 12 "
-        f"packages with debootstrap ({debian_mirror()}), about a minute")
+            f"the base image {base} cannot be pulled: {pulled.stderr.strip()[-500:]}"
+        )
+    say(
+        f"{base} cannot be pulled here; making a local stand-in from Debian 12 "
+        f"packages with debootstrap ({debian_mirror()}), about a minute"
+    )
     started = time.monotonic()
     make_stand_in_base(engine, base, log_path)
     say(f"stand-in {base} made in {time.monotonic() - started:.0f} s")
@@ -166,28 +190,46 @@ def context_digest(project_root: str, base_id: str) -> str:
     return digest.hexdigest()
 
 
-def build(engine: engine_lib.Engine, image: str, base: str, project_root: str,
-          digest: str, log_path: str) -> None:
+def build(
+    engine: engine_lib.Engine, image: str, base: str, project_root: str, digest: str, log_path: str
+) -> None:
     """Builds the Dockerfile into `image` with the engine (layer cache on).
 
     Raises:
       EngineError: the build failed (with the log's tail).
     """
-    args = ["build", "--tag", image, "--build-arg", f"BASE_IMAGE={base}",
-            "--label", f"{CONTEXT_LABEL}={digest}", "--file",
-            os.path.join(project_root, "Dockerfile")]
+    args = [
+        "build",
+        "--tag",
+        image,
+        "--build-arg",
+        f"BASE_IMAGE={base}",
+        "--label",
+        f"{CONTEXT_LABEL}={digest}",
+        "--file",
+        os.path.join(project_root, "Dockerfile"),
+    ]
     if engine.name == "podman":
         args += list(engine.limits)
         if os.path.isfile(engine_lib.CA_BUNDLE):
             # A build ARG, not --env: podman would keep an --env in the image.
-            args += ["--volume", f"{engine_lib.CA_BUNDLE}:{engine_lib.CA_BUNDLE}:ro",
-                     "--build-arg", f"PIP_CERT={engine_lib.CA_BUNDLE}"]
+            args += [
+                "--volume",
+                f"{engine_lib.CA_BUNDLE}:{engine_lib.CA_BUNDLE}:ro",
+                "--build-arg",
+                f"PIP_CERT={engine_lib.CA_BUNDLE}",
+            ]
     _run_logged(engine.argv(*args, project_root), log_path, f"building {image}")
 
 
-def ensure_image(image: str = DEFAULT_IMAGE, base: str = DEFAULT_BASE,
-                 project_root: str = PROJECT_ROOT, force: bool = False,
-                 log_path: str = "", say=_say) -> engine_lib.Engine:
+def ensure_image(
+    image: str = DEFAULT_IMAGE,
+    base: str = DEFAULT_BASE,
+    project_root: str = PROJECT_ROOT,
+    force: bool = False,
+    log_path: str = "",
+    say=_say,
+) -> engine_lib.Engine:
     """Builds `image` unless it is up to date with the project; returns the engine.
 
     `say` receives one line per step taken (base made, image built or up to date).
@@ -220,9 +262,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", default=DEFAULT_IMAGE, help="the image reference to build")
     parser.add_argument("--base", default=DEFAULT_BASE, help="the BASE_IMAGE build argument")
-    parser.add_argument("--install-tools", action="store_true",
-                        help="install podman, buildah, runc, debootstrap with apt if missing, "
-                             "and stop (nothing else installs them)")
+    parser.add_argument(
+        "--install-tools",
+        action="store_true",
+        help="install podman, buildah, runc, debootstrap with apt if missing, "
+        "and stop (nothing else installs them)",
+    )
     parser.add_argument("--force", action="store_true", help="build even if up to date")
     parser.add_argument("--log", default="", help="build log (default build/image/build.log)")
     args = parser.parse_args(argv)

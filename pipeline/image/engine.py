@@ -12,8 +12,12 @@ import subprocess
 from typing import Mapping, Optional, Sequence, Tuple
 
 # What building and running the image needs from Debian, by the command it provides.
-APT_PACKAGES = {"podman": "podman", "buildah": "buildah", "runc": "runc",
-                "debootstrap": "debootstrap"}
+APT_PACKAGES = {
+    "podman": "podman",
+    "buildah": "buildah",
+    "runc": "runc",
+    "debootstrap": "debootstrap",
+}
 PODMAN_LIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
 # The host's CA bundle, mounted into builds and containers that reach PyPI.
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -41,12 +45,20 @@ class Engine:
         """Returns the engine's command line for a subcommand and its arguments."""
         return [*self.command, *args]
 
-    def run_argv(self, image: str, argv: Sequence[str], *,
-                 mounts: Sequence[Tuple[str, str, bool]] = (),
-                 env: Optional[Mapping[str, str]] = None, workdir: Optional[str] = None,
-                 network: Optional[str] = "none", name: Optional[str] = None,
-                 hostname: Optional[str] = None, ip: Optional[str] = None,
-                 hosts: Optional[Mapping[str, str]] = None) -> list:
+    def run_argv(
+        self,
+        image: str,
+        argv: Sequence[str],
+        *,
+        mounts: Sequence[Tuple[str, str, bool]] = (),
+        env: Optional[Mapping[str, str]] = None,
+        workdir: Optional[str] = None,
+        network: Optional[str] = "none",
+        name: Optional[str] = None,
+        hostname: Optional[str] = None,
+        ip: Optional[str] = None,
+        hosts: Optional[Mapping[str, str]] = None,
+    ) -> list:
         """Returns `<engine> run --rm ...` running `argv` in `image`.
 
         Args:
@@ -83,30 +95,43 @@ class Engine:
 
     def image_id(self, image: str) -> Optional[str]:
         """Returns the local image's id, or None when the engine does not have it."""
-        result = subprocess.run(self.argv("image", "inspect", "--format", "{{.Id}}", image),
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            self.argv("image", "inspect", "--format", "{{.Id}}", image),
+            capture_output=True,
+            text=True,
+        )
         return result.stdout.strip() if result.returncode == 0 else None
 
     def image_label(self, image: str, label: str) -> Optional[str]:
         """Returns one label of a local image, or None."""
         result = subprocess.run(
             self.argv("image", "inspect", "--format", "{{json .Config.Labels}}", image),
-            capture_output=True, text=True)
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             return None
         return (json.loads(result.stdout or "null") or {}).get(label)
 
     def image_size(self, image: str) -> int:
         """Returns the local image's size in bytes."""
-        result = subprocess.run(self.argv("image", "inspect", "--format", "{{.Size}}", image),
-                                capture_output=True, text=True, check=True)
+        result = subprocess.run(
+            self.argv("image", "inspect", "--format", "{{.Size}}", image),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return int(result.stdout.strip())
 
 
 def _succeeds(argv: Sequence[str], timeout: float = 30) -> bool:
     try:
-        return subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              timeout=timeout).returncode == 0
+        return (
+            subprocess.run(
+                argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -134,14 +159,19 @@ def why_no_engine() -> str:
         podman = "podman without the runc runtime"
     else:
         podman = "`podman --runtime runc info` fails"
-    return (f"no container engine can run a container here: {docker}; {podman}. "
-            "Install podman with `make image-tools` "
-            "(python3 -m pipeline.image.build --install-tools).")
+    return (
+        f"no container engine can run a container here: {docker}; {podman}. "
+        "Install podman with `make image-tools` "
+        "(python3 -m pipeline.image.build --install-tools)."
+    )
 
 
 def missing_tools() -> list:
     """Returns the Debian packages whose commands are not on this machine."""
-    found = lambda command: shutil.which(command) or os.path.exists(f"/usr/sbin/{command}")
+
+    def found(command):
+        return shutil.which(command) or os.path.exists(f"/usr/sbin/{command}")
+
     return sorted(package for command, package in APT_PACKAGES.items() if not found(command))
 
 
@@ -159,16 +189,24 @@ def install_tools(log=print) -> None:
     if not packages:
         return
     if not shutil.which("apt-get"):
-        raise EngineError(f"{', '.join(packages)} missing and no apt-get to install them; "
-                          "install podman, buildah, runc and debootstrap by hand.")
+        raise EngineError(
+            f"{', '.join(packages)} missing and no apt-get to install them; "
+            "install podman, buildah, runc and debootstrap by hand."
+        )
     if os.geteuid() != 0:
-        raise EngineError(f"{', '.join(packages)} missing; installing them needs root "
-                          f"(sudo apt-get install {' '.join(packages)}).")
+        raise EngineError(
+            f"{', '.join(packages)} missing; installing them needs root "
+            f"(sudo apt-get install {' '.join(packages)})."
+        )
     log(f"installing {', '.join(packages)} with apt")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for argv in (["apt-get", "update", "-qq"],
-                 ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]):
+    for argv in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+    ):
         result = subprocess.run(argv, env=env, capture_output=True, text=True)
         if result.returncode != 0:
-            raise EngineError(f"`{' '.join(argv)}` failed with exit code {result.returncode}:\n"
-                              f"{(result.stdout + result.stderr)[-3000:]}")
+            raise EngineError(
+                f"`{' '.join(argv)}` failed with exit code {result.returncode}:\n"
+                f"{(result.stdout + result.stderr)[-3000:]}"
+            )

@@ -23,20 +23,20 @@ import argparse
 import os
 import sys
 
+from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.dsl.components.common.resolver import RESOLVER_STRATEGY_CLASS
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.input_resolution.strategies import latest_artifact_strategy
 from tfx.orchestration.kubeflow import kubeflow_dag_runner
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 from tfx.utils import import_utils
-from kfp.pipeline_spec import pipeline_spec_pb2
 
 from components import latest_artifact
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
-from pipeline.kubeflow import settings as kubeflow_settings
 from pipeline.definition import pipeline as pipeline_lib
 from pipeline.definition.pipeline import create_pipeline
+from pipeline.kubeflow import settings as kubeflow_settings
 from pipeline.local import beam_profiles
 
 V1_FILENAME = "pipeline.yaml"
@@ -84,8 +84,9 @@ def _v1_resources_op(resources):
     return apply
 
 
-def compile_v1(config: config_lib.PipelineConfig, settings: kubeflow_settings.KubeflowSettings,
-               output_dir: str) -> str:
+def compile_v1(
+    config: config_lib.PipelineConfig, settings: kubeflow_settings.KubeflowSettings, output_dir: str
+) -> str:
     """Compiles the KFP v1 Argo workflow; returns the written file's path."""
     runner_config = kubeflow_dag_runner.KubeflowDagRunnerConfig(
         kubeflow_metadata_config=kubeflow_dag_runner.get_default_kubeflow_metadata_config(),
@@ -134,8 +135,10 @@ def check_v2_artifact_types(tfx_pipeline) -> None:
             except (ImportError, AttributeError, ValueError):
                 imported = None
             if imported is not artifact_class:
-                problems.add(f"{artifact_class.__module__}.{artifact_class.__name__} "
-                             f"(TYPE_NAME {artifact_class.TYPE_NAME!r})")
+                problems.add(
+                    f"{artifact_class.__module__}.{artifact_class.__name__} "
+                    f"(TYPE_NAME {artifact_class.TYPE_NAME!r})"
+                )
     if problems:
         raise ValueError(
             "KFP v2 needs each custom artifact type's TYPE_NAME to be '<module>.<Class>', "
@@ -159,11 +162,13 @@ def use_v2_resolver_strategies(tfx_pipeline) -> None:
         if strategy is latest_artifact.LatestArtifactIfAnyStrategy:
             # Resolver offers no setter; its exec properties are read from this field.
             component._strategy_class = (  # pylint: disable=protected-access
-                latest_artifact_strategy.LatestArtifactStrategy)
+                latest_artifact_strategy.LatestArtifactStrategy
+            )
 
 
-def compile_v2(config: config_lib.PipelineConfig, settings: kubeflow_settings.KubeflowSettings,
-               output_dir: str) -> str:
+def compile_v2(
+    config: config_lib.PipelineConfig, settings: kubeflow_settings.KubeflowSettings, output_dir: str
+) -> str:
     """Compiles the KFP v2 / Vertex AI PipelineJob JSON; returns the written file's path."""
     tfx_pipeline = build_pipeline(config, settings)
     check_v2_artifact_types(tfx_pipeline)
@@ -180,8 +185,9 @@ def compile_v2(config: config_lib.PipelineConfig, settings: kubeflow_settings.Ku
     return os.path.join(output_dir, V2_FILENAME)
 
 
-def compile_all(settings: kubeflow_settings.KubeflowSettings, output_dir: str,
-                **overrides) -> tuple:
+def compile_all(
+    settings: kubeflow_settings.KubeflowSettings, output_dir: str, **overrides
+) -> tuple:
     """Compiles both targets from one `PipelineConfig`; returns (v1 path, v2 path).
 
     Args:
@@ -198,13 +204,14 @@ BEAM_VALUES = {
     "project": ("--beam-project", "BEAM_PROJECT", ("dataflow",)),
     "region": ("--beam-region", "BEAM_REGION", ("dataflow",)),
     "temp_location": ("--beam-temp-location", "BEAM_TEMP_LOCATION", ("dataflow",)),
-    "sdk_container_image": ("--beam-sdk-image", "BEAM_SDK_IMAGE",
-                            ("dataflow", "flink", "spark")),
+    "sdk_container_image": ("--beam-sdk-image", "BEAM_SDK_IMAGE", ("dataflow", "flink", "spark")),
     "job_endpoint": ("--beam-job-endpoint", "BEAM_JOB_ENDPOINT", ("flink", "spark")),
-    "environment_type": ("--beam-environment-type", "BEAM_ENVIRONMENT_TYPE",
-                         ("flink", "spark")),
-    "environment_config": ("--beam-environment-config", "BEAM_ENVIRONMENT_CONFIG",
-                           ("flink", "spark")),
+    "environment_type": ("--beam-environment-type", "BEAM_ENVIRONMENT_TYPE", ("flink", "spark")),
+    "environment_config": (
+        "--beam-environment-config",
+        "BEAM_ENVIRONMENT_CONFIG",
+        ("flink", "spark"),
+    ),
 }
 
 
@@ -215,8 +222,11 @@ def beam_args_from_flags(profile: str, image_uri: str, values: dict) -> tuple:
       ValueError: a value the profile does not read, or a missing one, by its flag and
         make variable.
     """
-    unused = [BEAM_VALUES[name][0] for name, value in values.items()
-              if value is not None and profile not in BEAM_VALUES[name][2]]
+    unused = [
+        BEAM_VALUES[name][0]
+        for name, value in values.items()
+        if value is not None and profile not in BEAM_VALUES[name][2]
+    ]
     if unused:
         raise ValueError(f"Beam profile {profile!r} does not read {', '.join(unused)}.")
     given = {name: value for name, value in values.items() if value is not None}
@@ -225,43 +235,58 @@ def beam_args_from_flags(profile: str, image_uri: str, values: dict) -> tuple:
     except beam_profiles.MissingValues as missing:
         flags = ", ".join(BEAM_VALUES[name][0] for name in missing.names)
         make = " ".join(f"{BEAM_VALUES[name][1]}=..." for name in missing.names)
-        raise ValueError(f"Beam profile {profile!r} needs {', '.join(missing.names)}: "
-                         f"pass {flags} (make kfp BEAM_PROFILE={profile} {make}); "
-                         "see README, \"Beam profiles\".") from None
+        raise ValueError(
+            f"Beam profile {profile!r} needs {', '.join(missing.names)}: "
+            f"pass {flags} (make kfp BEAM_PROFILE={profile} {make}); "
+            'see README, "Beam profiles".'
+        ) from None
 
 
 def main(argv=None) -> int:
     """Parses the command line and writes both compiled pipelines."""
     defaults = kubeflow_settings.KubeflowSettings
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=families.DEFAULT_FAMILY,
-                        help=f"model family ({', '.join(families.available())})")
-    parser.add_argument("--output-dir", default=os.path.join(config_lib.PROJECT_ROOT, "build", "kfp"))
+    parser.add_argument(
+        "--model",
+        default=families.DEFAULT_FAMILY,
+        help=f"model family ({', '.join(families.available())})",
+    )
+    parser.add_argument(
+        "--output-dir", default=os.path.join(config_lib.PROJECT_ROOT, "build", "kfp")
+    )
     parser.add_argument("--image", default=defaults.image)
     parser.add_argument("--tag", default=defaults.image_tag)
     parser.add_argument("--pipeline-root", default="", help="default: a placeholder bucket")
     parser.add_argument("--data-root", default="", help="default: a placeholder bucket")
     parser.add_argument("--serving-dir", default="", help="default: a placeholder bucket")
-    parser.add_argument("--train-steps", type=int, default=None,
-                        help="training steps (default: the family's)")
-    parser.add_argument("--tune", action="store_true",
-                        help="compile with the Tuner before the Trainer")
-    parser.add_argument("--beam-profile", default=kubeflow_settings.DEFAULT_BEAM_PROFILE,
-                        choices=beam_profiles.PROFILES,
-                        help="where the Beam-based components run (README, Beam profiles)")
+    parser.add_argument(
+        "--train-steps", type=int, default=None, help="training steps (default: the family's)"
+    )
+    parser.add_argument(
+        "--tune", action="store_true", help="compile with the Tuner before the Trainer"
+    )
+    parser.add_argument(
+        "--beam-profile",
+        default=kubeflow_settings.DEFAULT_BEAM_PROFILE,
+        choices=beam_profiles.PROFILES,
+        help="where the Beam-based components run (README, Beam profiles)",
+    )
     for name, (flag, _, profiles) in BEAM_VALUES.items():
-        parser.add_argument(flag, dest=name, default=None,
-                            help=f"Beam {name} ({', '.join(profiles)})")
+        parser.add_argument(
+            flag, dest=name, default=None, help=f"Beam {name} ({', '.join(profiles)})"
+        )
     args = parser.parse_args(argv)
     try:
         image_uri = f"{args.image}:{args.tag}"
         beam_values = {name: getattr(args, name) for name in BEAM_VALUES}
         settings = kubeflow_settings.KubeflowSettings(
-            family=args.model, image=args.image, image_tag=args.tag,
-            pipeline_root=args.pipeline_root, data_root=args.data_root,
+            family=args.model,
+            image=args.image,
+            image_tag=args.tag,
+            pipeline_root=args.pipeline_root,
+            data_root=args.data_root,
             serving_model_dir=args.serving_dir,
-            beam_pipeline_args=beam_args_from_flags(args.beam_profile, image_uri,
-                                                    beam_values),
+            beam_pipeline_args=beam_args_from_flags(args.beam_profile, image_uri, beam_values),
         )
         overrides = {} if args.train_steps is None else {"train_steps": args.train_steps}
         if args.tune:
@@ -273,8 +298,10 @@ def main(argv=None) -> int:
     for path in paths:
         print(f"[kfp] wrote {path}")
     print(f"[kfp] image {settings.image_uri}; pipeline root {settings.pipeline_root}")
-    print(f"[kfp] Beam profile {args.beam_profile}: "
-          f"{' '.join(settings.beam_pipeline_args) or '(no arguments)'}")
+    print(
+        f"[kfp] Beam profile {args.beam_profile}: "
+        f"{' '.join(settings.beam_pipeline_args) or '(no arguments)'}"
+    )
     return 0
 
 

@@ -75,11 +75,18 @@ DEFAULT_BEAM_PROFILE = "local-multiprocess"
 DEFAULT_ENVIRONMENT_TYPE = "EXTERNAL"
 
 
-def beam_args(profile: str, image_uri: str, *, project: Optional[str] = None,
-              region: Optional[str] = None, temp_location: Optional[str] = None,
-              sdk_container_image: Optional[str] = None, job_endpoint: Optional[str] = None,
-              environment_type: str = DEFAULT_ENVIRONMENT_TYPE,
-              environment_config: Optional[str] = None) -> Tuple[str, ...]:
+def beam_args(
+    profile: str,
+    image_uri: str,
+    *,
+    project: Optional[str] = None,
+    region: Optional[str] = None,
+    temp_location: Optional[str] = None,
+    sdk_container_image: Optional[str] = None,
+    job_endpoint: Optional[str] = None,
+    environment_type: str = DEFAULT_ENVIRONMENT_TYPE,
+    environment_config: Optional[str] = None,
+) -> Tuple[str, ...]:
     """Returns the Beam arguments of every Beam-based component for a Beam profile.
 
     Each component's pod submits its own Beam job; the profile says where that job runs.
@@ -108,15 +115,26 @@ def beam_args(profile: str, image_uri: str, *, project: Optional[str] = None,
     if profile == "local-multiprocess":
         return DEFAULT_BEAM_ARGS
     if profile == "dataflow":
-        return tuple(beam_profiles.beam_pipeline_args(
-            profile, project=project, region=region, temp_location=temp_location,
-            sdk_container_image=sdk_container_image or image_uri))
+        return tuple(
+            beam_profiles.beam_pipeline_args(
+                profile,
+                project=project,
+                region=region,
+                temp_location=temp_location,
+                sdk_container_image=sdk_container_image or image_uri,
+            )
+        )
     if profile in ("flink", "spark"):
         if environment_type.upper() == "DOCKER":
             environment_config = environment_config or sdk_container_image or image_uri
-        return tuple(beam_profiles.beam_pipeline_args(
-            profile, job_endpoint=job_endpoint, environment_type=environment_type,
-            environment_config=environment_config))
+        return tuple(
+            beam_profiles.beam_pipeline_args(
+                profile,
+                job_endpoint=job_endpoint,
+                environment_type=environment_type,
+                environment_config=environment_config,
+            )
+        )
     return tuple(beam_profiles.beam_pipeline_args(profile))  # Raises, naming the profiles.
 
 

@@ -3,7 +3,7 @@
 | profile | runner | for |
 |---|---|---|
 | `local` | DirectRunner, in process | the sample and small data (Beam's default; no arguments) |
-| `local-multiprocess` | DirectRunner, `multi_processing`, N worker processes | one large file on one machine |
+| `local-multiprocess` | DirectRunner, `multi_processing`, N workers | one large file, one machine |
 | `dataflow` | DataflowRunner | Google Cloud; needs `project`, `region`, `temp_location` |
 | `flink` | PortableRunner against a Flink job server | a Flink cluster; `job_endpoint` |
 | `spark` | PortableRunner against a Spark job server | a Spark cluster; `job_endpoint` |
@@ -44,7 +44,8 @@ class MissingValues(ValueError):
     def __init__(self, profile: str, names: List[str]):
         super().__init__(
             f"Beam profile {profile!r} needs {', '.join(names)}; pass "
-            f"{', '.join(f'{name}=...' for name in names)} to beam_pipeline_args().")
+            f"{', '.join(f'{name}=...' for name in names)} to beam_pipeline_args()."
+        )
         self.profile = profile
         self.names = names
 
@@ -69,8 +70,9 @@ def local_multiprocess_args(num_workers: Optional[int] = None) -> List[str]:
     """
     workers = num_workers if num_workers is not None else (os.cpu_count() or 1)
     if workers < 1:
-        raise ValueError(f"Beam profile 'local-multiprocess' needs num_workers >= 1, "
-                         f"got {workers}.")
+        raise ValueError(
+            f"Beam profile 'local-multiprocess' needs num_workers >= 1, got {workers}."
+        )
     return [
         "--runner=DirectRunner",
         "--direct_running_mode=multi_processing",
@@ -79,16 +81,20 @@ def local_multiprocess_args(num_workers: Optional[int] = None) -> List[str]:
     ]
 
 
-def dataflow_args(project: Optional[str], region: Optional[str],
-                  temp_location: Optional[str],
-                  sdk_container_image: Optional[str] = None,
-                  max_num_workers: Optional[int] = None,
-                  service_account_email: Optional[str] = None) -> List[str]:
+def dataflow_args(
+    project: Optional[str],
+    region: Optional[str],
+    temp_location: Optional[str],
+    sdk_container_image: Optional[str] = None,
+    max_num_workers: Optional[int] = None,
+    service_account_email: Optional[str] = None,
+) -> List[str]:
     """DataflowRunner in `project` and `region`, staging under `temp_location` (gs://)."""
     _require("dataflow", project=project, region=region, temp_location=temp_location)
     if not temp_location.startswith("gs://"):
-        raise ValueError(f"Beam profile 'dataflow' needs a gs:// temp_location, "
-                         f"got {temp_location!r}.")
+        raise ValueError(
+            f"Beam profile 'dataflow' needs a gs:// temp_location, got {temp_location!r}."
+        )
     args = [
         "--runner=DataflowRunner",
         f"--project={project}",
@@ -104,9 +110,13 @@ def dataflow_args(project: Optional[str], region: Optional[str],
     return args
 
 
-def portable_args(profile: str, job_endpoint: Optional[str], environment_type: str,
-                  environment_config: Optional[str],
-                  parallelism: Optional[int] = None) -> List[str]:
+def portable_args(
+    profile: str,
+    job_endpoint: Optional[str],
+    environment_type: str,
+    environment_config: Optional[str],
+    parallelism: Optional[int] = None,
+) -> List[str]:
     """PortableRunner against a Flink or Spark job server at `job_endpoint`.
 
     `environment_type` says where the Python SDK workers run: `DOCKER` (the default;
@@ -118,8 +128,10 @@ def portable_args(profile: str, job_endpoint: Optional[str], environment_type: s
     """
     environment_type = environment_type.upper()
     if environment_type not in ENVIRONMENT_TYPES:
-        raise ValueError(f"Beam profile {profile!r}: environment_type must be one of "
-                         f"{', '.join(ENVIRONMENT_TYPES)}, got {environment_type!r}.")
+        raise ValueError(
+            f"Beam profile {profile!r}: environment_type must be one of "
+            f"{', '.join(ENVIRONMENT_TYPES)}, got {environment_type!r}."
+        )
     if environment_type == "LOOPBACK":
         _require(profile, job_endpoint=job_endpoint)
     else:
@@ -181,10 +193,20 @@ def beam_pipeline_args(
     if profile == "local-multiprocess":
         return local_multiprocess_args(num_workers)
     if profile == "dataflow":
-        return dataflow_args(project, region, temp_location, sdk_container_image,
-                             max_num_workers, service_account_email)
+        return dataflow_args(
+            project,
+            region,
+            temp_location,
+            sdk_container_image,
+            max_num_workers,
+            service_account_email,
+        )
     if profile in ("flink", "spark"):
-        return portable_args(profile, job_endpoint, environment_type,
-                             environment_config or sdk_container_image, parallelism)
-    raise ValueError(f"Unknown Beam profile {profile!r}; choose one of "
-                     f"{', '.join(PROFILES)}.")
+        return portable_args(
+            profile,
+            job_endpoint,
+            environment_type,
+            environment_config or sdk_container_image,
+            parallelism,
+        )
+    raise ValueError(f"Unknown Beam profile {profile!r}; choose one of {', '.join(PROFILES)}.")

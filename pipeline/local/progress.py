@@ -20,12 +20,13 @@ class ProgressNodeDoFn(beam_dag_runner.PipelineNodeAsDoFn):
         try:
             super().process(element, *signals)
         except KeyboardInterrupt:
-            print(f"[pipeline] {node_id}: interrupted after {time.monotonic() - start:.1f}s",
-                  flush=True)
+            print(
+                f"[pipeline] {node_id}: interrupted after {time.monotonic() - start:.1f}s",
+                flush=True,
+            )
             raise
         except BaseException:
-            print(f"[pipeline] {node_id}: FAILED after {time.monotonic() - start:.1f}s",
-                  flush=True)
+            print(f"[pipeline] {node_id}: FAILED after {time.monotonic() - start:.1f}s", flush=True)
             raise
         ProgressNodeDoFn.running = None
         print(f"[pipeline] {node_id}: done in {time.monotonic() - start:.1f}s", flush=True)

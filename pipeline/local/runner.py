@@ -35,11 +35,11 @@ from pipeline.definition import families
 from pipeline.definition.pipeline import EVALUATOR
 from pipeline.definition.pipeline import create_pipeline
 from pipeline.local import beam_profiles
+from pipeline.local import sizing
 from pipeline.local.lock import ConcurrentRunError
 from pipeline.local.lock import exclusive_store  # noqa: F401  (tests hold the lock)
 from pipeline.local.progress import ProgressBeamDagRunner
 from pipeline.local.progress import ProgressNodeDoFn
-from pipeline.local import sizing
 from pipeline.results import summary as run_summary
 
 # Errors that mean the input is wrong, not the pipeline: their message says what and
@@ -77,17 +77,21 @@ def status_of(error: Optional[BaseException]) -> str:
     return "failed"
 
 
-def _ended_summary(config, connection_config, started_ms: int,
-                   error: Optional[BaseException]) -> dict:
+def _ended_summary(
+    config, connection_config, started_ms: int, error: Optional[BaseException]
+) -> dict:
     """Returns what this run did, from ML Metadata, with its status and reason."""
     summary = None
     if connection_config is not None:
         try:
             summary = run_summary.summarize_latest_run(
-                connection_config, config.pipeline_name, config.task, since_ms=started_ms)
+                connection_config, config.pipeline_name, config.task, since_ms=started_ms
+            )
         except Exception as read_error:  # The run's own outcome matters more.
-            print(f"[pipeline] could not read this run from ML Metadata: {read_error}",
-                  file=sys.stderr)
+            print(
+                f"[pipeline] could not read this run from ML Metadata: {read_error}",
+                file=sys.stderr,
+            )
     summary = summary or run_summary.empty_summary(config.pipeline_name, config.task)
     summary.update(
         status=status_of(error),
@@ -97,7 +101,8 @@ def _ended_summary(config, connection_config, started_ms: int,
     )
     if summary["status"] == "interrupted":
         summary["reason"] = "interrupted" + (
-            f" during {ProgressNodeDoFn.running}" if ProgressNodeDoFn.running else "")
+            f" during {ProgressNodeDoFn.running}" if ProgressNodeDoFn.running else ""
+        )
     return summary
 
 
@@ -125,8 +130,7 @@ def run(config: config_lib.PipelineConfig, metadata_path: str, summary_path: str
             connection_config = metadata.sqlite_metadata_connection_config(metadata_path)
             ProgressBeamDagRunner().run(create_pipeline(config, connection_config))
     except BaseException as error:
-        write_summary(_ended_summary(config, connection_config, started_ms, error),
-                      summary_path)
+        write_summary(_ended_summary(config, connection_config, started_ms, error), summary_path)
         raise
     summary = _ended_summary(config, connection_config, started_ms, None)
     write_summary(summary, summary_path)
@@ -149,8 +153,9 @@ def stderr_to_file(log_path: str):
             os.close(saved_fd)
 
 
-def sized_config(build_dir: str, data_root: str, beam_profile: str,
-                 **overrides) -> Tuple[int, config_lib.PipelineConfig]:
+def sized_config(
+    build_dir: str, data_root: str, beam_profile: str, **overrides
+) -> Tuple[int, config_lib.PipelineConfig]:
     """Returns the data's row count and a local config with settings sized to it.
 
     The eval split and, under the `local` profile, which components run in worker
@@ -160,17 +165,21 @@ def sized_config(build_dir: str, data_root: str, beam_profile: str,
     # ExampleGen reads the data files only (components/data_files.py).
     rows = sizing.count_rows(data_files.in_folder(data_root).files)
     # ExampleGen's executor runs its own worker processes, without Beam.
-    component_beam_args = (sizing.component_beam_args_for_rows(rows, (EVALUATOR,))
-                           if beam_profile == "local" else {})
+    component_beam_args = (
+        sizing.component_beam_args_for_rows(rows, (EVALUATOR,)) if beam_profile == "local" else {}
+    )
     split_buckets = sizing.split_buckets_for_rows(rows)
     contract = families.load(overrides.get("family", families.DEFAULT_FAMILY)).contract
     if contract.train_epochs and overrides.get("train_steps") is None:
-        batch_size = {**contract.hparam_defaults,
-                      **overrides.get("hparams", {})}["train_batch_size"]
-        overrides["train_steps"] = sizing.steps_for_epochs(rows, split_buckets, batch_size,
-                                                           contract.train_epochs)
+        batch_size = {**contract.hparam_defaults, **overrides.get("hparams", {})}[
+            "train_batch_size"
+        ]
+        overrides["train_steps"] = sizing.steps_for_epochs(
+            rows, split_buckets, batch_size, contract.train_epochs
+        )
     return rows, config_lib.local_config(
-        build_dir, data_root,
+        build_dir,
+        data_root,
         split_buckets=split_buckets,
         beam_pipeline_args=tuple(beam_profiles.beam_pipeline_args(beam_profile)),
         component_beam_args=component_beam_args,
@@ -185,13 +194,15 @@ def _with_epochs(summary_path: str, rows: int, split_buckets) -> dict:
         summary = json.load(summary_file)
     if summary.get("trained_examples"):
         summary["epochs"] = round(
-            summary["trained_examples"] / sizing.train_rows(rows, split_buckets), 1)
+            summary["trained_examples"] / sizing.train_rows(rows, split_buckets), 1
+        )
         write_summary(summary, summary_path)
     return summary
 
 
-def _print_outcome(summary: dict, error: Optional[BaseException], log_path: str,
-                   seconds: float) -> None:
+def _print_outcome(
+    summary: dict, error: Optional[BaseException], log_path: str, seconds: float
+) -> None:
     """Tells the terminal how the run ended and where to look."""
     status = summary["status"]
     if status == "refused":
@@ -201,9 +212,12 @@ def _print_outcome(summary: dict, error: Optional[BaseException], log_path: str,
         print(f"[pipeline] STOPPED: {error}", file=sys.stderr)
         print("[pipeline] nothing was trained or pushed", file=sys.stderr)
     elif status == "interrupted":
-        print(f"[pipeline] INTERRUPTED ({summary['reason']}) after {seconds:.0f}s; the "
-              "serving folder keeps its previous model; a new run resumes training "
-              "from its last checkpoint", file=sys.stderr)
+        print(
+            f"[pipeline] INTERRUPTED ({summary['reason']}) after {seconds:.0f}s; the "
+            "serving folder keeps its previous model; a new run resumes training "
+            "from its last checkpoint",
+            file=sys.stderr,
+        )
     elif status == "failed":
         traceback.print_exception(error, limit=-3)
         print(f"[pipeline] FAILED after {seconds:.0f}s", file=sys.stderr)
@@ -215,45 +229,90 @@ def _print_outcome(summary: dict, error: Optional[BaseException], log_path: str,
 def _parser() -> argparse.ArgumentParser:
     """The runner's command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=families.DEFAULT_FAMILY,
-                        help=f"model family, a folder of modules/ ({', '.join(families.available())})")
-    parser.add_argument("--data", default=None,
-                        help="folder of CSV files with the family's columns "
-                             "(default: the family's data)")
-    parser.add_argument("--build-dir", default=os.path.join(config_lib.PROJECT_ROOT, "build"),
-                        help="folder for the pipeline root, metadata and pushed models")
-    parser.add_argument("--train-steps", type=int, default=None,
-                        help="training steps (default: the family's)")
-    parser.add_argument("--blessing-bound", type=float, default=None,
-                        help="the worst value of the task's blessing metric that may be "
-                             "blessed: lowest AUC or accuracy, highest RMSE "
-                             "(default: the family's)")
-    parser.add_argument("--blessing-max-change", type=float, default=None,
-                        help="how much worse than the baseline's blessing metric a "
-                             "candidate may be (default: the family's)")
-    parser.add_argument("--force-push", action="store_true",
-                        help="operator override: push the model even if it is not blessed")
-    parser.add_argument("--beam-profile", default="local", choices=beam_profiles.LOCAL_PROFILES,
-                        help="how the Beam-based components run (pipeline/local/beam_profiles.py)")
-    parser.add_argument("--tune", action="store_true",
-                        help="search the hyperparameters with the Tuner before training")
-    parser.add_argument("--tuning-trials", type=int, default=None,
-                        help="trials of the search, the first the family's defaults "
-                             "(default: 4)")
-    parser.add_argument("--tuning-steps", type=int, default=None,
-                        help="training steps of each trial (default: the training's)")
-    parser.add_argument("--tuning-algorithm", default=None, choices=TUNING_ALGORITHMS,
-                        help="the search (default: random)")
+    parser.add_argument(
+        "--model",
+        default=families.DEFAULT_FAMILY,
+        help=f"model family, a folder of modules/ ({', '.join(families.available())})",
+    )
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="folder of CSV files with the family's columns (default: the family's data)",
+    )
+    parser.add_argument(
+        "--build-dir",
+        default=os.path.join(config_lib.PROJECT_ROOT, "build"),
+        help="folder for the pipeline root, metadata and pushed models",
+    )
+    parser.add_argument(
+        "--train-steps", type=int, default=None, help="training steps (default: the family's)"
+    )
+    parser.add_argument(
+        "--blessing-bound",
+        type=float,
+        default=None,
+        help="the worst value of the task's blessing metric that may be "
+        "blessed: lowest AUC or accuracy, highest RMSE "
+        "(default: the family's)",
+    )
+    parser.add_argument(
+        "--blessing-max-change",
+        type=float,
+        default=None,
+        help="how much worse than the baseline's blessing metric a "
+        "candidate may be (default: the family's)",
+    )
+    parser.add_argument(
+        "--force-push",
+        action="store_true",
+        help="operator override: push the model even if it is not blessed",
+    )
+    parser.add_argument(
+        "--beam-profile",
+        default="local",
+        choices=beam_profiles.LOCAL_PROFILES,
+        help="how the Beam-based components run (pipeline/local/beam_profiles.py)",
+    )
+    parser.add_argument(
+        "--tune",
+        action="store_true",
+        help="search the hyperparameters with the Tuner before training",
+    )
+    parser.add_argument(
+        "--tuning-trials",
+        type=int,
+        default=None,
+        help="trials of the search, the first the family's defaults (default: 4)",
+    )
+    parser.add_argument(
+        "--tuning-steps",
+        type=int,
+        default=None,
+        help="training steps of each trial (default: the training's)",
+    )
+    parser.add_argument(
+        "--tuning-algorithm",
+        default=None,
+        choices=TUNING_ALGORITHMS,
+        help="the search (default: random)",
+    )
     return parser
 
 
 def _overrides(args) -> dict:
     """The `PipelineConfig` fields the command line sets."""
-    overrides = {key: value for key, value in (
-        ("train_steps", args.train_steps), ("blessing_bound", args.blessing_bound),
-        ("blessing_max_change", args.blessing_max_change),
-        ("tuning_trials", args.tuning_trials), ("tuning_steps", args.tuning_steps),
-        ("tuning_algorithm", args.tuning_algorithm)) if value is not None}
+    overrides = {
+        key: value
+        for key, value in (
+            ("train_steps", args.train_steps),
+            ("blessing_bound", args.blessing_bound),
+            ("blessing_max_change", args.blessing_max_change),
+            ("tuning_trials", args.tuning_trials),
+            ("tuning_steps", args.tuning_steps),
+            ("tuning_algorithm", args.tuning_algorithm),
+        )
+        if value is not None
+    }
     if args.tune:
         overrides["tune"] = True
     return overrides
@@ -262,22 +321,29 @@ def _overrides(args) -> dict:
 def _announce(config, family: str, rows: int, log_path: str) -> None:
     """Says what is about to run, on what, and where the detailed log goes."""
     if config.force_push:
-        print("[pipeline] WARNING: --force-push: the model is pushed even if the "
-              "Evaluator does not bless it", flush=True)
+        print(
+            "[pipeline] WARNING: --force-push: the model is pushed even if the "
+            "Evaluator does not bless it",
+            flush=True,
+        )
     skipped = data_files.in_folder(config.data_root).skipped_text()
     if skipped:
         print(f"[pipeline] skipped in {config.data_root}: {skipped}", flush=True)
     train_buckets, eval_buckets = config.split_buckets
-    print(f"[pipeline] {config.pipeline_name} (model family {family}) on "
-          f"{config.data_root} (about {rows:,} rows, split train:eval "
-          f"{train_buckets}:{eval_buckets}); detailed log: {log_path}", flush=True)
+    print(
+        f"[pipeline] {config.pipeline_name} (model family {family}) on "
+        f"{config.data_root} (about {rows:,} rows, split train:eval "
+        f"{train_buckets}:{eval_buckets}); detailed log: {log_path}",
+        flush=True,
+    )
     if config.tune:
-        print(f"[pipeline] tuning: {config.tuning_trials} trials ({config.tuning_algorithm} "
-              f"search, the first the family's defaults) of {config.trial_steps} steps each",
-              flush=True)
+        print(
+            f"[pipeline] tuning: {config.tuning_trials} trials ({config.tuning_algorithm} "
+            f"search, the first the family's defaults) of {config.trial_steps} steps each",
+            flush=True,
+        )
     for component_id, component_args in config.component_beam_args.items():
-        print(f"[pipeline] {component_id} runs with {' '.join(component_args[:3])}",
-              flush=True)
+        print(f"[pipeline] {component_id} runs with {' '.join(component_args[:3])}", flush=True)
 
 
 def main(argv=None) -> int:
@@ -290,14 +356,26 @@ def main(argv=None) -> int:
         data_root = args.data or family.contract.default_data
         if not os.path.isdir(data_root):
             raise FileNotFoundError(f"data folder {data_root!r} does not exist")
-        rows, config = sized_config(build_dir, data_root, args.beam_profile,
-                                    family=args.model, force_push=args.force_push,
-                                    **_overrides(args))
+        rows, config = sized_config(
+            build_dir,
+            data_root,
+            args.beam_profile,
+            family=args.model,
+            force_push=args.force_push,
+            **_overrides(args),
+        )
     except (families.FamilyError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
-        write_summary({**run_summary.empty_summary(""), "status": "stopped",
-                       "reason": str(error), "family": args.model, "data_root": args.data},
-                      summary_path)
+        write_summary(
+            {
+                **run_summary.empty_summary(""),
+                "status": "stopped",
+                "reason": str(error),
+                "family": args.model,
+                "data_root": args.data,
+            },
+            summary_path,
+        )
         return 2
     log_path = os.path.join(build_dir, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
     _announce(config, args.model, rows, log_path)
@@ -330,11 +408,16 @@ def write_run_report(build_dir: str, family: str, error: str, log_path: str) -> 
         with stderr_to_file(log_path):
             path = report.write_report(build_dir, family, error=error)
     except Exception as report_error:  # The run's own outcome matters more.
-        print(f"[pipeline] the run report could not be written: "
-              f"{type(report_error).__name__}: {report_error}", file=sys.stderr)
+        print(
+            f"[pipeline] the run report could not be written: "
+            f"{type(report_error).__name__}: {report_error}",
+            file=sys.stderr,
+        )
         return
-    print(f"[pipeline] report: {path} (newest: "
-          f"{os.path.join(build_dir, report.REPORT_DIR, report.LATEST, report.PAGE_FILE)})")
+    print(
+        f"[pipeline] report: {path} (newest: "
+        f"{os.path.join(build_dir, report.REPORT_DIR, report.LATEST, report.PAGE_FILE)})"
+    )
 
 
 if __name__ == "__main__":

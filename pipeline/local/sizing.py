@@ -71,7 +71,9 @@ def split_buckets_for_rows(rows: int) -> Tuple[int, int]:
 
 
 def component_beam_args_for_rows(
-    rows: int, component_ids: Sequence[str], num_workers: Optional[int] = None,
+    rows: int,
+    component_ids: Sequence[str],
+    num_workers: Optional[int] = None,
 ) -> Dict[str, Tuple[str, ...]]:
     """Returns the per-component Beam arguments of a local run on `rows` raw rows.
 
@@ -95,7 +97,8 @@ def train_rows(rows: int, split_buckets: Tuple[int, int]) -> int:
     return max(1, round(rows * split_buckets[0] / sum(split_buckets)))
 
 
-def steps_for_epochs(rows: int, split_buckets: Tuple[int, int], batch_size: int,
-                     epochs: float) -> int:
+def steps_for_epochs(
+    rows: int, split_buckets: Tuple[int, int], batch_size: int, epochs: float
+) -> int:
     """Training steps of `batch_size` for `epochs` passes over the training split."""
     return max(1, math.ceil(train_rows(rows, split_buckets) * epochs / batch_size))

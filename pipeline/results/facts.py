@@ -15,13 +15,13 @@ from modules.common.paths import family_data_dir
 
 # Scores one raw row with a pushed model through `pipeline/serving/client.py`, run from the
 # project's root (hence the schema's path relative to it).
-SCORING_EXAMPLE = '''from pipeline.serving import client as serving
+SCORING_EXAMPLE = """from pipeline.serving import client as serving
 
 schema = serving.load_schema("{schema_file}")
 row = {{row}}
 example = serving.example_from_row(row, serving.feature_types(schema))
 print(serving.predict({{model_dir}}, [example]))  # {what}
-'''
+"""
 
 # What `predict` returns, by task.
 _PREDICTION_TEXT = {
@@ -36,13 +36,18 @@ def scoring_example_template(schema_file: str, task: tasks.Task) -> str:
     return SCORING_EXAMPLE.format(schema_file=schema_file, what=_PREDICTION_TEXT[task.kind])
 
 
-def family_facts(contract: FamilyContract, hparam_overrides: Optional[dict] = None,
-                 train_steps: Optional[int] = None, blocking_kinds=None) -> dict:
+def family_facts(
+    contract: FamilyContract,
+    hparam_overrides: Optional[dict] = None,
+    train_steps: Optional[int] = None,
+    blocking_kinds=None,
+) -> dict:
     """The model family's facts the report needs (see `sections.collect_page`)."""
     schema_file = os.path.relpath(family_data_dir(contract.name, "schema.pbtxt"), PROJECT_ROOT)
     return {
-        "blocking_kinds": list(blocking_kinds if blocking_kinds is not None
-                               else DEFAULT_BLOCKING_KINDS),
+        "blocking_kinds": list(
+            blocking_kinds if blocking_kinds is not None else DEFAULT_BLOCKING_KINDS
+        ),
         "hparam_defaults": contract.hparam_defaults,
         "hparam_overrides": dict(hparam_overrides or {}),
         "train_steps": train_steps,

@@ -33,44 +33,62 @@ def _feature(dataset: statistics_pb2.DatasetFeatureStatistics, column: str):
     raise ValueError(f"The statistics have no column {column!r}.")
 
 
-def mean_predictor_rmse(train: statistics_pb2.DatasetFeatureStatistics,
-                        evaluation: statistics_pb2.DatasetFeatureStatistics,
-                        column: str) -> dict:
+def mean_predictor_rmse(
+    train: statistics_pb2.DatasetFeatureStatistics,
+    evaluation: statistics_pb2.DatasetFeatureStatistics,
+    column: str,
+) -> dict:
     """The eval RMSE of predicting the training mean of numeric `column`."""
     train_stats = _feature(train, column).num_stats
     eval_stats = _feature(evaluation, column).num_stats
-    rmse = statistics.mean_predictor_rmse(train_stats.mean, eval_stats.mean,
-                                          eval_stats.std_dev)
-    return {"metric": tasks.RMSE, "value": rmse, "train_mean": train_stats.mean,
-            "eval_mean": eval_stats.mean, "eval_std": eval_stats.std_dev,
-            "eval_max": eval_stats.max, "eval_examples": int(evaluation.num_examples)}
+    rmse = statistics.mean_predictor_rmse(train_stats.mean, eval_stats.mean, eval_stats.std_dev)
+    return {
+        "metric": tasks.RMSE,
+        "value": rmse,
+        "train_mean": train_stats.mean,
+        "eval_mean": eval_stats.mean,
+        "eval_std": eval_stats.std_dev,
+        "eval_max": eval_stats.max,
+        "eval_examples": int(evaluation.num_examples),
+    }
 
 
 def _frequencies(feature) -> dict:
     if feature.HasField("string_stats"):
         stats = feature.string_stats
-        return ({b.label: b.sample_count for b in stats.rank_histogram.buckets}
-                or {v.value: v.frequency for v in stats.top_values})
-    raise ValueError(f"Column {feature.name or feature.path.step} has no class counts "
-                     "(not a string column).")
+        return {b.label: b.sample_count for b in stats.rank_histogram.buckets} or {
+            v.value: v.frequency for v in stats.top_values
+        }
+    raise ValueError(
+        f"Column {feature.name or feature.path.step} has no class counts (not a string column)."
+    )
 
 
-def majority_class_accuracy(train: statistics_pb2.DatasetFeatureStatistics,
-                            evaluation: statistics_pb2.DatasetFeatureStatistics,
-                            column: str) -> dict:
+def majority_class_accuracy(
+    train: statistics_pb2.DatasetFeatureStatistics,
+    evaluation: statistics_pb2.DatasetFeatureStatistics,
+    column: str,
+) -> dict:
     """The eval accuracy of predicting the training split's most frequent class."""
     train_counts = _frequencies(_feature(train, column))
     majority = max(train_counts, key=train_counts.get)
     eval_feature = _feature(evaluation, column)
     eval_counts = _frequencies(eval_feature)
     labelled = eval_feature.string_stats.common_stats.num_non_missing
-    return {"metric": tasks.ACCURACY, "value": eval_counts.get(majority, 0) / labelled,
-            "majority_class": majority, "eval_counts": eval_counts,
-            "eval_examples": int(labelled)}
+    return {
+        "metric": tasks.ACCURACY,
+        "value": eval_counts.get(majority, 0) / labelled,
+        "majority_class": majority,
+        "eval_counts": eval_counts,
+        "eval_examples": int(labelled),
+    }
 
 
-def naive_baseline(task: tasks.Task, label_column: str,
-                   by_split: Mapping[str, statistics_pb2.DatasetFeatureStatistics]) -> dict:
+def naive_baseline(
+    task: tasks.Task,
+    label_column: str,
+    by_split: Mapping[str, statistics_pb2.DatasetFeatureStatistics],
+) -> dict:
     """The naive predictor's eval figure for `task`, from {split: statistics}."""
     if task.kind == tasks.REGRESSION:
         return mean_predictor_rmse(by_split[TRAIN], by_split[EVAL], label_column)
@@ -93,12 +111,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     contract = families.load(args.model).contract
     if not contract.label_column:
-        print(f"error: {args.model}'s label is computed from several columns; "
-              "no naive baseline from the statistics.", file=sys.stderr)
+        print(
+            f"error: {args.model}'s label is computed from several columns; "
+            "no naive baseline from the statistics.",
+            file=sys.stderr,
+        )
         return 2
     uri = latest_statistics_uri(args.build_dir, args.model)
-    result = naive_baseline(contract.task, contract.label_column,
-                            statistics.load_statistics(uri))
+    result = naive_baseline(contract.task, contract.label_column, statistics.load_statistics(uri))
     print(json.dumps({"statistics": uri, **result}, indent=2, default=str))
     return 0
 

@@ -32,14 +32,19 @@ PAGE_FILE = "index.html"
 # Beside the page: what stopped the run, as the runner said it, for later re-renders.
 STOPPED_FILE = "stopped.txt"
 # Artifact types the report reads, by the role they play on the page.
-_ROLES = {"Examples": "examples", "ExampleStatistics": "statistics",
-          "ExampleAnomalies": "anomalies", "ModelRun": "model_run",
-          "ModelEvaluation": "evaluation",
-          "ModelBlessing": "blessing"}
+_ROLES = {
+    "Examples": "examples",
+    "ExampleStatistics": "statistics",
+    "ExampleAnomalies": "anomalies",
+    "ModelRun": "model_run",
+    "ModelEvaluation": "evaluation",
+    "ModelBlessing": "blessing",
+}
 
 
-def read_run(connection_config, pipeline_name: str, pipeline_root: str,
-             run_id: Optional[str] = None) -> dict:
+def read_run(
+    connection_config, pipeline_name: str, pipeline_root: str, run_id: Optional[str] = None
+) -> dict:
     """Returns what ML Metadata recorded of a run: components and artifact folders.
 
     Returns {"run_id", "components", "uris", "pushed", "gate_stopped",
@@ -49,25 +54,35 @@ def read_run(connection_config, pipeline_name: str, pipeline_root: str,
     run = run_record.read_run(connection_config, pipeline_name, run_id)
     start = min(s.start_ms for s in run.steps)
     end = max(s.end_ms for s in run.steps)
-    found = {"run_id": run.run_id, "components": [], "uris": {}, "pushed": None,
-             "gate_stopped": False, "data_root": None, "trainer_fn": None,
-             "hparam_overrides": {}, "train_steps": None,
-             "started": datetime.datetime.fromtimestamp(start / 1000).strftime(
-                 "%Y-%m-%d %H:%M:%S"),
-             "wall_seconds": (end - start) / 1000.0}
+    found = {
+        "run_id": run.run_id,
+        "components": [],
+        "uris": {},
+        "pushed": None,
+        "gate_stopped": False,
+        "data_root": None,
+        "trainer_fn": None,
+        "hparam_overrides": {},
+        "train_steps": None,
+        "started": datetime.datetime.fromtimestamp(start / 1000).strftime("%Y-%m-%d %H:%M:%S"),
+        "wall_seconds": (end - start) / 1000.0,
+    }
     for step in run.steps:
-        found["components"].append({
-            "id": step.node_id, "state": step.state,
-            "start": (step.start_ms - start) / 1000.0, "end": (step.end_ms - start) / 1000.0,
-            "seconds": step.seconds,
-        })
+        found["components"].append(
+            {
+                "id": step.node_id,
+                "state": step.state,
+                "start": (step.start_ms - start) / 1000.0,
+                "end": (step.end_ms - start) / 1000.0,
+                "seconds": step.seconds,
+            }
+        )
         if step.property("input_base"):
             found["data_root"] = step.property("input_base")
         if step.property("trainer_fn"):
             found["tuning"] = run_record.tuning_of(run, step)
             found["trainer_fn"] = step.property("trainer_fn")
-            found["hparam_overrides"] = step.json_property(
-                "custom_config", {}).get("hparams") or {}
+            found["hparam_overrides"] = step.json_property("custom_config", {}).get("hparams") or {}
             found["train_steps"] = step.json_property("train_args", {}).get("num_steps")
         if step.property("blocking_kinds"):
             found["blocking_kinds"] = step.json_property("blocking_kinds", None)
@@ -90,20 +105,32 @@ def read_run(connection_config, pipeline_name: str, pipeline_root: str,
 
 def build_page(run: dict, contract: FamilyContract, error: str = "") -> dict:
     """The report page's sections for a run read by `read_run`."""
-    facts = family_facts(contract, run["hparam_overrides"], run["train_steps"],
-                         run.get("blocking_kinds"))
+    facts = family_facts(
+        contract, run["hparam_overrides"], run["train_steps"], run.get("blocking_kinds")
+    )
     tuning = run.get("tuning") or {}
-    facts.update(hparam_tuned=tuning.get("tuned") or {},
-                 tuned_source=tuning.get("source", "tuned"),
-                 trials=tuning.get("trials"))
+    facts.update(
+        hparam_tuned=tuning.get("tuned") or {},
+        tuned_source=tuning.get("source", "tuned"),
+        trials=tuning.get("trials"),
+    )
     pipeline_name = contract.pipeline_name
     return sections.collect_page(
         title=f"{pipeline_name}: run {run['run_id']}",
-        run={"family": contract.name, "pipeline": pipeline_name, "run_id": run["run_id"],
-             "data_root": run["data_root"], "components": run["components"],
-             "started": run["started"], "wall_seconds": run["wall_seconds"]},
-        facts=facts, uris=run["uris"], pushed=run["pushed"],
-        gate_stopped=run["gate_stopped"], error=error,
+        run={
+            "family": contract.name,
+            "pipeline": pipeline_name,
+            "run_id": run["run_id"],
+            "data_root": run["data_root"],
+            "components": run["components"],
+            "started": run["started"],
+            "wall_seconds": run["wall_seconds"],
+        },
+        facts=facts,
+        uris=run["uris"],
+        pushed=run["pushed"],
+        gate_stopped=run["gate_stopped"],
+        error=error,
         generated=datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
     )
 
@@ -116,8 +143,12 @@ def _point_latest(report_root: str, run_dir: str) -> None:
     os.replace(temporary, latest)
 
 
-def write_report(build_dir: str, family: str = families.DEFAULT_FAMILY,
-                 error: str = "", run_id: Optional[str] = None) -> str:
+def write_report(
+    build_dir: str,
+    family: str = families.DEFAULT_FAMILY,
+    error: str = "",
+    run_id: Optional[str] = None,
+) -> str:
     """Renders a run's report from a build folder; returns the page's path.
 
     Args:
@@ -147,8 +178,7 @@ def write_report(build_dir: str, family: str = families.DEFAULT_FAMILY,
     elif os.path.exists(stopped_path):
         with open(stopped_path, encoding="utf-8") as stopped_file:
             error = stopped_file.read()
-    path = render.write_page(build_page(run, contract, error),
-                             os.path.join(run_dir, PAGE_FILE))
+    path = render.write_page(build_page(run, contract, error), os.path.join(run_dir, PAGE_FILE))
     if run_id is None:
         _point_latest(report_root, run_dir)
     return path
@@ -158,13 +188,15 @@ def main(argv=None) -> int:
     """Re-renders the report of a build folder's newest (or a given) run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build-dir", default=os.path.join(config_lib.PROJECT_ROOT, "build"))
-    parser.add_argument("--model", default=families.DEFAULT_FAMILY,
-                        help=f"model family ({', '.join(families.available())})")
+    parser.add_argument(
+        "--model",
+        default=families.DEFAULT_FAMILY,
+        help=f"model family ({', '.join(families.available())})",
+    )
     parser.add_argument("--run-id", default=None, help="a run id (default: the newest run)")
     args = parser.parse_args(argv)
     try:
-        path = write_report(os.path.abspath(args.build_dir), args.model,
-                            run_id=args.run_id)
+        path = write_report(os.path.abspath(args.build_dir), args.model, run_id=args.run_id)
     except ValueError as error:  # FamilyError included.
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -92,20 +92,30 @@ def custom(artifact, key: str):
 
 
 def _newest_run_id(store, pipeline_name: str) -> Optional[str]:
-    newest = store.get_executions(list_options=mlmd.ListOptions(
-        filter_query=f"contexts_a.type = 'pipeline' AND contexts_a.name = '{pipeline_name}'",
-        order_by=mlmd.OrderByField.CREATE_TIME, is_asc=False, limit=1))
+    newest = store.get_executions(
+        list_options=mlmd.ListOptions(
+            filter_query=f"contexts_a.type = 'pipeline' AND contexts_a.name = '{pipeline_name}'",
+            order_by=mlmd.OrderByField.CREATE_TIME,
+            is_asc=False,
+            limit=1,
+        )
+    )
     if not newest:
         return None
-    return next((c.name for c in store.get_contexts_by_execution(newest[0].id)
-                 if c.type == "pipeline_run"), None)
+    return next(
+        (c.name for c in store.get_contexts_by_execution(newest[0].id) if c.type == "pipeline_run"),
+        None,
+    )
 
 
 def _artifacts(store, executions) -> Dict[int, Dict[str, list]]:
     """{execution id: {"inputs": [...], "outputs": [...]}}, in two queries."""
     events = store.get_events_by_execution_ids([e.id for e in executions])
-    by_id = {a.id: a for a in store.get_artifacts_by_id(
-        sorted({e.artifact_id for e in events}))} if events else {}
+    by_id = (
+        {a.id: a for a in store.get_artifacts_by_id(sorted({e.artifact_id for e in events}))}
+        if events
+        else {}
+    )
     found = {e.id: {"inputs": [], "outputs": []} for e in executions}
     for event in events:
         if event.artifact_id not in by_id:
@@ -117,8 +127,12 @@ def _artifacts(store, executions) -> Dict[int, Dict[str, list]]:
     return found
 
 
-def read_run(connection_config: metadata_store_pb2.ConnectionConfig, pipeline_name: str,
-             run_id: Optional[str] = None, since_ms: int = 0) -> RunRecord:
+def read_run(
+    connection_config: metadata_store_pb2.ConnectionConfig,
+    pipeline_name: str,
+    run_id: Optional[str] = None,
+    since_ms: int = 0,
+) -> RunRecord:
     """Returns a run of `pipeline_name`: the newest, or `run_id`.
 
     Raises:
@@ -129,31 +143,43 @@ def read_run(connection_config: metadata_store_pb2.ConnectionConfig, pipeline_na
     run_id = run_id or _newest_run_id(store, pipeline_name)
     run_context = run_id and store.get_context_by_type_and_name("pipeline_run", run_id)
     if not run_context:
-        raise ValueError(f"No run {run_id + ' ' if run_id else ''}of pipeline "
-                         f"{pipeline_name!r} in ML Metadata.")
+        raise ValueError(
+            f"No run {run_id + ' ' if run_id else ''}of pipeline {pipeline_name!r} in ML Metadata."
+        )
     if run_context.create_time_since_epoch < since_ms:
         raise ValueError(f"Pipeline {pipeline_name!r} has no run recorded since {since_ms}.")
-    executions = sorted(store.get_executions_by_context(run_context.id),
-                        key=lambda e: (e.create_time_since_epoch, e.id))
+    executions = sorted(
+        store.get_executions_by_context(run_context.id),
+        key=lambda e: (e.create_time_since_epoch, e.id),
+    )
     artifacts = _artifacts(store, executions)
     steps = []
     for execution in executions:
-        node = next((c.name for c in store.get_contexts_by_execution(execution.id)
-                     if c.type == "node"), "?")
-        steps.append(Step(
-            node_id=node.split(".", 1)[-1],
-            state=STATE_NAMES.get(execution.last_known_state, "unknown"),
-            start_ms=execution.create_time_since_epoch,
-            end_ms=execution.last_update_time_since_epoch,
-            execution=execution, **artifacts[execution.id]))
-    return RunRecord(run_id=run_id, started_ms=run_context.create_time_since_epoch,
-                     steps=steps, store=store)
+        node = next(
+            (c.name for c in store.get_contexts_by_execution(execution.id) if c.type == "node"), "?"
+        )
+        steps.append(
+            Step(
+                node_id=node.split(".", 1)[-1],
+                state=STATE_NAMES.get(execution.last_known_state, "unknown"),
+                start_ms=execution.create_time_since_epoch,
+                end_ms=execution.last_update_time_since_epoch,
+                execution=execution,
+                **artifacts[execution.id],
+            )
+        )
+    return RunRecord(
+        run_id=run_id, started_ms=run_context.create_time_since_epoch, steps=steps, store=store
+    )
 
 
 def _producer(store, artifact_id: int):
     """The execution that made an artifact: the first to output it (a cached one reuses)."""
-    events = [e for e in store.get_events_by_artifact_ids([artifact_id])
-              if e.type == metadata_store_pb2.Event.OUTPUT]
+    events = [
+        e
+        for e in store.get_events_by_artifact_ids([artifact_id])
+        if e.type == metadata_store_pb2.Event.OUTPUT
+    ]
     if not events:
         return None
     executions = store.get_executions_by_id([e.execution_id for e in events])
@@ -177,11 +203,18 @@ def tuning_of(run: RunRecord, trainer: Step) -> dict:
     producer = _producer(store, artifact.id)
     tuned_in, trials = None, []
     if producer is not None:
-        tuned_in = next((c.name for c in store.get_contexts_by_execution(producer.id)
-                         if c.type == "pipeline_run"), None)
+        tuned_in = next(
+            (
+                c.name
+                for c in store.get_contexts_by_execution(producer.id)
+                if c.type == "pipeline_run"
+            ),
+            None,
+        )
         for output in _artifacts(store, [producer])[producer.id]["outputs"]:
             if output.type == "TunerResults" and os.path.isfile(
-                    os.path.join(output.uri, tuner_lib.TRIALS_FILE)):
+                os.path.join(output.uri, tuner_lib.TRIALS_FILE)
+            ):
                 trials = tuner_lib.read_trials(output.uri)
     return {
         "source": TUNED_IN_THIS_RUN if tuned_in == run.run_id else f"tuned in run {tuned_in}",

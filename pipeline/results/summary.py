@@ -48,8 +48,9 @@ def trained_examples(model_run_uri: str) -> Optional[int]:
     return record["train_steps"] * batch if batch and record.get("train_steps") else None
 
 
-def overall_metrics(evaluation_uri: str,
-                    metric_names: Sequence[str]) -> Dict[str, Dict[str, float]]:
+def overall_metrics(
+    evaluation_uri: str, metric_names: Sequence[str]
+) -> Dict[str, Dict[str, float]]:
     """Returns {model name: {metric: value}} for the overall slice of an evaluation.
 
     Args:
@@ -64,22 +65,30 @@ def overall_metrics(evaluation_uri: str,
         for key_and_value in slice_metrics.metric_keys_and_values:
             key = key_and_value.key
             name = evaluation.metric_name(key)
-            if (key.is_diff or name not in metric_names or key.HasField("sub_key")
-                    or not key_and_value.value.HasField("double_value")):
+            if (
+                key.is_diff
+                or name not in metric_names
+                or key.HasField("sub_key")
+                or not key_and_value.value.HasField("double_value")
+            ):
                 continue
             model = key.model_name or evaluation.CANDIDATE
             metrics[model][name] = key_and_value.value.double_value.value
     # In the task's order, for the printed summary.
-    return {model: {name: values[name] for name in metric_names if name in values}
-            for model, values in metrics.items()}
+    return {
+        model: {name: values[name] for name in metric_names if name in values}
+        for model, values in metrics.items()
+    }
 
 
 def blessing_of(task: tasks.Task, metrics: Mapping[str, Mapping[str, float]]) -> dict:
     """The blessing as the summary states it: the metric, its values, bound and change."""
     blessing = task.blessing
-    return {**blessing.as_dict(),
-            "value": metrics.get(evaluation.CANDIDATE, {}).get(blessing.metric),
-            "baseline_value": metrics.get(evaluation.BASELINE, {}).get(blessing.metric)}
+    return {
+        **blessing.as_dict(),
+        "value": metrics.get(evaluation.CANDIDATE, {}).get(blessing.metric),
+        "baseline_value": metrics.get(evaluation.BASELINE, {}).get(blessing.metric),
+    }
 
 
 def empty_summary(pipeline_name: str, task: Optional[tasks.Task] = None) -> dict:
@@ -106,8 +115,10 @@ def empty_summary(pipeline_name: str, task: Optional[tasks.Task] = None) -> dict
 
 
 def summarize_latest_run(
-    connection_config: metadata_store_pb2.ConnectionConfig, pipeline_name: str,
-    task: tasks.Task, since_ms: int = 0,
+    connection_config: metadata_store_pb2.ConnectionConfig,
+    pipeline_name: str,
+    task: tasks.Task,
+    since_ms: int = 0,
 ) -> Optional[dict]:
     """Returns the summary of the newest run of `pipeline_name` as a JSON-able dict.
 
@@ -127,7 +138,8 @@ def summarize_latest_run(
     summary = {**empty_summary(pipeline_name, task), "run_id": run.run_id}
     for step in run.steps:
         summary["components"].append(
-            {"id": step.node_id, "state": step.state, "seconds": round(step.seconds, 1)})
+            {"id": step.node_id, "state": step.state, "seconds": round(step.seconds, 1)}
+        )
         for artifact in step.outputs:
             if artifact.type == "ModelEvaluation":
                 summary["metrics"] = overall_metrics(artifact.uri, task.metric_names)
@@ -155,7 +167,8 @@ def _format_metrics(metrics: Optional[Dict[str, float]]) -> str:
     if not metrics:
         return "none"
     return ", ".join(
-        f"{tasks.LABELS.get(name, name)} {value:.4f}" if name != tasks.EXAMPLE_COUNT
+        f"{tasks.LABELS.get(name, name)} {value:.4f}"
+        if name != tasks.EXAMPLE_COUNT
         else f"{int(value)} examples"
         for name, value in metrics.items()
     )
@@ -168,9 +181,11 @@ def _format_blessing(blessing: Optional[dict]) -> str:
     label = tasks.LABELS.get(blessing["metric"], blessing["metric"])
     bound = "at least" if blessing["direction"] == tasks.HIGHER else "at most"
     worse = "below" if blessing["direction"] == tasks.HIGHER else "above"
-    text = (f"  judged on: {label} ({blessing['direction']} is better), {bound} "
-            f"{blessing['bound']:g}, and at most {blessing['max_change']:g} {worse} the "
-            "baseline's")
+    text = (
+        f"  judged on: {label} ({blessing['direction']} is better), {bound} "
+        f"{blessing['bound']:g}, and at most {blessing['max_change']:g} {worse} the "
+        "baseline's"
+    )
     if blessing["value"] is not None:
         text += f"; candidate {blessing['value']:.4f}"
     if blessing["baseline_value"] is not None:
@@ -181,8 +196,10 @@ def _format_blessing(blessing: Optional[dict]) -> str:
 
 
 def _format_values(values: dict) -> str:
-    return ", ".join(f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}"
-                     for name, value in sorted(values.items()))
+    return ", ".join(
+        f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}"
+        for name, value in sorted(values.items())
+    )
 
 
 def _format_trial(trial: dict) -> str:
@@ -190,10 +207,12 @@ def _format_trial(trial: dict) -> str:
     if trial["score"] is None:
         return f"    trial {trial['trial_id']}: {trial['status']}: {values}: {trial['error']}"
     metrics = trial["metrics"]
-    return (f"    trial {trial['trial_id']}: {trial.get('objective', 'score')} "
-            f"{trial['score']:.4f}, "
-            f"{int(metrics.get('global_step', 0))} steps, {metrics.get('seconds', 0):.0f}s: "
-            f"{values}")
+    return (
+        f"    trial {trial['trial_id']}: {trial.get('objective', 'score')} "
+        f"{trial['score']:.4f}, "
+        f"{int(metrics.get('global_step', 0))} steps, {metrics.get('seconds', 0):.0f}s: "
+        f"{values}"
+    )
 
 
 def _format_hyperparameters(hyperparameters: Optional[dict]) -> List[str]:
@@ -222,23 +241,25 @@ def format_summary(summary: dict) -> str:
         by_state[component["state"]].append(component["id"])
     lines = [f"Run {summary['run_id']} of {summary['pipeline_name']}:"]
     for finding in summary["data_anomalies"]:
-        lines.append(f"  data note: column {finding['column']!r}: {finding['kind']}: "
-                     f"{finding['description']}")
+        lines.append(
+            f"  data note: column {finding['column']!r}: {finding['kind']}: "
+            f"{finding['description']}"
+        )
     for state in ("executed", "cached", "failed"):
         if by_state[state]:
             lines.append(f"  {state}: {', '.join(by_state[state])}")
     timings = ", ".join(
-        f"{c['id']} {c['seconds']:.1f}s"
-        for c in summary["components"]
-        if c["state"] == "executed"
+        f"{c['id']} {c['seconds']:.1f}s" for c in summary["components"] if c["state"] == "executed"
     )
     if timings:
         lines.append(f"  time: {timings}")
     lines.extend(_format_hyperparameters(summary.get("hyperparameters")))
     if summary.get("trained_examples"):
         epochs = summary.get("epochs")
-        lines.append(f"  trained on: {summary['trained_examples']:,} examples"
-                     + (f", about {epochs:g} epochs of the training split" if epochs else ""))
+        lines.append(
+            f"  trained on: {summary['trained_examples']:,} examples"
+            + (f", about {epochs:g} epochs of the training split" if epochs else "")
+        )
     metrics = summary["metrics"]
     if summary.get("task"):
         lines.append(f"  task: {summary['task']}")

@@ -15,8 +15,7 @@ from pipeline.definition import config as config_lib
 
 def summaries_dir(build_dir: str, family: str) -> str:
     """The folder holding a family's Trainer summaries under a build folder."""
-    return os.path.join(os.path.abspath(build_dir), "pipeline_root", family, "Trainer",
-                        "model_run")
+    return os.path.join(os.path.abspath(build_dir), "pipeline_root", family, "Trainer", "model_run")
 
 
 def main(argv=None) -> int:
@@ -28,14 +27,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logdir = summaries_dir(args.build_dir, args.model)
     if not os.path.isdir(logdir):
-        print(f"error: {logdir} does not exist; run the pipeline first (make run).",
-              file=sys.stderr)
+        print(
+            f"error: {logdir} does not exist; run the pipeline first (make run).", file=sys.stderr
+        )
         return 2
     from tensorboard import program  # Imports TensorFlow: only once there is a logdir.
 
     board = program.TensorBoard()
-    board.configure(argv=[None, "--logdir", logdir, "--host", "127.0.0.1",
-                          "--port", str(args.port)])
+    board.configure(
+        argv=[None, "--logdir", logdir, "--host", "127.0.0.1", "--port", str(args.port)]
+    )
     return board.main()
 
 

@@ -30,49 +30,71 @@ _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 def _check_name(name: str) -> None:
     if not _NAME.fullmatch(name) or keyword.iskeyword(name) or name == "common":
-        raise ScaffoldError(f"NAME={name!r}: a family's name is lower-case letters, digits "
-                            "and '_', starting with a letter (not 'common').")
+        raise ScaffoldError(
+            f"NAME={name!r}: a family's name is lower-case letters, digits "
+            "and '_', starting with a letter (not 'common')."
+        )
 
 
 def _plan(name: str, data: str, label: str, table) -> writer.Plan:
     copied = table.size_bytes <= writer.COPY_LIMIT_BYTES
-    if not copied and not os.path.isdir(data) and len(table_lib.data_paths(
-            os.path.dirname(os.path.abspath(data)))) > 1:
-        raise ScaffoldError(f"{data} is too large to copy and its folder holds other CSV "
-                            "files: move it into a folder of its own, and give DATA=<folder>.")
+    if (
+        not copied
+        and not os.path.isdir(data)
+        and len(table_lib.data_paths(os.path.dirname(os.path.abspath(data)))) > 1
+    ):
+        raise ScaffoldError(
+            f"{data} is too large to copy and its folder holds other CSV "
+            "files: move it into a folder of its own, and give DATA=<folder>."
+        )
     batch_size = 32 if table.rows < 10_000 else 128
     steps = task_inference.train_steps(table.rows, batch_size, EPOCHS)
-    return writer.Plan(name=name, label=label, source=data, train_steps=steps,
-                       batch_size=batch_size, epochs=EPOCHS, copied=copied)
+    return writer.Plan(
+        name=name,
+        label=label,
+        source=data,
+        train_steps=steps,
+        batch_size=batch_size,
+        epochs=EPOCHS,
+        copied=copied,
+    )
 
 
 def _check_columns(table, label: str) -> None:
     empty = [c.name for c in table.columns.values() if c.name != label and not c.values]
     if empty:
-        raise ScaffoldError(f"{table.files[0]}: the columns {empty} are empty in every row; "
-                            "remove them.")
+        raise ScaffoldError(
+            f"{table.files[0]}: the columns {empty} are empty in every row; remove them."
+        )
     if len(table.columns) < 2:
-        raise ScaffoldError(f"{table.files[0]}: the label is the only column; a model needs "
-                            "at least one other column to read.")
+        raise ScaffoldError(
+            f"{table.files[0]}: the label is the only column; a model needs "
+            "at least one other column to read."
+        )
 
 
 def _check_written(name: str, project_root: str) -> None:
     """Loads the new family as a run does; removes it again if the loader refuses it."""
     from pipeline.definition import families
 
-    folders = {"modules_dir": os.path.join(project_root, "modules"),
-               "data_dir": os.path.join(project_root, "data")}
+    folders = {
+        "modules_dir": os.path.join(project_root, "modules"),
+        "data_dir": os.path.join(project_root, "data"),
+    }
     try:
         families.load(name, **folders)
     except families.FamilyError as error:
         for folder in folders.values():
             shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
-        raise ScaffoldError(f"the written family does not load (a bug of `make family`; "
-                            f"nothing is left written): {error}") from None
+        raise ScaffoldError(
+            f"the written family does not load (a bug of `make family`; "
+            f"nothing is left written): {error}"
+        ) from None
 
 
-def make_family(name: str, data: str, label: str, task: Optional[str] = None,
-                project_root: str = PROJECT_ROOT) -> List[str]:
+def make_family(
+    name: str, data: str, label: str, task: Optional[str] = None, project_root: str = PROJECT_ROOT
+) -> List[str]:
     """Writes the family; returns the lines to print. Raises ScaffoldError."""
     _check_name(name)
     writer.check_free(project_root, name)
@@ -83,8 +105,10 @@ def make_family(name: str, data: str, label: str, task: Optional[str] = None,
     schema = schema_inference.infer(table, label, stats)
     blocking = schema_inference.gate_anomalies(schema, stats)
     if blocking:
-        raise ScaffoldError("the inferred schema does not pass the data gate on the same "
-                            "data (a bug of `make family`): " + "; ".join(blocking))
+        raise ScaffoldError(
+            "the inferred schema does not pass the data gate on the same "
+            "data (a bug of `make family`): " + "; ".join(blocking)
+        )
     plan = _plan(name, data, label, table)
     written = writer.write_family(project_root, plan, table, choice, schema)
     _check_written(name, project_root)
@@ -93,22 +117,30 @@ def make_family(name: str, data: str, label: str, task: Optional[str] = None,
 
 def _report(plan, table, choice, written, project_root) -> List[str]:
     relative = sorted(os.path.relpath(p, project_root) for p in written)
-    where = "copied into data/{0}/sample/".format(plan.name) if plan.copied else (
-        f"read where it is ({os.path.abspath(plan.source)}); its first rows are the sample")
-    lines = [f"Family {plan.name!r}: {table.rows} rows, {len(table.columns)} columns "
-             f"from {plan.source}; the data is {where}.",
-             f"Task: {choice.kind}."] + [f"  - {r}" for r in choice.reasons]
+    where = (
+        f"copied into data/{plan.name}/sample/"
+        if plan.copied
+        else (f"read where it is ({os.path.abspath(plan.source)}); its first rows are the sample")
+    )
+    lines = [
+        f"Family {plan.name!r}: {table.rows} rows, {len(table.columns)} columns "
+        f"from {plan.source}; the data is {where}.",
+        f"Task: {choice.kind}.",
+    ] + [f"  - {r}" for r in choice.reasons]
     lines += [f"  - {n}" for n in task_inference.column_kind_note(table, plan.label)]
-    lines.append(f"Training: {plan.train_steps} steps of {plan.batch_size} (about "
-                 f"{plan.epochs} epochs).")
+    lines.append(
+        f"Training: {plan.train_steps} steps of {plan.batch_size} (about {plan.epochs} epochs)."
+    )
     lines += ["Written:"] + [f"  {p}" for p in relative]
-    lines += ["Next:",
-              f"  make run MODEL={plan.name}      # trains, evaluates, blesses and pushes",
-              f"  edit modules/{plan.name}/contract.py: the blessing bound and change "
-              "(TASK), train_steps, hyperparameters",
-              f"  edit modules/{plan.name}/model.py to replace the baseline with your model "
-              "(keep the Input names)",
-              f"  .venv/bin/python -m pytest modules/{plan.name}   # the family's tests"]
+    lines += [
+        "Next:",
+        f"  make run MODEL={plan.name}      # trains, evaluates, blesses and pushes",
+        f"  edit modules/{plan.name}/contract.py: the blessing bound and change "
+        "(TASK), train_steps, hyperparameters",
+        f"  edit modules/{plan.name}/model.py to replace the baseline with your model "
+        "(keep the Input names)",
+        f"  .venv/bin/python -m pytest modules/{plan.name}   # the family's tests",
+    ]
     return lines
 
 

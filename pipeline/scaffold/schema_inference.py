@@ -41,8 +41,9 @@ def _values(column: Column) -> pa.Array:
 
 def statistics(table: Table) -> statistics_pb2.DatasetFeatureStatisticsList:
     """TFDV's statistics of the table's cells."""
-    batch = pa.RecordBatch.from_arrays([_values(c) for c in table.columns.values()],
-                                       list(table.columns))
+    batch = pa.RecordBatch.from_arrays(
+        [_values(c) for c in table.columns.values()], list(table.columns)
+    )
     return stats_impl.generate_statistics_in_memory(batch)
 
 
@@ -77,7 +78,9 @@ def gate_anomalies(schema: schema_pb2.Schema, stats) -> List[str]:
 
 def header_comment(source: str) -> str:
     """The comment at the top of the written schema."""
-    return (f"# The curated schema of the raw columns, inferred by TFDV from {source} by "
-            "`make family`\n# (infer_feature_shape=False; value_count.min 0 where cells "
-            "are empty; the label\n# not in SERVING). Edit it as the data's contract: "
-            "the data gate checks every run against it.\n")
+    return (
+        f"# The curated schema of the raw columns, inferred by TFDV from {source} by "
+        "`make family`\n# (infer_feature_shape=False; value_count.min 0 where cells "
+        "are empty; the label\n# not in SERVING). Edit it as the data's contract: "
+        "the data gate checks every run against it.\n"
+    )

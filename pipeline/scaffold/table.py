@@ -19,8 +19,9 @@ from components import data_files
 INT, FLOAT, STRING = "INT", "FLOAT", "STRING"
 # Cells that other tools write for a missing value; this project reads only an empty
 # cell as missing (ExampleGen would read these as strings).
-MISSING_TOKENS = frozenset({"NA", "N/A", "#N/A", "NaN", "nan", "NAN", "NULL", "null",
-                            "None", "none", "<NA>", "na", "n/a"})
+MISSING_TOKENS = frozenset(
+    {"NA", "N/A", "#N/A", "NaN", "nan", "NAN", "NULL", "null", "None", "none", "<NA>", "na", "n/a"}
+)
 # A column name the pipeline can carry through Transform and Keras as it is.
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]*")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -92,12 +93,15 @@ def data_paths(data: str) -> Tuple[str, ...]:
 def _check_header(path: str, header: List[str]) -> None:
     for number, name in enumerate(header, start=1):
         if not name.strip():
-            raise ScaffoldError(f"{path}: line 1, column {number}: the column has no name; "
-                                "give every column a name in the header.")
+            raise ScaffoldError(
+                f"{path}: line 1, column {number}: the column has no name; "
+                "give every column a name in the header."
+            )
         if not _NAME.fullmatch(name):
             raise ScaffoldError(
                 f"{path}: line 1, column {number}: the name {name!r} is not a plain name "
-                "(a letter, then letters, digits, '_' or '.'); rename the column.")
+                "(a letter, then letters, digits, '_' or '.'); rename the column."
+            )
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         raise ScaffoldError(f"{path}: line 1: the columns {repeated} appear twice.")
@@ -116,15 +120,17 @@ def _read_file(path: str, header: List[str]) -> List[List[str]]:
         if not row:
             continue  # ExampleGen skips blank lines.
         if len(row) != len(header):
-            raise ScaffoldError(f"{path}: line {first} has {len(row)} fields; the header "
-                                f"has {len(header)}.")
+            raise ScaffoldError(
+                f"{path}: line {first} has {len(row)} fields; the header has {len(header)}."
+            )
         cells = [cell.strip() for cell in row]
         for name, cell in zip(header, cells):
             if cell in MISSING_TOKENS:
                 raise ScaffoldError(
                     f"{path}: line {first}, column {name!r}: the cell {cell!r} stands for a "
                     "missing value; this project reads only empty cells as missing: empty "
-                    "such cells (or write the value).")
+                    "such cells (or write the value)."
+                )
         rows.append(cells)
     return rows
 
@@ -151,8 +157,9 @@ def read(data: str) -> Table:
         except csv_check.CsvFormatError as error:
             raise ScaffoldError(str(error)) from None
     if len(rows) < MIN_ROWS:
-        raise ScaffoldError(f"{data}: {len(rows)} data row(s); a family needs at least "
-                            f"{MIN_ROWS} to train on some and evaluate on others.")
-    columns = {name: Column(name, tuple(row[i] for row in rows))
-               for i, name in enumerate(header)}
+        raise ScaffoldError(
+            f"{data}: {len(rows)} data row(s); a family needs at least "
+            f"{MIN_ROWS} to train on some and evaluate on others."
+        )
+    columns = {name: Column(name, tuple(row[i] for row in rows)) for i, name in enumerate(header)}
     return Table(files=paths, columns=columns)

@@ -63,11 +63,14 @@ def _binary(counts: collections.Counter) -> Tuple[str, str]:
     """(the positive value, why)."""
     for value in counts:
         if value.lower() in POSITIVE_WORDS or (
-                value.lower() not in ("nan",) and _is_number(value) and float(value) == 1.0):
+            value.lower() not in ("nan",) and _is_number(value) and float(value) == 1.0
+        ):
             return value, f"the label's values are {sorted(counts)}: {value!r} is class 1"
     positive = min(sorted(counts), key=lambda v: counts[v])
-    return positive, (f"the label's values are {sorted(counts)}: the less frequent, "
-                      f"{positive!r} ({counts[positive]} of {sum(counts.values())}), is class 1")
+    return positive, (
+        f"the label's values are {sorted(counts)}: the less frequent, "
+        f"{positive!r} ({counts[positive]} of {sum(counts.values())}), is class 1"
+    )
 
 
 def _is_number(value: str) -> bool:
@@ -101,20 +104,26 @@ def _kind(table: Table, label: str, counts, requested: Optional[str]) -> str:
         return tasks.REGRESSION
     raise ScaffoldError(
         f"column {label!r}: a text label with {len(counts)} distinct values, more than "
-        f"{MAX_CLASSES}: set TASK=multiclass to make each a class, or choose another label.")
+        f"{MAX_CLASSES}: set TASK=multiclass to make each a class, or choose another label."
+    )
 
 
 def _check(table: Table, label: str, kind: str, counts) -> None:
     column = table.columns[label]
     if kind == tasks.BINARY and len(counts) != 2:
-        raise ScaffoldError(f"column {label!r}: TASK=binary needs two distinct labels; it "
-                            f"has {len(counts)}.")
+        raise ScaffoldError(
+            f"column {label!r}: TASK=binary needs two distinct labels; it has {len(counts)}."
+        )
     if kind == tasks.MULTICLASS and len(counts) < 3:
-        raise ScaffoldError(f"column {label!r}: a multi-class task needs 3 classes or "
-                            f"more; it has {len(counts)} (2: TASK=binary).")
+        raise ScaffoldError(
+            f"column {label!r}: a multi-class task needs 3 classes or "
+            f"more; it has {len(counts)} (2: TASK=binary)."
+        )
     if kind == tasks.REGRESSION and column.kind == STRING:
-        raise ScaffoldError(f"column {label!r}: TASK=regression needs a numeric label; "
-                            f"{column.values[0]!r} is not a number.")
+        raise ScaffoldError(
+            f"column {label!r}: TASK=regression needs a numeric label; "
+            f"{column.values[0]!r} is not a number."
+        )
 
 
 def infer(table: Table, label: str, requested: Optional[str] = None) -> TaskChoice:
@@ -125,25 +134,34 @@ def infer(table: Table, label: str, requested: Optional[str] = None) -> TaskChoi
         requested task it cannot be.
     """
     if label not in table.columns:
-        raise ScaffoldError(f"{table.files[0]}: there is no column {label!r} for the label; "
-                            f"the columns are {list(table.columns)}.")
+        raise ScaffoldError(
+            f"{table.files[0]}: there is no column {label!r} for the label; "
+            f"the columns are {list(table.columns)}."
+        )
     column = table.columns[label]
     counts = collections.Counter(column.values)
     if not counts:
-        raise ScaffoldError(f"{table.files[0]}: column {label!r}, the label, is empty in "
-                            "every row.")
+        raise ScaffoldError(
+            f"{table.files[0]}: column {label!r}, the label, is empty in every row."
+        )
     if len(counts) < 2:
-        raise ScaffoldError(f"{table.files[0]}: column {label!r}, the label, holds one "
-                            f"value only ({next(iter(counts))!r}): nothing to predict.")
+        raise ScaffoldError(
+            f"{table.files[0]}: column {label!r}, the label, holds one "
+            f"value only ({next(iter(counts))!r}): nothing to predict."
+        )
     kind = _kind(table, label, counts, requested)
     _check(table, label, kind, counts)
     empty = column.empty_cells
     if empty and kind == tasks.BINARY:
         line = column.cells.index("") + 2
-        raise ScaffoldError(f"{table.files[0]}: column {label!r}, the label, is empty in "
-                            f"{empty} row(s) (the first near line {line}); fill or remove them.")
-    reasons = [f"{len(counts)} distinct labels in {len(column.values)} rows: {kind}"
-               + (" (TASK)" if requested else "")]
+        raise ScaffoldError(
+            f"{table.files[0]}: column {label!r}, the label, is empty in "
+            f"{empty} row(s) (the first near line {line}); fill or remove them."
+        )
+    reasons = [
+        f"{len(counts)} distinct labels in {len(column.values)} rows: {kind}"
+        + (" (TASK)" if requested else "")
+    ]
     if empty:
         reasons.append(f"{empty} rows with an empty label are left out")
     if kind == tasks.BINARY:
@@ -155,8 +173,13 @@ def infer(table: Table, label: str, requested: Optional[str] = None) -> TaskChoi
 
 def _binary_choice(counts, reasons) -> TaskChoice:
     positive, why = _binary(counts)
-    return TaskChoice(tasks.BINARY, BINARY_AUC_BOUND, 0.02, positive=positive,
-                      reasons=tuple(reasons + [why, f"blessed on AUC >= {BINARY_AUC_BOUND}"]))
+    return TaskChoice(
+        tasks.BINARY,
+        BINARY_AUC_BOUND,
+        0.02,
+        positive=positive,
+        reasons=tuple(reasons + [why, f"blessed on AUC >= {BINARY_AUC_BOUND}"]),
+    )
 
 
 def _multiclass_choice(counts, kind: str, drop_empty: bool, reasons) -> TaskChoice:
@@ -164,11 +187,19 @@ def _multiclass_choice(counts, kind: str, drop_empty: bool, reasons) -> TaskChoi
     majority, count = counts.most_common(1)[0]
     share = count / sum(counts.values())
     bound = min(0.99, math.ceil((share + 0.01) * 100) / 100)
-    reasons = reasons + [f"classes {list(classes)}",
-                         f"the majority class {majority!r} is {share:.1%} of the rows: "
-                         f"blessed on accuracy >= {bound:g}"]
-    return TaskChoice(tasks.MULTICLASS, bound, 0.03, classes=classes,
-                      drop_empty_label=drop_empty, reasons=tuple(reasons))
+    reasons = reasons + [
+        f"classes {list(classes)}",
+        f"the majority class {majority!r} is {share:.1%} of the rows: "
+        f"blessed on accuracy >= {bound:g}",
+    ]
+    return TaskChoice(
+        tasks.MULTICLASS,
+        bound,
+        0.03,
+        classes=classes,
+        drop_empty_label=drop_empty,
+        reasons=tuple(reasons),
+    )
 
 
 def _regression_choice(column, label: str, drop_empty: bool, reasons) -> TaskChoice:
@@ -178,11 +209,20 @@ def _regression_choice(column, label: str, drop_empty: bool, reasons) -> TaskCho
     if std == 0:
         raise ScaffoldError(f"column {label!r}: every label is {values[0]:g}.")
     bound = _round_up(std)
-    reasons = reasons + [f"the label's mean is {mean:.4g} and its standard deviation "
-                         f"{std:.4g} (the RMSE of always predicting the mean): blessed on "
-                         f"RMSE <= {bound:g}"]
-    return TaskChoice(tasks.REGRESSION, bound, _round_up(0.05 * std), label_mean=mean,
-                      label_std=std, drop_empty_label=drop_empty, reasons=tuple(reasons))
+    reasons = reasons + [
+        f"the label's mean is {mean:.4g} and its standard deviation "
+        f"{std:.4g} (the RMSE of always predicting the mean): blessed on "
+        f"RMSE <= {bound:g}"
+    ]
+    return TaskChoice(
+        tasks.REGRESSION,
+        bound,
+        _round_up(0.05 * std),
+        label_mean=mean,
+        label_std=std,
+        drop_empty_label=drop_empty,
+        reasons=tuple(reasons),
+    )
 
 
 def train_steps(rows: int, batch_size: int, epochs: int) -> int:
@@ -199,8 +239,11 @@ def column_kind_note(table: Table, label: str) -> Tuple[str, ...]:
         notes.append(f"numbers, z-scored (empty cells: the mean): {numbers}")
     if strings:
         notes.append(f"strings, a vocabulary and an Embedding each: {strings}")
-    floats_as_ints = [c.name for c in table.columns.values()
-                      if c.kind == FLOAT and all(_is_integral(v) for v in c.values)]
+    floats_as_ints = [
+        c.name
+        for c in table.columns.values()
+        if c.kind == FLOAT and all(_is_integral(v) for v in c.values)
+    ]
     if floats_as_ints:
         notes.append(f"integer-looking decimals (read as FLOAT): {floats_as_ints}")
     return tuple(notes)

@@ -51,7 +51,8 @@ def _analyze(preprocessing_fn, examples: List[bytes], schema, work_dir: str) -> 
         with beam.Pipeline() as pipeline:
             raw = pipeline | beam.Create(examples) | source.BeamSource()
             transform_fn = (raw, source.TensorAdapterConfig()) | tft_beam.AnalyzeDataset(
-                preprocessing_fn)
+                preprocessing_fn
+            )
             _ = transform_fn | tft_beam.WriteTransformFn(output)
     return output
 
@@ -60,18 +61,20 @@ def transform_and_predict(name: str, work_dir: str, rows: int = 64) -> Trial:
     """Transforms the first `rows` rows of the family's sample and scores them."""
     import tensorflow as tf
     import tensorflow_transform as tft
+
     from pipeline.serving import client as serving
 
     family = families.load(name)
     schema = schema_lib.load_schema(family.schema_file)
     examples = serving.examples_from_csv(_sample_file(family), schema, serving=False)[:rows]
     module = families.module_of(family, "preprocessing")
-    output = tft.TFTransformOutput(_analyze(module.preprocessing_fn, examples, schema,
-                                            work_dir))
+    output = tft.TFTransformOutput(_analyze(module.preprocessing_fn, examples, schema, work_dir))
     raw = tf.io.parse_example(tf.constant(examples), schema_lib.raw_feature_spec(schema))
     features = output.transform_features_layer()(raw)
     model = families.model_builder(family)(output, family.contract.hparam_defaults)
     inputs = {key: features[key] for key in model.input_names}
-    return Trial(rows=len(examples),
-                 features={key: value.numpy() for key, value in features.items()},
-                 predictions=np.asarray(model(inputs)))
+    return Trial(
+        rows=len(examples),
+        features={key: value.numpy() for key, value in features.items()},
+        predictions=np.asarray(model(inputs)),
+    )

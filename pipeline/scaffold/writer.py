@@ -49,43 +49,68 @@ def _render(template: str, values: dict) -> str:
 def _task_expression(choice: TaskChoice) -> str:
     drop = ", drop_empty_label=True" if choice.drop_empty_label else ""
     if choice.kind == tasks.BINARY:
-        return (f"tasks.binary(bound={choice.bound!r}, max_change={choice.max_change!r}, "
-                f"positive={choice.positive!r})")
+        return (
+            f"tasks.binary(bound={choice.bound!r}, max_change={choice.max_change!r}, "
+            f"positive={choice.positive!r})"
+        )
     if choice.kind == tasks.MULTICLASS:
-        return (f"tasks.multiclass({choice.classes!r}, bound={choice.bound!r}, "
-                f"max_change={choice.max_change!r}{drop})")
+        return (
+            f"tasks.multiclass({choice.classes!r}, bound={choice.bound!r}, "
+            f"max_change={choice.max_change!r}{drop})"
+        )
     return f"tasks.regression(bound={choice.bound!r}, max_change={choice.max_change!r}{drop})"
 
 
 _HEADS = {
     "regression": (
         "    # The head predicts the standardized label; the output scales it back.\n"
-        "    standardized = contract.TASK.output_layer(f\"{contract.OUTPUT_NAME}_standardized\")(hidden)\n"
+        "    standardized = contract.TASK.output_layer(\n"
+        '        f"{contract.OUTPUT_NAME}_standardized")(hidden)\n'
         "    return tf.keras.layers.Rescaling(contract.LABEL_STD, offset=contract.LABEL_MEAN,\n"
-        "                                     name=contract.OUTPUT_NAME)(standardized)"),
+        "                                     name=contract.OUTPUT_NAME)(standardized)"
+    ),
     "other": "    return contract.TASK.output_layer(contract.OUTPUT_NAME)(hidden)",
 }
 
 
 def _values(plan: Plan, choice: TaskChoice) -> dict:
     regression = choice.kind == tasks.REGRESSION
-    constants = (f"# The label's mean and standard deviation in the data `make family` read: "
-                 f"the model\n# predicts the standardized label.\nLABEL_MEAN = {choice.label_mean!r}\n"
-                 f"LABEL_STD = {choice.label_std!r}\n") if regression else ""
-    default_data = ('os.path.join(DATA_DIR, "sample")' if plan.copied
-                    else repr(os.path.abspath(plan.source if os.path.isdir(plan.source)
-                                              else os.path.dirname(plan.source))))
+    constants = (
+        (
+            f"# The label's mean and standard deviation in the data `make family` read: "
+            f"the model\n# predicts the standardized label.\nLABEL_MEAN = {choice.label_mean!r}\n"
+            f"LABEL_STD = {choice.label_std!r}\n"
+        )
+        if regression
+        else ""
+    )
+    default_data = (
+        'os.path.join(DATA_DIR, "sample")'
+        if plan.copied
+        else repr(
+            os.path.abspath(
+                plan.source if os.path.isdir(plan.source) else os.path.dirname(plan.source)
+            )
+        )
+    )
     return {
-        "name": plan.name, "label": repr(plan.label), "source": os.path.basename(
-            os.path.normpath(plan.source)),
+        "name": plan.name,
+        "label": repr(plan.label),
+        "source": os.path.basename(os.path.normpath(plan.source)),
         "summary": f"a {choice.kind} model of column {plan.label!r}",
-        "constants": constants, "task": _task_expression(choice),
+        "constants": constants,
+        "task": _task_expression(choice),
         "bound_comment": textwrap.fill(
-            "Set by `make family` from the data: " + choice.reasons[-1] + ". Edit to your "
-            "needs.", width=88, initial_indent="# ", subsequent_indent="# "),
+            "Set by `make family` from the data: " + choice.reasons[-1] + ". Edit to your needs.",
+            width=88,
+            initial_indent="# ",
+            subsequent_indent="# ",
+        ),
         "steps_reason": f"About {plan.epochs} epochs of the training split at {plan.batch_size} "
-                        "a batch.",
-        "train_steps": plan.train_steps, "batch_size": plan.batch_size, "epochs": plan.epochs,
+        "a batch.",
+        "train_steps": plan.train_steps,
+        "batch_size": plan.batch_size,
+        "epochs": plan.epochs,
         "default_data": default_data,
         "head": _HEADS["regression" if regression else "other"],
     }
@@ -108,15 +133,20 @@ def _write_sample(table: Table, path: str) -> None:
 
 def check_free(project_root: str, name: str) -> None:
     """Refuses a name whose family folders exist."""
-    for folder in (os.path.join(project_root, "modules", name),
-                   os.path.join(project_root, "data", name)):
+    for folder in (
+        os.path.join(project_root, "modules", name),
+        os.path.join(project_root, "data", name),
+    ):
         if os.path.exists(folder):
-            raise ScaffoldError(f"{os.path.relpath(folder, project_root)} exists: `make "
-                                "family` never writes over a family; choose another NAME.")
+            raise ScaffoldError(
+                f"{os.path.relpath(folder, project_root)} exists: `make "
+                "family` never writes over a family; choose another NAME."
+            )
 
 
-def write_family(project_root: str, plan: Plan, table: Table, choice: TaskChoice,
-                 schema) -> List[str]:
+def write_family(
+    project_root: str, plan: Plan, table: Table, choice: TaskChoice, schema
+) -> List[str]:
     """Writes `modules/<name>/` and `data/<name>/`; returns the written paths."""
     check_free(project_root, plan.name)
     module_dir = os.path.join(project_root, "modules", plan.name)
@@ -130,13 +160,17 @@ def write_family(project_root: str, plan: Plan, table: Table, choice: TaskChoice
         path = os.path.join(module_dir, name)
         _write(path, _render(os.path.basename(name) + ".tmpl", values))
         written.append(path)
-    for init in (os.path.join(module_dir, "__init__.py"),
-                 os.path.join(module_dir, "tests", "__init__.py")):
+    for init in (
+        os.path.join(module_dir, "__init__.py"),
+        os.path.join(module_dir, "tests", "__init__.py"),
+    ):
         _write(init, "")
         written.append(init)
     schema_path = os.path.join(data_dir, "schema.pbtxt")
-    _write(schema_path, schema_inference.header_comment(values["source"])
-           + text_format.MessageToString(schema))
+    _write(
+        schema_path,
+        schema_inference.header_comment(values["source"]) + text_format.MessageToString(schema),
+    )
     written.append(schema_path)
     if plan.copied:
         for path in table.files:

@@ -23,10 +23,10 @@ from tfx.dsl.io import fileio
 
 from components import versioned_pusher
 from components.versioned_pusher import PUSHED_MARKER
-from modules.common.tasks import CLASSES_OUTPUT
-from modules.common.tasks import SCORES_OUTPUT
 from modules.common.schema import load_schema  # noqa: F401  (the client's own API)
 from modules.common.schema import raw_feature_spec
+from modules.common.tasks import CLASSES_OUTPUT
+from modules.common.tasks import SCORES_OUTPUT
 
 _PARSERS = {tf.float32: float, tf.int64: lambda text: int(float(text)), tf.string: str.encode}
 
@@ -36,8 +36,9 @@ def feature_types(schema: schema_pb2.Schema, serving: bool = True) -> dict:
     return {key: value.dtype for key, value in raw_feature_spec(schema, serving).items()}
 
 
-def example_from_row(row: Mapping[str, str], types: Mapping[str, tf.DType],
-                     where: str = "row") -> bytes:
+def example_from_row(
+    row: Mapping[str, str], types: Mapping[str, tf.DType], where: str = "row"
+) -> bytes:
     """Returns a serialized `tf.Example` of one CSV row; empty cells are left out.
 
     Raises:
@@ -64,8 +65,9 @@ def example_from_row(row: Mapping[str, str], types: Mapping[str, tf.DType],
     return example.SerializeToString()
 
 
-def check_header(header, schema: schema_pb2.Schema, serving: bool = True,
-                 where: str = "the CSV file") -> None:
+def check_header(
+    header, schema: schema_pb2.Schema, serving: bool = True, where: str = "the CSV file"
+) -> None:
     """Raises ValueError naming columns of `header` unknown to the schema, or missing.
 
     For serving, the label's source columns may be present or absent: they are not sent.
@@ -81,12 +83,12 @@ def check_header(header, schema: schema_pb2.Schema, serving: bool = True,
     if missing:
         problems.append(f"column {', '.join(map(repr, missing))} of the schema is missing")
     if problems:
-        raise ValueError(f"{where}: the header does not match the schema: "
-                         f"{'; '.join(problems)}.")
+        raise ValueError(f"{where}: the header does not match the schema: {'; '.join(problems)}.")
 
 
-def examples_from_csv(csv_path: str, schema: schema_pb2.Schema,
-                      serving: bool = True) -> List[bytes]:
+def examples_from_csv(
+    csv_path: str, schema: schema_pb2.Schema, serving: bool = True
+) -> List[bytes]:
     """Returns one serialized raw `tf.Example` per row of a CSV file with a header.
 
     A UTF-8 byte-order mark (Excel's "CSV UTF-8") is read as such.
@@ -104,8 +106,10 @@ def examples_from_csv(csv_path: str, schema: schema_pb2.Schema,
         for row in reader:
             where = f"{csv_path}, line {reader.line_num}"
             if None in row or None in row.values():
-                raise ValueError(f"{where}: the row's field count differs from the "
-                                 f"header's ({len(reader.fieldnames)}).")
+                raise ValueError(
+                    f"{where}: the row's field count differs from the "
+                    f"header's ({len(reader.fieldnames)})."
+                )
             examples.append(example_from_row(row, types, where=where))
         return examples
 
@@ -123,7 +127,8 @@ def latest_version_dir(serving_model_dir: str) -> str:
     if not versions:
         raise FileNotFoundError(
             f"No complete pushed model version in {serving_model_dir} (a numbered folder "
-            f"holding {PUSHED_MARKER}).")
+            f"holding {PUSHED_MARKER})."
+        )
     return os.path.join(serving_model_dir, versions[-1])
 
 
@@ -138,9 +143,7 @@ def check_examples(serialized_examples: Iterable[bytes]) -> List[bytes]:
         try:
             tf.train.Example.FromString(serialized)
         except DecodeError as error:
-            raise ValueError(
-                f"Example {index} is not a serialized tf.Example ({error})."
-            ) from None
+            raise ValueError(f"Example {index} is not a serialized tf.Example ({error}).") from None
     return examples
 
 
@@ -175,13 +178,16 @@ def predict(model_dir: str, serialized_examples: Iterable[bytes]) -> Predictions
     examples = check_examples(serialized_examples)
     model = tf.saved_model.load(model_dir)
     serve = model.signatures["serving_default"]
-    outputs = {name: tensor.numpy() for name, tensor in
-               serve(examples=tf.constant(examples)).items()}
+    outputs = {
+        name: tensor.numpy() for name, tensor in serve(examples=tf.constant(examples)).items()
+    }
     if CLASSES_OUTPUT in outputs:
         names = outputs[CLASSES_OUTPUT]
         classes = tuple(name.decode("utf-8") for name in names[0]) if len(names) else ()
         return Predictions(outputs[SCORES_OUTPUT], classes)
     if len(outputs) != 1:
-        raise ValueError(f"{model_dir}: the serving signature returns {sorted(outputs)}; "
-                         f"expected one output, or {SCORES_OUTPUT} and {CLASSES_OUTPUT}.")
+        raise ValueError(
+            f"{model_dir}: the serving signature returns {sorted(outputs)}; "
+            f"expected one output, or {SCORES_OUTPUT} and {CLASSES_OUTPUT}."
+        )
     return Predictions(next(iter(outputs.values())).reshape(-1))

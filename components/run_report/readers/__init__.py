@@ -25,7 +25,7 @@ def split_files(uri: str, file_name: str) -> Dict[str, str]:
     """Returns {split name: file path} for `Split-<name>/<file_name>` under `uri`."""
     found = {}
     for path in sorted(glob.glob(os.path.join(uri, "Split-*", file_name))):
-        found[os.path.basename(os.path.dirname(path))[len("Split-"):]] = path
+        found[os.path.basename(os.path.dirname(path))[len("Split-") :]] = path
     if not found:
         raise ReportInputError(f"{uri}: no Split-*/{file_name} in this folder.")
     return found

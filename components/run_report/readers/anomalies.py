@@ -17,12 +17,14 @@ def load_anomalies(anomalies_uri: str) -> Dict[str, anomalies_pb2.Anomalies]:
     found = gate_report.load_anomalies(anomalies_uri)
     if not found:
         raise ReportInputError(
-            f"{anomalies_uri}: no Split-*/{gate_report.ANOMALIES_FILE} in this folder.")
+            f"{anomalies_uri}: no Split-*/{gate_report.ANOMALIES_FILE} in this folder."
+        )
     return found
 
 
-def anomalies_section(anomalies_uri: str, blocking_kinds: Iterable[str],
-                      stopped: bool = False) -> dict:
+def anomalies_section(
+    anomalies_uri: str, blocking_kinds: Iterable[str], stopped: bool = False
+) -> dict:
     """The validator's findings, each marked blocking or not, and what to do.
 
     Args:

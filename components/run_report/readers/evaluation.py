@@ -58,8 +58,9 @@ def _values(per_slice, candidate: str):
         yield key.model_name or candidate, key, key_and_value.value.double_value.value
 
 
-def slice_metrics(evaluation_uri: str, candidate: str = CANDIDATE,
-                  metric_names: Optional[Sequence[str]] = None) -> List[dict]:
+def slice_metrics(
+    evaluation_uri: str, candidate: str = CANDIDATE, metric_names: Optional[Sequence[str]] = None
+) -> List[dict]:
     """Returns [{"slice", "models": {model: {metric: value}}}], overall first.
 
     Metrics are named by `components.evaluation.metric_name` (`macro_auc`); per-class
@@ -74,8 +75,11 @@ def slice_metrics(evaluation_uri: str, candidate: str = CANDIDATE,
         weighted = collections.defaultdict(set)
         for model, key, value in _values(per_slice, candidate):
             name = metric_name(key)
-            if ("/" in name or key.HasField("sub_key")
-                    or (metric_names and name not in metric_names)):
+            if (
+                "/" in name
+                or key.HasField("sub_key")
+                or (metric_names and name not in metric_names)
+            ):
                 continue
             is_weighted = key.HasField("example_weighted")
             if name in weighted[model] and not is_weighted:
@@ -88,8 +92,9 @@ def slice_metrics(evaluation_uri: str, candidate: str = CANDIDATE,
     return rows
 
 
-def class_metrics(evaluation_uri: str, classes: Sequence[str],
-                  candidate: str = CANDIDATE) -> Dict[str, List[dict]]:
+def class_metrics(
+    evaluation_uri: str, classes: Sequence[str], candidate: str = CANDIDATE
+) -> Dict[str, List[dict]]:
     """Per class, on the overall slice: {model: [{"class", "precision", "recall"}]}.
 
     TFMA keys a binarized metric by `sub_key.class_id`; class id i is `classes[i]`.
@@ -103,9 +108,13 @@ def class_metrics(evaluation_uri: str, classes: Sequence[str],
         for model, key, value in _values(per_slice, candidate):
             if key.sub_key.HasField("class_id") and key.name in ("precision", "recall"):
                 found[model][key.sub_key.class_id.value][key.name] = value
-    return {model: [{"class": _class_name(classes, class_id), **values}
-                    for class_id, values in sorted(by_class.items())]
-            for model, by_class in found.items()}
+    return {
+        model: [
+            {"class": _class_name(classes, class_id), **values}
+            for class_id, values in sorted(by_class.items())
+        ]
+        for model, by_class in found.items()
+    }
 
 
 def _class_name(classes: Sequence[str], class_id: int) -> str:
@@ -124,8 +133,9 @@ def _overall_plots(evaluation_uri: str, candidate: str):
             yield key.model_name or candidate, key.name, key_and_value.value
 
 
-def confusion_matrices(evaluation_uri: str, classes: Sequence[str],
-                       candidate: str = CANDIDATE) -> Dict[str, dict]:
+def confusion_matrices(
+    evaluation_uri: str, classes: Sequence[str], candidate: str = CANDIDATE
+) -> Dict[str, dict]:
     """The overall slice's confusion matrix per model, rows actual, columns predicted.
 
     Returns {model: {"classes": [...], "counts": [[...]]}} from TFMA's
@@ -137,20 +147,24 @@ def confusion_matrices(evaluation_uri: str, classes: Sequence[str],
         if name != CONFUSION_MATRIX or not matrices:
             continue
         entries = matrices[0].entries
-        ids = ({e.actual_class_id for e in entries} | {e.predicted_class_id for e in entries})
+        ids = {e.actual_class_id for e in entries} | {e.predicted_class_id for e in entries}
         size = max([len(classes)] + [i + 1 for i in ids if i >= 0])
         counts = [[0.0] * size for _ in range(size)]
         for entry in entries:
             if 0 <= entry.actual_class_id < size and 0 <= entry.predicted_class_id < size:
                 counts[entry.actual_class_id][entry.predicted_class_id] += (
-                    entry.num_weighted_examples)
-        result[model] = {"classes": [_class_name(classes, i) for i in range(size)],
-                         "counts": counts}
+                    entry.num_weighted_examples
+                )
+        result[model] = {
+            "classes": [_class_name(classes, i) for i in range(size)],
+            "counts": counts,
+        }
     return result
 
 
-def calibration(evaluation_uri: str, bins: int = 10,
-                candidate: str = CANDIDATE) -> Dict[str, List[dict]]:
+def calibration(
+    evaluation_uri: str, bins: int = 10, candidate: str = CANDIDATE
+) -> Dict[str, List[dict]]:
     """Re-bins TFMA's calibration histogram of the overall slice into `bins` bins.
 
     Returns {model: [{"low", "high", "examples", "mean_prediction",
@@ -165,15 +179,24 @@ def calibration(evaluation_uri: str, bins: int = 10,
         sums = [[0.0, 0.0, 0.0] for _ in range(bins)]
         for bucket in buckets:
             low = bucket.lower_threshold_inclusive
-            index = (min(bins - 1, max(0, int(math.floor(low * bins))))
-                     if math.isfinite(low) else (0 if low < 0 else bins - 1))
+            index = (
+                min(bins - 1, max(0, int(math.floor(low * bins))))
+                if math.isfinite(low)
+                else (0 if low < 0 else bins - 1)
+            )
             sums[index][0] += bucket.num_weighted_examples.value
             sums[index][1] += bucket.total_weighted_label.value
             sums[index][2] += bucket.total_weighted_refined_prediction.value
         result[model] = [
-            {"low": i / bins, "high": (i + 1) / bins, "examples": n,
-             "mean_prediction": prediction / n, "observed_rate": label / n}
-            for i, (n, label, prediction) in enumerate(sums) if n > 0
+            {
+                "low": i / bins,
+                "high": (i + 1) / bins,
+                "examples": n,
+                "mean_prediction": prediction / n,
+                "observed_rate": label / n,
+            }
+            for i, (n, label, prediction) in enumerate(sums)
+            if n > 0
         ]
     return result
 
@@ -187,10 +210,12 @@ def load_eval_config(evaluation_uri: str):
         try:
             data = json.load(config_file)
         except json.JSONDecodeError as error:
-            raise ReportInputError(f"{path}: line {error.lineno}, column {error.colno}: "
-                                   f"{error.msg}") from None
-    return json_format.ParseDict(data.get("evalConfig", {}), tfma.EvalConfig(),
-                                 ignore_unknown_fields=True)
+            raise ReportInputError(
+                f"{path}: line {error.lineno}, column {error.colno}: {error.msg}"
+            ) from None
+    return json_format.ParseDict(
+        data.get("evalConfig", {}), tfma.EvalConfig(), ignore_unknown_fields=True
+    )
 
 
 def _slicing_text(specs) -> str:
@@ -214,8 +239,10 @@ def _describe(name: str, threshold, where: str) -> List[str]:
             allowed = abs(change.absolute.value)
             higher_is_better = change.direction == tfma.MetricDirection.HIGHER_IS_BETTER
             worse = "below" if higher_is_better else "above"
-            lines.append(f"{name} no more than {allowed:g} {worse} the baseline's "
-                         f"({where} slice; checked once a baseline exists)")
+            lines.append(
+                f"{name} no more than {allowed:g} {worse} the baseline's "
+                f"({where} slice; checked once a baseline exists)"
+            )
     return lines
 
 
@@ -229,8 +256,9 @@ def thresholds(eval_config) -> List[str]:
             if metric.HasField("threshold"):
                 lines.extend(_describe(name, metric.threshold, "every"))
             for per_slice in metric.per_slice_thresholds:
-                lines.extend(_describe(name, per_slice.threshold,
-                                       _slicing_text(per_slice.slicing_specs)))
+                lines.extend(
+                    _describe(name, per_slice.threshold, _slicing_text(per_slice.slicing_specs))
+                )
         for name, threshold in spec.thresholds.items():
             lines.extend(_describe(name + macro, threshold, "every"))
     return lines
@@ -253,8 +281,10 @@ def blessing_reasons(evaluation_uri: str) -> List[str]:
                     f"{name} changed by {value:+.4f} against the baseline, "
                     f"more than the allowed {bound:+.4f}"
                 )
-            elif (threshold.value_threshold.HasField("upper_bound")
-                  and value > threshold.value_threshold.upper_bound.value):
+            elif (
+                threshold.value_threshold.HasField("upper_bound")
+                and value > threshold.value_threshold.upper_bound.value
+            ):
                 # A lower-is-better metric (a regression's RMSE) above its bound.
                 bound = threshold.value_threshold.upper_bound.value
                 reasons.append(f"{name} {value:.4f} is above the threshold {bound:.4f}")
@@ -274,9 +304,13 @@ def verdict(blessing_uri: Optional[str]) -> Optional[bool]:
     return None
 
 
-def evaluation_section(evaluation_uri: str, blessing_uri: Optional[str],
-                       task: Mapping, candidate: str = CANDIDATE,
-                       baseline: str = "baseline") -> dict:
+def evaluation_section(
+    evaluation_uri: str,
+    blessing_uri: Optional[str],
+    task: Mapping,
+    candidate: str = CANDIDATE,
+    baseline: str = "baseline",
+) -> dict:
     """Metrics per slice for candidate and baseline, what the task adds, the verdict.
 
     Args:
@@ -288,8 +322,7 @@ def evaluation_section(evaluation_uri: str, blessing_uri: Optional[str],
     """
     metric_names = list(task.get("metric_names") or [])
     rows = slice_metrics(evaluation_uri, candidate, metric_names or None)
-    models = sorted({m for row in rows for m in row["models"]},
-                    key=lambda m: (m != candidate, m))
+    models = sorted({m for row in rows for m in row["models"]}, key=lambda m: (m != candidate, m))
     names = []
     for row in rows:
         for values in row["models"].values():
@@ -309,13 +342,14 @@ def evaluation_section(evaluation_uri: str, blessing_uri: Optional[str],
         "candidate": candidate,
         "baseline": baseline,
         "blessing": dict(task.get("blessing") or {}),
-        "calibration": calibration(evaluation_uri, candidate=candidate)
-        if kind == BINARY else {},
+        "calibration": calibration(evaluation_uri, candidate=candidate) if kind == BINARY else {},
         "classes": classes,
         "class_metrics": class_metrics(evaluation_uri, classes, candidate)
-        if kind == MULTICLASS else {},
+        if kind == MULTICLASS
+        else {},
         "confusion": confusion_matrices(evaluation_uri, classes, candidate)
-        if kind == MULTICLASS else {},
+        if kind == MULTICLASS
+        else {},
         "thresholds": thresholds(load_eval_config(evaluation_uri)),
         "blessed": verdict(blessing_uri),
         "reasons": blessing_reasons(evaluation_uri),

@@ -48,7 +48,8 @@ def _points(path: str):
     from tensorboard.backend.event_processing import event_accumulator
 
     accumulator = event_accumulator.EventAccumulator(
-        path, size_guidance={event_accumulator.SCALARS: 0, event_accumulator.TENSORS: 0})
+        path, size_guidance={event_accumulator.SCALARS: 0, event_accumulator.TENSORS: 0}
+    )
     accumulator.Reload()
     tags = accumulator.Tags()
     for tag in tags.get(event_accumulator.SCALARS, []):
@@ -68,5 +69,7 @@ def read_scalars(event_files: Iterable[str]) -> Dict[str, List[List[float]]]:
         for tag, step, value in _points(path):
             if tag not in SKIPPED_TAGS and math.isfinite(value):
                 series[metric_name(tag)][int(step)] = value
-    return {name: sorted([step, v] for step, v in points.items())
-            for name, points in sorted(series.items())}
+    return {
+        name: sorted([step, v] for step, v in points.items())
+        for name, points in sorted(series.items())
+    }

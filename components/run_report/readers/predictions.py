@@ -21,8 +21,9 @@ SAMPLE_SIZE = 300
 _BATCH = 256
 
 
-def read_examples(examples_uri: str, split: str = EVAL_SPLIT,
-                  limit: int = SAMPLE_SIZE) -> List[bytes]:
+def read_examples(
+    examples_uri: str, split: str = EVAL_SPLIT, limit: int = SAMPLE_SIZE
+) -> List[bytes]:
     """Returns up to `limit` serialized `tf.Example`s of a split, in file order."""
     import tensorflow as tf
 
@@ -52,13 +53,16 @@ def score(model_dir: str, examples: Sequence[bytes]) -> List[float]:
     scores = []
     for start in range(0, len(examples), _BATCH):
         try:
-            outputs = serve(examples=tf.constant(list(examples[start:start + _BATCH])))
+            outputs = serve(examples=tf.constant(list(examples[start : start + _BATCH])))
         except tf.errors.OpError as error:
-            raise ReportInputError(f"{model_dir}: scoring eval examples failed: "
-                                   f"{error.message.splitlines()[0]}") from None
+            raise ReportInputError(
+                f"{model_dir}: scoring eval examples failed: {error.message.splitlines()[0]}"
+            ) from None
         if len(outputs) != 1:
-            raise ReportInputError(f"{model_dir}: the serving signature returns "
-                                   f"{sorted(outputs)}; a regression returns one output.")
+            raise ReportInputError(
+                f"{model_dir}: the serving signature returns "
+                f"{sorted(outputs)}; a regression returns one output."
+            )
         scores.extend(float(v) for v in next(iter(outputs.values())).numpy().reshape(-1))
     return scores
 
@@ -78,13 +82,19 @@ def mean_baseline(label_stats: Mapping[str, Mapping]) -> Optional[dict]:
 
 def _errors(pairs: Sequence[Tuple[float, float]]) -> dict:
     residuals = [predicted - actual for actual, predicted in pairs]
-    return {"rmse": math.sqrt(sum(r * r for r in residuals) / len(residuals)),
-            "mae": sum(abs(r) for r in residuals) / len(residuals)}
+    return {
+        "rmse": math.sqrt(sum(r * r for r in residuals) / len(residuals)),
+        "mae": sum(abs(r) for r in residuals) / len(residuals),
+    }
 
 
-def predictions_section(examples_uri: str, model_dir: str, label_column: str,
-                        label_stats: Optional[Mapping[str, Mapping]] = None,
-                        limit: int = SAMPLE_SIZE) -> dict:
+def predictions_section(
+    examples_uri: str,
+    model_dir: str,
+    label_column: str,
+    label_stats: Optional[Mapping[str, Mapping]] = None,
+    limit: int = SAMPLE_SIZE,
+) -> dict:
     """Predicted against actual on up to `limit` eval examples, with the mean's baseline.
 
     Returns {"points": [[actual, predicted], ...], "examples", "rmse", "mae",
@@ -97,9 +107,13 @@ def predictions_section(examples_uri: str, model_dir: str, label_column: str,
             examples.append(serialized)
             labels.append(label)
     if not examples:
-        raise ReportInputError(f"{examples_uri}: no eval example holds the label "
-                               f"{label_column!r}.")
+        raise ReportInputError(f"{examples_uri}: no eval example holds the label {label_column!r}.")
     pairs = list(zip(labels, score(model_dir, examples), strict=True))
-    return {"points": [list(pair) for pair in pairs], "examples": len(pairs),
-            **_errors(pairs), "mean_baseline": mean_baseline(label_stats or {}),
-            "model_dir": model_dir, "split": EVAL_SPLIT}
+    return {
+        "points": [list(pair) for pair in pairs],
+        "examples": len(pairs),
+        **_errors(pairs),
+        "mean_baseline": mean_baseline(label_stats or {}),
+        "model_dir": model_dir,
+        "split": EVAL_SPLIT,
+    }

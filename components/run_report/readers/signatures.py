@@ -11,9 +11,13 @@ SAVED_MODEL_FILE = "saved_model.pb"
 def _tensor_info(info) -> dict:
     from tensorflow.python.framework import dtypes
 
-    shape = ("unknown" if info.tensor_shape.unknown_rank
-             else "[" + ", ".join("None" if d.size < 0 else str(d.size)
-                                  for d in info.tensor_shape.dim) + "]")
+    shape = (
+        "unknown"
+        if info.tensor_shape.unknown_rank
+        else "["
+        + ", ".join("None" if d.size < 0 else str(d.size) for d in info.tensor_shape.dim)
+        + "]"
+    )
     return {"name": info.name, "dtype": dtypes.as_dtype(info.dtype).name, "shape": shape}
 
 

@@ -47,18 +47,29 @@ def examples_with_a_value(common: statistics_pb2.CommonStatistics) -> int:
         return min(present, int(common.tot_num_values))
     if common.min_num_values >= 1:
         return present
-    empty = sum(bucket.sample_count for bucket in common.num_values_histogram.buckets
-                if bucket.high_value <= 0)
+    empty = sum(
+        bucket.sample_count
+        for bucket in common.num_values_histogram.buckets
+        if bucket.high_value <= 0
+    )
     return max(0, present - int(round(empty)))
 
 
 def _numeric(stats: statistics_pb2.NumericStatistics) -> dict:
-    result = {"kind": "numeric", "min": stats.min, "mean": stats.mean, "max": stats.max,
-              "std": stats.std_dev, "median": stats.median, "zeros": int(stats.num_zeros)}
+    result = {
+        "kind": "numeric",
+        "min": stats.min,
+        "mean": stats.mean,
+        "max": stats.max,
+        "std": stats.std_dev,
+        "median": stats.median,
+        "zeros": int(stats.num_zeros),
+    }
     for histogram in stats.histograms:
         if histogram.type == statistics_pb2.Histogram.STANDARD:
-            result["histogram"] = [[b.low_value, b.high_value, b.sample_count]
-                                   for b in histogram.buckets]
+            result["histogram"] = [
+                [b.low_value, b.high_value, b.sample_count] for b in histogram.buckets
+            ]
         elif histogram.type == statistics_pb2.Histogram.QUANTILES and histogram.buckets:
             # The middle quantile boundary: the median when TFDV did not store one.
             middle = histogram.buckets[len(histogram.buckets) // 2]
@@ -80,8 +91,11 @@ def feature_split(feature: statistics_pb2.FeatureNameStatistics, num_examples: i
         result.update(_numeric(feature.num_stats))
     elif feature.HasField("string_stats"):
         stats = feature.string_stats
-        result.update(kind="categorical", unique=int(stats.unique),
-                      top_values=[[v.value, v.frequency] for v in stats.top_values])
+        result.update(
+            kind="categorical",
+            unique=int(stats.unique),
+            top_values=[[v.value, v.frequency] for v in stats.top_values],
+        )
     else:
         result["kind"] = "other"
     return result
@@ -121,11 +135,10 @@ def mean_predictor_rmse(train_mean: float, eval_mean: float, eval_std: float) ->
     sqrt(var_eval + (mean_eval - mean_train)^2): exact with TFDV's standard deviation,
     which is the population's.
     """
-    return math.sqrt(eval_std ** 2 + (eval_mean - train_mean) ** 2)
+    return math.sqrt(eval_std**2 + (eval_mean - train_mean) ** 2)
 
 
-def typical_row(data: dict, split: str = "train",
-                leave_out: Iterable[str] = ()) -> Dict[str, str]:
+def typical_row(data: dict, split: str = "train", leave_out: Iterable[str] = ()) -> Dict[str, str]:
     """Returns one plausible raw row, as CSV text per column, from the statistics.
 
     Numbers take the median (rounded for integer columns), categories their most
@@ -140,8 +153,9 @@ def typical_row(data: dict, split: str = "train",
             continue
         if stats["kind"] == "numeric":
             value = stats.get("median") or stats.get("quantile_median", stats["mean"])
-            row[feature["name"]] = (str(int(round(value))) if stats["type"] == "INT"
-                                    else f"{value:.6g}")
+            row[feature["name"]] = (
+                str(int(round(value))) if stats["type"] == "INT" else f"{value:.6g}"
+            )
         elif stats["kind"] == "categorical" and stats["top_values"]:
             row[feature["name"]] = stats["top_values"][0][0]
     return row

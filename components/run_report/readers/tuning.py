@@ -23,8 +23,9 @@ def _json(path: str):
         with open(path) as json_file:
             return json.load(json_file)
     except json.JSONDecodeError as error:
-        raise ReportInputError(f"{path}: line {error.lineno}, column {error.colno}: "
-                               f"{error.msg}") from None
+        raise ReportInputError(
+            f"{path}: line {error.lineno}, column {error.colno}: {error.msg}"
+        ) from None
 
 
 def trained_with(model_run_uri: str) -> Dict[str, object]:
@@ -35,8 +36,9 @@ def trained_with(model_run_uri: str) -> Dict[str, object]:
 
 def tuned_values(hyperparameters_uri: str) -> Dict[str, object]:
     """A Tuner's best values, from a `HyperParameters` artifact's folder."""
-    return dict(_json(os.path.join(hyperparameters_uri, BEST_HYPERPARAMETERS_FILE))
-                .get("values") or {})
+    return dict(
+        _json(os.path.join(hyperparameters_uri, BEST_HYPERPARAMETERS_FILE)).get("values") or {}
+    )
 
 
 def read_trials(tuner_results_uri: str) -> List[dict]:
@@ -44,8 +46,7 @@ def read_trials(tuner_results_uri: str) -> List[dict]:
     path = os.path.join(tuner_results_uri, tuner_lib.TRIALS_FILE)
     trials = _json(path)
     if not isinstance(trials, list):
-        raise ReportInputError(f"{path}: expected a list of trials, found "
-                               f"{type(trials).__name__}.")
+        raise ReportInputError(f"{path}: expected a list of trials, found {type(trials).__name__}.")
     return trials
 
 
@@ -53,6 +54,13 @@ def trial_rows(trials: Optional[List[dict]]) -> Optional[List[dict]]:
     """The trials as table rows: id, score, each hyperparameter, status and error."""
     if not trials:
         return None
-    return [{"trial_id": t["trial_id"], "score": t.get("score"),
-             **t.get("hyperparameters", {}), "status": t.get("status", ""),
-             "error": t.get("error", "")} for t in trials]
+    return [
+        {
+            "trial_id": t["trial_id"],
+            "score": t.get("score"),
+            **t.get("hyperparameters", {}),
+            "status": t.get("status", ""),
+            "error": t.get("error", ""),
+        }
+        for t in trials
+    ]

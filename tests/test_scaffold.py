@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 import scaffold_data
+from modules.common import preprocessing
 from modules.common import tasks
 from modules.common.preprocessing import positive_ids
 from modules.common.preprocessing import transformed_key
@@ -224,7 +225,7 @@ def test_transformed_keys_and_binary_ids():
     assert positive_ids(labels, "Yes").numpy().tolist() == [1, 0, 1]
     floats = tf.constant([[1.0], [0.0]])
     assert positive_ids(floats, "1.0").numpy().tolist() == [1, 0]
-    assert tasks.class_ids(
+    assert preprocessing.class_ids(
         tf.constant([2.0, 1.0, 7.0]), ("1.0", "2.0", "3.0")
     ).numpy().tolist() == [1, 0, -1]
 

@@ -8,6 +8,7 @@ import tensorflow as tf
 import tensorflow_model_analysis as tfma
 
 from components import evaluation
+from modules.common import preprocessing
 from modules.common import tasks
 
 CLASSES = ("Adelie", "Chinstrap", "Gentoo")
@@ -205,15 +206,6 @@ def test_with_blessing_overrides_a_run_bound_and_keeps_the_rest():
         task.with_blessing(max_change=-1.0)
 
 
-def test_label_values_tell_the_csv_checks_what_a_label_is():
-    assert tasks.label_values(tasks.regression(7.0, 0.5, drop_empty_label=True)) == {
-        "kind": "regression",
-        "classes": [],
-        "drop_empty": True,
-    }
-    assert tasks.label_values(tasks.multiclass(CLASSES, 0.9, 0.03))["classes"] == list(CLASSES)
-
-
 # --- validation ------------------------------------------------------------------------
 
 
@@ -278,20 +270,22 @@ def test_a_regression_bound_is_not_limited_to_one():
 
 
 def test_class_ids_of_string_labels_unknown_to_minus_one():
-    ids = tasks.class_ids(tf.constant(["Gentoo", "Adelie", "Emperor", "Chinstrap", ""]), CLASSES)
+    ids = preprocessing.class_ids(
+        tf.constant(["Gentoo", "Adelie", "Emperor", "Chinstrap", ""]), CLASSES
+    )
     assert ids.dtype == tf.int64
     assert ids.numpy().tolist() == [2, 0, -1, 1, -1]
 
 
 def test_class_ids_of_integer_labels_compare_as_text():
-    ids = tasks.class_ids(tf.constant([3, 1, 7, 2], dtype=tf.int64), ("1", "2", "3"))
+    ids = preprocessing.class_ids(tf.constant([3, 1, 7, 2], dtype=tf.int64), ("1", "2", "3"))
     assert ids.numpy().tolist() == [2, 0, -1, 1]
 
 
 def test_class_ids_in_a_graph_as_transform_runs_them():
     with tf.compat.v1.Graph().as_default():
         labels = tf.compat.v1.placeholder(tf.string, [None])
-        ids = tasks.class_ids(labels, CLASSES)
+        ids = preprocessing.class_ids(labels, CLASSES)
         with tf.compat.v1.Session() as session:
             session.run(tf.compat.v1.tables_initializer())
             assert session.run(ids, {labels: [b"Chinstrap", b"adelie"]}).tolist() == [1, -1]

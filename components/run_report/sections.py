@@ -251,54 +251,39 @@ def collect_page(
     """
     errors: List[str] = []
     task = _task(facts)
-    page = {"title": title, "generated": generated, "errors": errors}
-    data = (
-        _guarded(errors, "statistics", statistics.data_section, uris["statistics"])
-        if uris.get("statistics")
-        else None
+
+    def section(what, role, build, *args):
+        """A section read from its artifact; None when the run made no such artifact."""
+        return _guarded(errors, what, build, uris[role], *args) if uris.get(role) else None
+
+    data = section("statistics", "statistics", statistics.data_section)
+    page = {"title": title, "generated": generated, "errors": errors, "data": data}
+    page["anomalies"] = section(
+        "anomalies",
+        "anomalies",
+        anomalies_reader.anomalies_section,
+        facts.get("blocking_kinds", ()),
+        gate_stopped,
     )
-    page["data"] = data
-    page["anomalies"] = (
-        _guarded(
-            errors,
-            "anomalies",
-            anomalies_reader.anomalies_section,
-            uris["anomalies"],
-            facts.get("blocking_kinds", ()),
-            gate_stopped,
-        )
-        if uris.get("anomalies")
-        else None
+    page["training"] = section(
+        "training",
+        "model_run",
+        training_section,
+        facts.get("hparam_defaults", {}),
+        facts.get("hparam_overrides", {}),
+        facts.get("trials"),
+        facts.get("train_steps"),
+        facts.get("hparam_tuned"),
+        facts.get("tuned_source", "tuned"),
     )
-    page["training"] = (
-        _guarded(
-            errors,
-            "training",
-            training_section,
-            uris["model_run"],
-            facts.get("hparam_defaults", {}),
-            facts.get("hparam_overrides", {}),
-            facts.get("trials"),
-            facts.get("train_steps"),
-            facts.get("hparam_tuned"),
-            facts.get("tuned_source", "tuned"),
-        )
-        if uris.get("model_run")
-        else None
-    )
-    evaluation = (
-        _guarded(
-            errors,
-            "evaluation",
-            evaluation_reader.evaluation_section,
-            uris["evaluation"],
-            uris.get("blessing"),
-            task,
-            facts.get("candidate", "candidate"),
-            facts.get("baseline", "baseline"),
-        )
-        if uris.get("evaluation")
-        else None
+    evaluation = section(
+        "evaluation",
+        "evaluation",
+        evaluation_reader.evaluation_section,
+        uris.get("blessing"),
+        task,
+        facts.get("candidate", "candidate"),
+        facts.get("baseline", "baseline"),
     )
     if evaluation is not None:
         evaluation["predictions"] = _guarded(
@@ -312,10 +297,9 @@ def collect_page(
             pushed,
         )
     page["evaluation"] = evaluation
+    page["pushed"] = None
     if pushed is not None:
-        row = (
-            statistics.typical_row(data, leave_out=facts.get("label_sources", ())) if (data) else {}
-        )
+        row = statistics.typical_row(data, leave_out=facts.get("label_sources", ())) if data else {}
         page["pushed"] = _guarded(
             errors,
             "pushed model",
@@ -327,8 +311,6 @@ def collect_page(
             facts.get("example_template", ""),
             row,
         )
-    else:
-        page["pushed"] = None
     run = dict(run)
     verdict = outcome(
         run.get("components", []), page["evaluation"], page["pushed"], page["anomalies"], error

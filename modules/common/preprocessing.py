@@ -1,6 +1,7 @@
 """What every family's `preprocessing_fn` shares: filling missing cells, making the label."""
 
 import re
+from typing import Sequence
 
 import tensorflow as tf
 from tensorflow_transform import schema_inference
@@ -73,7 +74,7 @@ def positive_ids(tensor, positive: str) -> tf.Tensor:
 def label(inputs, contract: FamilyContract) -> tf.Tensor:
     """The label of a family whose label is one raw column, as its task trains on it.
 
-    Multi-class: the class id (`tasks.class_ids`); regression: float32; binary: int64,
+    Multi-class: the class id (`class_ids`); regression: float32; binary: int64,
     1 for the task's positive class when it names one (`positive_ids`).
     The CSV checks have stopped a run with an empty or unknown label cell before
     Transform (or left such rows out, if the family drops them).
@@ -82,9 +83,35 @@ def label(inputs, contract: FamilyContract) -> tf.Tensor:
     kind = contract.task.kind
     if kind == tasks.MULTICLASS:
         missing = "" if raw.dtype == tf.string else -1
-        return tasks.class_ids(dense(raw, missing), contract.task.classes)
+        return class_ids(dense(raw, missing), contract.task.classes)
     if kind == tasks.REGRESSION:
         return tf.cast(dense(raw, 0), tf.float32)
     if contract.task.positive:
         return positive_ids(raw, contract.task.positive)
     return tf.cast(dense(raw, 0), tf.int64)
+
+
+def class_ids(labels, classes: Sequence[str]):
+    """Maps a `[batch]` tensor of class labels to int64 ids: `classes[i]` -> i.
+
+    Labels are compared as text (an integer label 3 is the class "3"), floating-point
+    labels as numbers (a label 2.0 is the class "2.0" or "2"); a label outside
+    `classes` maps to -1, which the CSV checks stop before Transform sees it.
+    """
+    if labels.dtype.is_floating:
+        values = tf.strings.to_number(tf.constant(list(classes)), out_type=labels.dtype)
+        matches = tf.cast(tf.equal(tf.reshape(labels, [-1, 1]), values), tf.int64)
+        return tf.where(
+            tf.reduce_any(matches > 0, axis=1),
+            tf.argmax(matches, axis=1),
+            tf.constant(-1, tf.int64),
+        )
+    if labels.dtype != tf.string:
+        labels = tf.strings.as_string(labels)
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(
+            tf.constant(list(classes)), tf.range(len(classes), dtype=tf.int64)
+        ),
+        default_value=-1,
+    )
+    return table.lookup(labels)

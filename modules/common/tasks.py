@@ -14,7 +14,7 @@ overall figures the summary and the report show, and how a class label becomes a
 """
 
 import dataclasses
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 BINARY = "binary"
 MULTICLASS = "multiclass"
@@ -394,36 +394,3 @@ def regression(
         Blessing(metric, _BLESSABLE[REGRESSION].get(metric, LOWER), bound, max_change),
         drop_empty_label=drop_empty_label,
     )
-
-
-def class_ids(labels, classes: Sequence[str]):
-    """Maps a `[batch]` tensor of class labels to int64 ids: `classes[i]` -> i.
-
-    Labels are compared as text (an integer label 3 is the class "3"), floating-point
-    labels as numbers (a label 2.0 is the class "2.0" or "2"); a label outside
-    `classes` maps to -1, which the CSV checks stop before Transform sees it.
-    """
-    import tensorflow as tf
-
-    if labels.dtype.is_floating:
-        values = tf.strings.to_number(tf.constant(list(classes)), out_type=labels.dtype)
-        matches = tf.cast(tf.equal(tf.reshape(labels, [-1, 1]), values), tf.int64)
-        return tf.where(
-            tf.reduce_any(matches > 0, axis=1),
-            tf.argmax(matches, axis=1),
-            tf.constant(-1, tf.int64),
-        )
-    if labels.dtype != tf.string:
-        labels = tf.strings.as_string(labels)
-    table = tf.lookup.StaticHashTable(
-        tf.lookup.KeyValueTensorInitializer(
-            tf.constant(list(classes)), tf.range(len(classes), dtype=tf.int64)
-        ),
-        default_value=-1,
-    )
-    return table.lookup(labels)
-
-
-def label_values(task: Task) -> Dict[str, List[str]]:
-    """What the CSV checks need to know of a label's cells (JSON-able)."""
-    return {"kind": task.kind, "classes": list(task.classes), "drop_empty": task.drop_empty_label}

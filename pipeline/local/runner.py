@@ -14,7 +14,6 @@ the metadata store (exit 3), interrupted by Ctrl-C (exit 130). Exit 2: no such d
 folder or family.
 """
 
-import argparse
 import contextlib
 import json
 import os
@@ -28,12 +27,12 @@ from tfx.orchestration import metadata
 from components import data_files
 from components.csv_check import CsvFormatError
 from components.data_gate.executor import DataValidationError
-from modules.common.contract import TUNING_ALGORITHMS
 from modules.common.files import write_json_atomically
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
 from pipeline.definition.pipeline import EVALUATOR
 from pipeline.definition.pipeline import create_pipeline
+from pipeline.local import arguments
 from pipeline.local import beam_profiles
 from pipeline.local import sizing
 from pipeline.local.lock import ConcurrentRunError
@@ -226,98 +225,6 @@ def _print_outcome(
         print(f"[pipeline] finished in {seconds:.0f}s")
 
 
-def _parser() -> argparse.ArgumentParser:
-    """The runner's command line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--model",
-        default=families.DEFAULT_FAMILY,
-        help=f"model family, a folder of modules/ ({', '.join(families.available())})",
-    )
-    parser.add_argument(
-        "--data",
-        default=None,
-        help="folder of CSV files with the family's columns (default: the family's data)",
-    )
-    parser.add_argument(
-        "--build-dir",
-        default=os.path.join(config_lib.PROJECT_ROOT, "build"),
-        help="folder for the pipeline root, metadata and pushed models",
-    )
-    parser.add_argument(
-        "--train-steps", type=int, default=None, help="training steps (default: the family's)"
-    )
-    parser.add_argument(
-        "--blessing-bound",
-        type=float,
-        default=None,
-        help="the worst value of the task's blessing metric that may be "
-        "blessed: lowest AUC or accuracy, highest RMSE "
-        "(default: the family's)",
-    )
-    parser.add_argument(
-        "--blessing-max-change",
-        type=float,
-        default=None,
-        help="how much worse than the baseline's blessing metric a "
-        "candidate may be (default: the family's)",
-    )
-    parser.add_argument(
-        "--force-push",
-        action="store_true",
-        help="operator override: push the model even if it is not blessed",
-    )
-    parser.add_argument(
-        "--beam-profile",
-        default="local",
-        choices=beam_profiles.LOCAL_PROFILES,
-        help="how the Beam-based components run (pipeline/local/beam_profiles.py)",
-    )
-    parser.add_argument(
-        "--tune",
-        action="store_true",
-        help="search the hyperparameters with the Tuner before training",
-    )
-    parser.add_argument(
-        "--tuning-trials",
-        type=int,
-        default=None,
-        help="trials of the search, the first the family's defaults (default: 4)",
-    )
-    parser.add_argument(
-        "--tuning-steps",
-        type=int,
-        default=None,
-        help="training steps of each trial (default: the training's)",
-    )
-    parser.add_argument(
-        "--tuning-algorithm",
-        default=None,
-        choices=TUNING_ALGORITHMS,
-        help="the search (default: random)",
-    )
-    return parser
-
-
-def _overrides(args) -> dict:
-    """The `PipelineConfig` fields the command line sets."""
-    overrides = {
-        key: value
-        for key, value in (
-            ("train_steps", args.train_steps),
-            ("blessing_bound", args.blessing_bound),
-            ("blessing_max_change", args.blessing_max_change),
-            ("tuning_trials", args.tuning_trials),
-            ("tuning_steps", args.tuning_steps),
-            ("tuning_algorithm", args.tuning_algorithm),
-        )
-        if value is not None
-    }
-    if args.tune:
-        overrides["tune"] = True
-    return overrides
-
-
 def _announce(config, family: str, rows: int, log_path: str) -> None:
     """Says what is about to run, on what, and where the detailed log goes."""
     if config.force_push:
@@ -348,7 +255,7 @@ def _announce(config, family: str, rows: int, log_path: str) -> None:
 
 def main(argv=None) -> int:
     """Parses the command line, runs the pipeline and prints how it ended."""
-    args = _parser().parse_args(argv)
+    args = arguments.parser(__doc__.splitlines()[0]).parse_args(argv)
     build_dir = os.path.abspath(args.build_dir)
     summary_path = os.path.join(build_dir, "run_summary.json")
     try:
@@ -362,7 +269,7 @@ def main(argv=None) -> int:
             args.beam_profile,
             family=args.model,
             force_push=args.force_push,
-            **_overrides(args),
+            **arguments.overrides(args),
         )
     except (families.FamilyError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

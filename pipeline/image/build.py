@@ -28,9 +28,9 @@ import sys
 import tempfile
 import time
 
+from modules.common.paths import PROJECT_ROOT
 from pipeline.image import engine as engine_lib
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_BASE = "python:3.11-slim-bookworm"
 DEFAULT_IMAGE = "localhost/keras-estimator-pipeline:local"
 CONTEXT_LABEL = "keras-estimator-pipeline.context-digest"

@@ -162,10 +162,18 @@ from tfx.utils import import_utils
 named = json.loads(sys.argv[1])
 for class_path in named["classes"]:
     import_utils.import_class_by_path(class_path)
+for function_path in named["functions"]:
+    module, _, name = function_path.rpartition(".")
+    assert callable(import_utils.import_func_from_module(module, name)), function_path
 missing = [path for path in named["files"] if not os.path.isfile(path)]
 assert not missing, f"missing in the image: {missing}"
-print("resolved", len(named["classes"]), "classes", len(named["files"]), "files")
+print("resolved", len(named["classes"]), "classes", len(named["functions"]), "functions",
+      len(named["files"]), "files")
 """
+# The family's functions, which TFX imports by dotted path where the step runs.
+_FUNCTION_PARAMETER = (
+    r'"(?:preprocessing_fn|trainer_fn|tuner_fn)":\s*\{[^}]*"stringValue":\s*"([^"]+)"'
+)
 
 
 def test_the_kfp_v1_steps_command_and_what_they_name_resolve_in_the_image(engine, tmp_path):
@@ -182,11 +190,16 @@ def test_the_kfp_v1_steps_command_and_what_they_name_resolve_in_the_image(engine
     irs = [c["args"][c["args"].index("--tfx_ir") + 1] for c in containers]
     named = {
         "classes": sorted({p for ir in irs for p in re.findall(r'"classPath": "([^"]+)"', ir)}),
+        "functions": sorted({p for ir in irs for p in re.findall(_FUNCTION_PARAMETER, ir)}),
         "files": sorted(
             {p for ir in irs for p in re.findall(re.escape(settings.image_root) + r'/[^"\\ ]+', ir)}
         ),
     }
     assert "components.versioned_pusher.Executor" in named["classes"]
-    assert settings.image_path("modules", "taxi", "trainer.py") in named["files"]
+    assert named["functions"] == [
+        "modules.common.entry.trainer_fn",
+        "modules.taxi.preprocessing.preprocessing_fn",
+    ]
+    assert settings.image_path("data", "taxi", "schema.pbtxt") in named["files"]
     output = _in_image(engine, settings, ["python", "-c", _V1_CHECK, json.dumps(named)])
-    assert f"resolved {len(named['classes'])} classes" in output
+    assert f"resolved {len(named['classes'])} classes 2 functions" in output

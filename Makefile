@@ -29,6 +29,10 @@ FORCE_PUSH ?=
 # of TUNING_STEPS steps each (empty: 4 trials of the family's training steps);
 # TUNING_ALGORITHM random or bayesian.
 TUNE ?=
+# The trainer: estimator (TFX's Estimator Trainer, the default) or keras (TFX's generic
+# Keras Trainer: the pipeline <name>-keras, its folders <family>-keras). Read by run,
+# tune, kfp, report and tensorboard.
+TRAINER ?=
 TRIALS ?=
 TUNING_STEPS ?=
 TUNING_ALGORITHM ?=
@@ -56,8 +60,8 @@ $(VENV)/.installed: requirements-lock.txt requirements-dev.txt
 
 venv: $(VENV)/.installed ## Create the virtual environment from the lock file, if missing.
 
-run: venv ## Run the pipeline of MODEL (taxi) on DATA (the family's data); outputs go to build/. TUNE=1 tunes first.
-	$(BIN)/python -m pipeline.local.runner --model $(MODEL) $(if $(DATA),--data $(DATA)) --build-dir $(BUILD) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(FORCE_PUSH),--force-push) $(if $(BEAM_PROFILE),--beam-profile $(BEAM_PROFILE)) \
+run: venv ## Run the pipeline of MODEL (taxi) on DATA (the family's data); outputs go to build/. TUNE=1 tunes first; TRAINER=keras trains without the Estimator.
+	$(BIN)/python -m pipeline.local.runner --model $(MODEL) $(if $(DATA),--data $(DATA)) --build-dir $(BUILD) $(if $(TRAINER),--trainer $(TRAINER)) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(FORCE_PUSH),--force-push) $(if $(BEAM_PROFILE),--beam-profile $(BEAM_PROFILE)) \
 		$(if $(TUNE),--tune) $(if $(TRIALS),--tuning-trials $(TRIALS)) $(if $(TUNING_STEPS),--tuning-steps $(TUNING_STEPS)) $(if $(TUNING_ALGORITHM),--tuning-algorithm $(TUNING_ALGORITHM))
 
 family: venv ## Make a model family from a CSV: NAME=<name> DATA=<csv file or folder> LABEL=<column> [TASK=binary|multiclass|regression].
@@ -80,11 +84,11 @@ clean: ## Remove build/ (pipeline root, metadata, pushed models).
 	rm -rf $(BUILD)
 
 report: venv ## Render the report of the newest MODEL run in BUILD again, from ML Metadata and the pipeline root.
-	$(BIN)/python -m pipeline.results.report --model $(MODEL) --build-dir $(BUILD)
+	$(BIN)/python -m pipeline.results.report --model $(MODEL) --build-dir $(BUILD) $(if $(TRAINER),--trainer $(TRAINER))
 
 TB_PORT ?= 6006
 tensorboard: venv ## TensorBoard on the MODEL training summaries in BUILD, at http://127.0.0.1:6006 (TB_PORT=...).
-	$(BIN)/python -m pipeline.results.tensorboard --model $(MODEL) --build-dir $(BUILD) --port $(TB_PORT)
+	$(BIN)/python -m pipeline.results.tensorboard --model $(MODEL) --build-dir $(BUILD) --port $(TB_PORT) $(if $(TRAINER),--trainer $(TRAINER))
 
 # Benchmarks: REPEATS timed runs per figure (median reported); SCALES as multiples of DATA.
 REPEATS ?= 3
@@ -102,7 +106,7 @@ DATA_ROOT ?=
 SERVING_DIR ?=
 .PHONY: kfp
 kfp: venv ## Compile MODEL for Kubeflow into $(BUILD)/kfp/MODEL: pipeline.yaml (KFP v1), pipeline.json (KFP v2, Vertex); BEAM_PROFILE=dataflow|flink|spark.
-	$(BIN)/python -m pipeline.kubeflow.runner --model $(MODEL) --output-dir $(BUILD)/kfp --image $(IMAGE) --tag $(TAG) \
+	$(BIN)/python -m pipeline.kubeflow.runner --model $(MODEL) --output-dir $(BUILD)/kfp --image $(IMAGE) --tag $(TAG) $(if $(TRAINER),--trainer $(TRAINER)) \
 		$(if $(PIPELINE_ROOT),--pipeline-root $(PIPELINE_ROOT)) $(if $(DATA_ROOT),--data-root $(DATA_ROOT)) \
 		$(if $(SERVING_DIR),--serving-dir $(SERVING_DIR)) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(TUNE),--tune) \
 		$(if $(BEAM_PROFILE),--beam-profile $(BEAM_PROFILE)) $(if $(BEAM_PROJECT),--beam-project $(BEAM_PROJECT)) \

@@ -7,10 +7,17 @@ import tensorflow_model_analysis as tfma
 # The candidate is the model just trained; the baseline the latest blessed one.
 CANDIDATE = "candidate"
 BASELINE = "baseline"
+# A serving model's signatures TFMA reads without an EvalSavedModel: the transform
+# signature gives the transformed label, the serving one the predictions.
+SERVING_SIGNATURE = "serving_default"
+TRANSFORM_SIGNATURE = "transform_features"
 
 
 def eval_config(
-    metrics_specs: Sequence[tfma.MetricsSpec], slice_columns: Sequence[str], prediction_key: str
+    metrics_specs: Sequence[tfma.MetricsSpec],
+    slice_columns: Sequence[str],
+    prediction_key: str,
+    serving_label_key: str = "",
 ) -> tfma.EvalConfig:
     """Returns the TFMA config that decides whether a model may ship.
 
@@ -23,6 +30,10 @@ def eval_config(
       metrics_specs: the metrics to compute, the blessing's thresholds in them.
       slice_columns: raw columns to slice on, besides the overall slice.
       prediction_key: the model's output the metrics read.
+      serving_label_key: empty: the models are Estimator EvalSavedModels (signature
+        `eval`). Set: they are serving models (the Keras trainer's); TFMA runs their
+        `transform_features` signature on the raw examples and reads this transformed
+        label from its outputs, the predictions from `serving_default`.
 
     Raises:
       ValueError: no metric carries a threshold: such a config never blesses.
@@ -33,16 +44,19 @@ def eval_config(
         for metric in spec.metrics
     ):
         raise ValueError("No metric carries a threshold: the Evaluator would never bless.")
+    if serving_label_key:
+        model = dict(
+            signature_name=SERVING_SIGNATURE,
+            label_key=serving_label_key,
+            preprocessing_function_names=[TRANSFORM_SIGNATURE],
+        )
+    else:
+        # The Estimator's EvalSavedModel is exported under the 'eval' tag.
+        model = dict(signature_name="eval")
     return tfma.EvalConfig(
         model_specs=[
-            # The Estimator's EvalSavedModel is exported under the 'eval' tag.
-            tfma.ModelSpec(name=CANDIDATE, signature_name="eval", prediction_key=prediction_key),
-            tfma.ModelSpec(
-                name=BASELINE,
-                signature_name="eval",
-                prediction_key=prediction_key,
-                is_baseline=True,
-            ),
+            tfma.ModelSpec(name=CANDIDATE, prediction_key=prediction_key, **model),
+            tfma.ModelSpec(name=BASELINE, prediction_key=prediction_key, is_baseline=True, **model),
         ],
         slicing_specs=[tfma.SlicingSpec()]
         + [tfma.SlicingSpec(feature_keys=[key]) for key in slice_columns],

@@ -16,6 +16,7 @@ from typing import Mapping, Optional
 FAMILY_KEY = "family"
 TRAINER_FN = "modules.common.entry.trainer_fn"
 TUNER_FN = "modules.common.entry.tuner_fn"
+RUN_FN = "modules.common.entry.run_fn"
 
 
 def family_parts(custom_config: Optional[Mapping]) -> tuple:
@@ -37,6 +38,13 @@ def trainer_fn(fn_args, schema):
 
     contract, build_model = family_parts(fn_args.custom_config)
     return estimator.build_trainer_spec(fn_args, schema, contract, build_model)
+
+
+def run_fn(fn_args):
+    """TFX's GenericExecutor (Keras) Trainer entry: the named family, fit and exported."""
+    from modules.common import keras_training
+
+    keras_training.run_fn(fn_args)
 
 
 def tuner_fn(fn_args):

@@ -11,6 +11,7 @@ from modules.common.contract import TUNING_ALGORITHMS
 from modules.common.contract import FamilyContract
 from modules.common.paths import PROJECT_ROOT
 from pipeline.definition import families
+from pipeline.definition import trainers
 
 # A family's tests folder, which no component loads.
 TESTS_DIR = "tests"
@@ -102,6 +103,8 @@ class PipelineConfig:
       tuning_trials: trials of a search, the first of them the family's defaults.
       tuning_steps: training steps of each trial; 0: `train_steps`.
       tuning_seed: the search's random seed (the same seed proposes the same trials).
+      trainer: "estimator" (TFX's Estimator Trainer, `trainer_fn`) or "keras" (TFX's
+        GenericExecutor, the shared `run_fn`); see `pipeline.definition.trainers`.
     """
 
     contract: FamilyContract
@@ -133,6 +136,7 @@ class PipelineConfig:
     tuning_trials: int = 4
     tuning_steps: int = 0
     tuning_seed: int = 1
+    trainer: str = trainers.DEFAULT_TRAINER
 
     @property
     def task(self):
@@ -145,6 +149,7 @@ class PipelineConfig:
         return self.tuning_steps or self.train_steps
 
     def __post_init__(self):
+        trainers.check(self.trainer)
         if len(self.split_buckets) != 2 or min(self.split_buckets) < 1:
             raise ValueError(
                 f"split_buckets must be two positive counts (train, eval), "
@@ -225,9 +230,11 @@ def family_config(
         relative = os.path.relpath(path, PROJECT_ROOT)
         return path if relative.startswith("..") else os.path.join(files_root, relative)
 
+    trainer = overrides.get("trainer", trainers.DEFAULT_TRAINER)
     values = dict(
         contract=contract,
-        pipeline_name=contract.pipeline_name,
+        # Each trainer has its own runs, cache and baseline.
+        pipeline_name=trainers.suffixed(contract.pipeline_name, trainer),
         pipeline_root=pipeline_root,
         data_root=data_root,
         serving_model_dir=serving_model_dir,
@@ -250,14 +257,15 @@ def local_config(
 ) -> PipelineConfig:
     """Returns the settings of a local run whose outputs all live under `build_dir`.
 
-    Each family has its own pipeline root and serving folder under `build_dir`,
-    and shares the one ML Metadata store.
+    Each family (and each trainer of it: `<family>-keras`) has its own pipeline root
+    and serving folder under `build_dir`, and shares the one ML Metadata store.
     """
+    folder = trainers.suffixed(family, overrides.get("trainer", trainers.DEFAULT_TRAINER))
     return family_config(
         family,
-        pipeline_root=os.path.join(build_dir, "pipeline_root", family),
+        pipeline_root=os.path.join(build_dir, "pipeline_root", folder),
         data_root=os.path.abspath(data_root),
-        serving_model_dir=os.path.join(build_dir, "serving_model", family),
+        serving_model_dir=os.path.join(build_dir, "serving_model", folder),
         **{"report_step": False, **overrides},
     )
 

@@ -14,7 +14,6 @@ from tfx.components import StatisticsGen
 from tfx.components import Trainer
 from tfx.components import Transform
 from tfx.components.example_gen.component import FileBasedExampleGen
-from tfx.components.trainer import executor as estimator_trainer_executor
 from tfx.dsl.components.base import base_beam_component
 from tfx.dsl.components.base import base_node
 from tfx.dsl.components.base import executor_spec
@@ -40,6 +39,7 @@ from components.data_gate.component import DataGate
 from components.run_report.component import RunReport
 from modules.common import entry
 from modules.common import tasks
+from pipeline.definition import trainers
 from pipeline.definition.config import PipelineConfig
 from pipeline.results.facts import family_facts
 
@@ -183,6 +183,7 @@ def _training_steps(config: PipelineConfig, examples, schema) -> Dict[str, base_
                     "algorithm": config.tuning_algorithm,
                     "trials": config.tuning_trials,
                     "seed": config.tuning_seed,
+                    "trainer": config.trainer,
                 },
                 "hparams": dict(config.hparams),
                 "modules_version": config.modules_version,
@@ -199,9 +200,12 @@ def _training_steps(config: PipelineConfig, examples, schema) -> Dict[str, base_
         ).with_id(HYPERPARAMETERS_RESOLVER)
         tuned = tuner.outputs["hyperparameters"]
 
+    # The Estimator's `trainer_fn`, or TFX's GenericExecutor and the shared `run_fn`.
     trainer = Trainer(
-        trainer_fn=config.trainer_fn,
-        custom_executor_spec=executor_spec.ExecutorClassSpec(estimator_trainer_executor.Executor),
+        **trainers.module_entry(config.trainer, config.trainer_fn),
+        custom_executor_spec=executor_spec.ExecutorClassSpec(
+            trainers.executor_class(config.trainer)
+        ),
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema,
@@ -216,6 +220,14 @@ def _training_steps(config: PipelineConfig, examples, schema) -> Dict[str, base_
     ).with_id(TRAINER)
 
     return {c.id: c for c in (transform, tuner, trainer)}
+
+
+def _evaluated_output(config: PipelineConfig) -> str:
+    """The model output TFMA reads: the Keras output, or a Keras export's `scores`."""
+    multiclass = config.task.kind == tasks.MULTICLASS
+    if multiclass and trainers.evaluates_serving_model(config.trainer):
+        return tasks.SCORES_OUTPUT
+    return config.contract.prediction_key
 
 
 def _release_steps(config: PipelineConfig, examples, model) -> Dict[str, base_node.BaseNode]:
@@ -234,7 +246,10 @@ def _release_steps(config: PipelineConfig, examples, model) -> Dict[str, base_no
         eval_config=evaluation.eval_config(
             metrics_specs=config.task.metrics_specs(),
             slice_columns=contract.slice_columns,
-            prediction_key=contract.prediction_key,
+            prediction_key=_evaluated_output(config),
+            serving_label_key=(
+                contract.label_key if trainers.evaluates_serving_model(config.trainer) else ""
+            ),
         ),
     ).with_id(EVALUATOR)
 

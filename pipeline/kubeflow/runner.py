@@ -35,6 +35,7 @@ from components import latest_artifact
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
 from pipeline.definition import pipeline as pipeline_lib
+from pipeline.definition import trainers
 from pipeline.definition.pipeline import create_pipeline
 from pipeline.kubeflow import settings as kubeflow_settings
 from pipeline.local import beam_profiles
@@ -266,6 +267,13 @@ def main(argv=None) -> int:
         "--tune", action="store_true", help="compile with the Tuner before the Trainer"
     )
     parser.add_argument(
+        "--trainer",
+        default=trainers.DEFAULT_TRAINER,
+        choices=trainers.TRAINERS,
+        help="estimator (trainer_fn) or keras (TFX's generic Trainer, run_fn; the "
+        "pipeline <name>-keras)",
+    )
+    parser.add_argument(
         "--beam-profile",
         default=kubeflow_settings.DEFAULT_BEAM_PROFILE,
         choices=beam_profiles.PROFILES,
@@ -281,6 +289,9 @@ def main(argv=None) -> int:
         beam_values = {name: getattr(args, name) for name in BEAM_VALUES}
         settings = kubeflow_settings.KubeflowSettings(
             family=args.model,
+            pipeline_name=trainers.suffixed(
+                families.load(args.model).contract.pipeline_name, args.trainer
+            ),
             image=args.image,
             image_tag=args.tag,
             pipeline_root=args.pipeline_root,
@@ -291,7 +302,9 @@ def main(argv=None) -> int:
         overrides = {} if args.train_steps is None else {"train_steps": args.train_steps}
         if args.tune:
             overrides["tune"] = True
-        paths = compile_all(settings, os.path.join(args.output_dir, args.model), **overrides)
+        overrides["trainer"] = args.trainer
+        output_dir = os.path.join(args.output_dir, trainers.suffixed(args.model, args.trainer))
+        paths = compile_all(settings, output_dir, **overrides)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -6,6 +6,7 @@ import os
 from modules.common.contract import TUNING_ALGORITHMS
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
+from pipeline.definition import trainers
 from pipeline.local import beam_profiles
 
 
@@ -56,6 +57,13 @@ def parser(description: str) -> argparse.ArgumentParser:
         choices=beam_profiles.LOCAL_PROFILES,
         help="how the Beam-based components run (pipeline/local/beam_profiles.py)",
     )
+    parser.add_argument(
+        "--trainer",
+        default=trainers.DEFAULT_TRAINER,
+        choices=trainers.TRAINERS,
+        help="estimator: TFX's Estimator Trainer (trainer_fn); keras: TFX's generic "
+        "Keras Trainer (run_fn), its own pipeline name <name>-keras and folders",
+    )
     _add_tuning_arguments(parser)
     return parser
 
@@ -102,4 +110,6 @@ def overrides(args) -> dict:
     }
     if args.tune:
         overrides["tune"] = True
+    if args.trainer != trainers.DEFAULT_TRAINER:
+        overrides["trainer"] = args.trainer
     return overrides

@@ -96,6 +96,7 @@ def _ended_summary(
         status=status_of(error),
         reason="" if error is None else (str(error) or type(error).__name__),
         family=config.contract.name,
+        trainer=config.trainer,
         data_root=config.data_root,
     )
     if summary["status"] == "interrupted":
@@ -238,7 +239,8 @@ def _announce(config, family: str, rows: int, log_path: str) -> None:
         print(f"[pipeline] skipped in {config.data_root}: {skipped}", flush=True)
     train_buckets, eval_buckets = config.split_buckets
     print(
-        f"[pipeline] {config.pipeline_name} (model family {family}) on "
+        f"[pipeline] {config.pipeline_name} (model family {family}, {config.trainer} "
+        "trainer) on "
         f"{config.data_root} (about {rows:,} rows, split train:eval "
         f"{train_buckets}:{eval_buckets}); detailed log: {log_path}",
         flush=True,
@@ -279,6 +281,7 @@ def main(argv=None) -> int:
                 "status": "stopped",
                 "reason": str(error),
                 "family": args.model,
+                "trainer": args.trainer,
                 "data_root": args.data,
             },
             summary_path,
@@ -299,11 +302,13 @@ def main(argv=None) -> int:
     _print_outcome(summary, error, log_path, time.monotonic() - start)
     print(f"[pipeline] summary: {summary_path}; full log: {log_path}")
     if summary["status"] != "refused":  # A refused run did nothing to report.
-        write_run_report(build_dir, args.model, summary["reason"], log_path)
+        write_run_report(build_dir, args.model, summary["reason"], log_path, args.trainer)
     return EXIT_CODES[summary["status"]]
 
 
-def write_run_report(build_dir: str, family: str, error: str, log_path: str) -> None:
+def write_run_report(
+    build_dir: str, family: str, error: str, log_path: str, trainer: str = "estimator"
+) -> None:
     """Renders the run's report and prints where it is.
 
     A report that cannot be written is said on stderr and never changes the run's
@@ -313,7 +318,7 @@ def write_run_report(build_dir: str, family: str, error: str, log_path: str) -> 
 
     try:
         with stderr_to_file(log_path):
-            path = report.write_report(build_dir, family, error=error)
+            path = report.write_report(build_dir, family, error=error, trainer=trainer)
     except Exception as report_error:  # The run's own outcome matters more.
         print(
             f"[pipeline] the run report could not be written: "

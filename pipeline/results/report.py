@@ -23,6 +23,7 @@ from components.run_report import sections
 from modules.common.contract import FamilyContract
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
+from pipeline.definition import trainers
 from pipeline.results import run_record
 from pipeline.results.facts import family_facts
 
@@ -103,8 +104,10 @@ def read_run(
     return found
 
 
-def build_page(run: dict, contract: FamilyContract, error: str = "") -> dict:
-    """The report page's sections for a run read by `read_run`."""
+def build_page(
+    run: dict, contract: FamilyContract, error: str = "", trainer: str = trainers.ESTIMATOR
+) -> dict:
+    """The report page's sections for a run read by `read_run`, trained by `trainer`."""
     facts = family_facts(
         contract, run["hparam_overrides"], run["train_steps"], run.get("blocking_kinds")
     )
@@ -114,12 +117,13 @@ def build_page(run: dict, contract: FamilyContract, error: str = "") -> dict:
         tuned_source=tuning.get("source", "tuned"),
         trials=tuning.get("trials"),
     )
-    pipeline_name = contract.pipeline_name
+    pipeline_name = trainers.suffixed(contract.pipeline_name, trainer)
     return sections.collect_page(
         title=f"{pipeline_name}: run {run['run_id']}",
         run={
             "family": contract.name,
             "pipeline": pipeline_name,
+            "trainer": trainer,
             "run_id": run["run_id"],
             "data_root": run["data_root"],
             "components": run["components"],
@@ -148,6 +152,7 @@ def write_report(
     family: str = families.DEFAULT_FAMILY,
     error: str = "",
     run_id: Optional[str] = None,
+    trainer: str = trainers.ESTIMATOR,
 ) -> str:
     """Renders a run's report from a build folder; returns the page's path.
 
@@ -157,6 +162,7 @@ def write_report(
       error: what stopped the run, when the caller knows (shown on the page, and
         kept beside it for later re-renders).
       run_id: the run to report; the newest when None.
+      trainer: the trainer of the run's pipeline (`pipeline.definition.trainers`).
 
     Raises:
       ValueError: the metadata store holds no run of the pipeline.
@@ -166,8 +172,9 @@ def write_report(
         raise ValueError(f"{metadata_path}: no ML Metadata store in this build folder.")
     connection_config = metadata.sqlite_metadata_connection_config(metadata_path)
     contract = families.load(family).contract
-    pipeline_root = os.path.join(build_dir, "pipeline_root", family)
-    run = read_run(connection_config, contract.pipeline_name, pipeline_root, run_id)
+    pipeline_root = os.path.join(build_dir, "pipeline_root", trainers.suffixed(family, trainer))
+    pipeline_name = trainers.suffixed(contract.pipeline_name, trainer)
+    run = read_run(connection_config, pipeline_name, pipeline_root, run_id)
     report_root = os.path.join(build_dir, REPORT_DIR)
     run_dir = os.path.join(report_root, run["run_id"])
     stopped_path = os.path.join(run_dir, STOPPED_FILE)
@@ -178,7 +185,9 @@ def write_report(
     elif os.path.exists(stopped_path):
         with open(stopped_path, encoding="utf-8") as stopped_file:
             error = stopped_file.read()
-    path = render.write_page(build_page(run, contract, error), os.path.join(run_dir, PAGE_FILE))
+    path = render.write_page(
+        build_page(run, contract, error, trainer), os.path.join(run_dir, PAGE_FILE)
+    )
     if run_id is None:
         _point_latest(report_root, run_dir)
     return path
@@ -194,9 +203,12 @@ def main(argv=None) -> int:
         help=f"model family ({', '.join(families.available())})",
     )
     parser.add_argument("--run-id", default=None, help="a run id (default: the newest run)")
+    parser.add_argument("--trainer", default=trainers.DEFAULT_TRAINER, choices=trainers.TRAINERS)
     args = parser.parse_args(argv)
     try:
-        path = write_report(os.path.abspath(args.build_dir), args.model, run_id=args.run_id)
+        path = write_report(
+            os.path.abspath(args.build_dir), args.model, run_id=args.run_id, trainer=args.trainer
+        )
     except ValueError as error:  # FamilyError included.
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -204,6 +204,22 @@ def fit(fn_args, contract, build_model, hparams=None, callbacks=()) -> tf.keras.
     return model
 
 
+def evaluated_fit(fn_args, contract, build_model, hparams) -> dict:
+    """Trains as `fit` does (no backup, no summaries: a tuning trial); returns its eval.
+
+    Returns:
+      The end-of-training evaluation's compiled metrics by name (`auc`, `accuracy`,
+      `rmse`, ...), as the Estimator's evaluation names them, and `global_step`.
+    """
+    model = fit(fn_args, contract, build_model, hparams)
+    last = {
+        name[len("val_") :]: values[-1]
+        for name, values in model.history.history.items()
+        if name.startswith("val_")
+    }
+    return {**last, "global_step": int(model.optimizer.iterations.numpy())}
+
+
 def run_fn(fn_args, contract=None, build_model=None) -> None:
     """TFX's GenericExecutor entry: trains the named family and exports its serving model.
 

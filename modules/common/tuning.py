@@ -1,4 +1,4 @@
-"""Hyperparameter tuning through the Estimator: every trial trains as production does.
+"""Hyperparameter tuning: every trial trains as production does, by either trainer.
 
 TFX's Tuner executor calls a family's `tuner_fn(fn_args)` and runs
 `tuner.search(**fit_kwargs)` on what it returns. Here, once for every family: the
@@ -8,7 +8,9 @@ Bayesian optimization) whose first trial is the family's defaults, and a tuner w
 Estimator with `build_trainer_spec` (the production Trainer's code), trains it from
 scratch in the trial's own folder with `train_and_evaluate` on Transform's output,
 and scores it on the Estimator's eval metric its task optimizes (`Task.objective`:
-AUC, accuracy or RMSE, the compiled Keras metric's name).
+AUC, accuracy or RMSE, the compiled Keras metric's name). With the Keras trainer
+(`custom_config["tuning"]["trainer"]`), a trial trains with `model.fit` as its `run_fn`
+does (`modules.common.keras_training.evaluated_fit`) and is scored on the same metric.
 
 A trial that raises is marked failed and the search moves on; a search in which no
 trial completes (or `MAX_FAILURES_IN_A_ROW` fail one after the other) raises a
@@ -39,7 +41,7 @@ from modules.common.schema import load_schema
 # keras-tuner stops a search after this many failed trials in a row.
 MAX_FAILURES_IN_A_ROW = 3
 # Defaults of the tuning settings, which come in the Tuner's `custom_config["tuning"]`.
-DEFAULT_SETTINGS = {"algorithm": "random", "trials": 4, "seed": 1}
+DEFAULT_SETTINGS = {"algorithm": "random", "trials": 4, "seed": 1, "trainer": "estimator"}
 
 
 class TuningError(RuntimeError):
@@ -161,8 +163,10 @@ class EstimatorTuner(base_tuner.BaseTuner):
         build_model: estimator.ModelBuilder,
         fixed_hparams: Optional[Mapping[str, object]] = None,
         directory: Optional[str] = None,
+        trainer: str = "estimator",
     ):
         self.contract = contract
+        self.trainer = trainer
         self.build_model = build_model
         self.fixed_hparams = dict(fixed_hparams or {})
         # trial id -> (seconds, one-line error) of the trials that raised.
@@ -202,6 +206,8 @@ class EstimatorTuner(base_tuner.BaseTuner):
         start = time.monotonic()
         tf.keras.backend.clear_session()
         try:
+            if self.trainer == "keras":
+                return self._keras_trial(trial, trial_args, values, objective, start)
             spec = estimator.build_trainer_spec(
                 trial_args,
                 schema,
@@ -233,6 +239,23 @@ class EstimatorTuner(base_tuner.BaseTuner):
             metrics["global_step"],
             seconds,
         )
+        return {
+            objective: float(metrics[objective]),
+            "global_step": float(metrics["global_step"]),
+            "seconds": round(seconds, 1),
+        }
+
+    def _keras_trial(self, trial, trial_args, values, objective, start) -> dict:
+        """One trial through the Keras trainer's `model.fit`; its eval metrics."""
+        from modules.common import keras_training
+
+        metrics = keras_training.evaluated_fit(
+            trial_args, self.contract, self.build_model, self.trial_hparams(values)
+        )
+        if objective not in metrics:
+            raise RuntimeError(f"the training ran no evaluation with {objective!r} ({metrics})")
+        seconds = time.monotonic() - start
+        absl_logging.info("Trial %s with %s: %s", trial.trial_id, values, metrics)
         return {
             objective: float(metrics[objective]),
             "global_step": float(metrics["global_step"]),
@@ -322,6 +345,7 @@ def build_tuner(
         build_model,
         fixed_hparams=fixed,
         directory=os.path.join(fn_args.working_dir, "tuning"),
+        trainer=settings["trainer"],
     )
 
 

@@ -1,6 +1,7 @@
 """Runs the benchmark suite and writes build/bench/results.json and results.md.
 
-Sections: `pipeline` (whole pipeline, cold and warm), `training` (Estimator against
+Sections: `pipeline` (whole pipeline, cold and warm), `trainers` (cold runs of the
+Estimator and the Keras trainer, side by side), `training` (Estimator against
 native Keras examples/s in steady-state windows, the training step alone in one
 process, and the Trainer's time split),
 `serving` (latency and throughput of the pushed model) and `scale` (the pipeline at
@@ -28,11 +29,12 @@ from bench import report
 from bench import serving_latency
 from bench import step_compute
 from bench import targets
+from bench import trainer_paths
 from bench import trainer_split
 from bench import training_throughput
 from pipeline.local import beam_profiles
 
-SECTIONS = ("pipeline", "training", "serving", "scale")
+SECTIONS = ("pipeline", "trainers", "training", "serving", "scale")
 # The family another family's cold run time is compared with.
 REFERENCE_MODEL = "taxi"
 
@@ -197,6 +199,9 @@ def main(argv=None) -> int:
                     ["--model", REFERENCE_MODEL] + extra[2:],
                 )
                 measured["reference"] = {"model": REFERENCE_MODEL, "cold": reference}
+        elif name == "trainers":
+            print("[bench] trainers: cold runs of the Estimator and the Keras trainer", flush=True)
+            measured = trainer_paths.run(args.data, out_dir, args.repeats, extra)
         elif name == "training":
             measured = training_throughput.compare(
                 model_build,

@@ -6,6 +6,7 @@ from typing import List, Optional, Sequence
 
 from bench import machine as machine_lib
 from bench import targets
+from bench import trainer_paths
 
 
 def fmt(value: Optional[float], digits: int = 1) -> str:
@@ -444,8 +445,13 @@ def _serving(section: dict) -> List[str]:
     ]
 
 
+def _trainers(section: dict) -> List[str]:
+    return trainer_paths.markdown(section, fmt, table) + [_machine_line(section), ""]
+
+
 _SECTIONS = (
     ("pipeline", _pipeline),
+    ("trainers", _trainers),
     ("training", _training),
     ("serving", _serving),
     ("scale", _scale),

@@ -633,6 +633,39 @@ def test_the_default_profile_is_the_direct_runner_in_each_pod():
 # --- settings ----------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def keras_compiled(tmp_path_factory):
+    """Both targets compiled by the command line with --trainer keras (make kfp TRAINER=keras)."""
+    out_dir = str(tmp_path_factory.mktemp("kfp_keras"))
+    assert kubeflow_runner.main(["--output-dir", out_dir, "--trainer", "keras"]) == 0
+    folder = os.path.join(out_dir, "taxi-keras")
+    with open(os.path.join(folder, "pipeline.json")) as v2_file:
+        return json.load(v2_file)
+
+
+def test_the_keras_trainer_compiles_to_its_own_pipeline_and_generic_executor(keras_compiled):
+    job = keras_compiled
+    assert job["pipelineSpec"]["pipelineInfo"]["name"] == "chicago-taxi-keras"
+    assert job["runtimeConfig"]["gcsOutputDirectory"] == "gs://my-bucket/tfx/chicago-taxi-keras"
+    tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
+    trainer = tasks[pipeline_lib.TRAINER]["inputs"]["parameters"]
+    assert trainer["run_fn"]["runtimeValue"]["constantValue"]["stringValue"] == (
+        "modules.common.entry.run_fn"
+    )
+    assert "trainer_fn" not in trainer
+    _assert_importable_in_the_image("modules.common.entry.run_fn")
+    args = _v2_executors(job)[pipeline_lib.TRAINER]["container"]["args"]
+    executor = args[args.index("--executor_class_path") + 1]
+    assert executor == "tfx.components.trainer.executor.GenericExecutor"
+    evaluator = tasks[pipeline_lib.EVALUATOR]["inputs"]["parameters"]
+    eval_config = json.loads(
+        evaluator["eval_config"]["runtimeValue"]["constantValue"]["stringValue"]
+    )
+    for model in eval_config["model_specs"]:
+        assert model["signature_name"] == "serving_default"
+        assert model["preprocessing_function_names"] == ["transform_features"]
+
+
 @pytest.mark.parametrize("name", ["Chicago-Taxi", "-taxi", "chicago_taxi", "a" * 129])
 def test_pipeline_names_kfp_v2_rejects_are_refused(name):
     """An empty name is the family's pipeline name; these are refused."""
@@ -831,7 +864,12 @@ def test_v2_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_th
         "modules.common.entry.tuner_fn"
     )
     config = json.loads(parameters["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
-    assert config["tuning"] == {"algorithm": "random", "trials": 4, "seed": 1}
+    assert config["tuning"] == {
+        "algorithm": "random",
+        "trials": 4,
+        "seed": 1,
+        "trainer": "estimator",
+    }
     trainer_inputs = tasks[pipeline_lib.TRAINER]["inputs"]["artifacts"]
     assert trainer_inputs["hyperparameters"]["taskOutputArtifact"] == {
         "producerTask": pipeline_lib.TUNER,

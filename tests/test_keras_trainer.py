@@ -198,3 +198,25 @@ def test_an_interrupted_fit_resumes_from_its_backup(transformed_sample, tmp_path
     assert record == {"source": str(tmp_path / "runs" / "1"), "step": 200}
     assert counter.steps == 100
     assert int(resumed.optimizer.iterations.numpy()) == 300
+
+
+@pytest.mark.slow
+def test_a_keras_tuning_trial_trains_by_fit_and_is_scored_on_the_eval_auc(
+    transformed_sample, tmp_path
+):
+    from test_tuning import run_tuner
+
+    best, trials = run_tuner(
+        tmp_path,
+        transformed_sample,
+        "taxi",
+        TAXI.tuner_fn_path,
+        trials=1,
+        steps=60,
+        custom_config={"tuning": {"trials": 1, "trainer": "keras"}},
+    )
+    (trial,) = trials
+    assert trial["status"] == "COMPLETED"
+    assert trial["metrics"]["global_step"] == 60
+    assert 0.5 < trial["score"] == trial["metrics"]["auc"] <= 1.0
+    assert best["values"] == trial["hyperparameters"]

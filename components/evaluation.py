@@ -46,6 +46,9 @@ def eval_config(
         raise ValueError("No metric carries a threshold: the Evaluator would never bless.")
     if serving_label_key:
         model = dict(
+            # A generic SavedModel read through its signatures: TFMA neither revives
+            # it as a Keras model to find its type nor adds its compiled metrics.
+            model_type=tfma.TF_GENERIC,
             signature_name=SERVING_SIGNATURE,
             label_key=serving_label_key,
             preprocessing_function_names=[TRANSFORM_SIGNATURE],

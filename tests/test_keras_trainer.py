@@ -79,6 +79,7 @@ def test_the_evaluator_reads_a_keras_model_through_its_signatures():
     specs = TAXI.contract.task.metrics_specs()
     config = evaluation.eval_config(specs, ["trip_start_hour"], "probability", "big_tipper_xf")
     for spec in config.model_specs:
+        assert spec.model_type == "tf_generic"
         assert spec.signature_name == "serving_default"
         assert spec.label_key == "big_tipper_xf"
         assert list(spec.preprocessing_function_names) == ["transform_features"]

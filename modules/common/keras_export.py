@@ -81,9 +81,13 @@ def export_serving_model(
     export_dir: str,
 ) -> str:
     """Saves `model` with its serving and transform signatures into `export_dir`."""
+    # Without the Keras layers' traced call functions: every consumer (TF Serving, the
+    # serving client, TFMA) reads the signatures, and tracing each layer for a later
+    # `tf.keras.models.load_model` costs export time.
     model.save(
         export_dir,
         save_format="tf",
         signatures=signatures(model, tf_transform_output, schema, contract),
+        save_traces=False,
     )
     return export_dir

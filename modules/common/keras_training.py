@@ -201,6 +201,10 @@ def fit(fn_args, contract, build_model, hparams=None, callbacks=()) -> tf.keras.
         callbacks=all_callbacks,
         verbose=0,
     )
+    if fn_args.model_run_dir:  # The backup's files are gone once a fit ends; its folder too.
+        backup = os.path.join(fn_args.model_run_dir, BACKUP_DIR)
+        if tf.io.gfile.isdir(backup) and not tf.io.gfile.glob(os.path.join(backup, "*", "*")):
+            tf.io.gfile.rmtree(backup)
     return model
 
 

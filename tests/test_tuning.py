@@ -427,7 +427,7 @@ def test_with_tuning_the_tuner_runs_between_transform_and_the_trainer(tmp_path, 
     assert tuner.exec_properties["tuner_fn"] == config.tuner_fn == "modules.common.entry.tuner_fn"
     assert '"num_steps": 50' in tuner.exec_properties["train_args"]
     assert json.loads(tuner.exec_properties["custom_config"]) == {
-        "tuning": {"algorithm": "random", "trials": 3, "seed": 1},
+        "tuning": {"algorithm": "random", "trials": 3, "seed": 1, "trainer": "estimator"},
         "hparams": {"dropout": 0.2},
         "modules_version": config.modules_version,
         "family": "taxi",

@@ -165,8 +165,7 @@ def fit(fn_args, contract, build_model, hparams=None, callbacks=()) -> tf.keras.
     # record (and so the resume) reads `transform_output`, as the Estimator's does.
     fn_args.transform_output = fn_args.transform_output or fn_args.transform_graph_path
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    check = estimator.check_transform_outputs
-    check(contract, tf_transform_output.transformed_feature_spec())
+    estimator.check_transform_outputs(contract, tf_transform_output.transformed_feature_spec())
     label_key = contract.label_key
     train = estimator.input_fn(
         fn_args.train_files,

@@ -33,6 +33,7 @@ from components import curated_schema as curated_schema_lib
 from components import evaluation
 from components import example_gen
 from components import latest_artifact
+from components import missing_values
 from components import pusher
 from components import tuner as tuner_lib
 from components import versioned_pusher
@@ -104,7 +105,10 @@ def _data_steps(config: PipelineConfig) -> Dict[str, base_node.BaseNode]:
         input_base=config.data_root,
         output_config=example_gen.split_config(config.split_buckets),
         custom_config=checked_csv_example_gen.custom_config(
-            contract.raw_columns, contract.numeric_columns, label_rule(contract)
+            contract.raw_columns,
+            contract.numeric_columns,
+            label_rule(contract),
+            missing_values.MissingValues.of_contract(contract),
         ),
         custom_executor_spec=executor_spec.BeamExecutorSpec(checked_csv_example_gen.Executor),
     ).with_id(EXAMPLE_GEN)

@@ -257,7 +257,7 @@ def test_a_copied_family_with_another_name_is_a_distinct_working_family(tmp_path
 def test_large_data_is_read_where_it_is_with_its_first_rows_as_the_sample(tmp_path, monkeypatch):
     folder = tmp_path / "big"
     folder.mkdir()
-    scaffold_data.rents_csv(str(folder), rows=1500)
+    scaffold_data.rents_csv(str(folder), rows=1500, index=False)
     monkeypatch.setattr(writer, "COPY_LIMIT_BYTES", 1000)  # a setting, not a mock
     project = tmp_path / "project"
     lines = cli.make_family("rents", str(folder), "rent", project_root=str(project))

@@ -41,6 +41,7 @@ from components.data_gate.component import DataGate
 from components.run_report.component import RunReport
 from modules.common import entry
 from modules.common import tasks
+from modules.common.epochs import TRAIN_EPOCHS_KEY
 from pipeline.definition.config import PipelineConfig
 from pipeline.results.facts import family_facts
 
@@ -210,12 +211,16 @@ def _training_steps(config: PipelineConfig, examples, schema) -> Dict[str, base_
         transform_graph=transform.outputs["transform_graph"],
         schema=schema,
         hyperparameters=tuned,
-        train_args=trainer_pb2.TrainArgs(num_steps=config.train_steps),
+        # By epochs: no step count (fn_args.train_steps None), the epochs end the input.
+        train_args=trainer_pb2.TrainArgs(
+            num_steps=0 if config.train_epochs else config.train_steps
+        ),
         eval_args=trainer_pb2.EvalArgs(num_steps=config.eval_steps),
         custom_config={
             "hparams": dict(config.hparams),
             "modules_version": config.modules_version,
             entry.FAMILY_KEY: config.contract.name,
+            **({TRAIN_EPOCHS_KEY: config.train_epochs} if config.train_epochs else {}),
         },
     ).with_id(TRAINER)
 

@@ -266,3 +266,17 @@ def test_large_data_is_read_where_it_is_with_its_first_rows_as_the_sample(tmp_pa
     assert table_lib.read(str(sample)).rows == writer.SAMPLE_ROWS
     contract = (project / "modules" / "rents" / "contract.py").read_text()
     assert f"default_data={str(folder)!r}" in contract
+
+
+def test_an_r_csv_makes_a_family_declaring_na_and_copied_without_row_names(tmp_path):
+    data = scaffold_data.flowers_csv(str(tmp_path))  # write.csv: NA, row names "1".."300"
+    project = tmp_path / "project"
+    lines = cli.make_family("flowers", data, "Species", project_root=str(project))
+    assert any(line.startswith("Left out: the first column (header '')") for line in lines)
+    assert any("missing_values=('NA',)" in line and "Petal.Length: NA" in line for line in lines)
+    contract = (project / "modules" / "flowers" / "contract.py").read_text()
+    assert "missing_values=('NA',)," in contract
+    copied = table_lib.read(str(project / "data" / "flowers" / "sample" / "flowers.csv"))
+    assert list(copied.columns) == ["Petal.Length", "Petal.Width", "Colour", "Species"]
+    assert copied.dropped_index is None and copied.missing_found == {"Petal.Length": ("NA",)}
+    assert copied.rows == 300

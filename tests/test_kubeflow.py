@@ -864,6 +864,10 @@ def test_a_family_trained_by_epochs_compiles_to_a_trainer_with_no_step_count(tmp
     }
     assert json.loads(parameters["train_args"]).get("num_steps", 0) == 0
     assert json.loads(parameters["custom_config"])["train_epochs"] == 3
+    # The report step asks for no steps either: its page shows the recorded epochs.
+    report = job["pipelineSpec"]["root"]["dag"]["tasks"][pipeline_lib.RUN_REPORT]
+    asked = report["inputs"]["parameters"]["train_steps"]["runtimeValue"]["constantValue"]
+    assert asked == {"intValue": "0"}  # 300, the steps, by steps.
     with open(v1_path) as v1_file:
         args = _v1_steps(yaml.safe_load(v1_file))[pipeline_lib.TRAINER]["container"]["args"]
     node = json.loads(args[args.index("--tfx_ir") + 1])["nodes"][0]["pipelineNode"]

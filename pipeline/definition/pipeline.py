@@ -263,7 +263,9 @@ def _report_step(config: PipelineConfig, steps: Dict[str, base_node.BaseNode]) -
     contract = config.contract
     # The run's report as an artifact: what a Kubeflow run shows. (A local run renders
     # its page from ML Metadata after the run instead, however it ended.)
-    facts = family_facts(contract, config.hparams, config.train_steps, config.blocking_anomalies)
+    # By epochs the Trainer gets no step count: the page shows the epochs it recorded.
+    asked_steps = 0 if config.train_epochs else config.train_steps
+    facts = family_facts(contract, config.hparams, asked_steps, config.blocking_anomalies)
     # The hyperparameters the Trainer took, and this run's trials when it tuned.
     if config.tune:
         tuned = steps[TUNER].outputs["best_hyperparameters"]
@@ -276,7 +278,7 @@ def _report_step(config: PipelineConfig, steps: Dict[str, base_node.BaseNode]) -
         blocking_kinds=facts["blocking_kinds"],
         hparam_defaults=facts["hparam_defaults"],
         hparam_overrides=facts["hparam_overrides"],
-        train_steps=config.train_steps,
+        train_steps=asked_steps,
         task=facts["task"],
         label_sources=facts["label_sources"],
         example_template=facts["example_template"],

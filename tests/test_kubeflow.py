@@ -413,7 +413,7 @@ def test_the_reviews_steps_name_its_image_files_and_facts(reviews):
     }
     assert checked_csv_example_gen.columns_from_exec_properties(
         {"custom_config": by_task[pipeline_lib.EXAMPLE_GEN]["custom_config"]}
-    ) == (["text", "label", "source"], ["label"], None)
+    ) == (["label", "source", "text"], ["label"], None)  # The curated schema's columns.
     eval_config = json.loads(by_task[pipeline_lib.EVALUATOR]["eval_config"])
     assert [spec.get("feature_keys", []) for spec in eval_config["slicing_specs"]] == [
         [],

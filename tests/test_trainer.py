@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_estimator as tf_estimator
 from tfx.components.trainer import fn_args_utils
+from tfx.utils import path_utils
 
 import training_events
 from modules.common import estimator
@@ -143,7 +144,8 @@ def test_trains_for_epochs_with_no_step_count_and_exports(
         train_files=transformed_sample.train_files,
         eval_files=transformed_sample.eval_files,
         transform_output=transformed_sample.transform_output,
-        serving_model_dir=str(tmp_path / "serving_model_dir"),
+        # Where TFX's Estimator executor trains: <model_run>/Format-Serving.
+        serving_model_dir=path_utils.serving_model_dir(str(tmp_path)),
         train_steps=None,  # TrainArgs(num_steps=0), as TFX hands it over.
         eval_steps=0,
         custom_config={"hparams": {"train_batch_size": batch}, "train_epochs": epochs},
@@ -158,7 +160,7 @@ def test_trains_for_epochs_with_no_step_count_and_exports(
     )
     # Every example read `epochs` times, in batches (the last one partial), then it ended.
     assert metrics["global_step"] == -(-rows * epochs // batch)
-    exports = glob.glob(str(tmp_path / "serving_model_dir" / "export" / "*" / "*"))
-    assert len(exports) == 1, exports  # The one export TFX's executor copies.
+    # The one export TFX's executor copies (it refuses a folder of several).
+    export = path_utils.serving_model_path(str(tmp_path))
     examples = serving.examples_from_csv(sample_csv, schema)[:5]
-    assert serving.predict(exports[0], examples).scores.shape == (5,)
+    assert serving.predict(export, examples).scores.shape == (5,)

@@ -2,7 +2,8 @@
 
 Each case runs in a copy of the project (a git repository of the checkout's files,
 the same virtual environment): `make family` on a CSV written as R, pandas or a
-spreadsheet writes it, then `make run` with no edit. The run must finish blessed and
+spreadsheet writes it with its defaults (R's `NA` and row names, pandas' index), then
+`make run` with no edit. The run must finish blessed and
 pushed, beat the naive predictor the task's bound stands for, and `git status` must
 show only the two new family folders.
 """
@@ -87,6 +88,11 @@ def test_make_family_then_make_run_pushes_a_model(project, tmp_path, name):
     assert made.returncode == 0, made.stderr[-3000:]
     assert f"Task: {kind}." in made.stdout and printed in made.stdout
     assert f"make run MODEL={name}" in made.stdout
+    if name in ("flowers", "rents"):  # Written as R's write.csv and pandas' to_csv write.
+        assert "Left out: the first column (header '')" in made.stdout
+    if name == "flowers":  # R writes NA: declared, and read as empty by every reader.
+        contract_text = open(os.path.join(project, "modules", name, "contract.py")).read()
+        assert "missing_values=('NA',)" in contract_text
     # The family's own tests, from its folder (`make test` collects them too).
     tested = subprocess.run(
         [".venv/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", f"modules/{name}"],

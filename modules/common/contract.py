@@ -123,6 +123,21 @@ def _dimension_problems(name: str, dimension: Dimension, default) -> list:
     return problems
 
 
+def _missing_value_problems(contract) -> list:
+    """What is wrong with a contract's missing-value tokens."""
+    problems = []
+    unknown = sorted(set(contract.missing_values_by_column) - set(contract.raw_columns))
+    if unknown:
+        problems.append(f"missing_values_by_column names {unknown}, which raw_columns lacks")
+    for key, tokens in [("missing_values", contract.missing_values)] + [
+        (f"missing_values_by_column[{c!r}]", t)
+        for c, t in contract.missing_values_by_column.items()
+    ]:
+        if isinstance(tokens, str) or not all(isinstance(t, str) and t.strip() for t in tokens):
+            problems.append(f"{key} must be a tuple of non-empty strings, got {tokens!r}")
+    return problems
+
+
 @dataclasses.dataclass(frozen=True)
 class FamilyContract:
     """The names and settings that cross component boundaries for one model family.
@@ -156,6 +171,11 @@ class FamilyContract:
         `default_hparams` or `TRAINING_DEFAULTS`) that lies within it. Empty: the
         family cannot be tuned.
       default_data: the folder of CSV files a run reads by default.
+      missing_values: cells that mean a missing value in every column (`NA`, `N/A`,
+        `null`, `?`), read as empty cells wherever raw CSV is read (ExampleGen, the
+        CSV checks, the serving client); TFX reads only an empty cell as missing.
+      missing_values_by_column: column -> its own such cells, instead of
+        `missing_values` (`()`: none there, where `NA` is a real category).
     """
 
     name: str
@@ -174,6 +194,10 @@ class FamilyContract:
     default_data: str
     search_space: Mapping[str, Dimension] = dataclasses.field(default_factory=dict)
     train_epochs: float = 0
+    missing_values: Tuple[str, ...] = ()
+    missing_values_by_column: Mapping[str, Tuple[str, ...]] = dataclasses.field(
+        default_factory=dict
+    )
 
     def __post_init__(self):
         problems = []
@@ -199,6 +223,7 @@ class FamilyContract:
             problems.append(f"train_steps must be positive, got {self.train_steps}")
         if self.train_epochs < 0:
             problems.append(f"train_epochs must be 0 (steps) or positive, got {self.train_epochs}")
+        problems.extend(_missing_value_problems(self))
         defaults = self.hparam_defaults
         for name, dimension in self.search_space.items():
             if name not in defaults:

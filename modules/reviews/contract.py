@@ -15,6 +15,8 @@ from modules.common import tasks
 from modules.common.contract import Choice
 from modules.common.contract import FamilyContract
 from modules.common.contract import FloatRange
+from modules.common.paths import family_data_dir
+from modules.common.schema import schema_columns
 
 TEXT_KEY = "text"
 LABEL_COLUMN = "label"
@@ -45,11 +47,14 @@ def packaged_data_dir() -> str:
     return os.path.join(list(spec.submodule_search_locations)[0], "data")
 
 
+# The raw columns and their types: the curated schema's (data/reviews/schema.pbtxt).
+COLUMNS = schema_columns(family_data_dir("reviews", "schema.pbtxt"))
+
 CONTRACT = FamilyContract(
     name="reviews",
     pipeline_name="movie-reviews",
-    raw_columns=(TEXT_KEY, LABEL_COLUMN, SOURCE_KEY),
-    numeric_columns=(LABEL_COLUMN,),
+    raw_columns=COLUMNS.raw,
+    numeric_columns=COLUMNS.numeric,
     label_source_columns=(LABEL_COLUMN,),
     label_key=LABEL_KEY,
     task=tasks.binary(bound=0.85, max_change=0.01),

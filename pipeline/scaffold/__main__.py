@@ -38,6 +38,12 @@ def _check_name(name: str) -> None:
 
 def _plan(name: str, data: str, label: str, table) -> writer.Plan:
     copied = table.size_bytes <= writer.COPY_LIMIT_BYTES
+    if not copied and table.dropped_index is not None:
+        raise ScaffoldError(
+            f"{data}: its first column is a row index, which the pipeline would read as "
+            "data, and it is too large to copy without it: write it without one (R: "
+            "write.csv(..., row.names = FALSE); pandas: to_csv(..., index=False))."
+        )
     if (
         not copied
         and not os.path.isdir(data)
@@ -57,6 +63,7 @@ def _plan(name: str, data: str, label: str, table) -> writer.Plan:
         batch_size=batch_size,
         epochs=EPOCHS,
         copied=copied,
+        missing_values=table.missing_tokens,
     )
 
 
@@ -128,6 +135,17 @@ def _report(plan, table, choice, written, project_root) -> List[str]:
         f"Task: {choice.kind}.",
     ] + [f"  - {r}" for r in choice.reasons]
     lines += [f"  - {n}" for n in task_inference.column_kind_note(table, plan.label)]
+    if table.dropped_index is not None:
+        lines.append(
+            f"Left out: the first column (header {table.dropped_index!r}), a row index "
+            "of 1..n or 0..n-1, as R and pandas write one; the copied data has none."
+        )
+    if table.missing_found:
+        found = "; ".join(f"{c}: {', '.join(t)}" for c, t in table.missing_found.items())
+        lines.append(
+            f"Missing values: read as empty cells, declared in the contract "
+            f"(missing_values={table.missing_tokens!r}); found in {found}."
+        )
     lines.append(
         f"Training: {plan.train_steps} steps of {plan.batch_size} (about {plan.epochs} epochs)."
     )

@@ -41,9 +41,9 @@ def _ids(cell_words, vocabulary, column):
     size = len(vocabulary)
     out = np.zeros((len(cell_words), column.sequence_length), np.int64)
     for row, words in enumerate(cell_words):
-        ids = [
-            index.get(w, 1 + size + zlib.crc32(w.encode()) % column.oov_buckets) for w in words
-        ][-column.sequence_length :]
+        ids = [index.get(w, 1 + size + zlib.crc32(w.encode()) % column.oov_buckets) for w in words][
+            -column.sequence_length :
+        ]
         out[row, : len(ids)] = ids
     return out
 

@@ -10,13 +10,15 @@ import os
 import shutil
 import string
 import textwrap
-from typing import List
+from typing import Dict, List
 
 from google.protobuf import text_format
 
 from components import csv_check
 from modules.common import tasks
+from modules.common.text import TextColumn
 from pipeline.scaffold import schema_inference
+from pipeline.scaffold import text_parts
 from pipeline.scaffold.table import ScaffoldError
 from pipeline.scaffold.table import Table
 from pipeline.scaffold.task_inference import TaskChoice
@@ -39,6 +41,7 @@ class Plan:
     batch_size: int
     epochs: int
     copied: bool
+    text_columns: Dict[str, TextColumn] = dataclasses.field(default_factory=dict)
 
 
 def _render(template: str, values: dict) -> str:
@@ -113,6 +116,7 @@ def _values(plan: Plan, choice: TaskChoice) -> dict:
         "epochs": plan.epochs,
         "default_data": default_data,
         "head": _HEADS["regression" if regression else "other"],
+        **text_parts.values(plan.text_columns),
     }
 
 

@@ -49,7 +49,7 @@ def test_the_rule_tells_text_from_categories_by_distinct_values_and_words(tmp_pa
     assert reasons["'title'"].startswith("free text (the rule): 100% of its 40 values distinct")
     # Distinct but one word a value: an id, a category.
     assert reasons["'code'"].startswith("a category (the rule): 100% of its 40")
-    assert "1 words a value at the median" in reasons["'code'"]
+    assert "1 word a value at the median" in reasons["'code'"]
     assert reasons["'colour'"].startswith("a category (the rule): 8% of its 40")
     assert not any("'size'" in r or "'label'" in r for r in choice.reasons)
 

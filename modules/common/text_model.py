@@ -10,7 +10,7 @@ import tensorflow as tf
 
 LSTM = "lstm"
 AVERAGE = "average"
-SEQUENCE_LAYERS = (LSTM, AVERAGE)
+SEQUENCE_LAYERS = (AVERAGE, LSTM)
 
 
 @tf.keras.utils.register_keras_serializable(package="modules.common.text_model")

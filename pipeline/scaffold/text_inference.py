@@ -116,8 +116,8 @@ def infer(
         median = sorted(len(w) for w in cell_words)[len(cell_words) // 2]
         figures = (
             f"{distinct:.0%} of its {len(values)} values distinct (text from "
-            f"{MIN_DISTINCT_SHARE:.0%}), {median} word{'' if median == 1 else 's'} a value at the median (text from "
-            f"{MIN_MEDIAN_WORDS})"
+            f"{MIN_DISTINCT_SHARE:.0%}), {median} word{'' if median == 1 else 's'} a value "
+            f"at the median (text from {MIN_MEDIAN_WORDS})"
         )
         if column.name in text or (
             column.name not in category

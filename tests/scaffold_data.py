@@ -54,23 +54,58 @@ def _write(path: str, header, rows, style: str, index: bool = False) -> str:
     return path
 
 
+# Words of a customer's last support note: some tell of leaving, some of staying.
+LEAVING_WORDS = ("cancel", "competitor", "refund", "outage", "overcharged", "disconnect")
+STAYING_WORDS = ("thanks", "resolved", "happy", "upgrade", "helpful", "recommend")
+FILLER_WORDS = (
+    "customer called about the bill internet phone service agent today my account line "
+    "asked again with and for a new router speed contract please"
+).split()
+
+
+def support_note(rng) -> tuple:
+    """A free-text support note, and how much it says the customer will leave
+    (-2 .. 2): a few filler words around zero to two telling ones, written as people
+    write (capitals, punctuation, now and then an accent or a symbol)."""
+    words = list(rng.choice(FILLER_WORDS, size=int(rng.integers(3, 14))))
+    leaning = int(rng.integers(-2, 3))
+    telling = LEAVING_WORDS if leaning > 0 else STAYING_WORDS
+    for _ in range(abs(leaning)):
+        words.insert(int(rng.integers(len(words) + 1)), str(rng.choice(telling)))
+    text = " ".join(words).capitalize() + str(rng.choice([".", "!", "...", " - déjà vu ✓"]))
+    return text, leaning
+
+
 def churn_csv(folder: str, rows: int = 400) -> str:
-    """Binary, from a spreadsheet: will a customer leave (`Yes`/`No`)?"""
+    """Binary, from a spreadsheet: will a customer leave (`Yes`/`No`)? `note`, the
+    customer's last support note, is free text whose words carry most of the signal."""
     rng = np.random.default_rng(1)
+    notes = np.random.default_rng(11)
     data = []
     for _ in range(rows):
         plan = rng.choice(["Month-to-month, paper bill", "One year", "Two year"])
         tenure = int(rng.integers(1, 72))
         charges = round(float(rng.normal(70, 20)), 2)
+        note, leaning = support_note(notes) if notes.random() > 0.05 else ("", 0)
         risk = (
-            plan.startswith("Month") * 1.5 - tenure / 24 + (charges - 70) / 30 + rng.normal(0, 0.7)
+            plan.startswith("Month") * 1.5
+            - tenure / 24
+            + (charges - 70) / 30
+            + 1.5 * leaning
+            + rng.normal(0, 0.7)
         )
         data.append(
-            [tenure, charges if rng.random() > 0.05 else None, plan, "Yes" if risk > 0 else "No"]
+            [
+                tenure,
+                charges if rng.random() > 0.05 else None,
+                plan,
+                note,
+                "Yes" if risk > 0 else "No",
+            ]
         )
     return _write(
         os.path.join(folder, "churn.csv"),
-        ["tenure", "monthly_charges", "contract", "Churn"],
+        ["tenure", "monthly_charges", "contract", "note", "Churn"],
         data,
         "spreadsheet",
     )

@@ -112,7 +112,7 @@ def test_a_schema_column_the_contract_lacks_is_named(family_copy):
 def test_a_model_input_transform_does_not_produce_is_named(family_copy):
     modules_dir, _, load = family_copy
     _edit(modules_dir / "contract.py", 'TOKENS_KEY = "text_xf"', 'TOKENS_KEY = "tokens_xf"')
-    _edit(modules_dir / "preprocessing.py", "contract.TOKENS_KEY: padded", '"text_xf": padded')
+    _edit(modules_dir / "preprocessing.py", "contract.TOKENS_KEY: word_ids", '"text_xf": word_ids')
     with pytest.raises(
         families.FamilyError,
         match=r"'broken'.*broken/preprocessing\.py: preprocessing_fn does not "

@@ -176,6 +176,10 @@ class FamilyContract:
         CSV checks, the serving client); TFX reads only an empty cell as missing.
       missing_values_by_column: column -> its own such cells, instead of
         `missing_values` (`()`: none there, where `NA` is a real category).
+      text_columns: the raw columns that are free text, read as words
+        (`modules.common.text`): column -> `TextColumn`, or a sequence of names.
+        Any other string column is a category. `make family` fills it by its rule;
+        a family overrides the rule by editing it.
     """
 
     name: str
@@ -198,9 +202,19 @@ class FamilyContract:
     missing_values_by_column: Mapping[str, Tuple[str, ...]] = dataclasses.field(
         default_factory=dict
     )
+    text_columns: Union[Mapping[str, object], Tuple[str, ...]] = ()
 
     def __post_init__(self):
         problems = []
+        text = set(self.text_columns)
+        if text - set(self.raw_columns):
+            problems.append(
+                f"text_columns names {sorted(text - set(self.raw_columns))}, "
+                "which raw_columns lacks"
+            )
+        not_text = text & set(self.numeric_columns + self.label_source_columns)
+        if not_text:
+            problems.append(f"text_columns names {sorted(not_text)}: numbers or the label")
         for key in ("numeric_columns", "label_source_columns", "slice_columns"):
             unknown = sorted(set(getattr(self, key)) - set(self.raw_columns))
             if unknown:

@@ -11,13 +11,15 @@ import os
 import shutil
 import string
 import textwrap
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 from google.protobuf import text_format
 
 from components import csv_check
 from modules.common import tasks
+from modules.common.text import TextColumn
 from pipeline.scaffold import schema_inference
+from pipeline.scaffold import text_parts
 from pipeline.scaffold.table import ScaffoldError
 from pipeline.scaffold.table import Table
 from pipeline.scaffold.task_inference import TaskChoice
@@ -42,6 +44,7 @@ class Plan:
     copied: bool
     # The missing-value tokens found in the data, declared in the contract.
     missing_values: Tuple[str, ...] = ()
+    text_columns: Dict[str, TextColumn] = dataclasses.field(default_factory=dict)
 
 
 def _render(template: str, values: dict) -> str:
@@ -117,6 +120,7 @@ def _values(plan: Plan, choice: TaskChoice) -> dict:
         "default_data": default_data,
         "missing_values": repr(tuple(plan.missing_values)),
         "head": _HEADS["regression" if regression else "other"],
+        **text_parts.values(plan.text_columns),
     }
 
 

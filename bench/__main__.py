@@ -161,7 +161,9 @@ def _plot(measured: dict, path: str):
     """Draws the scale runs' seconds per component against rows; the path, or None."""
     try:
         written = scale_plot.write(
-            measured["runs"], path, f"{os.path.basename(measured['source'])}: seconds by rows"
+            measured["runs"],
+            path,
+            f"{os.path.relpath(measured['source'])}, scaled: seconds per component against rows",
         )
     except ValueError as error:
         print(f"[bench] no scale plot: {error}", flush=True)

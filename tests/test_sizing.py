@@ -175,3 +175,18 @@ def test_local_runner_trains_taxi_on_every_row_twice(tmp_path):
     trained = config.train_steps * batch_size
     train_rows = sizing.train_rows(rows, config.split_buckets)
     assert 2 * train_rows <= trained < 2 * train_rows + batch_size
+
+
+def test_pipeline_runs_statistics_and_transform_in_workers_at_scale(tmp_path, sample_dir):
+    config = config_lib.local_config(
+        str(tmp_path),
+        sample_dir,
+        component_beam_args=sizing.component_beam_args_for_rows(1_500_200, EVAL, WHOLE),
+    )
+    multiprocess = {
+        c.id
+        for c in pipeline_lib.create_pipeline(config).components
+        if "--direct_running_mode=multi_processing"
+        in list(getattr(c.executor_spec, "beam_pipeline_args", []))
+    }
+    assert multiprocess == {"Evaluator", "StatisticsGen", "Transform"}

@@ -93,3 +93,29 @@ def test_batched_statistics_count_every_example_and_every_empty_cell(tmp_path):
     empty = sum(1 for i in range(2_345) if i % 7 == 0)
     assert larger["fare"] == (2_345, 2_345 - empty)
     assert larger["payment_type"] == (2_345, 2_345)
+
+
+def test_the_batch_bench_counts_every_example_at_each_size(tmp_path):
+    import gzip
+
+    import tensorflow as tf
+
+    from bench import statistics_batch
+
+    split = tmp_path / "Split-train"
+    split.mkdir()
+    for part in range(2):
+        with tf.io.TFRecordWriter(
+            str(split / f"data_tfrecord-{part}-of-2.gz"), options="GZIP"
+        ) as writer:
+            for i in range(150):
+                example = tf.train.Example()
+                example.features.feature["fare"].float_list.value.append(i * 0.5)
+                writer.write(example.SerializeToString())
+    (split / "not-a-record.txt").write_bytes(gzip.compress(b"ignored"))
+    result = statistics_batch.interleaved(str(split), [7, 1000], rounds=2)
+    for size in ("7", "1000"):
+        assert result["by_batch_size"][size]["examples"] == [300]
+        assert len(result["by_batch_size"][size]["runs"]) == 2
+    with pytest.raises(FileNotFoundError, match="no gzipped TFRecord files in"):
+        statistics_batch.statistics_once(str(tmp_path), 10)

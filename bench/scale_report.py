@@ -14,6 +14,9 @@ from bench.markdown import fmt
 from bench.markdown import machine_line
 from bench.markdown import table
 
+# Components less than this far beyond their share are left out of the breakdown.
+MIN_EXCESS_SECONDS = 1.0
+
 
 def cost_split(seconds_1x: float, rows_1x: int, seconds: float, rows: int) -> Dict[str, float]:
     """Returns `fixed_seconds` and `us_per_row` of the straight line through two runs.
@@ -193,7 +196,7 @@ def breakdown(small: dict, big: dict) -> List[str]:
     limit = targets.MAX_TIME_RATIO_TO_1X
     lines = []
     for row in targets.component_excess(small, big):
-        if row["excess"] <= 0:
+        if row["excess"] < MIN_EXCESS_SECONDS:
             continue
         split = cost_split(row["seconds_1x"], small["rows"], row["seconds"], big["rows"])
         per_row_part = split["us_per_row"] * big["rows"] / 1e6

@@ -10,7 +10,6 @@ from tfx.components import Evaluator
 from tfx.components import ExampleValidator
 from tfx.components import Pusher
 from tfx.components import SchemaGen
-from tfx.components import StatisticsGen
 from tfx.components import Trainer
 from tfx.components import Transform
 from tfx.components.example_gen.component import FileBasedExampleGen
@@ -35,6 +34,7 @@ from components import example_gen
 from components import latest_artifact
 from components import missing_values
 from components import pusher
+from components import statistics
 from components import tuner as tuner_lib
 from components import versioned_pusher
 from components.data_gate.component import DataGate
@@ -114,7 +114,8 @@ def _data_steps(config: PipelineConfig) -> Dict[str, base_node.BaseNode]:
         custom_executor_spec=executor_spec.BeamExecutorSpec(checked_csv_example_gen.Executor),
     ).with_id(EXAMPLE_GEN)
 
-    statistics_gen = StatisticsGen(examples=example_gen_component.outputs["examples"]).with_id(
+    # Every example counted (no sampling), in batches of 10,000 (components/statistics.py).
+    statistics_gen = statistics.statistics_gen(example_gen_component.outputs["examples"]).with_id(
         STATISTICS_GEN
     )
 

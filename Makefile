@@ -64,8 +64,8 @@ run: venv ## Run the pipeline of MODEL (taxi) on DATA (the family's data); outpu
 	$(BIN)/python -m pipeline.local.runner --model $(MODEL) $(if $(DATA),--data $(DATA)) --build-dir $(BUILD) $(if $(TRAINER),--trainer $(TRAINER)) $(if $(TRAIN_STEPS),--train-steps $(TRAIN_STEPS)) $(if $(FORCE_PUSH),--force-push) $(if $(BEAM_PROFILE),--beam-profile $(BEAM_PROFILE)) \
 		$(if $(TUNE),--tune) $(if $(TRIALS),--tuning-trials $(TRIALS)) $(if $(TUNING_STEPS),--tuning-steps $(TUNING_STEPS)) $(if $(TUNING_ALGORITHM),--tuning-algorithm $(TUNING_ALGORITHM))
 
-family: venv ## Make a model family from a CSV: NAME=<name> DATA=<csv file or folder> LABEL=<column> [TASK=binary|multiclass|regression].
-	$(BIN)/python -m pipeline.scaffold --name "$(NAME)" --data "$(DATA)" --label "$(LABEL)" $(if $(TASK),--task $(TASK))
+family: venv ## Make a model family from a CSV: NAME=<name> DATA=<csv file or folder> LABEL=<column> [TASK=binary|multiclass|regression] [TEXT=a,b] [CATEGORY=c].
+	$(BIN)/python -m pipeline.scaffold --name "$(NAME)" --data "$(DATA)" --label "$(LABEL)" $(if $(TASK),--task $(TASK)) $(if $(TEXT),--text "$(TEXT)") $(if $(CATEGORY),--category "$(CATEGORY)")
 
 tune: TUNE = 1
 tune: run ## Run the pipeline with the Tuner (TRIALS=4 TUNING_STEPS=...); later runs reuse its best values.

@@ -26,6 +26,7 @@ import sys
 from bench import machine
 from bench import pipeline_runs
 from bench import report
+from bench import scale_plot
 from bench import serving_latency
 from bench import step_compute
 from bench import targets
@@ -114,6 +115,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="passed to the local runner as --beam-profile (default: the runner's own)",
     )
     parser.add_argument(
+        "--plot",
+        default=None,
+        help="where the scale section draws seconds per component against rows "
+        "(PNG; default: scale.png in --out)",
+    )
+    parser.add_argument(
         "--fresh", action="store_true", help="forget the previous results.json instead of merging"
     )
     args = parser.parse_args(argv)
@@ -150,6 +157,21 @@ def _load_previous(path: str) -> dict:
         with open(path) as previous:
             return json.load(previous).get("sections", {})
     return {}
+
+
+def _plot(measured: dict, path: str):
+    """Draws the scale runs' seconds per component against rows; the path, or None."""
+    try:
+        written = scale_plot.write(
+            measured["runs"],
+            path,
+            f"{os.path.relpath(measured['source'])}, scaled: seconds per component against rows",
+        )
+    except ValueError as error:
+        print(f"[bench] no scale plot: {error}", flush=True)
+        return None
+    print(f"[bench] scale plot: {written}", flush=True)
+    return written
 
 
 def main(argv=None) -> int:
@@ -229,6 +251,7 @@ def main(argv=None) -> int:
             measured = pipeline_runs.scale_runs(
                 source_csv(args.data), args.scales, out_dir, extra, args.scale_timeout
             )
+            measured["plot"] = _plot(measured, args.plot or os.path.join(out_dir, "scale.png"))
         record(name, {"machine_before": snapshot, **measured})
     return 0
 

@@ -84,6 +84,8 @@ def run_pipeline(
         # What blesses the family's model (its task's metric), with its bound.
         "blessing": summary.get("blessing"),
         "eval_examples": candidate.get("example_count"),
+        "trained_examples": summary.get("trained_examples"),
+        "epochs": summary.get("epochs"),
         "blessed": summary.get("blessed"),
         "pushed": summary.get("pushed"),
         "logs": log_prefix + ".{stdout,stderr}.log",

@@ -2,25 +2,14 @@
 
 import json
 import os
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
-from bench import machine as machine_lib
+from bench import scale_report
 from bench import targets
 from bench import trainer_paths
-
-
-def fmt(value: Optional[float], digits: int = 1) -> str:
-    """Returns `value` with `digits` decimals and thousands separators; '–' for None."""
-    if value is None:
-        return "–"
-    return f"{value:,.{digits}f}"
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
-    """Returns the lines of a markdown table."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return lines
+from bench.markdown import fmt
+from bench.markdown import machine_line as _machine_line
+from bench.markdown import table
 
 
 def _met(flag) -> str:
@@ -30,12 +19,6 @@ def _met(flag) -> str:
         None: "not measured",
         targets.UNRESOLVED: "not resolved: the interval holds both sides",
     }[flag]
-
-
-def _machine_line(section: dict) -> str:
-    before = (section.get("machine_before") or {}).get("load_average_1m")
-    load = f" (1-minute load average {before} when the section started)" if before else ""
-    return f"Measured on: {machine_lib.describe(section['machine'])}{load}."
 
 
 def _pipeline(section: dict) -> List[str]:
@@ -250,167 +233,6 @@ def _trainer_split(split: Optional[dict]) -> List[str]:
     ]
 
 
-def _scale(section: dict) -> List[str]:
-    rows = []
-    for run in section["runs"]:
-        status = (
-            "ok"
-            if run["returncode"] == 0
-            else ("timed out" if run.get("timed_out") else f"failed (exit {run['returncode']})")
-        )
-        rows.append(
-            [
-                f"{run['scale']:g}x",
-                f"{run['rows']:,}",
-                fmt(run.get("eval_examples"), 0),
-                fmt(run["wall_seconds"]),
-                fmt(run["peak_rss_mb"], 0),
-                fmt(run["kernel_peak_rss_mb"], 0),
-                fmt(run["seconds_per_1k_rows"], 3),
-                fmt(run["auc"], 4),
-                status,
-            ]
-        )
-    scales = [f"{run['scale']:g}x" for run in section["runs"]]
-    figures = {}  # component id -> {scale: (seconds, peak MB)}, in the order they ran
-    for run, scale in zip(section["runs"], scales):
-        for component in run["components"]:
-            figures.setdefault(component["id"], {})[scale] = (
-                component["seconds"],
-                component.get("peak_rss_mb"),
-            )
-    by_scale = {run["scale"]: run for run in section["runs"]}
-    small, big = by_scale.get(1), by_scale.get(targets.SCALE_FACTOR)
-    compare = small is not None and big is not None
-    headers = ["component"] + [f"{scale} {what}" for scale in scales for what in ("s", "peak MB")]
-    if compare:
-        headers.append(f"time {targets.SCALE_FACTOR}x / 1x")
-    component_rows = []
-    for component_id, values in figures.items():
-        if not any((seconds or 0) >= 1 for seconds, _ in values.values()):
-            continue
-        row = [component_id]
-        for scale in scales:
-            seconds, peak = values.get(scale, (None, None))
-            row += [fmt(seconds), fmt(peak, 0)]
-        if compare:
-            base = values.get("1x", (None,))[0]
-            top = values.get(f"{targets.SCALE_FACTOR}x", (None,))[0]
-            row.append(fmt(top / base, 1) if base and top is not None else "–")
-        component_rows.append(row)
-    ratios = [
-        f"time({r['to']:g}x) / time({r['from']:g}x) = **{r['time_ratio']:.2f}** "
-        f"for {r['rows_ratio']:g} x the rows"
-        for r in section["time_ratios"]
-    ]
-    return [
-        f"## Scale (`{section['source']}` resampled with noise by `data/make_scaled.py`)",
-        "",
-        _machine_line(section),
-        "One cold run per scale (one repetition, not a median). Training steps stay "
-        "at the pipeline's default, so the Trainer does not grow with the data. Every "
-        "noisy copy of a source row lies in that row's split (`make_scaled` with the "
-        "run's hash buckets), so the eval AUC is measured on rows whose copies were not "
-        "trained on.",
-        "",
-        *table(
-            [
-                "scale",
-                "rows",
-                "eval examples",
-                "wall s",
-                "peak RSS MB (tree)",
-                "largest process MB",
-                "s per 1k rows",
-                "AUC",
-                "status",
-            ],
-            rows,
-        ),
-        "",
-        *[f"- {line}" for line in ratios],
-        "",
-        "Seconds and peak RSS of the process tree per component, side by side "
-        "(components under 1 s at every scale left out):",
-        "",
-        *table(headers, component_rows),
-        "",
-        *_floor(section["runs"]),
-        *(_scale_breakdown(small, big) if compare else []),
-    ]
-
-
-def _floor(runs: Sequence[dict]) -> List[str]:
-    lines = []
-    for run in runs:
-        floor = run.get("read_floor")
-        if not floor:
-            continue
-        example_gen = next(
-            (c["seconds"] for c in run["components"] if c["id"] == "CsvExampleGen"), None
-        )
-        times = (
-            f"; CsvExampleGen took {fmt(example_gen)} s, {example_gen / floor['seconds']:,.0f} "
-            "x the floor"
-            if example_gen and floor["seconds"]
-            else ""
-        )
-        lines.append(
-            f"- {run['scale']:g}x: pyarrow {floor['pyarrow']} reads the CSV "
-            f"({floor['bytes'] / 2**20:,.0f} MB, {floor['rows']:,} rows) in "
-            f"{fmt(floor['seconds'], 2)} s with its own types on {floor['threads']} threads, "
-            f"{fmt(floor['text_one_thread_seconds'], 2)} s as text on one thread{times}."
-        )
-    return (
-        [
-            "The floor: the same CSV read by pyarrow alone, best of 3, in its own process "
-            "(`bench/read_floor.py`):",
-            "",
-            *lines,
-            "",
-        ]
-        if lines
-        else []
-    )
-
-
-def _scale_breakdown(small: dict, big: dict) -> List[str]:
-    """What holds the scale targets back: components over their share, the peak."""
-    if small["returncode"] != 0 or big["returncode"] != 0:
-        return []
-    limit = targets.MAX_TIME_RATIO_TO_1X
-    lines = []
-    for row in targets.component_excess(small, big):
-        if row["excess"] <= 0:
-            continue
-        per_row = row["seconds"] / big["rows"] * 1e6 if big["rows"] else 0
-        per_row_1x = row["seconds_1x"] / small["rows"] * 1e6 if small["rows"] else 0
-        lines.append(
-            f"- **{row['id']}**: {fmt(row['seconds'])} s at {targets.SCALE_FACTOR}x against "
-            f"{fmt(row['seconds_1x'])} s at 1x ({fmt(row['ratio'], 1)} x for "
-            f"{big['rows'] / small['rows']:,.0f} x the rows), {fmt(row['excess'])} s beyond "
-            f"{limit:g} x its 1x time; {per_row:,.0f} us a row at {targets.SCALE_FACTOR}x "
-            f"(at 1x {per_row_1x:,.0f}, start-up included)."
-        )
-    held = targets.holdups(small, big)
-    if not lines and not held.get("memory"):
-        return []
-    ratio = big["wall_seconds"] / small["wall_seconds"]
-    head = (
-        f"Where time({targets.SCALE_FACTOR}x) <= {limit:g} x time(1x) is lost (measured "
-        f"{ratio:.2f} x): the components beyond {limit:g} x their own 1x time, most "
-        "first."
-        if lines
-        else "Every component stays within its share of the time target."
-    )
-    memory = (
-        [f"Peak memory at {targets.SCALE_FACTOR}x was reached during {held['memory']}."]
-        if held.get("memory")
-        else []
-    )
-    return [head, "", *lines, "", *memory, ""]
-
-
 def _serving(section: dict) -> List[str]:
     median = section["median"]
     batches = median["batch_examples_per_second"]
@@ -454,7 +276,7 @@ _SECTIONS = (
     ("trainers", _trainers),
     ("training", _training),
     ("serving", _serving),
-    ("scale", _scale),
+    ("scale", scale_report.render),
 )
 
 

@@ -17,8 +17,9 @@ module, makes its file be scanned again by `csv_check.check_file`, which stops t
 with a `CsvFormatError` naming file, line and column; a file that passes that scan is
 then read with Python's `csv` module, as TFX reads it.
 
-The columns to check come as parameters: `custom_config(required, numeric, label)` is
-the component's `custom_config`, which reaches the executor as JSON. A label rule
+The columns to check come as parameters: `custom_config(required, numeric, label,
+missing)` is the component's `custom_config`, which reaches the executor as JSON; cells
+that are one of `missing`'s tokens are read as empty (`components.missing_values`). A label rule
 (`csv_check.LabelRule`) stops a run on a label the task cannot use, or, where the
 family says so, leaves rows with an empty label out.
 """
@@ -44,18 +45,22 @@ from tfx.utils import proto_utils
 from components import csv_check
 from components import csv_to_examples
 from components import data_files
+from components import missing_values as missing_lib
 
 REQUIRED_COLUMNS_KEY = "required_columns"
 NUMERIC_COLUMNS_KEY = "numeric_columns"
 LABEL_KEY = "label"
+MISSING_KEY = "missing_values"
 
 
 def custom_config(
     required_columns: Sequence[str],
     numeric_columns: Sequence[str],
     label: Optional[csv_check.LabelRule] = None,
+    missing: missing_lib.MissingValues = missing_lib.NONE,
 ) -> example_gen_pb2.CustomConfig:
-    """Returns the ExampleGen `custom_config` naming the columns the checks need.
+    """Returns the ExampleGen `custom_config` naming the columns the checks need, and
+    the cells that mean a missing value (`missing`), read as empty by both read paths.
 
     FileBasedExampleGen takes a `CustomConfig` proto (a `google.protobuf.Any`), not a
     dict: the columns travel as a packed `Struct`.
@@ -66,9 +71,28 @@ def custom_config(
     )
     if label is not None:
         struct.update({LABEL_KEY: {**dataclasses.asdict(label), "classes": list(label.classes)}})
+    if missing:
+        struct.update({MISSING_KEY: missing.to_json()})
     packed = any_pb2.Any()
     packed.Pack(struct)
     return example_gen_pb2.CustomConfig(custom_config=packed)
+
+
+def _custom_values(exec_properties: Dict[str, Any]) -> Dict[str, Any]:
+    """The values `custom_config(...)` packed, from the exec properties' JSON."""
+    text = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
+    config = example_gen_pb2.CustomConfig()
+    struct = struct_pb2.Struct()
+    if text:
+        proto_utils.json_to_proto(text, config)
+    if config.custom_config.Is(struct.DESCRIPTOR):
+        config.custom_config.Unpack(struct)
+    return json_format.MessageToDict(struct)
+
+
+def missing_from_exec_properties(exec_properties: Dict[str, Any]) -> missing_lib.MissingValues:
+    """Returns the missing-value tokens packed by `custom_config` (none if none)."""
+    return missing_lib.MissingValues.from_json(_custom_values(exec_properties).get(MISSING_KEY))
 
 
 def columns_from_exec_properties(
@@ -79,14 +103,7 @@ def columns_from_exec_properties(
     Raises:
       ValueError: the component was built without `custom_config(...)`.
     """
-    text = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
-    config = example_gen_pb2.CustomConfig()
-    struct = struct_pb2.Struct()
-    if text:
-        proto_utils.json_to_proto(text, config)
-    if config.custom_config.Is(struct.DESCRIPTOR):
-        config.custom_config.Unpack(struct)
-    columns = json_format.MessageToDict(struct)
+    columns = _custom_values(exec_properties)
     if REQUIRED_COLUMNS_KEY not in columns:
         raise ValueError(
             "The checked CSV ExampleGen needs custom_config=checked_csv_example_gen."
@@ -169,6 +186,7 @@ class Executor(csv_executor.Executor):
     ) -> None:
         self._log_startup(input_dict, output_dict, exec_properties)
         required, numeric, label = columns_from_exec_properties(exec_properties)
+        missing = missing_from_exec_properties(exec_properties)
         input_config = example_gen_pb2.Input()
         proto_utils.json_to_proto(
             exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config
@@ -193,6 +211,7 @@ class Executor(csv_executor.Executor):
                 [artifact_utils.get_split_uri(examples, name) for name in names],
                 split_buckets,
                 label=label,
+                missing=missing,
             )
             logging.info("%s: %s", pattern, result)
         for artifact in examples:

@@ -16,6 +16,7 @@ import zlib
 from typing import BinaryIO, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from components import data_files
+from components import missing_values as missing_lib
 
 # Python's csv module refuses longer fields, in these checks and in ExampleGen alike.
 FIELD_LIMIT = csv.field_size_limit()
@@ -286,7 +287,8 @@ def _check_row(
     for index, column in numeric:
         cell = row[index].strip()
         if cell and not _is_plain_number(cell):
-            raise CsvFormatError(f"{path}: line {first}, column {column!r}: {number_problem(cell)}")
+            problem = number_problem(cell) + missing_lib.number_hint(cell, column)
+            raise CsvFormatError(f"{path}: line {first}, column {column!r}: {problem}")
 
 
 def checked_header(path: str, required_columns: Sequence[str]) -> List[str]:
@@ -325,8 +327,9 @@ def check_file(
     required_columns: Sequence[str],
     numeric_columns: Sequence[str],
     label: Optional[LabelRule] = None,
+    missing: missing_lib.MissingValues = missing_lib.NONE,
 ) -> Tuple[List[str], int, int]:
-    """Checks one CSV file (or .csv.gz).
+    """Checks one CSV file (or .csv.gz); a cell that is a `missing` token reads as empty.
 
     Returns:
       Its header, its number of data rows, and how many of them drop (an empty label
@@ -348,10 +351,10 @@ def check_file(
         if c in header and header.index(c) != label_index
     ]
     data_rows = dropped = 0
-    rows = records(path)
+    rows, per_index = records(path), missing.per_index(header)
     next(rows)  # The header, checked above.
     for record in rows:
-        row = _parse(path, record, header)
+        row = missing_lib.blank_row(_parse(path, record, header), per_index)
         if row:  # ExampleGen skips blank lines.
             data_rows += 1
             _check_row(path, record, row, header, numeric)
@@ -365,8 +368,9 @@ def check_files(
     required_columns: Sequence[str],
     numeric_columns: Sequence[str],
     label: Optional[LabelRule] = None,
+    missing: missing_lib.MissingValues = missing_lib.NONE,
 ) -> int:
-    """Checks every file and that they share one header.
+    """Checks every file and that they share one header; `missing` as `check_file`.
 
     Returns:
       The number of data rows ExampleGen reads (without the rows that drop).
@@ -380,7 +384,9 @@ def check_files(
         raise CsvFormatError("No CSV file to read.")
     first_header, rows = None, 0
     for path in paths:
-        header, file_rows, dropped = check_file(path, required_columns, numeric_columns, label)
+        header, file_rows, dropped = check_file(
+            path, required_columns, numeric_columns, label, missing
+        )
         rows += file_rows - dropped
         if first_header is None:
             first_header = header

@@ -29,6 +29,7 @@ from components import csv_columns
 from components import data_files
 from components import example_bytes
 from components import fast_csv_reader
+from components import missing_values as missing_lib
 from components import tfrecord_files
 
 
@@ -109,16 +110,20 @@ class RowSplitter:
 
 
 def _python_tables(
-    path: str, header: Sequence[str], label: Optional[csv_check.LabelRule]
+    path: str,
+    header: Sequence[str],
+    label: Optional[csv_check.LabelRule],
+    missing: missing_lib.MissingValues = missing_lib.NONE,
 ) -> Iterator[pa.Table]:
     """A checked file read as TFX reads it (its line joining, Python's csv), as tables
-    of text columns, without the rows the label rule drops."""
+    of text columns, missing-value tokens made empty, without the rows the label rule
+    drops."""
     index = header.index(label.column) if label is not None else None
-    records = csv_check.records(path)
+    records, per_index = csv_check.records(path), missing.per_index(header)
     next(records)  # The header.
     rows: List[List[str]] = []
     for _, _, text in records:
-        row = next(csv.reader([text]), [])
+        row = missing_lib.blank_row(next(csv.reader([text]), []), per_index)
         if row and not (index is not None and label.is_dropped(row, index)):
             rows.append(row)  # TFX skips blank lines.
         if len(rows) == tfrecord_files.BATCH_ROWS:
@@ -153,6 +158,7 @@ class _Reading:
     required: Sequence[str]
     numeric: Sequence[str]
     label: Optional[csv_check.LabelRule]  # None too when the header lacks its column.
+    missing: missing_lib.MissingValues = missing_lib.NONE
 
     def request(self, op: str, task: Dict[str, Any], **fields) -> Dict[str, Any]:
         """A worker's request (`fast_csv_reader.handle`) for one chunk."""
@@ -173,12 +179,13 @@ class _Reading:
             "header": self.header,
             "numeric": numeric,
             "label": label,
+            "missing": self.missing.per_index(self.header) if self.missing else None,
             **fields,
         }
 
     def python_tables(self, path: str) -> Iterator[pa.Table]:
         """A file read with Python's csv module, as tables of text columns."""
-        return _python_tables(path, self.header, self.label)
+        return _python_tables(path, self.header, self.label, self.missing)
 
 
 def _scan(
@@ -200,7 +207,9 @@ def _scan(
     for path, reason in sorted(suspicious.items()):
         logging.info("%s: %s; checking the file line by line.", path, reason)
         # Raises CsvFormatError naming file, line and column if the file is bad.
-        csv_check.check_file(path, reading.required, reading.numeric, reading.label)
+        csv_check.check_file(
+            path, reading.required, reading.numeric, reading.label, reading.missing
+        )
     # The chunks of a file read with Python's csv module are counted in that reading.
     fast = [scan for task, scan in zip(tasks, scans) if task["path"] not in suspicious]
     per_chunk = [scan["types"] for scan in fast]
@@ -264,6 +273,7 @@ def write_examples(
     workers: Optional[int] = None,
     chunk_bytes: int = csv_chunks.CHUNK_BYTES,
     label: Optional[csv_check.LabelRule] = None,
+    missing: missing_lib.MissingValues = missing_lib.NONE,
 ) -> Dict[str, Any]:
     """Checks and reads the data files into tf.Examples, one folder per split.
 
@@ -271,6 +281,8 @@ def write_examples(
       paths: the data files (`data_files.select`).
       required_columns, numeric_columns, label: what the CSV checks need; rows with an
         empty label are left out where `label.drop_empty`.
+      missing: the missing-value tokens, read as empty cells (before the checks and
+        the type inference).
       split_uris: the output folder of each split.
       buckets: cumulative hash buckets of the splits (TFX's `_PartitionFn`); None for
         a single split.
@@ -291,7 +303,7 @@ def write_examples(
     header = checked_headers(paths, required_columns)
     if label is not None and label.column not in header:
         label = None  # As csv_check.check_file: no label cell to check.
-    reading = _Reading(paths, header, required_columns, numeric_columns, label)
+    reading = _Reading(paths, header, required_columns, numeric_columns, label, missing)
     if workers is None:
         total = sum(fileio.stat(path).length for path in paths)
         workers = (os.cpu_count() or 1) if total >= fast_csv_reader.IN_PROCESS_BYTES else 0

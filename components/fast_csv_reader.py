@@ -45,14 +45,21 @@ import pyarrow as pa
 
 from components import csv_chunks
 from components import csv_columns
+from components import missing_values
 from components import tfrecord_files
 
 # Data smaller than this is read in this process: starting workers costs more.
 IN_PROCESS_BYTES = 4 << 20
 
 
-def _tables(task: Dict[str, Any], header: Sequence[str]) -> Iterator[pa.Table]:
-    return (csv_columns.read_chunk(data, header) for data in csv_chunks.task_bytes(task))
+def _tables(
+    task: Dict[str, Any], header: Sequence[str], missing: Optional[List[List[str]]] = None
+) -> Iterator[pa.Table]:
+    """The chunk's tables of text columns, each missing-value token an empty cell."""
+    return (
+        missing_values.blank_table(csv_columns.read_chunk(data, header), missing)
+        for data in csv_chunks.task_bytes(task)
+    )
 
 
 def scan_task(
@@ -60,14 +67,16 @@ def scan_task(
     header: Sequence[str],
     numeric: Sequence[int],
     label: Optional[Dict[str, Any]] = None,
+    missing: Optional[List[List[str]]] = None,
 ) -> Dict[str, Any]:
     """Checks a chunk and infers its column types: {rows, types} or {suspicious}.
 
-    `rows` and `types` leave out the rows whose label is empty where such rows drop.
+    `rows` and `types` leave out the rows whose label is empty where such rows drop;
+    `missing`: each column's missing-value tokens, read as empty cells.
     """
     rows, per_table = 0, []
     try:
-        for table in _tables(task, header):
+        for table in _tables(task, header, missing):
             csv_columns.check_table(table, numeric, label)
             table = csv_columns.drop_empty_labels(table, label)
             rows += table.num_rows
@@ -88,10 +97,11 @@ def write_task(
     buckets: Optional[Sequence[int]],
     order: Sequence[int],
     label: Optional[Dict[str, Any]] = None,
+    missing: Optional[List[List[str]]] = None,
 ) -> Dict[str, Any]:
     """Writes a chunk's examples into one file per split; returns the counts per split."""
     writers = tfrecord_files.SplitWriters(paths, buckets, order)
-    for table in _tables(task, header):
+    for table in _tables(task, header, missing):
         writers.write_table(csv_columns.drop_empty_labels(table, label), types)
     return {"counts": writers.close()}
 
@@ -100,7 +110,11 @@ def handle(request: Dict[str, Any]) -> Dict[str, Any]:
     """Runs one request of the executor: a chunk to scan (`op` scan) or to write."""
     if request["op"] == "scan":
         return scan_task(
-            request["task"], request["header"], request["numeric"], request.get("label")
+            request["task"],
+            request["header"],
+            request["numeric"],
+            request.get("label"),
+            request.get("missing"),
         )
     return write_task(
         request["task"],
@@ -110,6 +124,7 @@ def handle(request: Dict[str, Any]) -> Dict[str, Any]:
         request["buckets"],
         request["order"],
         request.get("label"),
+        request.get("missing"),
     )
 
 

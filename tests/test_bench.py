@@ -400,7 +400,7 @@ def test_scale_report_and_targets_put_1x_and_100x_side_by_side():
             "targets": list(rows.values()),
         }
     )
-    assert "| 100x | 1,500,000 | 50,000 | 900.0 |" in markdown
+    assert "| 100x | 1,500,000 | 50,000 | – | – | 900.0 |" in markdown
     assert "| component | 1x s | 1x peak MB | 100x s | 100x peak MB | time 100x / 1x |" in markdown
     assert "| Evaluator | 20.0 | 1,000 | 95.0 | 5,000 | 4.8 |" in markdown
     assert "| CsvExampleGen | 4.0 | 700 | 45.0 | 700 | 11.2 |" in markdown

@@ -181,3 +181,17 @@ def test_rows_with_an_empty_label_are_left_out_when_the_family_drops_them(tmp_pa
         folder, tmp_path / "out", checked_csv_example_gen.custom_config(REQUIRED, NUMERIC, label)
     )
     assert sorted(_values(e, "company")[0] for e in examples) == [b"A", b"C"]
+
+
+def test_the_executor_reads_the_tokens_of_its_custom_config_as_empty(tmp_path):
+    from components.missing_values import MissingValues
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "a.csv.gz").write_bytes(gzip.compress(HEADER + b"NA,0,NA\n2,?,B\n3,1,NA\n"))
+    # NA and ? mean missing but in company, where NA is a company's name.
+    missing = MissingValues(("NA", "?"), {"company": ()})
+    config = checked_csv_example_gen.custom_config(REQUIRED, NUMERIC, None, missing)
+    examples = _run(folder, tmp_path / "out", config)
+    rows = sorted((_values(e, "fare"), _values(e, "tips"), _values(e, "company")) for e in examples)
+    assert rows == [([], [0], [b"NA"]), ([2], [], [b"B"]), ([3], [1], [b"NA"])]

@@ -112,7 +112,7 @@ def test_a_schema_column_the_contract_lacks_is_named(family_copy):
 def test_a_model_input_transform_does_not_produce_is_named(family_copy):
     modules_dir, _, load = family_copy
     _edit(modules_dir / "contract.py", 'TOKENS_KEY = "text_xf"', 'TOKENS_KEY = "tokens_xf"')
-    _edit(modules_dir / "preprocessing.py", "contract.TOKENS_KEY: padded", '"text_xf": padded')
+    _edit(modules_dir / "preprocessing.py", "contract.TOKENS_KEY: word_ids", '"text_xf": word_ids')
     with pytest.raises(
         families.FamilyError,
         match=r"'broken'.*broken/preprocessing\.py: preprocessing_fn does not "
@@ -169,3 +169,25 @@ def test_a_family_s_own_trainer_file_is_used_when_it_has_one(family_copy):
         "trainer_fn = estimator.trainer_fn_for(contract.CONTRACT, model.build_from_transform)\n"
     )
     assert load().trainer_fn_path.endswith(".broken.trainer.trainer_fn")
+
+
+def test_column_lists_come_from_the_schema_and_the_taxi_groups_cover_them():
+    from modules.common.schema import schema_columns
+    from modules.taxi import contract as taxi
+
+    for name in ("taxi", "reviews", "penguins", "taxi_fare"):
+        contract = families.load(name).contract
+        columns = schema_columns(f"{PROJECT_ROOT}/data/{name}/schema.pbtxt")
+        assert (contract.raw_columns, contract.numeric_columns) == (columns.raw, columns.numeric)
+    # Each raw column the schema names has one role in the taxi family's groups.
+    groups = (
+        taxi.DENSE_FLOAT_FEATURES
+        + taxi.BUCKET_FEATURES
+        + taxi.VOCAB_FEATURES
+        + taxi.CATEGORICAL_INT_FEATURES
+        + tuple(taxi.IDENTITY_FEATURES)
+        + taxi.LABEL_SOURCE_KEYS
+        + taxi.UNUSED_COLUMNS
+    )
+    assert sorted(groups) == sorted(taxi.CONTRACT.raw_columns)
+    assert set(taxi.CONTRACT.numeric_columns) == set(groups) - set(taxi.VOCAB_FEATURES)

@@ -6,6 +6,7 @@ session's Transform output is interrupted and resumed.
 """
 
 import json
+import math
 import os
 import subprocess
 
@@ -16,6 +17,7 @@ import tensorflow as tf
 from components import evaluation
 from modules.common import keras_training
 from modules.common.estimator import RESUMED_FILE
+from modules.common.estimator import hparams_for
 from modules.common.estimator import training_fn_args
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
@@ -221,3 +223,24 @@ def test_a_keras_tuning_trial_trains_by_fit_and_is_scored_on_the_eval_auc(
     assert trial["metrics"]["global_step"] == 60
     assert 0.5 < trial["score"] == trial["metrics"]["auc"] <= 1.0
     assert best["values"] == trial["hyperparameters"]
+
+
+@pytest.mark.slow
+def test_by_epochs_with_no_step_count_each_keras_epoch_is_one_pass(transformed_sample, tmp_path):
+    """On Kubeflow a family trained by epochs gets no step count: fit passes over the data."""
+    from modules.taxi import model
+
+    args = training_fn_args(
+        transformed_sample.transform_output,
+        transformed_sample.train_files,
+        transformed_sample.eval_files,
+        None,
+        serving_model_dir=str(tmp_path / "run" / "Format-Serving"),
+        model_run_dir=str(tmp_path / "run"),
+        custom_config={"family": "taxi", "train_epochs": 2},
+    )
+    fitted = keras_training.fit(args, TAXI.contract, model.build_from_transform)
+    rows = sum(1 for _ in tf.data.TFRecordDataset(args.train_files, compression_type="GZIP"))
+    batch = hparams_for(TAXI.contract, args.custom_config, None)["train_batch_size"]
+    assert len(fitted.history.history["loss"]) == 2
+    assert int(fitted.optimizer.iterations.numpy()) == 2 * math.ceil(rows / batch)

@@ -413,7 +413,7 @@ def test_the_reviews_steps_name_its_image_files_and_facts(reviews):
     }
     assert checked_csv_example_gen.columns_from_exec_properties(
         {"custom_config": by_task[pipeline_lib.EXAMPLE_GEN]["custom_config"]}
-    ) == (["text", "label", "source"], ["label"], None)
+    ) == (["label", "source", "text"], ["label"], None)  # The curated schema's columns.
     eval_config = json.loads(by_task[pipeline_lib.EVALUATOR]["eval_config"])
     assert [spec.get("feature_keys", []) for spec in eval_config["slicing_specs"]] == [
         [],
@@ -885,3 +885,37 @@ def test_v2_with_tuning_runs_the_tuner_in_the_image_with_its_resources_before_th
         "producerTask": pipeline_lib.TUNER,
         "outputArtifactKey": "tuner_results",
     }
+
+
+# --- training by epochs -------------------------------------------------------------------
+
+
+def test_a_family_trained_by_epochs_compiles_to_a_trainer_with_no_step_count(tmp_path):
+    """Nothing counts rows before a Kubeflow run: the Trainer gets the epochs instead."""
+    v1_path, v2_path = kubeflow_runner.compile_all(SETTINGS, str(tmp_path), train_epochs=3)
+    with open(v2_path) as v2_file:
+        job = json.load(v2_file)
+    trainer = job["pipelineSpec"]["root"]["dag"]["tasks"][pipeline_lib.TRAINER]
+    parameters = {
+        key: value["runtimeValue"]["constantValue"]["stringValue"]
+        for key, value in trainer["inputs"]["parameters"].items()
+    }
+    assert json.loads(parameters["train_args"]).get("num_steps", 0) == 0
+    assert json.loads(parameters["custom_config"])["train_epochs"] == 3
+    # The report step asks for no steps either: its page shows the recorded epochs.
+    report = job["pipelineSpec"]["root"]["dag"]["tasks"][pipeline_lib.RUN_REPORT]
+    asked = report["inputs"]["parameters"]["train_steps"]["runtimeValue"]["constantValue"]
+    assert asked == {"intValue": "0"}  # 300, the steps, by steps.
+    with open(v1_path) as v1_file:
+        args = _v1_steps(yaml.safe_load(v1_file))[pipeline_lib.TRAINER]["container"]["args"]
+    node = json.loads(args[args.index("--tfx_ir") + 1])["nodes"][0]["pipelineNode"]
+    values = {
+        key: value["fieldValue"]["stringValue"]
+        for key, value in node["parameters"]["parameters"].items()
+        if "stringValue" in value.get("fieldValue", {})
+    }
+    assert json.loads(values["train_args"]).get("num_steps", 0) == 0
+    assert json.loads(values["custom_config"])["train_epochs"] == 3
+    # Steps given on the command line win over the family's epochs.
+    config = kubeflow_settings.pipeline_config(SETTINGS, train_steps=50)
+    assert config.train_epochs == 0 and config.train_steps == 50

@@ -8,6 +8,7 @@ import tensorflow as tf
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata
 
+from modules.common import text
 from modules.reviews import contract
 from modules.reviews import preprocessing
 
@@ -100,5 +101,5 @@ def test_label_is_an_integer(transformed):
 
 
 def test_tokenize_keeps_apostrophes_inside_words_only():
-    words = preprocessing.tokenize(tf.constant(["Don't say 'never' -- NAÏVE"]))
+    words = text.tokenize(tf.constant(["Don't say 'never' -- NAÏVE"]))
     assert words.to_list() == [[b"don't", b"say", b"never", "naïve".encode()]]

@@ -209,6 +209,32 @@ def test_the_values_shown_are_what_the_trainer_recorded_it_trained_with(tmp_path
     ]
 
 
+def _page_training_line(model_run, facts):
+    page = sections.collect_page("t", {"components": []}, facts, {"model_run": model_run})
+    found = re.search(r'<p id="training-length">(.*?)</p>', render.render_page(page))
+    return html.unescape(found.group(1)) if found else None
+
+
+def test_the_training_length_shows_from_the_summary_or_the_trainers_record(tmp_path):
+    model_run = tmp_path / "model_run"
+    model_run.mkdir()
+    record = model_run / tuning.TRAINING_RECORD_FILE
+    # By steps: steps x batch; epochs from a local run's summary (its row count).
+    record.write_text(json.dumps({"train_steps": 40, "hparams": {"train_batch_size": 32}}))
+    assert tuning.training_length(str(model_run)) == {"trained_examples": 1280, "epochs": None}
+    line = _page_training_line(str(model_run), {**FACTS, "epochs": 6.4})
+    assert line == "Trained on 1,280 examples, about 6.4 epochs of the training split."
+    # By epochs (Kubeflow, no step count): the epochs the Trainer was given.
+    record.write_text(
+        json.dumps({"train_steps": None, "train_epochs": 3, "hparams": {"train_batch_size": 32}})
+    )
+    assert _page_training_line(str(model_run), FACTS) == (
+        "Trained on about 3 epochs of the training split."
+    )
+    record.write_text(json.dumps({"hparams": {}}))
+    assert _page_training_line(str(model_run), FACTS) is None
+
+
 # --- evaluation ------------------------------------------------------------------------------
 
 
@@ -529,3 +555,13 @@ def test_local_report_facts_name_the_family_and_its_schema():
     template = report_facts.family_facts(taxi.CONTRACT)["example_template"]
     assert 'load_schema("data/taxi/schema.pbtxt")' in template
     assert "from pipeline.serving import client as serving" in template
+
+
+def test_a_local_report_takes_the_training_length_of_its_own_runs_summary(tmp_path):
+    from pipeline.results import report
+
+    path = tmp_path / report.SUMMARY_FILE
+    path.write_text(json.dumps({"run_id": "r1", "trained_examples": 640, "epochs": 2.1}))
+    assert report.training_length(str(path), "r1") == {"trained_examples": 640, "epochs": 2.1}
+    assert report.training_length(str(path), "r2") == {}  # Another run's summary.
+    assert report.training_length(str(tmp_path / "none.json"), "r1") == {}

@@ -71,7 +71,7 @@ def test_columns_are_typed_as_tfx_types_them(tmp_path):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        (",b,label\n", "column 1: the column has no name"),
+        ("a,,label\n", "column 2: the column has no name"),
         ("a,b c,label\n", "the name 'b c' is not a plain name"),
         ("a,a,label\n", "the columns ['a'] appear twice"),
     ],
@@ -82,13 +82,11 @@ def test_a_bad_header_is_refused(tmp_path, text, expected):
         table_lib.read(path)
 
 
-def test_an_na_cell_is_refused_with_file_line_and_column(tmp_path):
+def test_an_na_cell_reads_as_empty_and_is_listed(tmp_path):
     path = _csv(tmp_path, HEADER + "\n" + _rows(lambda i: f"{i},{'NA' if i == 4 else i},{i % 2}"))
-    with pytest.raises(ScaffoldError) as error:
-        table_lib.read(path)
-    message = str(error.value)
-    assert path in message and "line 6" in message and "column 'b'" in message
-    assert "only empty cells as missing" in message
+    table = table_lib.read(path)
+    assert table.missing_found == {"b": ("NA",)} and table.missing_tokens == ("NA",)
+    assert table.columns["b"].cells[4] == "" and table.columns["b"].kind == table_lib.INT
 
 
 def test_too_few_rows_and_a_ragged_row_are_refused(tmp_path):
@@ -259,7 +257,7 @@ def test_a_copied_family_with_another_name_is_a_distinct_working_family(tmp_path
 def test_large_data_is_read_where_it_is_with_its_first_rows_as_the_sample(tmp_path, monkeypatch):
     folder = tmp_path / "big"
     folder.mkdir()
-    scaffold_data.rents_csv(str(folder), rows=1500)
+    scaffold_data.rents_csv(str(folder), rows=1500, index=False)
     monkeypatch.setattr(writer, "COPY_LIMIT_BYTES", 1000)  # a setting, not a mock
     project = tmp_path / "project"
     lines = cli.make_family("rents", str(folder), "rent", project_root=str(project))
@@ -268,3 +266,17 @@ def test_large_data_is_read_where_it_is_with_its_first_rows_as_the_sample(tmp_pa
     assert table_lib.read(str(sample)).rows == writer.SAMPLE_ROWS
     contract = (project / "modules" / "rents" / "contract.py").read_text()
     assert f"default_data={str(folder)!r}" in contract
+
+
+def test_an_r_csv_makes_a_family_declaring_na_and_copied_without_row_names(tmp_path):
+    data = scaffold_data.flowers_csv(str(tmp_path))  # write.csv: NA, row names "1".."300"
+    project = tmp_path / "project"
+    lines = cli.make_family("flowers", data, "Species", project_root=str(project))
+    assert any(line.startswith("Left out: the first column (header '')") for line in lines)
+    assert any("missing_values=('NA',)" in line and "Petal.Length: NA" in line for line in lines)
+    contract = (project / "modules" / "flowers" / "contract.py").read_text()
+    assert "missing_values=('NA',)," in contract
+    copied = table_lib.read(str(project / "data" / "flowers" / "sample" / "flowers.csv"))
+    assert list(copied.columns) == ["Petal.Length", "Petal.Width", "Colour", "Species"]
+    assert copied.dropped_index is None and copied.missing_found == {"Petal.Length": ("NA",)}
+    assert copied.rows == 300

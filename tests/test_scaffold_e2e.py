@@ -2,9 +2,11 @@
 
 Each case runs in a copy of the project (a git repository of the checkout's files,
 the same virtual environment): `make family` on a CSV written as R, pandas or a
-spreadsheet writes it, then `make run` with no edit. The run must finish blessed and
+spreadsheet writes it with its defaults (R's `NA` and row names, pandas' index), then
+`make run` with no edit. The run must finish blessed and
 pushed, beat the naive predictor the task's bound stands for, and `git status` must
-show only the two new family folders.
+show only the two new family folders. The churn CSV holds a free-text column, `note`:
+its family reads it as words, and its pushed model scores any text.
 """
 
 import json
@@ -12,6 +14,7 @@ import os
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 
 import scaffold_data
@@ -72,7 +75,7 @@ def project(tmp_path_factory):
 
 CASES = {
     # name: (CSV writer, label, task, a sentence `make family` prints)
-    "churn": (scaffold_data.churn_csv, "Churn", tasks.BINARY, "'Yes'"),
+    "churn": (scaffold_data.churn_csv, "Churn", tasks.BINARY, "'note' is free text (the rule)"),
     "flowers": (scaffold_data.flowers_csv, "Species", tasks.MULTICLASS, "majority class"),
     "rents": (scaffold_data.rents_csv, "rent", tasks.REGRESSION, "standard deviation"),
 }
@@ -87,6 +90,11 @@ def test_make_family_then_make_run_pushes_a_model(project, tmp_path, name):
     assert made.returncode == 0, made.stderr[-3000:]
     assert f"Task: {kind}." in made.stdout and printed in made.stdout
     assert f"make run MODEL={name}" in made.stdout
+    if name in ("flowers", "rents"):  # Written as R's write.csv and pandas' to_csv write.
+        assert "Left out: the first column (header '')" in made.stdout
+    if name == "flowers":  # R writes NA: declared, and read as empty by every reader.
+        contract_text = open(os.path.join(project, "modules", name, "contract.py")).read()
+        assert "missing_values=('NA',)" in contract_text
     # The family's own tests, from its folder (`make test` collects them too).
     tested = subprocess.run(
         [".venv/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", f"modules/{name}"],
@@ -117,8 +125,36 @@ def test_make_family_then_make_run_pushes_a_model(project, tmp_path, name):
     else:
         assert blessing["value"] < 0.6 * blessing["bound"]
 
+    if name == "churn":
+        _check_text_scoring(project, build)
+
     # Only new files, all in the family's two folders (the copy is shared by the cases).
     new = _status(project) - before
     assert new and all(
         line.startswith((f"?? modules/{name}/", f"?? data/{name}/")) for line in new
     ), sorted(new)
+
+
+def _check_text_scoring(project: str, build: str) -> None:
+    """The pushed churn model scores its free-text column, `note`, one bytes feature of
+    the raw row, whatever the text: empty, unseen words, 4,000 words, non-ASCII; and
+    its words count: notes of leaving score above notes of staying."""
+    from pipeline.serving import client as serving
+
+    schema = serving.load_schema(os.path.join(project, "data", "churn", "schema.pbtxt"))
+    types = serving.feature_types(schema)
+    assert types["note"].name == "string"
+    notes = {
+        "empty": "",
+        "unseen": "zyzzyva quux frobnicate",
+        "long": " ".join(["customer"] * 3999 + ["thanks"]),
+        "non-ascii": "Très déçu, 請取消 ✓ — naïve Ωmega",
+        "leaving": "cancel refund competitor disconnect outage overcharged",
+        "staying": "thanks resolved happy upgrade helpful recommend",
+    }
+    row = {"tenure": "24", "monthly_charges": "70", "contract": "One year"}
+    examples = [serving.example_from_row({**row, "note": note}, types) for note in notes.values()]
+    model_dir = serving.latest_version_dir(os.path.join(build, "serving_model", "churn"))
+    scores = dict(zip(notes, np.asarray(serving.predict(model_dir, examples).scores)))
+    assert all(np.isfinite(v) and 0 <= v <= 1 for v in scores.values()), scores
+    assert scores["leaving"] > scores["staying"] + 0.3, scores

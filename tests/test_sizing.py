@@ -1,4 +1,4 @@
-"""Settings sized to the data: the eval split and where the Evaluator runs."""
+"""Settings sized to the data: the eval split, which components run in workers, steps."""
 
 import gzip
 
@@ -49,23 +49,38 @@ def test_count_rows_of_the_sample(sample_dir):
     assert sizing.count_rows([f"{sample_dir}/data.csv"]) == expected == 2000
 
 
-def test_small_data_evaluates_in_process():
-    assert sizing.component_beam_args_for_rows(15_002, ["CsvExampleGen", "Evaluator"]) == {}
+EVAL = ["Evaluator"]
+WHOLE = ["StatisticsGen", "Transform"]
 
 
-def test_very_large_data_stays_in_process_for_memory():
-    assert sizing.component_beam_args_for_rows(1_500_200, ["CsvExampleGen", "Evaluator"]) == {}
+def _multiprocessing(component_args):
+    options = pipeline_options.PipelineOptions(list(component_args))
+    direct = options.view_as(pipeline_options.DirectOptions)
+    return direct.direct_running_mode, direct.direct_num_workers
 
 
-def test_large_data_reads_and_evaluates_in_worker_processes():
-    args = sizing.component_beam_args_for_rows(
-        150_020, ["CsvExampleGen", "Evaluator"], num_workers=2
-    )
-    assert list(args) == ["CsvExampleGen", "Evaluator"]
+def test_small_data_runs_in_process():
+    assert sizing.component_beam_args_for_rows(15_002, EVAL, WHOLE) == {}
+
+
+@pytest.mark.parametrize("rows", [150_020, sizing.MULTIPROCESS_DATA_ROWS - 1])
+def test_large_eval_split_evaluates_in_worker_processes(rows):
+    args = sizing.component_beam_args_for_rows(rows, EVAL, WHOLE, num_workers=2)
+    assert list(args) == EVAL
+    assert _multiprocessing(args["Evaluator"]) == ("multi_processing", 2)
+
+
+@pytest.mark.parametrize("rows", [sizing.MULTIPROCESS_DATA_ROWS, 1_500_200, 15_000_000])
+def test_from_half_a_million_rows_statistics_and_transform_run_in_workers_too(rows):
+    args = sizing.component_beam_args_for_rows(rows, EVAL, WHOLE, num_workers=2)
+    assert sorted(args) == ["Evaluator", "StatisticsGen", "Transform"]
     for component_args in args.values():
-        options = pipeline_options.PipelineOptions(list(component_args))
-        direct = options.view_as(pipeline_options.DirectOptions)
-        assert (direct.direct_running_mode, direct.direct_num_workers) == ("multi_processing", 2)
+        assert _multiprocessing(component_args) == ("multi_processing", 2)
+
+
+def test_a_component_named_in_both_lists_gets_its_arguments_once():
+    args = sizing.component_beam_args_for_rows(1_500_200, EVAL, EVAL + WHOLE)
+    assert sorted(args) == ["Evaluator", "StatisticsGen", "Transform"]
 
 
 def test_pipeline_gives_component_beam_args_to_that_component_only(tmp_path, sample_dir):
@@ -73,7 +88,7 @@ def test_pipeline_gives_component_beam_args_to_that_component_only(tmp_path, sam
         str(tmp_path),
         sample_dir,
         beam_pipeline_args=("--direct_num_workers=1",),
-        component_beam_args=sizing.component_beam_args_for_rows(150_020, ["Evaluator"]),
+        component_beam_args=sizing.component_beam_args_for_rows(150_020, EVAL, WHOLE),
     )
     pipeline = pipeline_lib.create_pipeline(config)
     args = {
@@ -138,3 +153,40 @@ def test_epochs_become_steps_over_the_training_split():
     assert (
         sizing.steps_for_epochs(1_000_000, sizing.split_buckets_for_rows(1_000_000), 128, 1) == 7422
     )  # 950,000 training rows / 128
+
+
+def test_local_runner_runs_statistics_and_transform_in_workers_on_half_a_million_rows(tmp_path):
+    from pipeline.local import runner as local_runner
+
+    data = _data_folder(tmp_path / "larger", sizing.MULTIPROCESS_DATA_ROWS)
+    _, config = local_runner.sized_config(str(tmp_path / "build"), data, "local", train_steps=7)
+    assert sorted(config.component_beam_args) == ["Evaluator", "StatisticsGen", "Transform"]
+
+
+def test_local_runner_trains_taxi_on_every_row_twice(tmp_path):
+    from pipeline.definition import families
+    from pipeline.local import runner as local_runner
+
+    contract = families.load("taxi").contract
+    assert contract.train_epochs == 2
+    data = _data_folder(tmp_path / "larger", 600_000)
+    rows, config = local_runner.sized_config(str(tmp_path / "build"), data, "local")
+    batch_size = contract.hparam_defaults["train_batch_size"]
+    trained = config.train_steps * batch_size
+    train_rows = sizing.train_rows(rows, config.split_buckets)
+    assert 2 * train_rows <= trained < 2 * train_rows + batch_size
+
+
+def test_pipeline_runs_statistics_and_transform_in_workers_at_scale(tmp_path, sample_dir):
+    config = config_lib.local_config(
+        str(tmp_path),
+        sample_dir,
+        component_beam_args=sizing.component_beam_args_for_rows(1_500_200, EVAL, WHOLE),
+    )
+    multiprocess = {
+        c.id
+        for c in pipeline_lib.create_pipeline(config).components
+        if "--direct_running_mode=multi_processing"
+        in list(getattr(c.executor_spec, "beam_pipeline_args", []))
+    }
+    assert multiprocess == {"Evaluator", "StatisticsGen", "Transform"}

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_estimator as tf_estimator
 from tfx.components.trainer import fn_args_utils
+from tfx.utils import path_utils
 
 import training_events
 from modules.common import estimator
@@ -132,3 +133,34 @@ def test_an_unreadable_record_of_another_attempt_is_skipped(tmp_path, transforme
     with open(os.path.join(args.model_run_dir, estimator.TRAINING_INPUTS_FILE)) as record:
         assert json.load(record)["train_steps"] == 20
     assert not [n for n in os.listdir(args.model_run_dir) if ".partial" in n]
+
+
+def test_trains_for_epochs_with_no_step_count_and_exports(
+    tmp_path, transformed_sample, schema, sample_csv
+):
+    """As on Kubeflow: no step count, the epochs in custom_config end the input."""
+    batch, epochs = 128, 2
+    fn_args = fn_args_utils.FnArgs(
+        train_files=transformed_sample.train_files,
+        eval_files=transformed_sample.eval_files,
+        transform_output=transformed_sample.transform_output,
+        # Where TFX's Estimator executor trains: <model_run>/Format-Serving.
+        serving_model_dir=path_utils.serving_model_dir(str(tmp_path)),
+        train_steps=None,  # TrainArgs(num_steps=0), as TFX hands it over.
+        eval_steps=0,
+        custom_config={"hparams": {"train_batch_size": batch}, "train_epochs": epochs},
+    )
+    spec = TRAINER_FN(fn_args, schema)
+    assert spec["train_spec"].max_steps is None
+    metrics, _ = tf_estimator.estimator.train_and_evaluate(
+        spec["estimator"], spec["train_spec"], spec["eval_spec"]
+    )
+    rows = sum(
+        1 for _ in tf.data.TFRecordDataset(transformed_sample.train_files, compression_type="GZIP")
+    )
+    # Every example read `epochs` times, in batches (the last one partial), then it ended.
+    assert metrics["global_step"] == -(-rows * epochs // batch)
+    # The one export TFX's executor copies (it refuses a folder of several).
+    export = path_utils.serving_model_path(str(tmp_path))
+    examples = serving.examples_from_csv(sample_csv, schema)[:5]
+    assert serving.predict(export, examples).scores.shape == (5,)

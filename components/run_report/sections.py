@@ -30,8 +30,11 @@ def training_section(
     train_steps: Optional[int] = None,
     hparam_tuned: Optional[Mapping[str, object]] = None,
     tuned_source: str = "tuned",
+    trained_examples: Optional[int] = None,
+    epochs: Optional[float] = None,
 ) -> dict:
-    """Loss and metrics against the step (train and eval), hyperparameters, trials.
+    """Loss and metrics against the step (train and eval), hyperparameters, trials,
+    and the training's length: examples read and epochs of the training split.
 
     Each hyperparameter's value is what the Trainer recorded it trained with, where
     it recorded one; its source is where that value came from.
@@ -44,8 +47,11 @@ def training_section(
       train_steps: the training steps asked for.
       hparam_tuned: a Tuner's best values the Trainer took (between the defaults and
         the pipeline's settings), with `tuned_source` saying where they came from.
+      trained_examples, epochs: the training's length as a local run's summary tells
+        it; None: as the Trainer's record tells it (`tuning.training_length`).
     """
     files = events.find_event_files(model_run_uri)
+    length = tuning.training_length(model_run_uri)
     hparam_tuned = hparam_tuned or {}
     used = tuning.trained_with(model_run_uri)
     hparams = []
@@ -71,6 +77,8 @@ def training_section(
         "hparams": hparams,
         "trials": tuning.trial_rows(trials),
         "train_steps": train_steps,
+        "trained_examples": trained_examples or length["trained_examples"],
+        "epochs": epochs or length["epochs"],
         "model_run": model_run_uri,
     }
 
@@ -238,7 +246,8 @@ def collect_page(
         "wall_seconds"}; `components` as [{"id", "state", "seconds", "start", "end"}].
       facts: the model family's facts: "blocking_kinds", "hparam_defaults",
         "hparam_overrides", "hparam_tuned" and "tuned_source" (values a Tuner chose,
-        and where), "trials" (that tuning's `trials.json`), "train_steps", "task" (the
+        and where), "trials" (that tuning's `trials.json`), "train_steps",
+        "trained_examples" and "epochs" (a local run's summary), "task" (the
         task's facts: kind, classes, blessing, metric names), "candidate", "baseline",
         "label_sources", "example_template".
       uris: artifact folders by role: "examples", "statistics", "anomalies",
@@ -275,6 +284,8 @@ def collect_page(
         facts.get("train_steps"),
         facts.get("hparam_tuned"),
         facts.get("tuned_source", "tuned"),
+        facts.get("trained_examples"),
+        facts.get("epochs"),
     )
     evaluation = section(
         "evaluation",

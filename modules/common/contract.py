@@ -123,6 +123,21 @@ def _dimension_problems(name: str, dimension: Dimension, default) -> list:
     return problems
 
 
+def _missing_value_problems(contract) -> list:
+    """What is wrong with a contract's missing-value tokens."""
+    problems = []
+    unknown = sorted(set(contract.missing_values_by_column) - set(contract.raw_columns))
+    if unknown:
+        problems.append(f"missing_values_by_column names {unknown}, which raw_columns lacks")
+    for key, tokens in [("missing_values", contract.missing_values)] + [
+        (f"missing_values_by_column[{c!r}]", t)
+        for c, t in contract.missing_values_by_column.items()
+    ]:
+        if isinstance(tokens, str) or not all(isinstance(t, str) and t.strip() for t in tokens):
+            problems.append(f"{key} must be a tuple of non-empty strings, got {tokens!r}")
+    return problems
+
+
 @dataclasses.dataclass(frozen=True)
 class FamilyContract:
     """The names and settings that cross component boundaries for one model family.
@@ -156,6 +171,15 @@ class FamilyContract:
         `default_hparams` or `TRAINING_DEFAULTS`) that lies within it. Empty: the
         family cannot be tuned.
       default_data: the folder of CSV files a run reads by default.
+      missing_values: cells that mean a missing value in every column (`NA`, `N/A`,
+        `null`, `?`), read as empty cells wherever raw CSV is read (ExampleGen, the
+        CSV checks, the serving client); TFX reads only an empty cell as missing.
+      missing_values_by_column: column -> its own such cells, instead of
+        `missing_values` (`()`: none there, where `NA` is a real category).
+      text_columns: the raw columns that are free text, read as words
+        (`modules.common.text`): column -> `TextColumn`, or a sequence of names.
+        Any other string column is a category. `make family` fills it by its rule;
+        a family overrides the rule by editing it.
     """
 
     name: str
@@ -174,9 +198,23 @@ class FamilyContract:
     default_data: str
     search_space: Mapping[str, Dimension] = dataclasses.field(default_factory=dict)
     train_epochs: float = 0
+    missing_values: Tuple[str, ...] = ()
+    missing_values_by_column: Mapping[str, Tuple[str, ...]] = dataclasses.field(
+        default_factory=dict
+    )
+    text_columns: Union[Mapping[str, object], Tuple[str, ...]] = ()
 
     def __post_init__(self):
         problems = []
+        text = set(self.text_columns)
+        if text - set(self.raw_columns):
+            problems.append(
+                f"text_columns names {sorted(text - set(self.raw_columns))}, "
+                "which raw_columns lacks"
+            )
+        not_text = text & set(self.numeric_columns + self.label_source_columns)
+        if not_text:
+            problems.append(f"text_columns names {sorted(not_text)}: numbers or the label")
         for key in ("numeric_columns", "label_source_columns", "slice_columns"):
             unknown = sorted(set(getattr(self, key)) - set(self.raw_columns))
             if unknown:
@@ -199,6 +237,7 @@ class FamilyContract:
             problems.append(f"train_steps must be positive, got {self.train_steps}")
         if self.train_epochs < 0:
             problems.append(f"train_epochs must be 0 (steps) or positive, got {self.train_epochs}")
+        problems.extend(_missing_value_problems(self))
         defaults = self.hparam_defaults
         for name, dimension in self.search_space.items():
             if name not in defaults:

@@ -19,6 +19,7 @@ import tensorflow_model_analysis as tfma
 import tensorflow_transform as tft
 from absl import logging as absl_logging
 
+from modules.common import epochs as epochs_lib
 from modules.common import tasks
 from modules.common.contract import TRAINING_DEFAULTS
 from modules.common.contract import FamilyContract
@@ -98,12 +99,14 @@ def input_fn(
     batch_size,
     num_epochs=None,
     shuffle_buffer_size=TRAINING_DEFAULTS["shuffle_buffer_size"],
+    shuffle=None,
 ):
     """Returns a `tf.data.Dataset` of (transformed features, label) batches.
 
     The files are read record by record (gzipped TFRecords written by Transform);
     nothing is held in memory beyond the shuffle buffer and the prefetched batches.
-    Training (`num_epochs=None`) shuffles; evaluation reads each example once, in order.
+    Training (`num_epochs=None`, endless; or `shuffle=True` with a number) shuffles;
+    evaluation reads each example once, in order.
     """
     return tf.data.experimental.make_batched_features_dataset(
         file_pattern=file_pattern,
@@ -112,7 +115,7 @@ def input_fn(
         reader=lambda files: tf.data.TFRecordDataset(files, compression_type="GZIP"),
         label_key=label_key,
         num_epochs=num_epochs,
-        shuffle=num_epochs is None,
+        shuffle=num_epochs is None if shuffle is None else shuffle,
         shuffle_buffer_size=shuffle_buffer_size,
         prefetch_buffer_size=tf.data.AUTOTUNE,
     )
@@ -187,6 +190,7 @@ def _training_inputs(fn_args, hparams) -> dict:
         "eval_files": sorted(fn_args.eval_files),
         "transform_output": fn_args.transform_output,
         "train_steps": fn_args.train_steps,
+        "train_epochs": epochs_lib.epochs_to_train(fn_args.train_steps, fn_args.custom_config),
         "hparams": hparams,
     }
 
@@ -340,19 +344,24 @@ def build_trainer_spec(
     if contract.task.kind == tasks.MULTICLASS:
         estimator = with_class_names(estimator, contract.prediction_key, contract.task.classes)
     label_key = contract.label_key
+    # Steps, or (no step count: Kubeflow) epochs that end the input (modules.common.epochs).
+    epochs = epochs_lib.epochs_to_train(fn_args.train_steps, fn_args.custom_config)
     train_spec = tf_estimator.estimator.TrainSpec(
         lambda: input_fn(
             fn_args.train_files,
             tf_transform_output,
             label_key,
             hparams["train_batch_size"],
+            num_epochs=epochs or None,
             shuffle_buffer_size=hparams["shuffle_buffer_size"],
+            shuffle=True,
         ),
-        max_steps=fn_args.train_steps,
+        max_steps=None if epochs else fn_args.train_steps,
     )
-    exporter = tf_estimator.estimator.FinalExporter(
+    exporter = epochs_lib.serving_exporter(
         contract.exporter_name,
         lambda: serving_receiver_fn(tf_transform_output, schema, label_key),
+        epochs,
     )
     eval_spec = tf_estimator.estimator.EvalSpec(
         lambda: input_fn(

@@ -26,6 +26,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from absl import logging as absl_logging
 
+from modules.common import epochs as epochs_lib
 from modules.common import estimator
 from modules.common import keras_export
 from modules.common.files import write_json_atomically
@@ -167,17 +168,22 @@ def fit(fn_args, contract, build_model, hparams=None, callbacks=()) -> tf.keras.
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     estimator.check_transform_outputs(contract, tf_transform_output.transformed_feature_spec())
     label_key = contract.label_key
+    # By epochs (Kubeflow, where no row count is known): a Keras epoch is one pass over
+    # the training files, so the backup and resume work a pass at a time.
+    epochs = epochs_lib.epochs_to_train(fn_args.train_steps, fn_args.custom_config)
     train = estimator.input_fn(
         fn_args.train_files,
         tf_transform_output,
         label_key,
         hparams["train_batch_size"],
+        num_epochs=1 if epochs else None,
         shuffle_buffer_size=hparams["shuffle_buffer_size"],
+        shuffle=True,
     )
     evaluation = estimator.input_fn(
         fn_args.eval_files, tf_transform_output, label_key, hparams["eval_batch_size"], num_epochs=1
     )
-    count, steps = chunks(fn_args.train_steps)
+    count, steps = (epochs, None) if epochs else chunks(fn_args.train_steps)
     all_callbacks = list(callbacks)
     if fn_args.model_run_dir:
         resume_interrupted_fit(fn_args, hparams)

@@ -15,6 +15,10 @@ from modules.common import tasks
 from modules.common.contract import Choice
 from modules.common.contract import FamilyContract
 from modules.common.contract import FloatRange
+from modules.common.paths import family_data_dir
+from modules.common.schema import schema_columns
+from modules.common.text import PADDING_ID  # noqa: F401 (the reviews' padding id)
+from modules.common.text import TextColumn
 
 TEXT_KEY = "text"
 LABEL_COLUMN = "label"
@@ -23,11 +27,13 @@ SOURCE_KEY = "source"
 # Words kept in the vocabulary, most frequent first; the rest share the OOV buckets.
 VOCAB_SIZE = 20_000
 OOV_BUCKETS = 10
-VOCAB_NAME = "text_vocab"
-# Token ids per review: longer reviews are truncated, shorter ones padded with 0.
+# Token ids per review: longer reviews keep their last words, shorter ones are padded
+# with 0 (PADDING_ID); the shared text steps, modules/common/text.py.
 SEQUENCE_LENGTH = 200
-# Id 0 pads; vocabulary and OOV ids start at 1.
-PADDING_ID = 0
+TEXT = TextColumn(
+    TEXT_KEY, sequence_length=SEQUENCE_LENGTH, vocabulary_size=VOCAB_SIZE, oov_buckets=OOV_BUCKETS
+)
+VOCAB_NAME = TEXT.vocab_filename
 
 TOKENS_KEY = "text_xf"
 LABEL_KEY = "label_xf"
@@ -45,11 +51,14 @@ def packaged_data_dir() -> str:
     return os.path.join(list(spec.submodule_search_locations)[0], "data")
 
 
+# The raw columns and their types: the curated schema's (data/reviews/schema.pbtxt).
+COLUMNS = schema_columns(family_data_dir("reviews", "schema.pbtxt"))
+
 CONTRACT = FamilyContract(
     name="reviews",
     pipeline_name="movie-reviews",
-    raw_columns=(TEXT_KEY, LABEL_COLUMN, SOURCE_KEY),
-    numeric_columns=(LABEL_COLUMN,),
+    raw_columns=COLUMNS.raw,
+    numeric_columns=COLUMNS.numeric,
     label_source_columns=(LABEL_COLUMN,),
     label_key=LABEL_KEY,
     task=tasks.binary(bound=0.85, max_change=0.01),
@@ -75,4 +84,5 @@ CONTRACT = FamilyContract(
         "learning_rate": FloatRange(0.0005, 0.01, log=True),
     },
     default_data=packaged_data_dir(),
+    text_columns={TEXT_KEY: TEXT},
 )

@@ -15,8 +15,7 @@ from . import contract
 
 def embedding_input_dim(tf_transform_output: tft.TFTransformOutput) -> int:
     """Returns the number of ids: padding, the vocabulary, and the OOV buckets."""
-    vocabulary = tf_transform_output.vocabulary_size_by_name(contract.VOCAB_NAME)
-    return 1 + vocabulary + contract.OOV_BUCKETS
+    return contract.TEXT.input_dim(tf_transform_output)
 
 
 def build_keras_model(

@@ -72,6 +72,10 @@ class PipelineConfig:
       modules_version: digest of the family's and the shared modules, part of
         Transform's and the Trainer's cache keys.
       train_steps: training steps of `train_batch_size` examples.
+      train_epochs: train for this many epochs of the training split instead (where
+        no row count turns them into steps before the run: Kubeflow): the Trainer
+        gets no step count and the epochs in its `custom_config`, and its input
+        ends after them (`modules.common.epochs`). 0: `train_steps`.
       blessing_bound: the worst value of the task's blessing metric that may be
         blessed (a lower bound where higher is better, an upper bound where lower is).
       blessing_max_change: how much worse than the latest blessed model's value of
@@ -136,6 +140,7 @@ class PipelineConfig:
     tuning_trials: int = 4
     tuning_steps: int = 0
     tuning_seed: int = 1
+    train_epochs: float = 0
     trainer: str = trainers.DEFAULT_TRAINER
 
     @property
@@ -157,6 +162,8 @@ class PipelineConfig:
             )
         if self.train_steps <= 0:
             raise ValueError(f"train_steps must be positive, got {self.train_steps}.")
+        if self.train_epochs < 0:
+            raise ValueError(f"train_epochs must be 0 or more, got {self.train_epochs}.")
         if self.eval_steps < 0:
             raise ValueError(f"eval_steps must be 0 or more, got {self.eval_steps}.")
         try:
@@ -245,6 +252,9 @@ def family_config(
         tuner_fn=family.tuner_fn_path,
         modules_version=modules_fingerprint(family.module_dir),
         train_steps=contract.train_steps,
+        # The family's epochs, unless steps are given (the local runner gives the
+        # steps it counted for them).
+        train_epochs=0 if "train_steps" in overrides else contract.train_epochs,
         blessing_bound=contract.task.blessing.bound,
         blessing_max_change=contract.task.blessing.max_change,
     )

@@ -10,7 +10,6 @@ from tfx.components import Evaluator
 from tfx.components import ExampleValidator
 from tfx.components import Pusher
 from tfx.components import SchemaGen
-from tfx.components import StatisticsGen
 from tfx.components import Trainer
 from tfx.components import Transform
 from tfx.components.example_gen.component import FileBasedExampleGen
@@ -32,13 +31,16 @@ from components import curated_schema as curated_schema_lib
 from components import evaluation
 from components import example_gen
 from components import latest_artifact
+from components import missing_values
 from components import pusher
+from components import statistics
 from components import tuner as tuner_lib
 from components import versioned_pusher
 from components.data_gate.component import DataGate
 from components.run_report.component import RunReport
 from modules.common import entry
 from modules.common import tasks
+from modules.common.epochs import TRAIN_EPOCHS_KEY
 from pipeline.definition import trainers
 from pipeline.definition.config import PipelineConfig
 from pipeline.results.facts import family_facts
@@ -104,12 +106,16 @@ def _data_steps(config: PipelineConfig) -> Dict[str, base_node.BaseNode]:
         input_base=config.data_root,
         output_config=example_gen.split_config(config.split_buckets),
         custom_config=checked_csv_example_gen.custom_config(
-            contract.raw_columns, contract.numeric_columns, label_rule(contract)
+            contract.raw_columns,
+            contract.numeric_columns,
+            label_rule(contract),
+            missing_values.MissingValues.of_contract(contract),
         ),
         custom_executor_spec=executor_spec.BeamExecutorSpec(checked_csv_example_gen.Executor),
     ).with_id(EXAMPLE_GEN)
 
-    statistics_gen = StatisticsGen(examples=example_gen_component.outputs["examples"]).with_id(
+    # Every example counted (no sampling), in batches of 10,000 (components/statistics.py).
+    statistics_gen = statistics.statistics_gen(example_gen_component.outputs["examples"]).with_id(
         STATISTICS_GEN
     )
 
@@ -210,12 +216,16 @@ def _training_steps(config: PipelineConfig, examples, schema) -> Dict[str, base_
         transform_graph=transform.outputs["transform_graph"],
         schema=schema,
         hyperparameters=tuned,
-        train_args=trainer_pb2.TrainArgs(num_steps=config.train_steps),
+        # By epochs: no step count (fn_args.train_steps None), the epochs end the input.
+        train_args=trainer_pb2.TrainArgs(
+            num_steps=0 if config.train_epochs else config.train_steps
+        ),
         eval_args=trainer_pb2.EvalArgs(num_steps=config.eval_steps),
         custom_config={
             "hparams": dict(config.hparams),
             "modules_version": config.modules_version,
             entry.FAMILY_KEY: config.contract.name,
+            **({TRAIN_EPOCHS_KEY: config.train_epochs} if config.train_epochs else {}),
         },
     ).with_id(TRAINER)
 
@@ -269,7 +279,9 @@ def _report_step(config: PipelineConfig, steps: Dict[str, base_node.BaseNode]) -
     contract = config.contract
     # The run's report as an artifact: what a Kubeflow run shows. (A local run renders
     # its page from ML Metadata after the run instead, however it ended.)
-    facts = family_facts(contract, config.hparams, config.train_steps, config.blocking_anomalies)
+    # By epochs the Trainer gets no step count: the page shows the epochs it recorded.
+    asked_steps = 0 if config.train_epochs else config.train_steps
+    facts = family_facts(contract, config.hparams, asked_steps, config.blocking_anomalies)
     # The hyperparameters the Trainer took, and this run's trials when it tuned.
     if config.tune:
         tuned = steps[TUNER].outputs["best_hyperparameters"]
@@ -282,7 +294,7 @@ def _report_step(config: PipelineConfig, steps: Dict[str, base_node.BaseNode]) -
         blocking_kinds=facts["blocking_kinds"],
         hparam_defaults=facts["hparam_defaults"],
         hparam_overrides=facts["hparam_overrides"],
-        train_steps=config.train_steps,
+        train_steps=asked_steps,
         task=facts["task"],
         label_sources=facts["label_sources"],
         example_template=facts["example_template"],

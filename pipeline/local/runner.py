@@ -31,6 +31,8 @@ from modules.common.files import write_json_atomically
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
 from pipeline.definition.pipeline import EVALUATOR
+from pipeline.definition.pipeline import STATISTICS_GEN
+from pipeline.definition.pipeline import TRANSFORM
 from pipeline.definition.pipeline import create_pipeline
 from pipeline.local import arguments
 from pipeline.local import beam_profiles
@@ -166,7 +168,9 @@ def sized_config(
     rows = sizing.count_rows(data_files.in_folder(data_root).files)
     # ExampleGen's executor runs its own worker processes, without Beam.
     component_beam_args = (
-        sizing.component_beam_args_for_rows(rows, (EVALUATOR,)) if beam_profile == "local" else {}
+        sizing.component_beam_args_for_rows(rows, (EVALUATOR,), (STATISTICS_GEN, TRANSFORM))
+        if beam_profile == "local"
+        else {}
     )
     split_buckets = sizing.split_buckets_for_rows(rows)
     contract = families.load(overrides.get("family", families.DEFAULT_FAMILY)).contract

@@ -1,4 +1,4 @@
-"""Settings sized to the data: the eval split, and which components run in workers.
+"""Settings sized to the data: the eval split, which components run in workers, steps.
 
 The figures behind each threshold are in docs/sizing.md.
 """
@@ -16,22 +16,18 @@ from pipeline.local import beam_profiles
 # grows with every row (about 2 ms each in process here): a third of 1.5 million
 # rows would take it about 18 minutes.
 EVAL_ROWS_TARGET = 50_000
-# From this many eval rows on, ExampleGen and the Evaluator run in Beam worker
-# processes, one per core. The Evaluator is what gains, but only if its input comes in
-# several files: a gzipped TFRecord file cannot be split between workers, and
-# ExampleGen writes one file per split in process, one per worker otherwise. Measured
-# here at 150,000 rows: the Evaluator 78 s against 121 s in process (126 s with
-# workers reading the one file that ExampleGen wrote in process).
+# From this many eval rows on, the Evaluator runs in Beam worker processes, one per
+# core. It gains only if its input comes in several files (a gzipped TFRecord file
+# cannot be split between workers); ExampleGen writes one file per chunk of the CSV.
+# Measured here at 150,000 rows: the Evaluator 78 s against 121 s in process. There is
+# no upper bound any more: the bound of 500,000 rows was for the memory of TFX's CSV
+# executor in workers, which ExampleGen no longer runs (docs/scale.md).
 MULTIPROCESS_EVAL_ROWS = 15_000
-# (Measured with TFX's CSV executor. ExampleGen's own executor now runs one worker
-# process per core without Beam and writes several files per split at any size; the
-# runner gives only the Evaluator these arguments. The thresholds were not measured
-# again.)
-# Up to this many rows only: ExampleGen in workers holds the data in three processes.
-# Measured here, peak memory of the process tree: 3.0 GB at 150,000 rows, 7.8 GB at
-# 1.5 million (4.8 GB in process), against a 6 GB budget; a straight line between the
-# two puts 500,000 rows near 4.2 GB.
-MULTIPROCESS_MAX_ROWS = 500_000
+# From this many rows on, the components that read every row through Beam
+# (StatisticsGen and Transform) run in worker processes, one per core: their per-row
+# work is Python and single-threaded in process. Below it the workers' start-up (each
+# imports TensorFlow) costs more than it saves (docs/scale.md).
+MULTIPROCESS_DATA_ROWS = 500_000
 
 
 def count_rows(csv_paths: Iterable[str]) -> int:
@@ -72,24 +68,29 @@ def split_buckets_for_rows(rows: int) -> Tuple[int, int]:
 
 def component_beam_args_for_rows(
     rows: int,
-    component_ids: Sequence[str],
+    eval_split_ids: Sequence[str],
+    whole_data_ids: Sequence[str] = (),
     num_workers: Optional[int] = None,
 ) -> Dict[str, Tuple[str, ...]]:
     """Returns the per-component Beam arguments of a local run on `rows` raw rows.
 
     Args:
       rows: raw rows in the data.
-      component_ids: node ids of the components that run in worker processes when
-        the eval split reaches `MULTIPROCESS_EVAL_ROWS` and the data holds at most
-        `MULTIPROCESS_MAX_ROWS` rows (ExampleGen and Evaluator).
+      eval_split_ids: node ids of the components whose work is the eval split (the
+        Evaluator): in worker processes from `MULTIPROCESS_EVAL_ROWS` eval rows on.
+      whole_data_ids: node ids of the components that read every row (StatisticsGen,
+        Transform): in worker processes from `MULTIPROCESS_DATA_ROWS` rows on.
       num_workers: Beam worker processes; default one per core.
     """
     train_buckets, eval_buckets = split_buckets_for_rows(rows)
     eval_rows = rows * eval_buckets / (train_buckets + eval_buckets)
-    if eval_rows < MULTIPROCESS_EVAL_ROWS or rows > MULTIPROCESS_MAX_ROWS:
+    chosen = list(eval_split_ids) if eval_rows >= MULTIPROCESS_EVAL_ROWS else []
+    if rows >= MULTIPROCESS_DATA_ROWS:
+        chosen += [component_id for component_id in whole_data_ids if component_id not in chosen]
+    if not chosen:
         return {}
     args = tuple(beam_profiles.local_multiprocess_args(num_workers))
-    return {component_id: args for component_id in component_ids}
+    return {component_id: args for component_id in chosen}
 
 
 def train_rows(rows: int, split_buckets: Tuple[int, int]) -> int:

@@ -11,6 +11,7 @@ Usage: python -m pipeline.results.report [--build-dir DIR] [--model FAMILY]
 
 import argparse
 import datetime
+import json
 import os
 import sys
 from typing import Optional
@@ -28,6 +29,8 @@ from pipeline.results import run_record
 from pipeline.results.facts import family_facts
 
 REPORT_DIR = "report"
+# A local run's summary (`pipeline.local.runner`), beside the report folder.
+SUMMARY_FILE = "run_summary.json"
 LATEST = "latest"
 PAGE_FILE = "index.html"
 # Beside the page: what stopped the run, as the runner said it, for later re-renders.
@@ -104,13 +107,30 @@ def read_run(
     return found
 
 
+def training_length(summary_path: str, run_id: str) -> dict:
+    """{"trained_examples", "epochs"} of the run's summary, if it is this run's ({})."""
+    if not os.path.isfile(summary_path):
+        return {}
+    with open(summary_path, encoding="utf-8") as summary_file:
+        summary = json.load(summary_file)
+    if summary.get("run_id") != run_id:
+        return {}
+    return {key: summary.get(key) for key in ("trained_examples", "epochs")}
+
+
 def build_page(
-    run: dict, contract: FamilyContract, error: str = "", trainer: str = trainers.ESTIMATOR
+    run: dict,
+    contract: FamilyContract,
+    error: str = "",
+    length=None,
+    trainer: str = trainers.ESTIMATOR,
 ) -> dict:
-    """The report page's sections for a run read by `read_run`, trained by `trainer`."""
+    """The report page's sections for a run read by `read_run`, trained by `trainer`;
+    `length`: the training's length from the run's summary (`training_length`)."""
     facts = family_facts(
         contract, run["hparam_overrides"], run["train_steps"], run.get("blocking_kinds")
     )
+    facts.update(length or {})
     tuning = run.get("tuning") or {}
     facts.update(
         hparam_tuned=tuning.get("tuned") or {},
@@ -185,8 +205,9 @@ def write_report(
     elif os.path.exists(stopped_path):
         with open(stopped_path, encoding="utf-8") as stopped_file:
             error = stopped_file.read()
+    length = training_length(os.path.join(build_dir, SUMMARY_FILE), run["run_id"])
     path = render.write_page(
-        build_page(run, contract, error, trainer), os.path.join(run_dir, PAGE_FILE)
+        build_page(run, contract, error, length, trainer), os.path.join(run_dir, PAGE_FILE)
     )
     if run_id is None:
         _point_latest(report_root, run_dir)

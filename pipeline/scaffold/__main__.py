@@ -14,13 +14,15 @@ import os
 import re
 import shutil
 import sys
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from modules.common import tasks
 from modules.common.paths import PROJECT_ROOT
 from pipeline.scaffold import schema_inference
 from pipeline.scaffold import table as table_lib
 from pipeline.scaffold import task_inference
+from pipeline.scaffold import text_inference
+from pipeline.scaffold import text_parts
 from pipeline.scaffold import writer
 from pipeline.scaffold.table import ScaffoldError
 
@@ -36,8 +38,14 @@ def _check_name(name: str) -> None:
         )
 
 
-def _plan(name: str, data: str, label: str, table) -> writer.Plan:
+def _plan(name: str, data: str, label: str, table, text_columns) -> writer.Plan:
     copied = table.size_bytes <= writer.COPY_LIMIT_BYTES
+    if not copied and table.dropped_index is not None:
+        raise ScaffoldError(
+            f"{data}: its first column is a row index, which the pipeline would read as "
+            "data, and it is too large to copy without it: write it without one (R: "
+            "write.csv(..., row.names = FALSE); pandas: to_csv(..., index=False))."
+        )
     if (
         not copied
         and not os.path.isdir(data)
@@ -48,15 +56,18 @@ def _plan(name: str, data: str, label: str, table) -> writer.Plan:
             "files: move it into a folder of its own, and give DATA=<folder>."
         )
     batch_size = 32 if table.rows < 10_000 else 128
-    steps = task_inference.train_steps(table.rows, batch_size, EPOCHS)
+    epochs = text_parts.epochs(table.rows, EPOCHS) if text_columns else EPOCHS
+    steps = task_inference.train_steps(table.rows, batch_size, epochs)
     return writer.Plan(
         name=name,
         label=label,
         source=data,
         train_steps=steps,
         batch_size=batch_size,
-        epochs=EPOCHS,
+        epochs=epochs,
         copied=copied,
+        missing_values=table.missing_tokens,
+        text_columns=text_columns,
     )
 
 
@@ -93,29 +104,41 @@ def _check_written(name: str, project_root: str) -> None:
 
 
 def make_family(
-    name: str, data: str, label: str, task: Optional[str] = None, project_root: str = PROJECT_ROOT
+    name: str,
+    data: str,
+    label: str,
+    task: Optional[str] = None,
+    project_root: str = PROJECT_ROOT,
+    text: Sequence[str] = (),
+    category: Sequence[str] = (),
 ) -> List[str]:
-    """Writes the family; returns the lines to print. Raises ScaffoldError."""
+    """Writes the family; returns the lines to print. Raises ScaffoldError.
+
+    `text` and `category` name string columns that are free text or a category
+    whatever `text_inference`'s rule says.
+    """
     _check_name(name)
     writer.check_free(project_root, name)
     table = table_lib.read(data)
     choice = task_inference.infer(table, label, task)
     _check_columns(table, label)
+    text_choice = text_inference.infer(table, label, text, category)
     stats = schema_inference.statistics(table)
     schema = schema_inference.infer(table, label, stats)
+    text_inference.drop_domains(schema, text_choice.columns)
     blocking = schema_inference.gate_anomalies(schema, stats)
     if blocking:
         raise ScaffoldError(
             "the inferred schema does not pass the data gate on the same "
             "data (a bug of `make family`): " + "; ".join(blocking)
         )
-    plan = _plan(name, data, label, table)
+    plan = _plan(name, data, label, table, text_choice.columns)
     written = writer.write_family(project_root, plan, table, choice, schema)
     _check_written(name, project_root)
-    return _report(plan, table, choice, written, project_root)
+    return _report(plan, table, choice, written, project_root, text_choice)
 
 
-def _report(plan, table, choice, written, project_root) -> List[str]:
+def _report(plan, table, choice, written, project_root, text_choice) -> List[str]:
     relative = sorted(os.path.relpath(p, project_root) for p in written)
     where = (
         f"copied into data/{plan.name}/sample/"
@@ -127,7 +150,26 @@ def _report(plan, table, choice, written, project_root) -> List[str]:
         f"from {plan.source}; the data is {where}.",
         f"Task: {choice.kind}.",
     ] + [f"  - {r}" for r in choice.reasons]
-    lines += [f"  - {n}" for n in task_inference.column_kind_note(table, plan.label)]
+    notes = task_inference.column_kind_note(table, plan.label, tuple(text_choice.columns))
+    lines += [f"  - {n}" for n in notes]
+    if text_choice.reasons:
+        lines.append(
+            f"Free text or category (text: {text_inference.MIN_DISTINCT_SHARE:.0%} of the "
+            f"values distinct or more, and {text_inference.MIN_MEDIAN_WORDS} words a value "
+            "or more at the median; TEXT= and CATEGORY= override it):"
+        )
+        lines += [f"  - {r}" for r in text_choice.reasons]
+    if table.dropped_index is not None:
+        lines.append(
+            f"Left out: the first column (header {table.dropped_index!r}), a row index "
+            "of 1..n or 0..n-1, as R and pandas write one; the copied data has none."
+        )
+    if table.missing_found:
+        found = "; ".join(f"{c}: {', '.join(t)}" for c, t in table.missing_found.items())
+        lines.append(
+            f"Missing values: read as empty cells, declared in the contract "
+            f"(missing_values={table.missing_tokens!r}); found in {found}."
+        )
     lines.append(
         f"Training: {plan.train_steps} steps of {plan.batch_size} (about {plan.epochs} epochs)."
     )
@@ -150,9 +192,18 @@ def main(argv=None) -> int:
     parser.add_argument("--data", required=True)
     parser.add_argument("--label", required=True)
     parser.add_argument("--task", default=None, choices=tasks.KINDS)
+    parser.add_argument("--text", default="", help="columns that are free text, a,b")
+    parser.add_argument("--category", default="", help="columns that are categories, a,b")
     args = parser.parse_args(argv)
     try:
-        lines = make_family(args.name, args.data, args.label, args.task or None)
+        lines = make_family(
+            args.name,
+            args.data,
+            args.label,
+            args.task or None,
+            text=[c.strip() for c in args.text.split(",") if c.strip()],
+            category=[c.strip() for c in args.category.split(",") if c.strip()],
+        )
     except ScaffoldError as error:
         print(f"make family: {error}", file=sys.stderr)
         return 2

@@ -3,25 +3,32 @@
 Files are read as the project's ExampleGen reads them (`components.csv_check.records`:
 a UTF-8 byte-order mark dropped, CRLF or LF line endings, quoted fields that hold
 commas or line breaks), and typed as TFX types a column: INT when every non-empty
-cell is an integer, FLOAT when every one is a number, else STRING. Only an empty cell
-is missing: a cell `NA`, `NaN`, `NULL` ... is refused, naming file, line and column.
+cell is an integer, FLOAT when every one is a number, else STRING. A cell that other
+tools write for a missing value (`NA`, `NaN`, `NULL`, `?` ...) is read as empty, and
+listed: the family declares those tokens (`missing_values`), so that ExampleGen reads
+them as empty too. An unnamed first column of row numbers (R's `write.csv` row names,
+pandas' index: header "" or "Unnamed: 0", values 1..n or 0..n-1) is left out.
 """
 
 import csv
 import dataclasses
 import os
 import re
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from components import csv_check
 from components import data_files
 
 INT, FLOAT, STRING = "INT", "FLOAT", "STRING"
-# Cells that other tools write for a missing value; this project reads only an empty
-# cell as missing (ExampleGen would read these as strings).
+# Cells that other tools write for a missing value: read as empty, and declared in the
+# family's contract (tfx_bsl reads only an empty cell as missing).
 MISSING_TOKENS = frozenset(
     {"NA", "N/A", "#N/A", "NaN", "nan", "NAN", "NULL", "null", "None", "none", "<NA>", "na", "n/a"}
+    | {"?"}
 )
+# Header names R (`write.csv`: "") and pandas (`to_csv` read back: "Unnamed: 0") give
+# the row-index column.
+INDEX_HEADERS = ("", "Unnamed: 0")
 # A column name the pipeline can carry through Transform and Keras as it is.
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]*")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -66,6 +73,15 @@ class Table:
 
     files: Tuple[str, ...]
     columns: Dict[str, Column]
+    # Column -> the missing-value tokens found there (read as empty cells).
+    missing_found: Dict[str, Tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # The header name of the row-index column left out ("" for R's); None: none was.
+    dropped_index: Optional[str] = None
+
+    @property
+    def missing_tokens(self) -> Tuple[str, ...]:
+        """Every missing-value token found, sorted."""
+        return tuple(sorted({t for tokens in self.missing_found.values() for t in tokens}))
 
     @property
     def rows(self) -> int:
@@ -107,8 +123,9 @@ def _check_header(path: str, header: List[str]) -> None:
         raise ScaffoldError(f"{path}: line 1: the columns {repeated} appear twice.")
 
 
-def _read_file(path: str, header: List[str]) -> List[List[str]]:
-    """The data rows of one file, checked; cells stripped."""
+def _read_file(path: str, header: List[str], found: Dict[str, Set[str]]) -> List[List[str]]:
+    """The data rows of one file, checked; cells stripped, missing-value tokens made
+    empty and added to `found` by column."""
     rows = []
     records = csv_check.records(path)
     next(records)  # The header, read by csv_check.read_header.
@@ -124,15 +141,25 @@ def _read_file(path: str, header: List[str]) -> List[List[str]]:
                 f"{path}: line {first} has {len(row)} fields; the header has {len(header)}."
             )
         cells = [cell.strip() for cell in row]
-        for name, cell in zip(header, cells):
+        for index, cell in enumerate(cells):
             if cell in MISSING_TOKENS:
-                raise ScaffoldError(
-                    f"{path}: line {first}, column {name!r}: the cell {cell!r} stands for a "
-                    "missing value; this project reads only empty cells as missing: empty "
-                    "such cells (or write the value)."
-                )
+                found.setdefault(header[index], set()).add(cell)
+                cells[index] = ""
         rows.append(cells)
     return rows
+
+
+def _is_row_index(header: List[str], rows: List[List[str]]) -> bool:
+    """Whether the first column is an unnamed row index: 1..n or 0..n-1."""
+    if not header or header[0] not in INDEX_HEADERS or not rows:
+        return False
+    first = [row[0] for row in rows]
+    if not all(_INTEGER.fullmatch(cell) for cell in first):
+        return False
+    start = int(first[0])
+    return start in (0, 1) and [int(cell) for cell in first] == list(
+        range(start, start + len(first))
+    )
 
 
 def read(data: str) -> Table:
@@ -140,26 +167,37 @@ def read(data: str) -> Table:
 
     Raises:
       ScaffoldError: no CSV file; a file that is not UTF-8, has a column without a
-        name, a name that is not plain or repeated, a row of another length than the
-        header, a missing-value token, or fewer than `MIN_ROWS` data rows in all;
-        two files with different headers.
+        name (but a row index), a name that is not plain or repeated, a row of another
+        length than the header, or fewer than `MIN_ROWS` data rows in all; two files
+        with different headers.
     """
     paths = data_paths(data)
-    header, rows = None, []
+    header, rows, found, dropped = None, [], {}, None
     for path in paths:
         try:
             file_header = csv_check.read_header(path)
-            _check_header(path, file_header)
             if header is not None and file_header != header:
                 raise ScaffoldError(f"{path}: the header differs from {paths[0]}'s.")
             header = file_header
-            rows.extend(_read_file(path, header))
+            file_rows = _read_file(path, header, found)
+            if _is_row_index(header, file_rows):
+                dropped = header[0]
+            elif dropped is not None:
+                raise ScaffoldError(
+                    f"{path}: its first column is not a row index as in {paths[0]}."
+                )
+            _check_header(path, header[1:] if dropped is not None else header)
+            rows.extend(row[1:] if dropped is not None else row for row in file_rows)
         except csv_check.CsvFormatError as error:
             raise ScaffoldError(str(error)) from None
+    if dropped is not None:
+        header = header[1:]
+        found.pop(dropped, None)
     if len(rows) < MIN_ROWS:
         raise ScaffoldError(
             f"{data}: {len(rows)} data row(s); a family needs at least "
             f"{MIN_ROWS} to train on some and evaluate on others."
         )
     columns = {name: Column(name, tuple(row[i] for row in rows)) for i, name in enumerate(header)}
-    return Table(files=paths, columns=columns)
+    missing = {name: tuple(sorted(found[name])) for name in header if name in found}
+    return Table(files=paths, columns=columns, missing_found=missing, dropped_index=dropped)

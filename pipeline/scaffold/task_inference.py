@@ -230,10 +230,13 @@ def train_steps(rows: int, batch_size: int, epochs: int) -> int:
     return max(100, math.ceil(rows * 2 / 3 / batch_size) * epochs)
 
 
-def column_kind_note(table: Table, label: str) -> Tuple[str, ...]:
-    """Sentences on how the baseline reads the feature columns."""
+def column_kind_note(table: Table, label: str, text=()) -> Tuple[str, ...]:
+    """Sentences on how the baseline reads the feature columns (`text`: free-text
+    columns, not among the strings)."""
     numbers = [c.name for c in table.columns.values() if c.name != label and c.kind != STRING]
-    strings = [c.name for c in table.columns.values() if c.name != label and c.kind == STRING]
+    strings = [
+        c.name for c in table.columns.values() if c.name not in (label, *text) and c.kind == STRING
+    ]
     notes = []
     if numbers:
         notes.append(f"numbers, z-scored (empty cells: the mean): {numbers}")

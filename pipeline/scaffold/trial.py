@@ -13,6 +13,7 @@ from typing import Dict, List
 import numpy as np
 
 from components import data_files
+from components.missing_values import MissingValues
 from modules.common import schema as schema_lib
 from pipeline.definition import families
 from pipeline.scaffold import schema_inference
@@ -66,7 +67,12 @@ def transform_and_predict(name: str, work_dir: str, rows: int = 64) -> Trial:
 
     family = families.load(name)
     schema = schema_lib.load_schema(family.schema_file)
-    examples = serving.examples_from_csv(_sample_file(family), schema, serving=False)[:rows]
+    examples = serving.examples_from_csv(
+        _sample_file(family),
+        schema,
+        serving=False,
+        missing=MissingValues.of_contract(family.contract),
+    )[:rows]
     module = families.module_of(family, "preprocessing")
     output = tft.TFTransformOutput(_analyze(module.preprocessing_fn, examples, schema, work_dir))
     raw = tf.io.parse_example(tf.constant(examples), schema_lib.raw_feature_spec(schema))

@@ -5,18 +5,21 @@ or, above `COPY_LIMIT_BYTES`, referenced where it is, with its first rows as the
 sample. Nothing is written over: an existing family is refused.
 """
 
+import csv
 import dataclasses
 import os
 import shutil
 import string
 import textwrap
-from typing import List
+from typing import Dict, List, Tuple
 
 from google.protobuf import text_format
 
 from components import csv_check
 from modules.common import tasks
+from modules.common.text import TextColumn
 from pipeline.scaffold import schema_inference
+from pipeline.scaffold import text_parts
 from pipeline.scaffold.table import ScaffoldError
 from pipeline.scaffold.table import Table
 from pipeline.scaffold.task_inference import TaskChoice
@@ -39,6 +42,9 @@ class Plan:
     batch_size: int
     epochs: int
     copied: bool
+    # The missing-value tokens found in the data, declared in the contract.
+    missing_values: Tuple[str, ...] = ()
+    text_columns: Dict[str, TextColumn] = dataclasses.field(default_factory=dict)
 
 
 def _render(template: str, values: dict) -> str:
@@ -112,7 +118,9 @@ def _values(plan: Plan, choice: TaskChoice) -> dict:
         "batch_size": plan.batch_size,
         "epochs": plan.epochs,
         "default_data": default_data,
+        "missing_values": repr(tuple(plan.missing_values)),
         "head": _HEADS["regression" if regression else "other"],
+        **text_parts.values(plan.text_columns),
     }
 
 
@@ -129,6 +137,20 @@ def _write_sample(table: Table, path: str) -> None:
             if number > SAMPLE_ROWS:
                 break
             out.write(text)
+
+
+def _copy_without_index(path: str, target: str) -> str:
+    """Copies a data file without its first column (a row index), as plain CSV;
+    returns the written path."""
+    target = target[: -len(".gz")] if target.lower().endswith(".gz") else target
+    records = csv_check.records(path)
+    with open(target, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        for _, _, text in records:
+            row = next(csv.reader([text]), [])
+            if row:
+                writer.writerow(row[1:])
+    return target
 
 
 def check_free(project_root: str, name: str) -> None:
@@ -174,8 +196,12 @@ def write_family(
     written.append(schema_path)
     if plan.copied:
         for path in table.files:
-            shutil.copyfile(path, os.path.join(sample_dir, os.path.basename(path)))
-            written.append(os.path.join(sample_dir, os.path.basename(path)))
+            target = os.path.join(sample_dir, os.path.basename(path))
+            if table.dropped_index is not None:
+                target = _copy_without_index(path, target)
+            else:
+                shutil.copyfile(path, target)
+            written.append(target)
     else:
         sample = os.path.join(sample_dir, "data.csv")
         _write_sample(table, sample)

@@ -12,8 +12,9 @@ classify API names them), so a caller needs no side file to read them.
 
 import csv
 import dataclasses
+import importlib
 import os
-from typing import Iterable, List, Mapping, Optional, Tuple
+from typing import Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
@@ -21,6 +22,7 @@ from google.protobuf.message import DecodeError
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.dsl.io import fileio
 
+from components import missing_values as missing_lib
 from components import versioned_pusher
 from components.versioned_pusher import PUSHED_MARKER
 from modules.common.schema import load_schema  # noqa: F401  (the client's own API)
@@ -86,12 +88,25 @@ def check_header(
         raise ValueError(f"{where}: the header does not match the schema: {'; '.join(problems)}.")
 
 
+def family_missing_values(family: str) -> missing_lib.MissingValues:
+    """The missing-value tokens a family's contract declares (`modules/<family>/contract.py`)."""
+    contract = importlib.import_module(f"modules.{family}.contract").CONTRACT
+    return missing_lib.MissingValues.of_contract(contract)
+
+
 def examples_from_csv(
-    csv_path: str, schema: schema_pb2.Schema, serving: bool = True
+    csv_path: str,
+    schema: schema_pb2.Schema,
+    serving: bool = True,
+    missing: Union[Sequence[str], missing_lib.MissingValues, None] = None,
+    family: str = "",
 ) -> List[bytes]:
     """Returns one serialized raw `tf.Example` per row of a CSV file with a header.
 
-    A UTF-8 byte-order mark (Excel's "CSV UTF-8") is read as such.
+    A UTF-8 byte-order mark (Excel's "CSV UTF-8") is read as such. A cell that is a
+    missing-value token is read as an empty cell (left out of the example): `missing`
+    gives the tokens (of every column, or a `MissingValues` with per-column ones);
+    None: those `family` declares in its contract, if a family is named, else none.
 
     Raises:
       ValueError: naming the file: a header column the schema does not know (a typo),
@@ -99,10 +114,14 @@ def examples_from_csv(
         header's (with its line), or a cell that does not parse as its type.
     """
     types = feature_types(schema, serving)
+    if missing is None:
+        missing = family_missing_values(family) if family else missing_lib.NONE
+    elif not isinstance(missing, missing_lib.MissingValues):
+        missing = missing_lib.MissingValues(tuple(missing))
     with open(csv_path, newline="", encoding="utf-8-sig") as csv_file:
         reader = csv.DictReader(csv_file)
         check_header(reader.fieldnames, schema, serving, where=csv_path)
-        examples = []
+        examples, per_index = [], missing.per_index(reader.fieldnames)
         for row in reader:
             where = f"{csv_path}, line {reader.line_num}"
             if None in row or None in row.values():
@@ -110,7 +129,8 @@ def examples_from_csv(
                     f"{where}: the row's field count differs from the "
                     f"header's ({len(reader.fieldnames)})."
                 )
-            examples.append(example_from_row(row, types, where=where))
+            cells = missing_lib.blank_row(list(row.values()), per_index)
+            examples.append(example_from_row(dict(zip(row, cells)), types, where=where))
         return examples
 
 

@@ -34,6 +34,20 @@ def trained_with(model_run_uri: str) -> Dict[str, object]:
     return dict(_json(path).get("hparams") or {}) if os.path.isfile(path) else {}
 
 
+def training_length(model_run_uri: str) -> Dict[str, Optional[float]]:
+    """{"trained_examples", "epochs"} the Trainer's record tells: steps times the batch
+    size when it trained by steps, the epochs when it trained by epochs (None where
+    the record cannot tell: the rows are counted before a local run only)."""
+    path = os.path.join(model_run_uri, TRAINING_RECORD_FILE)
+    record = _json(path) if os.path.isfile(path) else {}
+    batch = (record.get("hparams") or {}).get("train_batch_size")
+    steps = record.get("train_steps")
+    return {
+        "trained_examples": steps * batch if steps and batch else None,
+        "epochs": record.get("train_epochs") or None,
+    }
+
+
 def tuned_values(hyperparameters_uri: str) -> Dict[str, object]:
     """A Tuner's best values, from a `HyperParameters` artifact's folder."""
     return dict(

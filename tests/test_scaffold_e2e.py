@@ -1,6 +1,6 @@
 """`make family`, then `make run MODEL=<name>`: a pushed model from a CSV never seen.
 
-Each case runs in a copy of the project (a git repository of the checkout's files,
+The cases run side by side in one copy of the project (a git repository of the checkout's files,
 the same virtual environment): `make family` on a CSV written as R, pandas or a
 spreadsheet writes it with its defaults (R's `NA` and row names, pandas' index), then
 `make run` with no edit. The run must finish blessed and
@@ -9,6 +9,7 @@ show only the two new family folders. The churn CSV holds a free-text column, `n
 its family reads it as words, and its pushed model scores any text.
 """
 
+import concurrent.futures
 import json
 import os
 import shutil
@@ -81,20 +82,14 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_make_family_then_make_run_pushes_a_model(project, tmp_path, name):
-    write_csv, label, kind, printed = CASES[name]
-    csv_path = write_csv(str(tmp_path))
-    before = _status(project)
+def _family_then_run(project: str, root: str, name: str) -> dict:
+    """`make family`, the family's own tests, then `make run`, for one case."""
+    write_csv, label, _, _ = CASES[name]
+    os.makedirs(root)
+    csv_path = write_csv(root)
     made = _make(project, "family", f"NAME={name}", f"DATA={csv_path}", f"LABEL={label}")
-    assert made.returncode == 0, made.stderr[-3000:]
-    assert f"Task: {kind}." in made.stdout and printed in made.stdout
-    assert f"make run MODEL={name}" in made.stdout
-    if name in ("flowers", "rents"):  # Written as R's write.csv and pandas' to_csv write.
-        assert "Left out: the first column (header '')" in made.stdout
-    if name == "flowers":  # R writes NA: declared, and read as empty by every reader.
-        contract_text = open(os.path.join(project, "modules", name, "contract.py")).read()
-        assert "missing_values=('NA',)" in contract_text
+    if made.returncode != 0:
+        return {"made": made}
     # The family's own tests, from its folder (`make test` collects them too).
     tested = subprocess.run(
         [".venv/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", f"modules/{name}"],
@@ -104,10 +99,43 @@ def test_make_family_then_make_run_pushes_a_model(project, tmp_path, name):
         timeout=600,
         env={**os.environ, "PYTHONPATH": project},
     )
+    build = os.path.join(root, "build")
+    ran = _make(project, "run", f"MODEL={name}", f"BUILD={build}")
+    return {"made": made, "tested": tested, "ran": ran, "build": build}
+
+
+@pytest.fixture(scope="module")
+def cases(project, tmp_path_factory):
+    """Every case, run side by side (each is mostly one busy process; the machine has
+    more than one core), in the one project copy: its `git status` before and after."""
+    root = str(tmp_path_factory.mktemp("cases"))
+    before = _status(project)
+    with concurrent.futures.ThreadPoolExecutor(len(CASES)) as pool:
+        futures = {
+            name: pool.submit(_family_then_run, project, os.path.join(root, name), name)
+            for name in CASES
+        }
+        results = {name: future.result() for name, future in futures.items()}
+    return results, _status(project) - before
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_make_family_then_make_run_pushes_a_model(project, cases, name):
+    _, _, kind, printed = CASES[name]
+    results, new = cases
+    made = results[name]["made"]
+    assert made.returncode == 0, made.stderr[-3000:]
+    assert f"Task: {kind}." in made.stdout and printed in made.stdout
+    assert f"make run MODEL={name}" in made.stdout
+    if name in ("flowers", "rents"):  # Written as R's write.csv and pandas' to_csv write.
+        assert "Left out: the first column (header '')" in made.stdout
+    if name == "flowers":  # R writes NA: declared, and read as empty by every reader.
+        contract_text = open(os.path.join(project, "modules", name, "contract.py")).read()
+        assert "missing_values=('NA',)" in contract_text
+    tested = results[name]["tested"]
     assert tested.returncode == 0 and "3 passed" in tested.stdout, tested.stdout[-3000:]
 
-    build = str(tmp_path / "build")
-    ran = _make(project, "run", f"MODEL={name}", f"BUILD={build}")
+    build, ran = results[name]["build"], results[name]["ran"]
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     with open(os.path.join(build, "run_summary.json")) as summary_file:
         summary = json.load(summary_file)
@@ -128,11 +156,11 @@ def test_make_family_then_make_run_pushes_a_model(project, tmp_path, name):
     if name == "churn":
         _check_text_scoring(project, build)
 
-    # Only new files, all in the family's two folders (the copy is shared by the cases).
-    new = _status(project) - before
-    assert new and all(
-        line.startswith((f"?? modules/{name}/", f"?? data/{name}/")) for line in new
-    ), sorted(new)
+    # Only new files, all in the cases' own two folders each (the copy is shared).
+    folders = tuple(f"?? {top}/{case}/" for case in CASES for top in ("modules", "data"))
+    assert all(line.startswith(folders) for line in new), sorted(new)
+    assert any(line.startswith(f"?? modules/{name}/") for line in new)
+    assert any(line.startswith(f"?? data/{name}/") for line in new)
 
 
 def _check_text_scoring(project: str, build: str) -> None:

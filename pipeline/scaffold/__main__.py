@@ -171,7 +171,8 @@ def _report(plan, table, choice, written, project_root, text_choice) -> List[str
             f"(missing_values={table.missing_tokens!r}); found in {found}."
         )
     lines.append(
-        f"Training: {plan.train_steps} steps of {plan.batch_size} (about {plan.epochs} epochs)."
+        f"Training: {plan.train_steps} steps of {plan.batch_size} (about {plan.epochs} "
+        f"epoch{'' if plan.epochs == 1 else 's'})."
     )
     lines += ["Written:"] + [f"  {p}" for p in relative]
     lines += [

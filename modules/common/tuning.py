@@ -163,7 +163,7 @@ class EstimatorTuner(base_tuner.BaseTuner):
         build_model: estimator.ModelBuilder,
         fixed_hparams: Optional[Mapping[str, object]] = None,
         directory: Optional[str] = None,
-        trainer: str = "estimator",
+        trainer: str = DEFAULT_SETTINGS["trainer"],
     ):
         self.contract = contract
         self.trainer = trainer

@@ -30,6 +30,7 @@ from components.data_gate.executor import DataValidationError
 from modules.common.files import write_json_atomically
 from pipeline.definition import config as config_lib
 from pipeline.definition import families
+from pipeline.definition import trainers
 from pipeline.definition.pipeline import EVALUATOR
 from pipeline.definition.pipeline import STATISTICS_GEN
 from pipeline.definition.pipeline import TRANSFORM
@@ -311,7 +312,11 @@ def main(argv=None) -> int:
 
 
 def write_run_report(
-    build_dir: str, family: str, error: str, log_path: str, trainer: str = "estimator"
+    build_dir: str,
+    family: str,
+    error: str,
+    log_path: str,
+    trainer: str = trainers.DEFAULT_TRAINER,
 ) -> None:
     """Renders the run's report and prints where it is.
 
